@@ -1,0 +1,229 @@
+import type { Conversation, ConversationKind, ConversationSummary, Member, MemberRole } from "@parley/protocol";
+import type { Sql } from "./client.js";
+import { messageColumns, toMessage, type MessageRow } from "./message-row.js";
+import { ensureUsers } from "./users.js";
+
+interface ConversationRow {
+  id: string;
+  kind: ConversationKind;
+  title: string | null;
+  created_by: string;
+  created_at: Date;
+  last_seq: number;
+}
+
+const toConversation = (r: ConversationRow): Conversation => ({
+  id: r.id,
+  kind: r.kind,
+  title: r.title,
+  createdBy: r.created_by,
+  createdAt: r.created_at.toISOString(),
+  lastSeq: r.last_seq,
+});
+
+/** Sorted pair, JSON-encoded so no user id can forge a separator. */
+export const directKeyOf = (a: string, b: string) => JSON.stringify([a, b].sort());
+
+export interface CreateConversation {
+  id: string;
+  kind: ConversationKind;
+  title?: string | undefined;
+  createdBy: string;
+  memberIds: readonly string[];
+}
+
+/**
+ * Creates a conversation with its members; the creator is always the owner. A direct
+ * conversation between two users exists once: asking again returns it (`created: false`).
+ */
+export async function createConversation(
+  sql: Sql,
+  input: CreateConversation,
+): Promise<{ conversation: Conversation; created: boolean }> {
+  const memberIds = [...new Set([input.createdBy, ...input.memberIds])];
+  const directKey = input.kind === "direct" ? directKeyOf(memberIds[0]!, memberIds[1] ?? memberIds[0]!) : null;
+  return sql.begin(async (txRaw) => {
+    const tx = txRaw as unknown as Sql;
+    await ensureUsers(tx, memberIds);
+    const inserted = await tx<ConversationRow[]>`
+      insert into conversations (id, kind, title, created_by, direct_key)
+      values (${input.id}, ${input.kind}, ${input.title ?? null}, ${input.createdBy}, ${directKey})
+      on conflict (direct_key) where direct_key is not null do nothing
+      returning id, kind, title, created_by, created_at, last_seq`;
+    const row = inserted[0];
+    if (!row) {
+      const [existing] = await tx<ConversationRow[]>`
+        select id, kind, title, created_by, created_at, last_seq from conversations where direct_key = ${directKey}`;
+      return { conversation: await withMembers(tx, toConversation(existing!)), created: false };
+    }
+    const roles = memberIds.map((id) => (id === input.createdBy ? "owner" : "member"));
+    await tx`
+      insert into members (conversation_id, user_id, role)
+      select ${row.id}, user_id, role from unnest(${memberIds}::text[], ${roles}::text[]) as t(user_id, role)`;
+    return { conversation: await withMembers(tx, toConversation(row)), created: true };
+  });
+}
+
+export async function getConversation(sql: Sql, id: string): Promise<Conversation | undefined> {
+  const [row] = await sql<ConversationRow[]>`
+    select id, kind, title, created_by, created_at, last_seq from conversations where id = ${id}`;
+  return row ? withMembers(sql, toConversation(row)) : undefined;
+}
+
+async function withMembers(sql: Sql, conversation: Conversation): Promise<Conversation> {
+  const rows = await sql<
+    { user_id: string; display_name: string | null; role: MemberRole; joined_at: Date; delivered_seq: number; read_seq: number }[]
+  >`
+    select mb.user_id, u.display_name, mb.role, mb.joined_at, mb.delivered_seq, mb.read_seq
+    from members mb left join users u on u.id = mb.user_id
+    where mb.conversation_id = ${conversation.id}
+    order by mb.joined_at, mb.user_id`;
+  const members: Member[] = rows.map((r) => ({
+    userId: r.user_id,
+    displayName: r.display_name ?? r.user_id,
+    role: r.role,
+    joinedAt: r.joined_at.toISOString(),
+    deliveredSeq: r.delivered_seq,
+    readSeq: r.read_seq,
+  }));
+  return { ...conversation, members };
+}
+
+/** The caller's role in a conversation, or undefined when not a member (or no such conversation). */
+export async function memberRole(sql: Sql, conversationId: string, userId: string): Promise<MemberRole | undefined> {
+  const [row] = await sql<{ role: MemberRole }[]>`
+    select role from members where conversation_id = ${conversationId} and user_id = ${userId}`;
+  return row?.role;
+}
+
+export async function conversationIdsOf(sql: Sql, userId: string): Promise<string[]> {
+  const rows = await sql<{ conversation_id: string }[]>`
+    select conversation_id from members where user_id = ${userId}`;
+  return rows.map((r) => r.conversation_id);
+}
+
+export async function renameConversation(sql: Sql, id: string, title: string): Promise<Conversation | undefined> {
+  const [row] = await sql<ConversationRow[]>`
+    update conversations set title = ${title} where id = ${id}
+    returning id, kind, title, created_by, created_at, last_seq`;
+  return row ? withMembers(sql, toConversation(row)) : undefined;
+}
+
+/** Adds members (idempotent); returns the ids that were not members before. */
+export async function addMembers(sql: Sql, conversationId: string, userIds: readonly string[]): Promise<string[]> {
+  return sql.begin(async (txRaw) => {
+    const tx = txRaw as unknown as Sql;
+    await ensureUsers(tx, userIds);
+    const rows = await tx<{ user_id: string }[]>`
+      insert into members (conversation_id, user_id, role)
+      select ${conversationId}, user_id, 'member' from unnest(${userIds as string[]}::text[]) as t(user_id)
+      on conflict do nothing
+      returning user_id`;
+    return rows.map((r) => r.user_id);
+  });
+}
+
+export async function removeMember(sql: Sql, conversationId: string, userId: string): Promise<boolean> {
+  const rows = await sql`delete from members where conversation_id = ${conversationId} and user_id = ${userId} returning 1`;
+  return rows.length > 0;
+}
+
+/**
+ * Raises the reader's read watermark (never lowers it: GREATEST) and answers the read state.
+ * A seq beyond the conversation's last is clamped to it.
+ */
+export async function markRead(
+  sql: Sql,
+  conversationId: string,
+  userId: string,
+  seq: number,
+): Promise<{ lastReadSeq: number; unreadCount: number; advanced: boolean } | undefined> {
+  const [row] = await sql<{ read_seq: number; last_seq: number; advanced: boolean }[]>`
+    with c as (select last_seq from conversations where id = ${conversationId}),
+    old as (select read_seq from members where conversation_id = ${conversationId} and user_id = ${userId}),
+    upd as (
+      update members mb set read_seq = greatest(mb.read_seq, least(${seq}::int8, (select last_seq from c)))
+      where mb.conversation_id = ${conversationId} and mb.user_id = ${userId}
+      returning mb.read_seq
+    )
+    select upd.read_seq, (select last_seq from c) as last_seq, upd.read_seq > (select read_seq from old) as advanced from upd`;
+  if (!row) return undefined;
+  const [own] = await sql<{ n: number }[]>`
+    select count(*)::int as n from messages
+    where conversation_id = ${conversationId} and seq > ${row.read_seq} and sender_id = ${userId}`;
+  return {
+    lastReadSeq: row.read_seq,
+    unreadCount: Math.max(0, row.last_seq - row.read_seq - (own?.n ?? 0)),
+    advanced: row.advanced,
+  };
+}
+
+interface SummaryRow extends ConversationRow {
+  read_seq: number;
+  last_message_at: Date | null;
+  own_unread: number;
+}
+
+/**
+ * The caller's conversations, most recently active first, with read state and last message.
+ * The cursor is opaque to clients: the position (last activity, id) of the page's last row.
+ */
+export async function listConversations(
+  sql: Sql,
+  userId: string,
+  opts: { cursor?: string | undefined; limit: number },
+): Promise<{ conversations: ConversationSummary[]; nextCursor: string | null }> {
+  const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
+  const rows = await sql<SummaryRow[]>`
+    select c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.last_message_at, mb.read_seq,
+      (select count(*)::int from messages om
+        where om.conversation_id = c.id and om.seq > mb.read_seq and om.sender_id = ${userId}) as own_unread
+    from members mb join conversations c on c.id = mb.conversation_id
+    where mb.user_id = ${userId}
+    ${
+      after
+        ? sql`and (coalesce(c.last_message_at, c.created_at), c.id) < (${after.at}::timestamptz, ${after.id}::uuid)`
+        : sql``
+    }
+    order by coalesce(c.last_message_at, c.created_at) desc, c.id desc
+    limit ${opts.limit + 1}`;
+  const page = rows.slice(0, opts.limit);
+  const lastIds = page.filter((r) => r.last_seq > 0);
+  const lastMessages = new Map<string, ReturnType<typeof toMessage>>();
+  if (lastIds.length > 0) {
+    const msgRows = await sql<MessageRow[]>`
+      select ${messageColumns(sql)}
+      from unnest(${lastIds.map((r) => r.id)}::uuid[], ${lastIds.map((r) => r.last_seq)}::int8[]) as l(cid, seq)
+      join messages m on m.conversation_id = l.cid and m.seq = l.seq
+      left join users u on u.id = m.sender_id`;
+    for (const r of msgRows) lastMessages.set(r.conversation_id, toMessage(r));
+  }
+  const conversations = page.map((r) => ({
+    ...toConversation(r),
+    lastReadSeq: r.read_seq,
+    unreadCount: Math.max(0, r.last_seq - r.read_seq - r.own_unread),
+    lastMessage: lastMessages.get(r.id) ?? null,
+  }));
+  const last = page[page.length - 1];
+  const nextCursor =
+    rows.length > opts.limit && last ? encodeCursor((last.last_message_at ?? last.created_at).toISOString(), last.id) : null;
+  return { conversations, nextCursor };
+}
+
+const encodeCursor = (at: string, id: string) => Buffer.from(JSON.stringify([at, id])).toString("base64url");
+
+function decodeCursor(cursor: string): { at: string; id: string } | undefined {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as [unknown, unknown];
+    if (typeof at === "string" && typeof id === "string" && !Number.isNaN(Date.parse(at)) && /^[0-9a-f-]{36}$/i.test(id)) {
+      return { at, id };
+    }
+  } catch {
+    // An unreadable cursor is the caller's mistake; fall through to the VALIDATION below.
+  }
+  return undefined;
+}
+
+export function isValidCursor(cursor: string): boolean {
+  return decodeCursor(cursor) !== undefined;
+}

@@ -1,0 +1,44 @@
+import type { Sql } from "./client.js";
+import type { Attachment, Message, MessageKind } from "@parley/protocol";
+
+/** A message row as the read queries select it (snake_case, joined with the sender's name). */
+export interface MessageRow {
+  id: string;
+  conversation_id: string;
+  seq: number;
+  sender_id: string;
+  sender_name: string | null;
+  client_message_id: string;
+  kind: string;
+  body: string | null;
+  reply_to_id: string | null;
+  attachments: Attachment[] | null;
+  created_at: Date;
+  edited_at: Date | null;
+  deleted_at: Date | null;
+}
+
+/** The columns every message read selects, as a fragment; `m` is messages, `u` the sender's user row. */
+export function messageColumns(sql: Sql) {
+  return sql`m.id, m.conversation_id, m.seq, m.sender_id, u.display_name as sender_name,
+    m.client_message_id, m.kind, m.body, m.reply_to_id, m.attachments, m.created_at, m.edited_at, m.deleted_at`;
+}
+
+export function toMessage(row: MessageRow): Message {
+  const message: Message = {
+    id: row.id,
+    conversationId: row.conversation_id,
+    seq: row.seq,
+    senderId: row.sender_id,
+    senderName: row.sender_name ?? row.sender_id,
+    clientMessageId: row.client_message_id,
+    kind: row.kind as MessageKind,
+    body: row.deleted_at ? null : row.body,
+    createdAt: row.created_at.toISOString(),
+  };
+  if (row.reply_to_id) message.replyToId = row.reply_to_id;
+  if (row.attachments && row.attachments.length > 0) message.attachments = row.attachments;
+  if (row.edited_at) message.editedAt = row.edited_at.toISOString();
+  if (row.deleted_at) message.deletedAt = row.deleted_at.toISOString();
+  return message;
+}

@@ -1,0 +1,105 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  check,
+  index,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import type { Attachment } from "@parley/protocol";
+
+const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
+
+/** A user as the JWTs describe them: `id` is the `sub` claim, `display_name` the `name` claim. */
+export const users = pgTable("users", {
+  id: text("id").primaryKey(),
+  displayName: text("display_name").notNull(),
+  createdAt: createdAt(),
+  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+});
+
+export const conversations = pgTable(
+  "conversations",
+  {
+    id: uuid("id").primaryKey(),
+    kind: text("kind", { enum: ["direct", "group", "space"] }).notNull(),
+    title: text("title"),
+    createdBy: text("created_by").notNull(),
+    createdAt: createdAt(),
+    /** The highest committed seq; bumped in the same transaction as the insert (gap-free order). */
+    lastSeq: bigint("last_seq", { mode: "number" }).notNull().default(0),
+    /** Orders the conversation list; set with `last_seq`. */
+    lastMessageAt: timestamp("last_message_at", { withTimezone: true, mode: "date" }),
+    /** For direct conversations only: the two user ids, sorted, so one pair has one conversation. */
+    directKey: text("direct_key"),
+  },
+  (t) => [
+    uniqueIndex("conversations_direct_key_uq").on(t.directKey),
+    check("conversations_kind_ck", sql`${t.kind} in ('direct', 'group', 'space')`),
+  ],
+);
+
+export const members = pgTable(
+  "members",
+  {
+    conversationId: uuid("conversation_id")
+      .notNull()
+      .references(() => conversations.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull(),
+    role: text("role", { enum: ["owner", "admin", "member"] }).notNull().default("member"),
+    joinedAt: timestamp("joined_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    /** Watermarks: everything up to this seq was delivered / read. Only ever raised (GREATEST). */
+    deliveredSeq: bigint("delivered_seq", { mode: "number" }).notNull().default(0),
+    readSeq: bigint("read_seq", { mode: "number" }).notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.conversationId, t.userId] }),
+    index("members_user_idx").on(t.userId, t.conversationId),
+    check("members_role_ck", sql`${t.role} in ('owner', 'admin', 'member')`),
+  ],
+);
+
+/**
+ * Messages. The primary key leads with conversation_id so the table can be hash-partitioned
+ * by conversation (docs/architecture.md, "Growing messages"); history and sync read ranges
+ * of (conversation_id, seq) straight off it.
+ */
+export const messages = pgTable(
+  "messages",
+  {
+    id: uuid("id").notNull(),
+    conversationId: uuid("conversation_id").notNull(),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+    senderId: text("sender_id").notNull(),
+    clientMessageId: uuid("client_message_id").notNull(),
+    kind: text("kind", { enum: ["text", "image", "file", "audio", "video", "system"] }).notNull(),
+    body: text("body"),
+    replyToId: uuid("reply_to_id"),
+    attachments: jsonb("attachments").$type<Attachment[]>(),
+    createdAt: createdAt(),
+    editedAt: timestamp("edited_at", { withTimezone: true, mode: "date" }),
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [
+    primaryKey({ name: "messages_pkey", columns: [t.conversationId, t.seq] }),
+    uniqueIndex("messages_id_uq").on(t.id),
+    /** Idempotency: one message per (sender, clientMessageId), decided inside the writing transaction. */
+    uniqueIndex("messages_sender_client_id_uq").on(t.senderId, t.clientMessageId),
+  ],
+);
+
+export const reactions = pgTable(
+  "reactions",
+  {
+    messageId: uuid("message_id").notNull(),
+    userId: text("user_id").notNull(),
+    emoji: text("emoji").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.messageId, t.userId, t.emoji] })],
+);

@@ -1,0 +1,115 @@
+import { z } from "zod";
+import { LIMITS } from "./limits.js";
+import { ErrorBodySchema } from "./errors.js";
+import {
+  ConversationKindSchema,
+  ConversationSchema,
+  ConversationSummarySchema,
+  MessageSchema,
+  TitleSchema,
+  UserIdSchema,
+  UuidSchema,
+} from "./entities.js";
+import { ClientEvents, SendMessageSchema } from "./events.js";
+
+/** Query strings arrive as text: coerce, then apply the same bounds as the socket events. */
+const QuerySeq = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/**
+ * The HTTP catalog: one entry per route of the contract. Fastify handlers are typed from it
+ * and validate with it; `status` is the success status.
+ */
+export const HttpRoutes = {
+  createConversation: {
+    method: "POST",
+    url: "/v1/conversations",
+    body: z.object({
+      kind: ConversationKindSchema,
+      memberIds: z.array(UserIdSchema).max(LIMITS.membersPerRequest),
+      title: TitleSchema.optional(),
+    }),
+    reply: z.object({ conversation: ConversationSchema }),
+    status: 201,
+  },
+  renameConversation: {
+    method: "PATCH",
+    url: "/v1/conversations/:id",
+    params: z.object({ id: UuidSchema }),
+    body: z.object({ title: TitleSchema }),
+    reply: z.object({ conversation: ConversationSchema }),
+    status: 200,
+  },
+  listConversations: {
+    method: "GET",
+    url: "/v1/conversations",
+    query: z.object({
+      cursor: z.string().max(512).optional(),
+      limit: z.coerce.number().int().min(1).max(200).optional(),
+    }),
+    reply: z.object({ conversations: z.array(ConversationSummarySchema), nextCursor: z.string().nullable() }),
+    status: 200,
+  },
+  getConversation: {
+    method: "GET",
+    url: "/v1/conversations/:id",
+    params: z.object({ id: UuidSchema }),
+    reply: z.object({ conversation: ConversationSchema }),
+    status: 200,
+  },
+  addMembers: {
+    method: "POST",
+    url: "/v1/conversations/:id/members",
+    params: z.object({ id: UuidSchema }),
+    body: z.object({ userIds: z.array(UserIdSchema).min(1).max(LIMITS.membersPerRequest) }),
+    reply: z.object({ conversation: ConversationSchema }),
+    status: 200,
+  },
+  removeMember: {
+    method: "DELETE",
+    url: "/v1/conversations/:id/members/:userId",
+    params: z.object({ id: UuidSchema, userId: UserIdSchema }),
+    status: 204,
+  },
+  listMessages: {
+    method: "GET",
+    url: "/v1/conversations/:id/messages",
+    params: z.object({ id: UuidSchema }),
+    query: z.object({
+      beforeSeq: QuerySeq.optional(),
+      afterSeq: QuerySeq.optional(),
+      limit: z.coerce.number().int().min(1).max(LIMITS.historyMaxLimit).optional(),
+    }),
+    reply: ClientEvents["messages:history"].ack,
+    status: 200,
+  },
+  sendMessage: {
+    method: "POST",
+    url: "/v1/conversations/:id/messages",
+    params: z.object({ id: UuidSchema }),
+    body: SendMessageSchema.omit({ conversationId: true }).extend({ conversationId: UuidSchema.optional() }),
+    reply: z.object({ message: MessageSchema, duplicate: z.boolean() }),
+    status: 201,
+  },
+  markRead: {
+    method: "POST",
+    url: "/v1/conversations/:id/read",
+    params: z.object({ id: UuidSchema }),
+    body: z.object({ seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER) }),
+    reply: ClientEvents["message:read"].ack,
+    status: 200,
+  },
+  search: {
+    method: "GET",
+    url: "/v1/search",
+    query: z.object({
+      q: z.string().min(1).max(256),
+      conversationId: UuidSchema.optional(),
+      limit: z.coerce.number().int().min(1).max(100).optional(),
+    }),
+    reply: z.object({ messages: z.array(MessageSchema) }),
+    status: 200,
+  },
+} as const;
+
+export const HttpErrorSchema = z.object({ error: ErrorBodySchema.omit({ retryAfterMs: true }) });
+export type HttpError = z.infer<typeof HttpErrorSchema>;

@@ -1,0 +1,29 @@
+import { z } from "zod";
+
+/**
+ * The settings every service shares (protocol.md, "Configuration"). Each service's own
+ * env.ts extends this and is the only place that reads `process.env`.
+ */
+export const CommonEnv = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  /** Queue, pub/sub, rate limits and presence. Must run with maxmemory-policy noeviction. */
+  REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
+  /** The durable store: a message is acked only once committed here. */
+  DATABASE_URL: z.url().default("postgres://parley:parley@127.0.0.1:5432/parley"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Names this process in logs, metrics and the ack channel; Kubernetes sets it to the pod name. */
+  POD_NAME: z.string().min(1).max(200).optional(),
+});
+
+/** Turns a zod failure into one readable start-up error listing every bad variable. */
+export function parseEnv<S extends z.ZodType>(schema: S, source: Record<string, string | undefined>): z.infer<S> {
+  const result = schema.safeParse(source);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `  ${i.path.join(".") || "(env)"}: ${i.message}`);
+  throw new Error(`invalid configuration:\n${lines.join("\n")}`);
+}
+
+/** Comma-separated list → trimmed, non-empty entries. */
+export const csv = z
+  .string()
+  .transform((s) => s.split(",").map((p) => p.trim()).filter((p) => p.length > 0));
