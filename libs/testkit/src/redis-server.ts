@@ -1,0 +1,76 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startDockerServer } from "./docker-server.js";
+import { useDocker, type InfraMode } from "./docker.js";
+import { freePort } from "./free-port.js";
+import { ManagedProcess } from "./managed-process.js";
+import { redisPing } from "./resp-ping.js";
+import { ensureServerBinaries } from "./server-binaries.js";
+import type { ServerHandle } from "./server-handle.js";
+
+export interface StartRedisOptions {
+  /** Port to listen on (default: a free one). */
+  port?: number;
+  /** Working directory; kept on close() when given (default: a temp dir, removed on close()). */
+  dir?: string;
+  /** `auto` (default): a container when a Docker engine answers, else local redis-server. */
+  infra?: InfraMode;
+  /** Extra `redis-server` arguments, e.g. ["--databases", "64"]. */
+  args?: string[];
+}
+
+// Tests must behave like production: nothing written to disk, and a full Redis refuses
+// writes instead of evicting queue keys (the services refuse any other policy).
+const BASE_ARGS = ["--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"];
+
+/** Starts a throwaway Redis on loopback. */
+export async function startRedis(options: StartRedisOptions = {}): Promise<ServerHandle> {
+  if (await useDocker(options.infra)) {
+    return startDockerServer({
+      image: "redis:7",
+      containerPort: 6379,
+      command: ["redis-server", ...BASE_ARGS, ...(options.args ?? [])],
+      url: (port) => `redis://127.0.0.1:${port}`,
+      readyLog: "Ready to accept connections",
+    });
+  }
+  const { redisServer } = ensureServerBinaries();
+  const port = options.port ?? (await freePort());
+  const ownDir = options.dir === undefined;
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "parley-redis-")));
+  const server = new ManagedProcess({
+    name: "redis-server",
+    command: redisServer,
+    args: [
+      "--port", String(port),
+      "--bind", "127.0.0.1",
+      "--dir", dir,
+      "--daemonize", "no",
+      "--protected-mode", "no",
+      "--loglevel", "warning",
+      ...BASE_ARGS,
+      ...(options.args ?? []),
+    ],
+    cwd: dir,
+    isReady: () => redisPing(port),
+    stopSignal: "SIGTERM",
+  });
+  await server.start();
+  let closing: Promise<void> | undefined;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    host: "127.0.0.1",
+    port,
+    kind: "local",
+    stop: () => server.stop(),
+    start: () => server.start(),
+    close() {
+      closing ??= (async () => {
+        await server.stop();
+        if (ownDir) await rm(dir, { recursive: true, force: true });
+      })();
+      return closing;
+    },
+  };
+}

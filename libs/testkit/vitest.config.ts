@@ -1,0 +1,3 @@
+import { parleyVitestConfig } from "./src/vitest-config.ts";
+
+export default parleyVitestConfig();
