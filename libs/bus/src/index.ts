@@ -1,0 +1,3 @@
+export * from "./rooms.js";
+export * from "./jobs.js";
+export * from "./room-emitter.js";

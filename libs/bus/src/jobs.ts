@@ -1,0 +1,56 @@
+import { z } from "zod";
+import {
+  AttachmentSchema,
+  ErrorBodySchema,
+  MessageKindSchema,
+  MessageSchema,
+  UserIdSchema,
+  UuidSchema,
+} from "@parley/protocol";
+
+/** BullMQ key prefix for every Parley queue; `{parley}` keeps all queue keys in one Redis Cluster slot. */
+export const QUEUE_PREFIX = "{parley}";
+
+export const PersistItemSchema = z.object({
+  id: UuidSchema,
+  conversationId: UuidSchema,
+  senderId: UserIdSchema,
+  senderName: z.string(),
+  clientMessageId: UuidSchema,
+  kind: MessageKindSchema,
+  body: z.string(),
+  replyToId: UuidSchema.optional(),
+  attachments: z.array(AttachmentSchema).optional(),
+});
+
+/**
+ * The job catalog: queue name → job data schema and retry policy. A persist job is one
+ * gateway's batch of sends; `replyTo` is the pod whose sockets wait for the acks.
+ */
+export const JobCatalog = {
+  persist: {
+    data: z.object({ replyTo: z.string().min(1), items: z.array(PersistItemSchema).min(1).max(5_000) }),
+    // Retries cover a Postgres outage: the sender was answered UNAVAILABLE after 2 s and
+    // retries with the same clientMessageId; whichever attempt commits first wins.
+    options: {
+      attempts: 12,
+      backoff: { type: "exponential", delay: 200 },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+    },
+  },
+} as const;
+
+export type JobName = keyof typeof JobCatalog;
+export type JobData<N extends JobName> = z.infer<(typeof JobCatalog)[N]["data"]>;
+
+export const PersistOutcomeSchema = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), message: MessageSchema, duplicate: z.boolean() }),
+  z.object({ ok: z.literal(false), error: ErrorBodySchema }),
+]);
+
+/** What the persister publishes on a pod's ack channel after a commit. */
+export const AckBatchSchema = z.object({
+  acks: z.array(z.object({ senderId: UserIdSchema, clientMessageId: UuidSchema, outcome: PersistOutcomeSchema })),
+});
+export type AckBatch = z.infer<typeof AckBatchSchema>;

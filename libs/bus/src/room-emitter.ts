@@ -1,0 +1,47 @@
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { ServerEventName, ServerPayload } from "@parley/protocol";
+
+/** socket.io-adapter's message and packet type numbers for a plain broadcast. */
+const BROADCAST = 3;
+const EVENT_PACKET = 2;
+
+/**
+ * Emits Socket.IO events to rooms from processes that are not Socket.IO servers (the workers).
+ *
+ * The gateways run the sharded Redis adapter in "dynamic" mode: a pod subscribes to a room's
+ * channel only while it has a socket in that room, so traffic reaches only interested pods.
+ * `@socket.io/redis-emitter` publishes on classic pub/sub and would reach no one; this writes
+ * the adapter's own broadcast message to the room's sharded channel instead. The format is
+ * socket.io-adapter's ClusterAdapter BROADCAST (JSON-encoded: no binary payloads here).
+ */
+export class RoomEmitter {
+  private readonly uid = `parley-${randomBytes(8).toString("hex")}`;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly channelPrefix = "socket.io",
+    private readonly namespace = "/",
+  ) {}
+
+  channelOf(room: string): string {
+    return `${this.channelPrefix}#${this.namespace}#${room}#`;
+  }
+
+  encode<E extends ServerEventName>(room: string, event: E, payload: ServerPayload<E>): string {
+    return JSON.stringify({
+      uid: this.uid,
+      nsp: this.namespace,
+      type: BROADCAST,
+      data: {
+        packet: { type: EVENT_PACKET, data: [event, payload], nsp: this.namespace },
+        opts: { rooms: [room], except: [], flags: {} },
+      },
+    });
+  }
+
+  /** Publishes without waiting; commands on one connection keep their order. */
+  emit<E extends ServerEventName>(room: string, event: E, payload: ServerPayload<E>): Promise<unknown> {
+    return this.redis.spublish(this.channelOf(room), this.encode(room, event, payload));
+  }
+}

@@ -1,0 +1,53 @@
+import { randomBytes } from "node:crypto";
+import { createDatabase } from "@parley/db";
+import {
+  assertNoEviction,
+  createLogger,
+  createMetricsRegistry,
+  createRedis,
+  onShutdown,
+  startOpsServer,
+  waitForReady,
+} from "@parley/runtime";
+import { buildDelivery } from "./app.js";
+import { loadEnv } from "./env.js";
+
+const env = loadEnv();
+const pod = env.POD_NAME ?? `delivery-${randomBytes(3).toString("hex")}`;
+const logger = createLogger({ service: "delivery", level: env.LOG_LEVEL, pod });
+const registry = createMetricsRegistry({ service: "delivery" });
+
+const database = createDatabase({ url: env.DATABASE_URL, max: 2, applicationName: pod });
+const workerRedis = createRedis({ url: env.REDIS_URL, name: `${pod}:worker`, role: "consumer", logger });
+const probeRedis = createRedis({ url: env.REDIS_URL, name: `${pod}:probe`, role: "producer", logger });
+await waitForReady(probeRedis, 30_000);
+await assertNoEviction(probeRedis);
+
+let draining = false;
+const delivery = buildDelivery({ workerRedis, logger });
+const ops = await startOpsServer({
+  port: env.METRICS_PORT,
+  registry,
+  ready: async () => {
+    if (draining || probeRedis.status !== "ready") return false;
+    try {
+      await database.sql`select 1`;
+      return true;
+    } catch {
+      return false;
+    }
+  },
+});
+void delivery.worker.run();
+logger.info({ metricsPort: ops.port }, "delivery started");
+
+onShutdown({
+  logger,
+  graceMs: env.SHUTDOWN_GRACE_MS,
+  stop: async () => {
+    draining = true;
+    await delivery.stop();
+    await Promise.allSettled([database.close(), workerRedis.quit(), probeRedis.quit()]);
+    await ops.close();
+  },
+});

@@ -1,0 +1,201 @@
+import { randomBytes } from "node:crypto";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { Server } from "socket.io";
+import { createShardedAdapter } from "@socket.io/redis-adapter";
+import type { Queue } from "bullmq";
+import { AckBatchSchema, MEMBERSHIP_CHANNEL, ackChannel } from "@parley/bus";
+import { memberRole, type Database } from "@parley/db";
+import { LIMITS, ParleyError } from "@parley/protocol";
+import type { Logger, Redis } from "@parley/runtime";
+import type { Registry } from "prom-client";
+import { z } from "zod";
+import type { TokenVerifier } from "./auth/token-verifier.js";
+import { ConversationService } from "./conversation-service.js";
+import { drainSockets } from "./drain.js";
+import { installErrorHandler } from "./http/error-handler.js";
+import { registerRoutes } from "./http/routes.js";
+import { MembershipCache } from "./membership-cache.js";
+import { createGatewayMetrics } from "./metrics.js";
+import { PendingAcks } from "./send/pending-acks.js";
+import { createSendRateLimiter } from "./send/rate-limiter.js";
+import { SendBuffer } from "./send/send-buffer.js";
+import { SendService } from "./send/send-service.js";
+import { attachSockets, type ParleyServer } from "./socket/attach.js";
+import { createHandlers } from "./socket/handlers.js";
+
+export interface GatewayConfig {
+  podName: string;
+  corsOrigins: string[];
+  shutdownGraceMs: number;
+  rateLimit: { perSecond: number; burst: number };
+  sendTimeoutMs: number;
+  bodyMaxChars: number;
+  /** Bound on a database call on a request path (below the contract's 2 s). */
+  dbTimeoutMs?: number;
+}
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  logger: Logger;
+  registry: Registry;
+  database: Database;
+  verify: TokenVerifier;
+  /** Fail-fast connection: rate limits, adapter publishes, membership invalidations. */
+  redis: Redis;
+  /** Subscriber connection for the Socket.IO adapter. */
+  adapterSubscriber: Redis;
+  /** Subscriber connection for this pod's acks and membership invalidations. */
+  eventsSubscriber: Redis;
+  /** The persist queue (BullMQ, on a fail-fast connection). */
+  persistQueue: Queue;
+}
+
+export interface Gateway {
+  app: FastifyInstance;
+  io: ParleyServer;
+  podId: string;
+  listen(port: number, host?: string): Promise<number>;
+  /** SIGTERM: not ready, refuse new sockets, close local ones in jittered batches, then close. */
+  drain(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const MembershipChange = z.object({ conversationId: z.string(), userIds: z.array(z.string()) });
+
+/** Builds the gateway: Fastify for HTTP, Socket.IO on the same server. `server.ts` only listens. */
+export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
+  const { config, logger } = deps;
+  const podId = `${config.podName}-${randomBytes(4).toString("hex")}`;
+  const dbTimeoutMs = config.dbTimeoutMs ?? 1_500;
+  const metrics = createGatewayMetrics(deps.registry);
+  let draining = false;
+
+  const app = Fastify({ loggerInstance: logger.child({ component: "http" }) as FastifyBaseLogger, bodyLimit: LIMITS.frameBytes, disableRequestLogging: true });
+  installErrorHandler(app, logger);
+
+  const allowOrigin = (origin: string | undefined) =>
+    origin === undefined || config.corsOrigins.includes("*") || config.corsOrigins.includes(origin);
+
+  const io: ParleyServer = new Server(app.server, {
+    // Frames past 64 KiB are answered PAYLOAD_TOO_LARGE (socket/attach.ts); only frames past
+    // 1 MiB close the connection, so a big event never takes the socket down with it.
+    maxHttpBufferSize: 1024 * 1024,
+    adapter: createShardedAdapter(deps.redis, deps.adapterSubscriber, { subscriptionMode: "dynamic" }),
+    cors: { origin: (origin, cb) => cb(null, allowOrigin(origin)), credentials: true },
+    allowRequest: (req, cb) => {
+      if (draining) return cb("draining", false);
+      const origin = req.headers.origin;
+      if (!allowOrigin(origin)) {
+        metrics.handshakes.inc({ outcome: "origin" });
+        return cb("origin not allowed", false);
+      }
+      cb(null, true);
+    },
+    serveClient: false,
+  });
+
+  const membership = new MembershipCache((conversationId, userId) => memberRole(deps.database.sql, conversationId, userId));
+  const pending = new PendingAcks(config.sendTimeoutMs);
+  const buffer = new SendBuffer(
+    deps.persistQueue,
+    podId,
+    (items, err) => {
+      logger.warn({ err: String(err), items: items.length }, "enqueue failed");
+      pending.fail(items, new ParleyError("UNAVAILABLE", "the queue is out of reach; retry later"));
+    },
+    (n) => metrics.enqueuedMessages.inc(n),
+  );
+  const send = new SendService({
+    rateLimiter: createSendRateLimiter(deps.redis, config.rateLimit),
+    membership,
+    buffer,
+    pending,
+    metrics,
+    bodyMaxChars: config.bodyMaxChars,
+    dbTimeoutMs,
+  });
+  const conversations = new ConversationService({ database: deps.database, membership, redis: deps.redis, io, dbTimeoutMs });
+
+  // This pod's acks, and membership changes made on other pods.
+  const acks = ackChannel(podId);
+  deps.eventsSubscriber.on("smessage", (channel: string, raw: string) => {
+    if (channel !== acks) return;
+    const batch = AckBatchSchema.safeParse(safeJson(raw));
+    if (batch.success) pending.settle(batch.data);
+    else logger.debug({ channel }, "unreadable ack batch dropped");
+  });
+  deps.eventsSubscriber.on("message", (channel: string, raw: string) => {
+    if (channel !== MEMBERSHIP_CHANNEL) return;
+    const change = MembershipChange.safeParse(safeJson(raw));
+    if (change.success) membership.invalidate(change.data.conversationId, change.data.userIds);
+  });
+  await deps.eventsSubscriber.ssubscribe(acks);
+  await deps.eventsSubscriber.subscribe(MEMBERSHIP_CHANNEL);
+  // After a reconnect, cached answers may have missed invalidations.
+  deps.eventsSubscriber.on("ready", () => membership.clear());
+
+  attachSockets({
+    io,
+    verify: deps.verify,
+    database: deps.database,
+    handlers: createHandlers({ send, conversations, verify: deps.verify }),
+    metrics,
+    logger,
+    dbTimeoutMs,
+  });
+
+  let dbHealthy = { ok: true, at: 0 };
+  const ready = async (): Promise<boolean> => {
+    if (draining || deps.redis.status !== "ready") return false;
+    if (Date.now() - dbHealthy.at > 1_000) {
+      const ok = await Promise.race([
+        deps.database.sql`select 1`.then(() => true, () => false),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 1_000)),
+      ]);
+      dbHealthy = { ok, at: Date.now() };
+    }
+    return dbHealthy.ok;
+  };
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_req, reply) => {
+    const ok = await ready();
+    return reply.code(ok ? 200 : 503).send({ status: ok ? "ready" : draining ? "draining" : "not ready" });
+  });
+  app.get("/metrics", async (_req, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
+  await registerRoutes(app, { verify: deps.verify, conversations, send });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      draining = true;
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await app.close().catch(() => {});
+      await deps.eventsSubscriber.sunsubscribe(acks).catch(() => {});
+    })());
+
+  return {
+    app,
+    io,
+    podId,
+    async listen(port, host = "0.0.0.0") {
+      await app.listen({ port, host });
+      const address = app.server.address();
+      return typeof address === "object" && address ? address.port : port;
+    },
+    async drain() {
+      draining = true;
+      logger.info({ sockets: io.of("/").sockets.size }, "draining: not ready, closing local sockets");
+      await drainSockets(io, Math.max(0, config.shutdownGraceMs - 3_000));
+      await close();
+    },
+    close,
+  };
+}
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,74 @@
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from "jose";
+import { UserIdSchema, type AuthRefusalCode } from "@parley/protocol";
+
+export interface VerifiedToken {
+  userId: string;
+  /** The `name` claim, or the user id when absent. */
+  name: string;
+  /** Seconds since the epoch. */
+  exp: number;
+}
+
+export class AuthError extends Error {
+  override readonly name = "AuthError";
+  constructor(
+    readonly code: AuthRefusalCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface TokenVerifierOptions {
+  secret?: string | undefined;
+  jwksUrl?: string | undefined;
+  issuer?: string | undefined;
+  audience?: string | undefined;
+  algorithms?: readonly string[] | undefined;
+}
+
+export type TokenVerifier = (token: unknown) => Promise<VerifiedToken>;
+
+/**
+ * Verifies bearer tokens with jose against the configured key (HS256 secret or a JWKS URL,
+ * which jose caches and re-fetches when it meets an unknown `kid`, so rotations need no
+ * restart). Only the configured algorithms pass; `exp` is required.
+ */
+export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
+  const algorithms = [...(opts.algorithms ?? (opts.jwksUrl ? ["RS256", "ES256", "EdDSA"] : ["HS256"]))];
+  const key = opts.jwksUrl
+    ? createRemoteJWKSet(new URL(opts.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 })
+    : opts.secret
+      ? new TextEncoder().encode(opts.secret)
+      : undefined;
+  if (!key) throw new Error("no JWT key configured (JWT_SECRET or JWT_JWKS_URL)");
+
+  return async (token) => {
+    if (typeof token !== "string" || token.length === 0) throw new AuthError("AUTH_REQUIRED", "a token is required");
+    let payload: JWTPayload;
+    try {
+      const verified = await (typeof key === "function"
+        ? jwtVerify(token, key, verifyOptions(opts, algorithms))
+        : jwtVerify(token, key, verifyOptions(opts, algorithms)));
+      payload = verified.payload;
+    } catch (err) {
+      if (err instanceof errors.JWTExpired) throw new AuthError("AUTH_EXPIRED", "the token has expired");
+      const reason = err instanceof Error ? err.message : "unreadable token";
+      throw new AuthError("AUTH_INVALID", `invalid token: ${reason}`);
+    }
+    if (typeof payload.exp !== "number") throw new AuthError("AUTH_INVALID", "invalid token: exp is required");
+    const sub = UserIdSchema.safeParse(payload.sub);
+    if (!sub.success) throw new AuthError("AUTH_INVALID", "invalid token: sub must be 1..128 characters");
+    const name = typeof payload.name === "string" && payload.name.trim().length > 0 ? payload.name.trim().slice(0, 200) : sub.data;
+    return { userId: sub.data, name, exp: payload.exp };
+  };
+}
+
+function verifyOptions(opts: TokenVerifierOptions, algorithms: string[]) {
+  return {
+    algorithms,
+    requiredClaims: ["exp", "sub"],
+    ...(opts.issuer ? { issuer: opts.issuer } : {}),
+    ...(opts.audience ? { audience: opts.audience } : {}),
+  };
+}

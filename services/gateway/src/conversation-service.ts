@@ -1,0 +1,143 @@
+import { v7 as uuidv7 } from "uuid";
+import type { Server } from "socket.io";
+import { MEMBERSHIP_CHANNEL, conversationRoom, userRoom } from "@parley/bus";
+import {
+  addMembers,
+  createConversation,
+  getConversation,
+  isValidCursor,
+  listConversations,
+  markRead,
+  readHistory,
+  readSync,
+  removeMember,
+  renameConversation,
+  type Database,
+  type HistoryQuery,
+} from "@parley/db";
+import { LIMITS, ParleyError, type ConversationKind, type MemberRole } from "@parley/protocol";
+import type { Redis } from "@parley/runtime";
+import { guardDb } from "./guard-db.js";
+import type { MembershipCache } from "./membership-cache.js";
+
+export interface ConversationServiceDeps {
+  database: Database;
+  membership: MembershipCache;
+  /** Membership invalidations (producer connection). */
+  redis: Redis;
+  io: Server;
+  dbTimeoutMs: number;
+}
+
+const FORBIDDEN = () => new ParleyError("FORBIDDEN", "not a member of this conversation");
+
+/**
+ * Conversations and their members, shared by HTTP routes and socket events. Every change of
+ * membership moves live sockets cluster-wide (socketsJoin/socketsLeave through the adapter)
+ * and drops cached membership answers on every gateway.
+ */
+export class ConversationService {
+  constructor(private readonly deps: ConversationServiceDeps) {}
+
+  private db<T>(work: Promise<T>): Promise<T> {
+    return guardDb(work, this.deps.dbTimeoutMs);
+  }
+
+  async requireRole(conversationId: string, userId: string, allowed?: readonly MemberRole[]): Promise<MemberRole> {
+    const role = await this.db(this.deps.membership.role(conversationId, userId));
+    if (!role) throw FORBIDDEN();
+    if (allowed && !allowed.includes(role)) throw new ParleyError("FORBIDDEN", `needs the role ${allowed.join(" or ")}`);
+    return role;
+  }
+
+  async create(userId: string, input: { kind: ConversationKind; memberIds: string[]; title?: string | undefined }) {
+    const others = [...new Set(input.memberIds.filter((id) => id !== userId))];
+    if (input.kind === "direct" && others.length !== 1) {
+      throw new ParleyError("VALIDATION", "memberIds: a direct conversation has exactly one other member");
+    }
+    const result = await this.db(
+      createConversation(this.deps.database.sql, { id: uuidv7(), kind: input.kind, title: input.title, createdBy: userId, memberIds: others }),
+    );
+    if (result.created) await this.membersJoined(result.conversation.id, [userId, ...others]);
+    return result;
+  }
+
+  async get(userId: string, conversationId: string) {
+    await this.requireRole(conversationId, userId);
+    const conversation = await this.db(getConversation(this.deps.database.sql, conversationId));
+    if (!conversation) throw FORBIDDEN();
+    return conversation;
+  }
+
+  async list(userId: string, opts: { cursor?: string | undefined; limit?: number | undefined }) {
+    if (opts.cursor !== undefined && !isValidCursor(opts.cursor)) throw new ParleyError("VALIDATION", "cursor: not a cursor this server made");
+    return this.db(listConversations(this.deps.database.sql, userId, { cursor: opts.cursor, limit: opts.limit ?? 50 }));
+  }
+
+  async rename(userId: string, conversationId: string, title: string) {
+    await this.requireRole(conversationId, userId, ["owner", "admin"]);
+    const conversation = await this.db(renameConversation(this.deps.database.sql, conversationId, title));
+    if (!conversation) throw FORBIDDEN();
+    return conversation;
+  }
+
+  async addMembers(userId: string, conversationId: string, userIds: string[]) {
+    await this.requireRole(conversationId, userId, ["owner", "admin"]);
+    const conversation = await this.db(getConversation(this.deps.database.sql, conversationId));
+    if (!conversation) throw FORBIDDEN();
+    if (conversation.kind === "direct") throw new ParleyError("VALIDATION", "a direct conversation has exactly two members");
+    const added = await this.db(addMembers(this.deps.database.sql, conversationId, userIds));
+    if (added.length > 0) await this.membersJoined(conversationId, added);
+    return (await this.db(getConversation(this.deps.database.sql, conversationId)))!;
+  }
+
+  /** Members may leave; removing someone else needs owner or admin, and the owner stays. */
+  async removeMember(userId: string, conversationId: string, target: string): Promise<void> {
+    if (target !== userId) {
+      await this.requireRole(conversationId, userId, ["owner", "admin"]);
+      const targetRole = await this.db(this.deps.membership.role(conversationId, target));
+      if (targetRole === "owner") throw new ParleyError("FORBIDDEN", "the owner cannot be removed");
+    } else {
+      await this.requireRole(conversationId, userId);
+    }
+    const removed = await this.db(removeMember(this.deps.database.sql, conversationId, target));
+    if (removed) await this.membersLeft(conversationId, [target]);
+  }
+
+  async history(userId: string, q: HistoryQuery) {
+    await this.requireRole(q.conversationId, userId);
+    if (q.beforeSeq !== undefined && q.afterSeq !== undefined && q.beforeSeq <= q.afterSeq) {
+      throw new ParleyError("VALIDATION", "beforeSeq must be greater than afterSeq");
+    }
+    return this.db(readHistory(this.deps.database.sql, q));
+  }
+
+  async sync(userId: string, q: { cursors?: Record<string, number> | undefined; limit?: number | undefined }) {
+    const conversations = await this.db(readSync(this.deps.database.sql, { userId, cursors: q.cursors, limit: q.limit ?? LIMITS.syncDefaultLimit }));
+    return { conversations };
+  }
+
+  async markRead(userId: string, conversationId: string, seq: number) {
+    await this.requireRole(conversationId, userId);
+    const state = await this.db(markRead(this.deps.database.sql, conversationId, userId, seq));
+    if (!state) throw FORBIDDEN();
+    return { lastReadSeq: state.lastReadSeq, unreadCount: state.unreadCount };
+  }
+
+  private async membersJoined(conversationId: string, userIds: string[]): Promise<void> {
+    await this.invalidate(conversationId, userIds);
+    this.deps.io.in(userIds.map(userRoom)).socketsJoin(conversationRoom(conversationId));
+  }
+
+  private async membersLeft(conversationId: string, userIds: string[]): Promise<void> {
+    await this.invalidate(conversationId, userIds);
+    this.deps.io.in(userIds.map(userRoom)).socketsLeave(conversationRoom(conversationId));
+  }
+
+  private async invalidate(conversationId: string, userIds: string[]): Promise<void> {
+    this.deps.membership.invalidate(conversationId, userIds);
+    await this.deps.redis.publish(MEMBERSHIP_CHANNEL, JSON.stringify({ conversationId, userIds })).catch(() => {
+      // Other pods' caches expire by TTL; the change itself is committed.
+    });
+  }
+}

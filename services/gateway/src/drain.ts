@@ -1,0 +1,19 @@
+import type { Server } from "socket.io";
+
+/**
+ * Closes this pod's sockets (`io.local`: never the whole cluster's) in batches spread over
+ * `windowMs` with jitter, so reconnecting clients arrive at the other pods as a trickle, not
+ * a thundering herd.
+ */
+export async function drainSockets(io: Server<any, any, any, any>, windowMs: number, batches = 10): Promise<void> {
+  const sockets = [...io.of("/").sockets.values()];
+  if (sockets.length === 0) return;
+  const perBatch = Math.ceil(sockets.length / batches);
+  const step = windowMs / batches;
+  for (let i = 0; i < sockets.length; i += perBatch) {
+    for (const socket of sockets.slice(i, i + perBatch)) socket.disconnect(true);
+    if (i + perBatch < sockets.length) {
+      await new Promise((r) => setTimeout(r, step * (0.5 + Math.random())));
+    }
+  }
+}

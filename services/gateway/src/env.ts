@@ -1,0 +1,50 @@
+import { z } from "zod";
+import { CommonEnv, csv, parseEnv } from "@parley/runtime";
+import { LIMITS } from "@parley/protocol";
+
+const JwtAlgorithms = ["HS256", "RS256", "ES256", "EdDSA"] as const;
+
+export const GatewayEnv = CommonEnv.extend({
+  /** HTTP API and Socket.IO. */
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().default("0.0.0.0"),
+  /** HS256 shared secret. One of JWT_SECRET or JWT_JWKS_URL is required in production. */
+  JWT_SECRET: z.string().min(16, "JWT_SECRET must be at least 16 characters").optional(),
+  /** Asymmetric keys (RS256/ES256/EdDSA), fetched, cached and re-fetched on unknown key ids. */
+  JWT_JWKS_URL: z.url().optional(),
+  /** Checked when set. */
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  /** Accepted algorithms; defaults to HS256 with a secret, RS256/ES256/EdDSA with a JWKS URL. */
+  JWT_ALGORITHMS: csv.pipe(z.array(z.enum(JwtAlgorithms)).min(1)).optional(),
+  /** Browser origins allowed to connect; `*` allows any. Requests without Origin (apps) always pass. */
+  CORS_ORIGINS: csv.default(["*"]),
+  /** How long a drain may take: sockets are closed in jittered batches across it. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(LIMITS.shutdownGraceMs),
+  /** Sends per user per second (every attempt counted, across pods, sockets and HTTP). */
+  RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(LIMITS.sendsPerSecond),
+  RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(LIMITS.sendBurst),
+  /**
+   * A send not committed within this is answered UNAVAILABLE (the contract's 2 s, less the
+   * time to answer). The job may still commit; the client's retry then gets `duplicate: true`.
+   */
+  SEND_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_500),
+  MESSAGE_BODY_MAX_CHARS: z.coerce.number().int().min(1).max(LIMITS.messageBodyChars).default(LIMITS.messageBodyChars),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+}).superRefine((env, ctx) => {
+  if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
+    ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "a production start needs JWT_SECRET or JWT_JWKS_URL" });
+  }
+  if (env.JWT_SECRET && env.JWT_JWKS_URL) {
+    ctx.addIssue({ code: "custom", path: ["JWT_JWKS_URL"], message: "set JWT_SECRET or JWT_JWKS_URL, not both" });
+  }
+  if (env.RATE_LIMIT_BURST < env.RATE_LIMIT_PER_SECOND) {
+    ctx.addIssue({ code: "custom", path: ["RATE_LIMIT_BURST"], message: "the burst must be at least the per-second rate" });
+  }
+});
+export type GatewayEnv = z.infer<typeof GatewayEnv>;
+
+/** A development start without keys signs with this well-known secret (refused in production). */
+export const DEV_JWT_SECRET = "parley-dev-secret-change-me";
+
+export const loadEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(GatewayEnv, source);

@@ -1,0 +1,101 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { HttpRoutes, ParleyError, parseOrThrow } from "@parley/protocol";
+import type { TokenVerifier, VerifiedToken } from "../auth/token-verifier.js";
+import { AuthError } from "../auth/token-verifier.js";
+import type { ConversationService } from "../conversation-service.js";
+import type { SendService } from "../send/send-service.js";
+
+export interface RouteDeps {
+  verify: TokenVerifier;
+  conversations: ConversationService;
+  send: SendService;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    user?: VerifiedToken;
+  }
+}
+
+function bearer(req: FastifyRequest): string | undefined {
+  const header = req.headers.authorization;
+  if (!header) return undefined;
+  const [scheme, token] = header.split(" ");
+  return scheme?.toLowerCase() === "bearer" ? token : undefined;
+}
+
+function userOf(req: FastifyRequest): VerifiedToken {
+  if (!req.user) throw new ParleyError("UNAUTHORIZED", "a bearer token is required");
+  return req.user;
+}
+
+/** The contract's HTTP API (protocol.md, "HTTP API"); every input parsed with the catalog's schemas. */
+export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  app.addHook("onRequest", async (req) => {
+    if (!req.url.startsWith("/v1/")) return;
+    try {
+      req.user = await deps.verify(bearer(req));
+    } catch (err) {
+      const message = err instanceof AuthError ? err.message : "invalid token";
+      throw new ParleyError("UNAUTHORIZED", message);
+    }
+  });
+
+  const r = HttpRoutes;
+  app.post(r.createConversation.url, async (req, reply) => {
+    const body = parseOrThrow(r.createConversation.body, req.body);
+    const { conversation, created } = await deps.conversations.create(userOf(req).userId, body);
+    return reply.code(created ? 201 : 200).send({ conversation });
+  });
+
+  app.patch(r.renameConversation.url, async (req) => {
+    const { id } = parseOrThrow(r.renameConversation.params, req.params);
+    const { title } = parseOrThrow(r.renameConversation.body, req.body);
+    return { conversation: await deps.conversations.rename(userOf(req).userId, id, title) };
+  });
+
+  app.get(r.listConversations.url, async (req) => {
+    const query = parseOrThrow(r.listConversations.query, req.query);
+    return deps.conversations.list(userOf(req).userId, query);
+  });
+
+  app.get(r.getConversation.url, async (req) => {
+    const { id } = parseOrThrow(r.getConversation.params, req.params);
+    return { conversation: await deps.conversations.get(userOf(req).userId, id) };
+  });
+
+  app.post(r.addMembers.url, async (req) => {
+    const { id } = parseOrThrow(r.addMembers.params, req.params);
+    const { userIds } = parseOrThrow(r.addMembers.body, req.body);
+    return { conversation: await deps.conversations.addMembers(userOf(req).userId, id, userIds) };
+  });
+
+  app.delete(r.removeMember.url, async (req, reply: FastifyReply) => {
+    const { id, userId } = parseOrThrow(r.removeMember.params, req.params);
+    await deps.conversations.removeMember(userOf(req).userId, id, userId);
+    return reply.code(204).send();
+  });
+
+  app.get(r.listMessages.url, async (req) => {
+    const { id } = parseOrThrow(r.listMessages.params, req.params);
+    const query = parseOrThrow(r.listMessages.query, req.query);
+    return deps.conversations.history(userOf(req).userId, { conversationId: id, ...query });
+  });
+
+  app.post(r.sendMessage.url, async (req, reply) => {
+    const { id } = parseOrThrow(r.sendMessage.params, req.params);
+    const body = parseOrThrow(r.sendMessage.body, req.body);
+    if (body.conversationId !== undefined && body.conversationId !== id) {
+      throw new ParleyError("VALIDATION", "conversationId: does not match the URL");
+    }
+    const user = userOf(req);
+    const result = await deps.send.send(user, { ...body, conversationId: id });
+    return reply.code(201).send(result);
+  });
+
+  app.post(r.markRead.url, async (req) => {
+    const { id } = parseOrThrow(r.markRead.params, req.params);
+    const { seq } = parseOrThrow(r.markRead.body, req.body);
+    return deps.conversations.markRead(userOf(req).userId, id, seq);
+  });
+}

@@ -1,0 +1,48 @@
+import type { MemberRole } from "@parley/protocol";
+
+type Lookup = (conversationId: string, userId: string) => Promise<MemberRole | undefined>;
+
+interface Entry {
+  role: MemberRole | null;
+  expiresAt: number;
+}
+
+/**
+ * "Is this user a member, and with what role?" asked on every event. Answers are cached for
+ * `ttlMs` and dropped cluster-wide when membership changes (the gateway that changes it
+ * publishes on MEMBERSHIP_CHANNEL), so the TTL only bounds the damage of a lost invalidation.
+ */
+export class MembershipCache {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly lookup: Lookup,
+    private readonly ttlMs = 60_000,
+    private readonly maxEntries = 100_000,
+  ) {}
+
+  async role(conversationId: string, userId: string): Promise<MemberRole | undefined> {
+    const key = `${conversationId}|${userId}`;
+    const hit = this.entries.get(key);
+    if (hit && hit.expiresAt > Date.now()) return hit.role ?? undefined;
+    const role = await this.lookup(conversationId, userId);
+    if (this.entries.size >= this.maxEntries) {
+      // Maps iterate in insertion order: drop the oldest tenth.
+      let n = Math.ceil(this.maxEntries / 10);
+      for (const k of this.entries.keys()) {
+        this.entries.delete(k);
+        if (--n === 0) break;
+      }
+    }
+    this.entries.set(key, { role: role ?? null, expiresAt: Date.now() + this.ttlMs });
+    return role;
+  }
+
+  invalidate(conversationId: string, userIds: readonly string[]): void {
+    for (const userId of userIds) this.entries.delete(`${conversationId}|${userId}`);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}

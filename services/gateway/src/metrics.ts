@@ -1,0 +1,48 @@
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
+
+/** Base units, low-cardinality labels: never a user or conversation id. */
+export function createGatewayMetrics(registry: Registry) {
+  return {
+    sockets: new Gauge({
+      name: "parley_gateway_connected_sockets",
+      help: "Sockets connected to this gateway pod.",
+      registers: [registry],
+    }),
+    handshakes: new Counter({
+      name: "parley_gateway_handshakes_total",
+      help: "Socket handshakes by outcome (accepted, AUTH_REQUIRED, AUTH_INVALID, AUTH_EXPIRED, UNAVAILABLE, draining).",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    events: new Counter({
+      name: "parley_gateway_events_total",
+      help: "Client events and HTTP sends by event name and outcome (ok or the error code).",
+      labelNames: ["event", "outcome"] as const,
+      registers: [registry],
+    }),
+    sendAckSeconds: new Histogram({
+      name: "parley_gateway_send_ack_seconds",
+      help: "From a message:send (socket or HTTP) arriving to its answer, by outcome.",
+      labelNames: ["outcome"] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+      registers: [registry],
+    }),
+    rateLimited: new Counter({
+      name: "parley_gateway_rate_limited_total",
+      help: "Send attempts refused with RATE_LIMITED.",
+      registers: [registry],
+    }),
+    enqueuedMessages: new Counter({
+      name: "parley_gateway_enqueued_messages_total",
+      help: "Messages handed to the persist queue.",
+      registers: [registry],
+    }),
+    pendingAcks: new Gauge({
+      name: "parley_gateway_pending_acks",
+      help: "Sends waiting for the persister's commit.",
+      registers: [registry],
+    }),
+  };
+}

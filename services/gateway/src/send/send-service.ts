@@ -1,0 +1,83 @@
+import { v7 as uuidv7 } from "uuid";
+import { ParleyError, type Message, type SendMessage } from "@parley/protocol";
+import type { PersistItem } from "@parley/db";
+import type { MembershipCache } from "../membership-cache.js";
+import type { GatewayMetrics } from "../metrics.js";
+import { guardDb } from "../guard-db.js";
+import type { PendingAcks } from "./pending-acks.js";
+import type { SendRateLimiter } from "./rate-limiter.js";
+import type { SendBuffer } from "./send-buffer.js";
+
+export interface Sender {
+  userId: string;
+  name: string;
+}
+
+export interface SendServiceDeps {
+  rateLimiter: SendRateLimiter;
+  membership: MembershipCache;
+  buffer: SendBuffer;
+  pending: PendingAcks;
+  metrics: GatewayMetrics;
+  bodyMaxChars: number;
+  dbTimeoutMs: number;
+}
+
+/**
+ * The one send path, for sockets and HTTP alike: rate limit, membership, enqueue, then wait
+ * for the commit. Answers only once the message is durable (architecture invariant 1).
+ */
+export class SendService {
+  constructor(private readonly deps: SendServiceDeps) {}
+
+  async send(sender: Sender, input: SendMessage): Promise<{ message: Message; duplicate: boolean }> {
+    const started = performance.now();
+    try {
+      const result = await this.sendUnmeasured(sender, input);
+      this.deps.metrics.sendAckSeconds.observe({ outcome: "ok" }, (performance.now() - started) / 1000);
+      return result;
+    } catch (err) {
+      const outcome = err instanceof ParleyError ? err.code : "INTERNAL";
+      this.deps.metrics.sendAckSeconds.observe({ outcome }, (performance.now() - started) / 1000);
+      if (outcome === "RATE_LIMITED") this.deps.metrics.rateLimited.inc();
+      throw err;
+    }
+  }
+
+  private async sendUnmeasured(sender: Sender, input: SendMessage): Promise<{ message: Message; duplicate: boolean }> {
+    const kind = input.kind ?? "text";
+    if (input.body.length > this.deps.bodyMaxChars) {
+      throw new ParleyError("VALIDATION", `body: at most ${this.deps.bodyMaxChars} characters`);
+    }
+    if (kind === "text" && input.body.trim().length === 0) {
+      throw new ParleyError("VALIDATION", "body: a text message needs some text");
+    }
+    if (kind !== "text" && input.body.length === 0 && !input.attachments?.length) {
+      throw new ParleyError("VALIDATION", "attachments: a message without text needs an attachment");
+    }
+    // Every attempt counts, retries included (protocol: "every send attempt counted").
+    await this.deps.rateLimiter.consume(sender.userId);
+    const role = await guardDb(this.deps.membership.role(input.conversationId, sender.userId), this.deps.dbTimeoutMs);
+    if (!role) throw new ParleyError("FORBIDDEN", "not a member of this conversation");
+
+    const item: PersistItem = {
+      id: uuidv7(),
+      conversationId: input.conversationId,
+      senderId: sender.userId,
+      senderName: sender.name,
+      clientMessageId: input.clientMessageId,
+      kind,
+      body: input.body,
+      replyToId: input.replyToId,
+      attachments: input.attachments,
+    };
+    // Wait first, then enqueue: the answer can never arrive before someone listens for it.
+    const answer = this.deps.pending.wait(sender.userId, input.clientMessageId);
+    this.deps.metrics.pendingAcks.set(this.deps.pending.size);
+    this.deps.buffer.push(item);
+    const outcome = await answer;
+    this.deps.metrics.pendingAcks.set(this.deps.pending.size);
+    if (!outcome.ok) throw new ParleyError(outcome.error.code, outcome.error.message, outcome.error.retryAfterMs);
+    return { message: outcome.message, duplicate: outcome.duplicate };
+  }
+}

@@ -1,0 +1,169 @@
+import type { Server, Socket } from "socket.io";
+import { conversationIdsOf, upsertUser, type Database } from "@parley/db";
+import { conversationRoom, userRoom } from "@parley/bus";
+import {
+  ClientEvents,
+  LIMITS,
+  ParleyError,
+  type ClientEventName,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+} from "@parley/protocol";
+import type { Logger } from "@parley/runtime";
+import { AuthError, type TokenVerifier } from "../auth/token-verifier.js";
+import { guardDb } from "../guard-db.js";
+import type { GatewayMetrics } from "../metrics.js";
+import { toErrorBody } from "../to-error-body.js";
+import type { Handlers, SocketSession } from "./handlers.js";
+
+interface SocketData {
+  userId: string;
+  name: string;
+  exp: number;
+  conversationIds: string[];
+}
+export type ParleyServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+
+export interface AttachDeps {
+  io: ParleyServer;
+  verify: TokenVerifier;
+  database: Database;
+  handlers: Handlers;
+  metrics: GatewayMetrics;
+  logger: Logger;
+  dbTimeoutMs: number;
+  frameLimitBytes?: number;
+}
+
+const EVENT_NAMES = Object.keys(ClientEvents) as ClientEventName[];
+/** setTimeout's ceiling; tokens expiring later are re-armed when they get closer. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Authenticates sockets, puts them in their rooms and answers their events.
+ *
+ * The handshake does the slow work (token, user record, membership list) so that once
+ * `connection` fires, the socket is in every room of its conversations and `session:ready`
+ * is the first thing it hears.
+ */
+export function attachSockets(deps: AttachDeps): void {
+  const { io, logger } = deps;
+  const frameLimit = deps.frameLimitBytes ?? LIMITS.frameBytes;
+
+  io.use(async (socket, next) => {
+    try {
+      const token = await deps.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token);
+      await guardDb(upsertUser(deps.database.sql, token.userId, token.name), deps.dbTimeoutMs);
+      const conversationIds = await guardDb(conversationIdsOf(deps.database.sql, token.userId), deps.dbTimeoutMs);
+      socket.data = { userId: token.userId, name: token.name, exp: token.exp, conversationIds };
+      next();
+    } catch (err) {
+      const code = err instanceof AuthError ? err.code : err instanceof ParleyError ? err.code : "INTERNAL";
+      deps.metrics.handshakes.inc({ outcome: code });
+      if (!(err instanceof AuthError || err instanceof ParleyError)) logger.error({ err }, "handshake failed");
+      const refusal = new Error(err instanceof AuthError ? "unauthorized" : code === "UNAVAILABLE" ? "unavailable" : "internal") as Error & {
+        data: { code: string; message?: string };
+      };
+      refusal.data = { code, ...(err instanceof Error ? { message: err.message } : {}) };
+      next(refusal);
+    }
+  });
+
+  io.on("connection", (socket: ParleySocket) => {
+    deps.metrics.handshakes.inc({ outcome: "accepted" });
+    deps.metrics.sockets.inc();
+    const data = socket.data;
+    socket.join([userRoom(data.userId), ...data.conversationIds.map(conversationRoom)]);
+    data.conversationIds = [];
+
+    let expiry: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(expiry);
+      const ms = data.exp * 1000 - Date.now();
+      expiry = setTimeout(
+        () => {
+          if (data.exp * 1000 > Date.now()) return arm();
+          socket.emit("session:expired", {});
+          socket.disconnect(true);
+        },
+        Math.max(0, Math.min(ms, MAX_TIMER_MS)),
+      );
+    };
+    arm();
+    const session: SocketSession = {
+      get userId() {
+        return data.userId;
+      },
+      get name() {
+        return data.name;
+      },
+      get exp() {
+        return data.exp;
+      },
+      extend(exp) {
+        data.exp = exp;
+        arm();
+      },
+    };
+
+    // Engine.IO hands us each raw frame just before Socket.IO decodes and dispatches it,
+    // synchronously: the size seen here belongs to the event the middleware below checks.
+    let lastFrameBytes = 0;
+    socket.conn.on("packet", (packet: { data?: unknown }) => {
+      const d = packet.data;
+      lastFrameBytes = typeof d === "string" ? Buffer.byteLength(d) : d instanceof Buffer ? d.length : 0;
+    });
+    socket.use((packet, next) => {
+      if (lastFrameBytes <= frameLimit) return next();
+      const ack = packet[packet.length - 1];
+      deps.metrics.events.inc({ event: "oversized", outcome: "PAYLOAD_TOO_LARGE" });
+      if (typeof ack === "function") {
+        (ack as (a: unknown) => void)({
+          ok: false,
+          error: { code: "PAYLOAD_TOO_LARGE", message: `frames are limited to ${frameLimit} bytes` },
+        });
+      }
+    });
+
+    for (const event of EVENT_NAMES) {
+      const schema = ClientEvents[event].payload;
+      const handler = deps.handlers[event] as (s: SocketSession, p: unknown) => Promise<object>;
+      socket.on(event, ((...args: unknown[]) => {
+        const ack = args[args.length - 1];
+        if (typeof ack !== "function") {
+          logger.debug({ event, socket: socket.id }, "event without an ack callback dropped");
+          return;
+        }
+        const answer = ack as (a: unknown) => void;
+        const parsed = schema.safeParse(args.length > 1 ? args[0] : undefined);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0];
+          deps.metrics.events.inc({ event, outcome: "VALIDATION" });
+          answer({
+            ok: false,
+            error: { code: "VALIDATION", message: `${issue?.path.join(".") || "payload"}: ${issue?.message ?? "invalid"}` },
+          });
+          return;
+        }
+        handler(session, parsed.data).then(
+          (result) => {
+            deps.metrics.events.inc({ event, outcome: "ok" });
+            answer({ ok: true, ...result });
+          },
+          (err: unknown) => {
+            const error = toErrorBody(err, logger, { event, socket: socket.id, user: data.userId });
+            deps.metrics.events.inc({ event, outcome: error.code });
+            answer({ ok: false, error });
+          },
+        );
+      }) as never);
+    }
+
+    socket.on("disconnect", () => {
+      clearTimeout(expiry);
+      deps.metrics.sockets.dec();
+    });
+    socket.emit("session:ready", { userId: data.userId, serverTime: new Date().toISOString() });
+  });
+}

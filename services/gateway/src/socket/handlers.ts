@@ -1,0 +1,53 @@
+import type { z } from "zod";
+import { ClientEvents, ParleyError, type ClientEventName, type ClientPayload } from "@parley/protocol";
+import type { ConversationService } from "../conversation-service.js";
+import type { SendService } from "../send/send-service.js";
+import type { TokenVerifier } from "../auth/token-verifier.js";
+
+export interface SocketSession {
+  userId: string;
+  name: string;
+  exp: number;
+  /** Moves the session's expiry after `auth:refresh`. */
+  extend(exp: number): void;
+}
+
+export interface HandlerDeps {
+  send: SendService;
+  conversations: ConversationService;
+  verify: TokenVerifier;
+}
+
+type OkAck<E extends ClientEventName> = z.infer<(typeof ClientEvents)[E]["ack"]>;
+export type Handler<E extends ClientEventName> = (session: SocketSession, payload: ClientPayload<E>) => Promise<OkAck<E>>;
+/** A missing handler is a compile error: every event of the catalog is answered. */
+export type Handlers = { [E in ClientEventName]: Handler<E> };
+
+const notYet = (event: ClientEventName): Handler<ClientEventName> => async () => {
+  throw new ParleyError("UNAVAILABLE", `${event} is not available on this server version yet`);
+};
+
+export function createHandlers(deps: HandlerDeps): Handlers {
+  return {
+    "message:send": (s, p) => deps.send.send(s, p),
+    sync: (s, p) => deps.conversations.sync(s.userId, p),
+    "messages:history": (s, p) => deps.conversations.history(s.userId, p),
+    "message:read": (s, p) => deps.conversations.markRead(s.userId, p.conversationId, p.seq),
+    "auth:refresh": async (s, p) => {
+      const token = await deps.verify(p.token).catch((err: unknown) => {
+        throw new ParleyError("UNAUTHORIZED", err instanceof Error ? err.message : "invalid token");
+      });
+      if (token.userId !== s.userId) throw new ParleyError("UNAUTHORIZED", "the token is for another user");
+      s.extend(token.exp);
+      return { exp: token.exp };
+    },
+    "typing:start": notYet("typing:start") as Handler<"typing:start">,
+    "typing:stop": notYet("typing:stop") as Handler<"typing:stop">,
+    "message:delivered": notYet("message:delivered") as Handler<"message:delivered">,
+    "presence:query": notYet("presence:query") as Handler<"presence:query">,
+    "message:edit": notYet("message:edit") as Handler<"message:edit">,
+    "message:delete": notYet("message:delete") as Handler<"message:delete">,
+    "reaction:add": notYet("reaction:add") as Handler<"reaction:add">,
+    "reaction:remove": notYet("reaction:remove") as Handler<"reaction:remove">,
+  };
+}

@@ -1,0 +1,85 @@
+import { Worker } from "bullmq";
+import { QUEUE_PREFIX } from "@parley/bus";
+import { persistBatch, type Database } from "@parley/db";
+import type { Logger, Redis } from "@parley/runtime";
+import type { Registry } from "prom-client";
+import { CommitBatcher } from "./commit-batcher.js";
+import { FanOut } from "./fan-out.js";
+import { createPersisterMetrics } from "./metrics.js";
+import { createPersistProcessor } from "./persist-processor.js";
+
+export interface PersisterDeps {
+  database: Database;
+  /** BullMQ's blocking connection (consumer role: offline queue on, unlimited retries). */
+  workerRedis: Redis;
+  /** Fan-out and acks (producer role). */
+  publishRedis: Redis;
+  registry: Registry;
+  logger: Logger;
+  concurrency: number;
+  maxBatch: number;
+}
+
+export interface Persister {
+  worker: Worker;
+  batcher: CommitBatcher;
+  /** Stops taking jobs, finishes the ones in flight, then returns (the connections stay open). */
+  stop(): Promise<void>;
+}
+
+export function buildPersister(deps: PersisterDeps): Persister {
+  const metrics = createPersisterMetrics(deps.registry);
+  const fanOut = new FanOut(deps.publishRedis);
+  const publish: FanOut["publish"] = (items, replyTo, outcomes) =>
+    fanOut.publish(items, replyTo, outcomes).catch((err: unknown) => {
+      // The rows are committed; a lost fan-out is recovered by clients' sync, a lost ack by their retry.
+      deps.logger.warn({ err: String(err) }, "fan-out after commit failed");
+    });
+
+  const batcher = new CommitBatcher({
+    maxBatch: deps.maxBatch,
+    commit: (items) => persistBatch(deps.database.sql, items),
+    onCommitted: (items, replyTo, outcomes, durationMs) => {
+      metrics.batchSize.observe(items.length);
+      metrics.commitSeconds.observe(durationMs / 1000);
+      for (const o of outcomes) {
+        const outcome = o.ok ? (o.duplicate ? "duplicate" : "stored") : o.error.code === "CONFLICT" ? "conflict" : "refused";
+        metrics.messages.inc({ outcome });
+      }
+      void publish(items, replyTo, outcomes);
+    },
+  });
+
+  const processor = createPersistProcessor({
+    batcher,
+    metrics,
+    logger: deps.logger,
+    answerPoison: (data, outcomes) => void publish(data.items, data.items.map(() => data.replyTo), outcomes),
+  });
+
+  const worker = new Worker("persist", processor, {
+    connection: deps.workerRedis,
+    prefix: QUEUE_PREFIX,
+    concurrency: deps.concurrency,
+    // Jobs are small and committed in milliseconds; a stalled job (dead worker) is re-run
+    // after this, and the idempotent insert makes the re-run harmless.
+    lockDuration: 30_000,
+    autorun: false,
+  });
+  worker.on("failed", (job, err) => {
+    deps.logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "persist job failed");
+  });
+  worker.on("error", (err) => deps.logger.warn({ err: err.message }, "persist worker error"));
+
+  let stopping: Promise<void> | undefined;
+  return {
+    worker,
+    batcher,
+    stop: () =>
+      (stopping ??= (async () => {
+        // close() waits for the jobs in flight; their commits and fan-out finish first.
+        await worker.close();
+        await batcher.idle();
+      })()),
+  };
+}

@@ -1,0 +1,21 @@
+import { z } from "zod";
+import { CommonEnv, parseEnv } from "@parley/runtime";
+
+export const PersisterEnv = CommonEnv.extend({
+  /** `/metrics`, `/healthz`, `/readyz` for Prometheus and Kubernetes probes. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9101),
+  /**
+   * Jobs taken from the queue at once. Jobs waiting while a transaction runs are merged
+   * into the next one, so this bounds the batch, not the number of transactions.
+   */
+  PERSIST_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(256),
+  /** Messages in one transaction at most. */
+  PERSIST_MAX_BATCH: z.coerce.number().int().min(1).max(20_000).default(2_000),
+  /** Postgres connections; one transaction runs at a time, the rest serve retries and health checks. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
+  /** How long a drain waits for in-flight jobs before giving up. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(25_000),
+});
+export type PersisterEnv = z.infer<typeof PersisterEnv>;
+
+export const loadEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(PersisterEnv, source);

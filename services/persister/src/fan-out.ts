@@ -1,0 +1,35 @@
+import type { Redis } from "ioredis";
+import { ackChannel, conversationRoom, type AckBatch, RoomEmitter } from "@parley/bus";
+import type { PersistItem, PersistOutcome } from "@parley/db";
+
+/**
+ * After a commit: every new message goes to its conversation's room (all members' devices,
+ * on whichever pods they are), and every outcome goes back to the pod whose socket or HTTP
+ * request waits for the ack. Commands are issued in commit order on one connection and not
+ * awaited one by one: Redis keeps their order, and pub/sub is at-most-once anyway (clients
+ * recover by `sync`).
+ */
+export class FanOut {
+  constructor(
+    private readonly redis: Redis,
+    private readonly emitter = new RoomEmitter(redis),
+  ) {}
+
+  publish(items: readonly PersistItem[], replyTo: readonly string[], outcomes: readonly PersistOutcome[]): Promise<unknown> {
+    const pipeline = this.redis.pipeline();
+    const acksByPod = new Map<string, AckBatch["acks"]>();
+    outcomes.forEach((outcome, i) => {
+      const item = items[i]!;
+      if (outcome.ok && !outcome.duplicate) {
+        const room = conversationRoom(outcome.message.conversationId);
+        pipeline.spublish(this.emitter.channelOf(room), this.emitter.encode(room, "message:new", outcome.message));
+      }
+      const pod = replyTo[i]!;
+      const acks = acksByPod.get(pod) ?? [];
+      acks.push({ senderId: item.senderId, clientMessageId: item.clientMessageId, outcome });
+      acksByPod.set(pod, acks);
+    });
+    for (const [pod, acks] of acksByPod) pipeline.spublish(ackChannel(pod), JSON.stringify({ acks } satisfies AckBatch));
+    return pipeline.exec();
+  }
+}

@@ -1,0 +1,38 @@
+import { Counter, Histogram, type Registry } from "prom-client";
+
+export type PersisterMetrics = ReturnType<typeof createPersisterMetrics>;
+
+export function createPersisterMetrics(registry: Registry) {
+  return {
+    batchSize: new Histogram({
+      name: "parley_persist_batch_size",
+      help: "Messages committed in one Postgres transaction.",
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+      registers: [registry],
+    }),
+    commitSeconds: new Histogram({
+      name: "parley_persist_commit_duration_seconds",
+      help: "Time to commit one batch in Postgres.",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    lagSeconds: new Histogram({
+      name: "parley_persist_lag_seconds",
+      help: "From enqueue by the gateway to commit in Postgres.",
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    messages: new Counter({
+      name: "parley_persist_messages_total",
+      help: "Messages answered by the persister, by outcome (stored, duplicate, conflict, refused).",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    jobsFailed: new Counter({
+      name: "parley_persist_jobs_failed_total",
+      help: "Persist jobs that failed, by reason (transient: retried; poison: given up).",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+  };
+}

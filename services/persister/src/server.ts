@@ -1,0 +1,64 @@
+import { randomBytes } from "node:crypto";
+import { createDatabase } from "@parley/db";
+import {
+  assertNoEviction,
+  createLogger,
+  createMetricsRegistry,
+  createRedis,
+  onShutdown,
+  startOpsServer,
+  waitForReady,
+} from "@parley/runtime";
+import { buildPersister } from "./app.js";
+import { loadEnv } from "./env.js";
+
+const env = loadEnv();
+const pod = env.POD_NAME ?? `persister-${randomBytes(3).toString("hex")}`;
+const logger = createLogger({ service: "persister", level: env.LOG_LEVEL, pod });
+const registry = createMetricsRegistry({ service: "persister" });
+
+const database = createDatabase({ url: env.DATABASE_URL, max: env.DATABASE_POOL_SIZE, applicationName: pod });
+const workerRedis = createRedis({ url: env.REDIS_URL, name: `${pod}:worker`, role: "consumer", logger });
+const publishRedis = createRedis({ url: env.REDIS_URL, name: `${pod}:publish`, role: "producer", logger });
+
+await waitForReady(publishRedis, 30_000);
+await assertNoEviction(publishRedis);
+
+let draining = false;
+const persister = buildPersister({
+  database,
+  workerRedis,
+  publishRedis,
+  registry,
+  logger,
+  concurrency: env.PERSIST_CONCURRENCY,
+  maxBatch: env.PERSIST_MAX_BATCH,
+});
+const ops = await startOpsServer({
+  port: env.METRICS_PORT,
+  registry,
+  ready: async () => {
+    if (draining || publishRedis.status !== "ready") return false;
+    try {
+      await database.sql`select 1`;
+      return true;
+    } catch {
+      return false;
+    }
+  },
+});
+void persister.worker.run();
+logger.info({ metricsPort: ops.port, concurrency: env.PERSIST_CONCURRENCY }, "persister started");
+
+onShutdown({
+  logger,
+  graceMs: env.SHUTDOWN_GRACE_MS,
+  // Order: stop taking jobs and finish the ones in flight (they need Postgres and Redis),
+  // then close the connections, then the ops server so probes see us until the end.
+  stop: async () => {
+    draining = true;
+    await persister.stop();
+    await Promise.allSettled([database.close(), workerRedis.quit(), publishRedis.quit()]);
+    await ops.close();
+  },
+});
