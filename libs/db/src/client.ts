@@ -34,6 +34,7 @@ export function createDatabase(opts: DatabaseOptions): Database {
     connection: {
       application_name: opts.applicationName ?? "parley",
       statement_timeout: opts.statementTimeoutMs ?? 10_000,
+      TimeZone: "UTC",
     },
     types: {
       bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
@@ -52,7 +53,8 @@ export function createDatabase(opts: DatabaseOptions): Database {
 export function isTransientDbError(err: unknown): boolean {
   if (!err || typeof err !== "object") return false;
   const code = (err as { code?: unknown }).code;
-  if (typeof code !== "string") return true;
+  // No SQLSTATE and no socket error code: a bug, not an outage.
+  if (typeof code !== "string") return false;
   if (/^(08|53|57P|40001|40P01|58)/.test(code)) return true;
   return [
     "CONNECTION_CLOSED",
@@ -65,5 +67,6 @@ export function isTransientDbError(err: unknown): boolean {
     "EPIPE",
     "ENOTFOUND",
     "EAI_AGAIN",
+    "PARLEY_CONCURRENT_DUPLICATE",
   ].includes(code);
 }

@@ -1,4 +1,5 @@
 import type { Conversation, ConversationKind, ConversationSummary, Member, MemberRole } from "@parley/protocol";
+import { toIso } from "./timestamps.js";
 import type { Sql } from "./client.js";
 import { messageColumns, toMessage, type MessageRow } from "./message-row.js";
 import { ensureUsers } from "./users.js";
@@ -8,7 +9,7 @@ interface ConversationRow {
   kind: ConversationKind;
   title: string | null;
   created_by: string;
-  created_at: Date;
+  created_at: Date | string;
   last_seq: number;
 }
 
@@ -17,7 +18,7 @@ const toConversation = (r: ConversationRow): Conversation => ({
   kind: r.kind,
   title: r.title,
   createdBy: r.created_by,
-  createdAt: r.created_at.toISOString(),
+  createdAt: toIso(r.created_at),
   lastSeq: r.last_seq,
 });
 
@@ -72,7 +73,7 @@ export async function getConversation(sql: Sql, id: string): Promise<Conversatio
 
 async function withMembers(sql: Sql, conversation: Conversation): Promise<Conversation> {
   const rows = await sql<
-    { user_id: string; display_name: string | null; role: MemberRole; joined_at: Date; delivered_seq: number; read_seq: number }[]
+    { user_id: string; display_name: string | null; role: MemberRole; joined_at: Date | string; delivered_seq: number; read_seq: number }[]
   >`
     select mb.user_id, u.display_name, mb.role, mb.joined_at, mb.delivered_seq, mb.read_seq
     from members mb left join users u on u.id = mb.user_id
@@ -82,7 +83,7 @@ async function withMembers(sql: Sql, conversation: Conversation): Promise<Conver
     userId: r.user_id,
     displayName: r.display_name ?? r.user_id,
     role: r.role,
-    joinedAt: r.joined_at.toISOString(),
+    joinedAt: toIso(r.joined_at),
     deliveredSeq: r.delivered_seq,
     readSeq: r.read_seq,
   }));
@@ -160,7 +161,7 @@ export async function markRead(
 
 interface SummaryRow extends ConversationRow {
   read_seq: number;
-  last_message_at: Date | null;
+  last_message_at: Date | string | null;
   own_unread: number;
 }
 
@@ -206,7 +207,7 @@ export async function listConversations(
   }));
   const last = page[page.length - 1];
   const nextCursor =
-    rows.length > opts.limit && last ? encodeCursor((last.last_message_at ?? last.created_at).toISOString(), last.id) : null;
+    rows.length > opts.limit && last ? encodeCursor(toIso(last.last_message_at ?? last.created_at), last.id) : null;
   return { conversations, nextCursor };
 }
 

@@ -6,3 +6,4 @@ export * from "./persist-batch.js";
 export * from "./read-messages.js";
 export * from "./conversations.js";
 export * from "./users.js";
+export * from "./timestamps.js";

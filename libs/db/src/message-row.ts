@@ -1,4 +1,5 @@
 import type { Sql } from "./client.js";
+import { toIso } from "./timestamps.js";
 import type { Attachment, Message, MessageKind } from "@parley/protocol";
 
 /** A message row as the read queries select it (snake_case, joined with the sender's name). */
@@ -13,9 +14,9 @@ export interface MessageRow {
   body: string | null;
   reply_to_id: string | null;
   attachments: Attachment[] | null;
-  created_at: Date;
-  edited_at: Date | null;
-  deleted_at: Date | null;
+  created_at: Date | string;
+  edited_at: Date | string | null;
+  deleted_at: Date | string | null;
 }
 
 /** The columns every message read selects, as a fragment; `m` is messages, `u` the sender's user row. */
@@ -34,11 +35,11 @@ export function toMessage(row: MessageRow): Message {
     clientMessageId: row.client_message_id,
     kind: row.kind as MessageKind,
     body: row.deleted_at ? null : row.body,
-    createdAt: row.created_at.toISOString(),
+    createdAt: toIso(row.created_at),
   };
   if (row.reply_to_id) message.replyToId = row.reply_to_id;
   if (row.attachments && row.attachments.length > 0) message.attachments = row.attachments;
-  if (row.edited_at) message.editedAt = row.edited_at.toISOString();
-  if (row.deleted_at) message.deletedAt = row.deleted_at.toISOString();
+  if (row.edited_at) message.editedAt = toIso(row.edited_at);
+  if (row.deleted_at) message.deletedAt = toIso(row.deleted_at);
   return message;
 }

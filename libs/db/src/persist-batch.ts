@@ -1,4 +1,5 @@
 import type { Attachment, ErrorBody, Message, MessageKind } from "@parley/protocol";
+import { toIso } from "./timestamps.js";
 import type { Sql } from "./client.js";
 import { messageColumns, toMessage, type MessageRow } from "./message-row.js";
 
@@ -25,6 +26,8 @@ export type PersistOutcome =
  */
 export class ConcurrentDuplicateError extends Error {
   override readonly name = "ConcurrentDuplicateError";
+  /** Classed as transient (isTransientDbError): trying again succeeds. */
+  readonly code = "PARLEY_CONCURRENT_DUPLICATE";
 }
 
 const sameContent = (stored: Message, item: PersistItem) =>
@@ -114,7 +117,7 @@ async function persistInTransaction(tx: Sql, items: readonly PersistItem[]): Pro
   if (fresh.size > 0) {
     const convIds = [...newPerConversation.keys()];
     const counts = convIds.map((id) => newPerConversation.get(id)!);
-    const bumped = await tx<{ id: string; last_seq: number; now: Date }[]>`
+    const bumped = await tx<{ id: string; last_seq: number; now: Date | string }[]>`
       update conversations c
       set last_seq = c.last_seq + v.n, last_message_at = now()
       from unnest(${convIds}::uuid[], ${counts}::int[]) v(id, n)
@@ -159,7 +162,7 @@ async function persistInTransaction(tx: Sql, items: readonly PersistItem[]): Pro
         clientMessageId: item.clientMessageId,
         kind: item.kind,
         body: item.body,
-        createdAt: createdAt.toISOString(),
+        createdAt: toIso(createdAt),
         ...(item.replyToId ? { replyToId: item.replyToId } : {}),
         ...(item.attachments?.length ? { attachments: item.attachments } : {}),
       });
