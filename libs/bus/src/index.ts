@@ -1,3 +1,4 @@
 export * from "./rooms.js";
 export * from "./jobs.js";
 export * from "./room-emitter.js";
+export * from "./keyspace.js";

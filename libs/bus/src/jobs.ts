@@ -8,8 +8,6 @@ import {
   UuidSchema,
 } from "@parley/protocol";
 
-/** BullMQ key prefix for every Parley queue; `{parley}` keeps all queue keys in one Redis Cluster slot. */
-export const QUEUE_PREFIX = "{parley}";
 
 export const PersistItemSchema = z.object({
   id: UuidSchema,

@@ -1,10 +1,11 @@
 import { Worker, type Job } from "bullmq";
-import { QUEUE_PREFIX } from "@parley/bus";
+import type { Keyspace } from "@parley/bus";
 import type { Logger, Redis } from "@parley/runtime";
 
 export interface DeliveryDeps {
   workerRedis: Redis;
   logger: Logger;
+  keyspace: Keyspace;
 }
 
 /**
@@ -18,7 +19,7 @@ export function buildDelivery(deps: DeliveryDeps) {
     async (job: Job) => {
       deps.logger.debug({ jobId: job.id, name: job.name }, "delivery job received (no handler yet)");
     },
-    { connection: deps.workerRedis, prefix: QUEUE_PREFIX, concurrency: 16, autorun: false },
+    { connection: deps.workerRedis, prefix: deps.keyspace.queuePrefix, concurrency: 16, autorun: false },
   );
   worker.on("error", (err) => deps.logger.warn({ err: err.message }, "delivery worker error"));
   let stopping: Promise<void> | undefined;

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { DEFAULT_KEYSPACE } from "@parley/bus";
 import { createDatabase } from "@parley/db";
 import {
   assertNoEviction,
@@ -24,7 +25,7 @@ await waitForReady(probeRedis, 30_000);
 await assertNoEviction(probeRedis);
 
 let draining = false;
-const delivery = buildDelivery({ workerRedis, logger });
+const delivery = buildDelivery({ workerRedis, logger, keyspace: DEFAULT_KEYSPACE });
 const ops = await startOpsServer({
   port: env.METRICS_PORT,
   registry,

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { Server } from "socket.io";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { Queue } from "bullmq";
-import { AckBatchSchema, MEMBERSHIP_CHANNEL, ackChannel } from "@parley/bus";
+import { AckBatchSchema, type Keyspace } from "@parley/bus";
 import { memberRole, type Database } from "@parley/db";
 import { LIMITS, ParleyError } from "@parley/protocol";
 import type { Logger, Redis } from "@parley/runtime";
@@ -48,6 +48,8 @@ export interface GatewayDeps {
   eventsSubscriber: Redis;
   /** The persist queue (BullMQ, on a fail-fast connection). */
   persistQueue: Queue;
+  /** Names of every Redis key and channel (a namespace lets tests share one Redis). */
+  keyspace: Keyspace;
 }
 
 export interface Gateway {
@@ -70,7 +72,10 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const metrics = createGatewayMetrics(deps.registry);
   let draining = false;
 
-  const app = Fastify({ loggerInstance: logger.child({ component: "http" }) as FastifyBaseLogger, bodyLimit: LIMITS.frameBytes, disableRequestLogging: true });
+  const app = Fastify({ loggerInstance: logger.child({ component: "http" }) as FastifyBaseLogger, bodyLimit: LIMITS.frameBytes,
+    // Per-request lines would dwarf everything else at chat rates; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
   installErrorHandler(app, logger);
 
   const allowOrigin = (origin: string | undefined) =>
@@ -80,7 +85,10 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     // Frames past 64 KiB are answered PAYLOAD_TOO_LARGE (socket/attach.ts); only frames past
     // 1 MiB close the connection, so a big event never takes the socket down with it.
     maxHttpBufferSize: 1024 * 1024,
-    adapter: createShardedAdapter(deps.redis, deps.adapterSubscriber, { subscriptionMode: "dynamic" }),
+    adapter: createShardedAdapter(deps.redis, deps.adapterSubscriber, {
+      subscriptionMode: "dynamic",
+      channelPrefix: deps.keyspace.adapterChannelPrefix,
+    }),
     cors: { origin: (origin, cb) => cb(null, allowOrigin(origin)), credentials: true },
     allowRequest: (req, cb) => {
       if (draining) return cb("draining", false);
@@ -106,7 +114,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     (n) => metrics.enqueuedMessages.inc(n),
   );
   const send = new SendService({
-    rateLimiter: createSendRateLimiter(deps.redis, config.rateLimit),
+    rateLimiter: createSendRateLimiter(deps.redis, { ...config.rateLimit, keyPrefix: deps.keyspace.sendRateLimitPrefix }),
     membership,
     buffer,
     pending,
@@ -114,10 +122,17 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     bodyMaxChars: config.bodyMaxChars,
     dbTimeoutMs,
   });
-  const conversations = new ConversationService({ database: deps.database, membership, redis: deps.redis, io, dbTimeoutMs });
+  const conversations = new ConversationService({
+    database: deps.database,
+    membership,
+    redis: deps.redis,
+    io,
+    dbTimeoutMs,
+    membershipChannel: deps.keyspace.membershipChannel,
+  });
 
   // This pod's acks, and membership changes made on other pods.
-  const acks = ackChannel(podId);
+  const acks = deps.keyspace.ackChannel(podId);
   deps.eventsSubscriber.on("smessage", (channel: string, raw: string) => {
     if (channel !== acks) return;
     const batch = AckBatchSchema.safeParse(safeJson(raw));
@@ -125,12 +140,12 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     else logger.debug({ channel }, "unreadable ack batch dropped");
   });
   deps.eventsSubscriber.on("message", (channel: string, raw: string) => {
-    if (channel !== MEMBERSHIP_CHANNEL) return;
+    if (channel !== deps.keyspace.membershipChannel) return;
     const change = MembershipChange.safeParse(safeJson(raw));
     if (change.success) membership.invalidate(change.data.conversationId, change.data.userIds);
   });
   await deps.eventsSubscriber.ssubscribe(acks);
-  await deps.eventsSubscriber.subscribe(MEMBERSHIP_CHANNEL);
+  await deps.eventsSubscriber.subscribe(deps.keyspace.membershipChannel);
   // After a reconnect, cached answers may have missed invalidations.
   deps.eventsSubscriber.on("ready", () => membership.clear());
 

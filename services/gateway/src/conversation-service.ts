@@ -1,6 +1,6 @@
 import { v7 as uuidv7 } from "uuid";
 import type { Server } from "socket.io";
-import { MEMBERSHIP_CHANNEL, conversationRoom, userRoom } from "@parley/bus";
+import { conversationRoom, userRoom } from "@parley/bus";
 import {
   addMembers,
   createConversation,
@@ -27,6 +27,7 @@ export interface ConversationServiceDeps {
   redis: Redis;
   io: Server;
   dbTimeoutMs: number;
+  membershipChannel: string;
 }
 
 const FORBIDDEN = () => new ParleyError("FORBIDDEN", "not a member of this conversation");
@@ -136,7 +137,7 @@ export class ConversationService {
 
   private async invalidate(conversationId: string, userIds: string[]): Promise<void> {
     this.deps.membership.invalidate(conversationId, userIds);
-    await this.deps.redis.publish(MEMBERSHIP_CHANNEL, JSON.stringify({ conversationId, userIds })).catch(() => {
+    await this.deps.redis.publish(this.deps.membershipChannel, JSON.stringify({ conversationId, userIds })).catch(() => {
       // Other pods' caches expire by TTL; the change itself is committed.
     });
   }

@@ -1,5 +1,5 @@
 import { Queue } from "bullmq";
-import { QUEUE_PREFIX } from "@parley/bus";
+import { DEFAULT_KEYSPACE } from "@parley/bus";
 import { createDatabase } from "@parley/db";
 import {
   assertNoEviction,
@@ -33,7 +33,7 @@ const eventsSubscriber = createRedis({ url: env.REDIS_URL, name: `${podName}:eve
 await waitForReady(redis, 30_000);
 await assertNoEviction(redis);
 
-const persistQueue = new Queue("persist", { connection: redis, prefix: QUEUE_PREFIX });
+const persistQueue = new Queue("persist", { connection: redis, prefix: DEFAULT_KEYSPACE.queuePrefix });
 persistQueue.on("error", (err) => logger.debug({ err: err.message }, "persist queue error"));
 
 const gateway = await buildApp({
@@ -59,6 +59,7 @@ const gateway = await buildApp({
   adapterSubscriber,
   eventsSubscriber,
   persistQueue,
+  keyspace: DEFAULT_KEYSPACE,
 });
 const port = await gateway.listen(env.PORT, env.HOST);
 logger.info({ port, pod: gateway.podId }, "gateway listening");

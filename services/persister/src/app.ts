@@ -1,5 +1,5 @@
 import { Worker } from "bullmq";
-import { QUEUE_PREFIX } from "@parley/bus";
+import type { Keyspace } from "@parley/bus";
 import { persistBatch, type Database } from "@parley/db";
 import type { Logger, Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
@@ -18,6 +18,7 @@ export interface PersisterDeps {
   logger: Logger;
   concurrency: number;
   maxBatch: number;
+  keyspace: Keyspace;
 }
 
 export interface Persister {
@@ -29,7 +30,7 @@ export interface Persister {
 
 export function buildPersister(deps: PersisterDeps): Persister {
   const metrics = createPersisterMetrics(deps.registry);
-  const fanOut = new FanOut(deps.publishRedis);
+  const fanOut = new FanOut(deps.publishRedis, deps.keyspace);
   const publish: FanOut["publish"] = (items, replyTo, outcomes) =>
     fanOut.publish(items, replyTo, outcomes).catch((err: unknown) => {
       // The rows are committed; a lost fan-out is recovered by clients' sync, a lost ack by their retry.
@@ -59,7 +60,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
 
   const worker = new Worker("persist", processor, {
     connection: deps.workerRedis,
-    prefix: QUEUE_PREFIX,
+    prefix: deps.keyspace.queuePrefix,
     concurrency: deps.concurrency,
     // Jobs are small and committed in milliseconds; a stalled job (dead worker) is re-run
     // after this, and the idempotent insert makes the re-run harmless.

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import { ackChannel, conversationRoom, type AckBatch, RoomEmitter } from "@parley/bus";
+import { conversationRoom, type AckBatch, type Keyspace, RoomEmitter } from "@parley/bus";
 import type { PersistItem, PersistOutcome } from "@parley/db";
 
 /**
@@ -10,10 +10,14 @@ import type { PersistItem, PersistOutcome } from "@parley/db";
  * recover by `sync`).
  */
 export class FanOut {
+  private readonly emitter: RoomEmitter;
+
   constructor(
     private readonly redis: Redis,
-    private readonly emitter = new RoomEmitter(redis),
-  ) {}
+    private readonly keyspace: Keyspace,
+  ) {
+    this.emitter = new RoomEmitter(redis, keyspace.adapterChannelPrefix);
+  }
 
   publish(items: readonly PersistItem[], replyTo: readonly string[], outcomes: readonly PersistOutcome[]): Promise<unknown> {
     const pipeline = this.redis.pipeline();
@@ -29,7 +33,7 @@ export class FanOut {
       acks.push({ senderId: item.senderId, clientMessageId: item.clientMessageId, outcome });
       acksByPod.set(pod, acks);
     });
-    for (const [pod, acks] of acksByPod) pipeline.spublish(ackChannel(pod), JSON.stringify({ acks } satisfies AckBatch));
+    for (const [pod, acks] of acksByPod) pipeline.spublish(this.keyspace.ackChannel(pod), JSON.stringify({ acks } satisfies AckBatch));
     return pipeline.exec();
   }
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { DEFAULT_KEYSPACE } from "@parley/bus";
 import { createDatabase } from "@parley/db";
 import {
   assertNoEviction,
@@ -33,6 +34,7 @@ const persister = buildPersister({
   logger,
   concurrency: env.PERSIST_CONCURRENCY,
   maxBatch: env.PERSIST_MAX_BATCH,
+  keyspace: DEFAULT_KEYSPACE,
 });
 const ops = await startOpsServer({
   port: env.METRICS_PORT,

@@ -12,8 +12,8 @@ export interface SendRateLimiter {
  * sustained, with up to `burst` at once. The burst allowance refills over 10 s, so a client
  * that bursts cannot keep sending faster than the rate for long.
  */
-export function createSendRateLimiter(redis: Redis, opts: { perSecond: number; burst: number; keyPrefix?: string }): SendRateLimiter {
-  const prefix = opts.keyPrefix ?? "parley:rl:send";
+export function createSendRateLimiter(redis: Redis, opts: { perSecond: number; burst: number; keyPrefix: string }): SendRateLimiter {
+  const prefix = opts.keyPrefix;
   const limiter = new BurstyRateLimiter(
     new RateLimiterRedis({ storeClient: redis, keyPrefix: prefix, points: opts.perSecond, duration: 1 }),
     new RateLimiterRedis({

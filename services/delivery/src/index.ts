@@ -1,0 +1,2 @@
+export { buildDelivery, type DeliveryDeps } from "./app.js";
+export { DeliveryEnv, loadEnv } from "./env.js";

@@ -1,0 +1,2 @@
+export { buildPersister, type Persister, type PersisterDeps } from "./app.js";
+export { PersisterEnv, loadEnv } from "./env.js";

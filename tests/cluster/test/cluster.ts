@@ -1,0 +1,202 @@
+import { Queue } from "bullmq";
+import { pino } from "pino";
+import { Registry } from "prom-client";
+import { io as connectClient, type Socket } from "socket.io-client";
+import { createKeyspace } from "@parley/bus";
+import { createDatabase as openDatabase, type Database } from "@parley/db";
+import { buildApp, createTokenVerifier, type Gateway, type GatewayConfig } from "@parley/gateway";
+import { buildPersister, type Persister } from "@parley/persister";
+import type { ClientToServerEvents, Conversation, ServerToClientEvents } from "@parley/protocol";
+import { createRedis, waitForReady, type Redis } from "@parley/runtime";
+import { createDatabase, signToken } from "@parley/testkit";
+import { testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
+
+export const SECRET = "cluster-test-secret-0123456789";
+export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export interface ClusterOptions {
+  gateways?: number;
+  /** Defaults: the run's shared servers. Outage tests pass servers of their own. */
+  redisUrl?: string;
+  adminDatabaseUrl?: string;
+  config?: Partial<GatewayConfig>;
+  verifier?: Parameters<typeof createTokenVerifier>[0];
+  /** Start the persister (default true). */
+  persister?: boolean;
+}
+
+interface GatewayNode {
+  gateway: Gateway;
+  url: string;
+  database: Database;
+  redis: Redis[];
+  queue: Queue;
+}
+
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+
+/**
+ * A whole Parley cluster inside the test process: N gateways (each with its own connections,
+ * as separate pods would have) and a persister, against real Redis and Postgres, under a
+ * Redis namespace and a database of its own so test files never see each other.
+ */
+export async function startCluster(options: ClusterOptions = {}) {
+  const infra = options.redisUrl && options.adminDatabaseUrl ? undefined : testInfra();
+  const redisUrl = options.redisUrl ?? infra!.redisUrl;
+  const testDb = await createDatabase(options.adminDatabaseUrl ?? infra!.databaseUrl);
+  const keyspace = createKeyspace(uniqueRedisPrefix("cluster"));
+  const closers: (() => Promise<unknown>)[] = [];
+  const redisConn = (name: string, role: "producer" | "consumer" | "subscriber") => {
+    const r = createRedis({ url: redisUrl, name, role, logger });
+    closers.push(() => r.quit().catch(() => r.disconnect()));
+    return r;
+  };
+  const database = openDatabase({ url: testDb.url, max: 4 });
+
+  const nodes: GatewayNode[] = [];
+  for (let i = 0; i < (options.gateways ?? 2); i++) {
+    const redis = redisConn(`gw${i}`, "producer");
+    const adapterSubscriber = redisConn(`gw${i}:adapter`, "subscriber");
+    const eventsSubscriber = redisConn(`gw${i}:events`, "subscriber");
+    await waitForReady(redis);
+    const queue = new Queue("persist", { connection: redis, prefix: keyspace.queuePrefix });
+    queue.on("error", () => {});
+    const gwDatabase = openDatabase({ url: testDb.url, max: 4, connectTimeoutSeconds: 1 });
+    const gateway = await buildApp({
+      config: {
+        podName: `gw${i}`,
+        corsOrigins: ["*"],
+        shutdownGraceMs: 2_000,
+        rateLimit: { perSecond: 1_000, burst: 2_000 },
+        sendTimeoutMs: 1_500,
+        bodyMaxChars: 4_000,
+        ...options.config,
+      },
+      logger,
+      registry: new Registry(),
+      database: gwDatabase,
+      verify: createTokenVerifier(options.verifier ?? { secret: SECRET }),
+      redis,
+      adapterSubscriber,
+      eventsSubscriber,
+      persistQueue: queue,
+      keyspace,
+    });
+    const port = await gateway.listen(0, "127.0.0.1");
+    nodes.push({ gateway, url: `http://127.0.0.1:${port}`, database: gwDatabase, redis: [redis], queue });
+  }
+
+  let persister: Persister | undefined;
+  let persisterDatabase: Database | undefined;
+  if (options.persister !== false) {
+    persisterDatabase = openDatabase({ url: testDb.url, max: 4, connectTimeoutSeconds: 1 });
+    persister = buildPersister({
+      database: persisterDatabase,
+      workerRedis: redisConn("persister:worker", "consumer"),
+      publishRedis: redisConn("persister:publish", "producer"),
+      registry: new Registry(),
+      logger,
+      concurrency: 64,
+      maxBatch: 1_000,
+      keyspace,
+    });
+    void persister.worker.run();
+  }
+
+  const sockets: ClientSocket[] = [];
+
+  const cluster = {
+    keyspace,
+    database,
+    databaseUrl: testDb.url,
+    nodes,
+    persister,
+    url: (i: number) => nodes[i]!.url,
+
+    token: (sub: string, name?: string, extra: Partial<Parameters<typeof signToken>[0]> = {}) =>
+      signToken({ sub, secret: SECRET, ...(name !== undefined ? { name } : {}), ...extra }),
+
+    /** Connects and resolves on `session:ready`; rejects with the connect_error. */
+    connect(i: number, token: string | undefined, opts: { extraHeaders?: Record<string, string> } = {}): Promise<ClientSocket> {
+      const socket: ClientSocket = connectClient(nodes[i]!.url, {
+        auth: token === undefined ? {} : { token },
+        transports: ["websocket"],
+        reconnection: false,
+        forceNew: true,
+        ...(opts.extraHeaders ? { extraHeaders: opts.extraHeaders } : {}),
+      });
+      sockets.push(socket);
+      return new Promise((resolve, reject) => {
+        socket.once("session:ready", () => resolve(socket));
+        socket.once("connect_error", (err) => reject(err));
+      });
+    },
+
+    async http(i: number, method: string, path: string, opts: { token?: string; body?: unknown; rawBody?: string } = {}) {
+      const headers: Record<string, string> = {};
+      if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+      if (opts.body !== undefined || opts.rawBody !== undefined) headers["content-type"] = "application/json";
+      const res = await fetch(`${nodes[i]!.url}${path}`, {
+        method,
+        headers,
+        ...(opts.rawBody !== undefined ? { body: opts.rawBody } : opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
+      });
+      const text = await res.text();
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test helper: callers assert the shape
+      const body: any = text ? JSON.parse(text) : undefined;
+      return { status: res.status, body, headers: res.headers };
+    },
+
+    async createConversation(ownerToken: string, memberIds: string[], kind: "direct" | "group" | "space" = "group", title?: string): Promise<Conversation> {
+      const res = await cluster.http(0, "POST", "/v1/conversations", {
+        token: ownerToken,
+        body: { kind, memberIds, ...(title ? { title } : {}) },
+      });
+      if (res.status !== 201 && res.status !== 200) throw new Error(`create conversation: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.conversation as Conversation;
+    },
+
+    async stop() {
+      for (const s of sockets) s.disconnect();
+      await persister?.stop();
+      for (const n of nodes) {
+        await n.gateway.close();
+        await n.queue.close().catch(() => {});
+        await n.database.close();
+      }
+      await persisterDatabase?.close();
+      await database.close();
+      await Promise.allSettled(closers.map((c) => c()));
+      await testDb.drop().catch(() => {});
+    },
+  };
+  return cluster;
+}
+
+export type Cluster = Awaited<ReturnType<typeof startCluster>>;
+
+/** Resolves with the first `count` payloads of `event` on `socket`. */
+export function collect<E extends keyof ServerToClientEvents>(
+  socket: ClientSocket,
+  event: E,
+  count: number,
+  timeoutMs = 5_000,
+): Promise<Parameters<ServerToClientEvents[E]>[0][]> {
+  type P = Parameters<ServerToClientEvents[E]>[0];
+  const got: P[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      socket.off(event, on as never);
+      reject(new Error(`timed out waiting for ${count} ${String(event)} (got ${got.length})`));
+    }, timeoutMs);
+    const on = (payload: P) => {
+      got.push(payload);
+      if (got.length >= count) {
+        clearTimeout(timer);
+        socket.off(event, on as never);
+        resolve(got);
+      }
+    };
+    socket.on(event, on as never);
+  });
+}
