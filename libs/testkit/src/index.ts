@@ -7,3 +7,4 @@ export * from "./postgres-server.js";
 export * from "./create-database.js";
 export * from "./tokens.js";
 export { redisPing } from "./resp-ping.js";
+export { canUserWrite, chownTree, postgresServiceUser, type ServiceUser } from "./service-user.js";

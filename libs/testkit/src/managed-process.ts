@@ -13,6 +13,12 @@ export interface ManagedProcessOptions {
   isReady: () => Promise<boolean>;
   /** How long start() waits for readiness (default 30 s). */
   readyTimeoutMs?: number;
+  /**
+   * Own process group: a Ctrl-C in the terminal then reaches only our process, which can
+   * stop the services first and the databases last (`npm start`). Tests leave it off so
+   * killing a test run's process group also ends its servers.
+   */
+  detached?: boolean;
   /** The signal stop() sends: SIGINT is PostgreSQL's "fast" shutdown, SIGTERM Redis's. */
   stopSignal?: NodeJS.Signals;
 }
@@ -48,8 +54,15 @@ export class ManagedProcess {
 
   async start(): Promise<void> {
     if (this.child) return;
-    const { name, command, args, cwd, uid, gid, env } = this.options;
-    const child = spawn(command, args, { cwd, uid, gid, env: env ?? process.env, stdio: ["ignore", "pipe", "pipe"] });
+    const { name, command, args, cwd, uid, gid, env, detached } = this.options;
+    const child = spawn(command, args, {
+      cwd,
+      uid,
+      gid,
+      detached: detached ?? false,
+      env: env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     this.child = child;
     live.add(child);
     this.output = [];

@@ -32,6 +32,8 @@ export interface StartPostgresOptions {
   infra?: InfraMode;
   /** Superuser role, also the URL's user (default "parley"). */
   user?: string;
+  /** Own process group (see ManagedProcessOptions.detached). */
+  detached?: boolean;
   /** max_connections (default 300: every test file opens pools, services open more). */
   maxConnections?: number;
 }
@@ -106,6 +108,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     cwd: scratch,
     uid: user.uid,
     gid: user.gid,
+    detached: options.detached,
     isReady: () => answers(url),
     // SIGINT is PostgreSQL's "fast" shutdown: clients are disconnected, data stays consistent.
     stopSignal: "SIGINT",

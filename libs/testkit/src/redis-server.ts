@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startDockerServer } from "./docker-server.js";
@@ -16,6 +16,13 @@ export interface StartRedisOptions {
   dir?: string;
   /** `auto` (default): a container when a Docker engine answers, else local redis-server. */
   infra?: InfraMode;
+  /**
+   * Keep data across restarts of the process in `dir` (append-only file, fsync every
+   * second), for `npm start`. Default false: tests want nothing on disk.
+   */
+  persist?: boolean;
+  /** Own process group (see ManagedProcessOptions.detached). */
+  detached?: boolean;
   /** Extra `redis-server` arguments, e.g. ["--databases", "64"]. */
   args?: string[];
 }
@@ -23,6 +30,7 @@ export interface StartRedisOptions {
 // Tests must behave like production: nothing written to disk, and a full Redis refuses
 // writes instead of evicting queue keys (the services refuse any other policy).
 const BASE_ARGS = ["--save", "", "--appendonly", "no", "--maxmemory-policy", "noeviction"];
+const PERSIST_ARGS = ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction"];
 
 /** Starts a throwaway Redis on loopback. */
 export async function startRedis(options: StartRedisOptions = {}): Promise<ServerHandle> {
@@ -39,6 +47,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Serve
   const port = options.port ?? (await freePort());
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "parley-redis-")));
+  await mkdir(dir, { recursive: true });
   const server = new ManagedProcess({
     name: "redis-server",
     command: redisServer,
@@ -49,10 +58,11 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Serve
       "--daemonize", "no",
       "--protected-mode", "no",
       "--loglevel", "warning",
-      ...BASE_ARGS,
+      ...(options.persist ? PERSIST_ARGS : BASE_ARGS),
       ...(options.args ?? []),
     ],
     cwd: dir,
+    detached: options.detached,
     isReady: () => redisPing(port),
     stopSignal: "SIGTERM",
   });
