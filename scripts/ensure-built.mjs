@@ -14,10 +14,19 @@ export async function ensureBuilt({ quiet = false, keepGoing = false } = {}) {
   const say = quiet ? () => {} : step;
   if (!existsSync(join(ROOT, "node_modules"))) {
     const lock = existsSync(join(ROOT, "package-lock.json"));
-    const args = lock ? ["ci", "--no-fund", "--no-audit"] : ["install", "--no-fund", "--no-audit"];
-    say(`installing dependencies (npm ${args[0]}), first run only…`);
-    const { code } = await run("npm", args);
-    if (code !== 0) throw new Error(`npm ${args[0]} failed (exit ${code})`);
+    let installed = false;
+    if (lock) {
+      say("installing dependencies (npm ci), first run only…");
+      installed = (await run("npm", ["ci", "--no-fund", "--no-audit"])).code === 0;
+      // npm ci refuses a lock file that is out of step with package.json; npm install
+      // then brings them together rather than leaving a fresh clone unusable.
+      if (!installed) say("npm ci failed; trying npm install…");
+    }
+    if (!installed) {
+      if (!lock) say("installing dependencies (npm install), first run only…");
+      const { code } = await run("npm", ["install", "--no-fund", "--no-audit"]);
+      if (code !== 0) throw new Error(`npm install failed (exit ${code})`);
+    }
   }
   say("building workspaces (turbo run build)…");
   const started = Date.now();
