@@ -29,7 +29,9 @@ export function createRedis(opts: RedisConnectionOptions): Redis {
   const byRole: Record<RedisConnectionOptions["role"], RedisOptions> = {
     producer: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000 },
     consumer: { enableOfflineQueue: true, maxRetriesPerRequest: null },
-    subscriber: { enableOfflineQueue: true, maxRetriesPerRequest: null },
+    // No ready check (INFO) for subscribers: after a reconnect ioredis may already be in
+    // subscriber mode when the check runs, where INFO is refused and the connection fails.
+    subscriber: { enableOfflineQueue: true, maxRetriesPerRequest: null, enableReadyCheck: false },
   };
   const redis = new Redis(opts.url, { ...common, ...byRole[opts.role] });
   let down = false;

@@ -30,7 +30,7 @@ const redis = createRedis({ url: env.REDIS_URL, name: `${podName}:producer`, rol
 const adapterSubscriber = createRedis({ url: env.REDIS_URL, name: `${podName}:adapter`, role: "subscriber", logger });
 const eventsSubscriber = createRedis({ url: env.REDIS_URL, name: `${podName}:events`, role: "subscriber", logger });
 
-await waitForReady(redis, 30_000);
+await Promise.all([redis, adapterSubscriber, eventsSubscriber].map((r) => waitForReady(r, 30_000)));
 await assertNoEviction(redis);
 
 const persistQueue = new Queue("persist", { connection: redis, prefix: DEFAULT_KEYSPACE.queuePrefix });

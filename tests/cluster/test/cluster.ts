@@ -58,7 +58,7 @@ export async function startCluster(options: ClusterOptions = {}) {
     const redis = redisConn(`gw${i}`, "producer");
     const adapterSubscriber = redisConn(`gw${i}:adapter`, "subscriber");
     const eventsSubscriber = redisConn(`gw${i}:events`, "subscriber");
-    await waitForReady(redis);
+    await Promise.all([redis, adapterSubscriber, eventsSubscriber].map((r) => waitForReady(r)));
     const queue = new Queue("persist", { connection: redis, prefix: keyspace.queuePrefix });
     queue.on("error", () => {});
     const gwDatabase = openDatabase({ url: testDb.url, max: 4, connectTimeoutSeconds: 1 });

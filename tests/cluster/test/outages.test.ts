@@ -1,0 +1,88 @@
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startPostgres, startRedis, type ServerHandle } from "@parley/testkit";
+import { startCluster, type ClientSocket, type Cluster } from "./cluster.js";
+
+// Servers of this file's own: stopping them must not disturb tests running beside it.
+let redis: ServerHandle;
+let postgres: ServerHandle;
+let cluster: Cluster;
+let socket: ClientSocket;
+let conversationId: string;
+
+beforeAll(async () => {
+  [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
+  cluster = await startCluster({ gateways: 2, redisUrl: redis.url, adminDatabaseUrl: postgres.url });
+  const alice = await cluster.token("alice", "Alice");
+  conversationId = (await cluster.createConversation(alice, ["bob"])).id;
+  socket = await cluster.connect(1, alice);
+}, 60_000);
+afterAll(async () => {
+  await cluster?.stop();
+  await Promise.allSettled([redis?.close(), postgres?.close()]);
+});
+
+const send = (clientMessageId = randomUUID(), body = "hi") =>
+  socket.timeout(10_000).emitWithAck("message:send", { conversationId, clientMessageId, body });
+
+async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  const value = await work;
+  return { value, ms: performance.now() - started };
+}
+
+/** Retries like a client would until the send is acked. */
+async function sendUntilOk(clientMessageId: string, body: string, deadlineMs = 20_000) {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const ack = await send(clientMessageId, body);
+    if (ack.ok) return ack;
+    expect(ack.error.code).toBe("UNAVAILABLE");
+    if (Date.now() > until) throw new Error(`still unavailable after ${deadlineMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe("outages answer UNAVAILABLE within 2 s and recover without a restart", () => {
+  it("Redis going away and coming back", async () => {
+    expect((await send()).ok).toBe(true);
+    await redis.stop();
+    const { value, ms } = await timed(send());
+    expect(value).toMatchObject({ ok: false, error: { code: "UNAVAILABLE" } });
+    expect(ms).toBeLessThan(2_000);
+    const ready = await cluster.http(0, "GET", "/readyz");
+    expect(ready.status).toBe(503);
+
+    await redis.start();
+    const id = randomUUID();
+    const ack = await sendUntilOk(id, "after redis");
+    expect(ack.ok && ack.message.body).toBe("after redis");
+    // Live fan-out works again too: the adapter re-subscribed.
+    const bob = await cluster.connect(0, await cluster.token("bob", "Bob"));
+    const delivered = new Promise((resolve) => bob.once("message:new", resolve));
+    expect((await send()).ok).toBe(true);
+    await delivered;
+    expect((await cluster.http(0, "GET", "/readyz")).status).toBe(200);
+  });
+
+  it("Postgres going away and coming back, losing nothing that was answered UNAVAILABLE", async () => {
+    expect((await send()).ok).toBe(true);
+    await postgres.stop();
+    const id = randomUUID();
+    const { value, ms } = await timed(send(id, "during the outage"));
+    expect(value).toMatchObject({ ok: false, error: { code: "UNAVAILABLE" } });
+    expect(ms).toBeLessThan(2_000);
+    const http = await cluster.http(0, "GET", `/v1/conversations/${conversationId}/messages`, { token: await cluster.token("alice") });
+    expect(http.status).toBe(503);
+    expect(http.body.error.code).toBe("UNAVAILABLE");
+
+    await postgres.start();
+    // The client retries with the same clientMessageId: stored once, whichever attempt won.
+    const ack = await sendUntilOk(id, "during the outage");
+    if (!ack.ok) throw new Error("unreachable");
+    const rows = await cluster.database.sql`select seq from messages where client_message_id = ${id}`;
+    expect(rows).toHaveLength(1);
+    const seqs = await cluster.database.sql<{ seq: number }[]>`select seq from messages where conversation_id = ${conversationId} order by seq`;
+    expect(seqs.map((r) => r.seq)).toEqual(seqs.map((_, i) => i + 1));
+  });
+});
