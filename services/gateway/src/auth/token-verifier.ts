@@ -25,6 +25,11 @@ export interface TokenVerifierOptions {
   issuer?: string | undefined;
   audience?: string | undefined;
   algorithms?: readonly string[] | undefined;
+  /**
+   * Least time between two JWKS fetches triggered by an unknown `kid` (default 30 s): bounds
+   * the fetches a flood of forged kids can cause. Tests of key rotation lower it.
+   */
+  jwksCooldownMs?: number | undefined;
 }
 
 export type TokenVerifier = (token: unknown) => Promise<VerifiedToken>;
@@ -37,7 +42,7 @@ export type TokenVerifier = (token: unknown) => Promise<VerifiedToken>;
 export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
   const algorithms = [...(opts.algorithms ?? (opts.jwksUrl ? ["RS256", "ES256", "EdDSA"] : ["HS256"]))];
   const key = opts.jwksUrl
-    ? createRemoteJWKSet(new URL(opts.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 })
+    ? createRemoteJWKSet(new URL(opts.jwksUrl), { cooldownDuration: opts.jwksCooldownMs ?? 30_000, cacheMaxAge: 10 * 60_000 })
     : opts.secret
       ? new TextEncoder().encode(opts.secret)
       : undefined;
