@@ -1,0 +1,133 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { io as connectClient } from "socket.io-client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDatabase, freePort, signToken, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
+import { testInfra } from "@parley/testkit/vitest";
+
+const SECRET = "process-test-secret-0123456789";
+const serverOf = (service: string) => fileURLToPath(new URL(`../../../services/${service}/dist/server.js`, import.meta.url));
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createDatabase(testInfra().databaseUrl);
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+interface Running {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function run(service: string, env: Record<string, string>): Running {
+  const child = spawn(process.execPath, [serverOf(service)], {
+    env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", LOG_LEVEL: "info", DATABASE_URL: db.url, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  return { child, output: () => out, exited };
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("condition not met in time");
+}
+
+describe("each service as its own process", () => {
+  it("a gateway drains on SIGTERM: not ready, refuses new sockets, closes its sockets within SHUTDOWN_GRACE_MS, exits 0", async () => {
+    const port = await freePort();
+    const gw = run("gateway", {
+      REDIS_URL: testInfra().redisUrl,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      JWT_SECRET: SECRET,
+      SHUTDOWN_GRACE_MS: "5000",
+      POD_NAME: "gw-drain-test",
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200);
+    const token = await signToken({ sub: "drainer", secret: SECRET });
+    const sockets = await Promise.all(
+      Array.from({ length: 20 }, () => {
+        const s = connectClient(base, { auth: { token }, transports: ["websocket"], reconnection: false, forceNew: true });
+        return new Promise<typeof s>((resolve, reject) => {
+          s.once("session:ready", () => resolve(s));
+          s.once("connect_error", reject);
+        });
+      }),
+    );
+    const disconnectedAt: number[] = [];
+    for (const s of sockets) s.on("disconnect", () => disconnectedAt.push(Date.now()));
+
+    const started = Date.now();
+    gw.child.kill("SIGTERM");
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 503, 2_000);
+    const late = connectClient(base, { auth: { token }, transports: ["websocket"], reconnection: false, forceNew: true });
+    const lateResult = await new Promise<string>((resolve) => {
+      late.once("session:ready", () => resolve("accepted"));
+      late.once("connect_error", () => resolve("refused"));
+    });
+    late.close();
+    expect(lateResult).toBe("refused");
+
+    const code = await gw.exited;
+    expect(code).toBe(0);
+    expect(disconnectedAt).toHaveLength(20);
+    expect(Date.now() - started).toBeLessThan(5_000 + 1_000);
+    // Jittered batches: not all at once.
+    expect(Math.max(...disconnectedAt) - Math.min(...disconnectedAt)).toBeGreaterThan(200);
+  }, 30_000);
+
+  for (const service of ["persister", "delivery"]) {
+    it(`the ${service} exits 0 on SIGTERM`, async () => {
+      const port = await freePort();
+      const worker = run(service, { REDIS_URL: testInfra().redisUrl, METRICS_PORT: String(port) });
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toContain("nodejs_eventloop_lag_seconds");
+      worker.child.kill("SIGTERM");
+      expect(await worker.exited).toBe(0);
+    }, 30_000);
+  }
+
+  describe("against a Redis that may evict keys", () => {
+    let lru: ServerHandle;
+    beforeAll(async () => {
+      lru = await startRedis({ infra: "local" });
+      const admin = new Redis(lru.url);
+      await admin.config("SET", "maxmemory-policy", "allkeys-lru");
+      await admin.quit();
+    });
+    afterAll(async () => {
+      await lru?.close();
+    });
+
+    for (const service of ["gateway", "persister", "delivery"]) {
+      it(`the ${service} refuses to start and says why`, async () => {
+        const port = await freePort();
+        const proc = run(service, { REDIS_URL: lru.url, PORT: String(port), METRICS_PORT: String(port), JWT_SECRET: SECRET });
+        const code = await proc.exited;
+        expect(code).not.toBe(0);
+        expect(proc.output()).toContain("noeviction");
+      }, 30_000);
+    }
+  });
+
+  it("a production start without a JWT key refuses to start", async () => {
+    const proc = run("gateway", { REDIS_URL: testInfra().redisUrl, NODE_ENV: "production", PORT: String(await freePort()) });
+    expect(await proc.exited).not.toBe(0);
+    expect(proc.output()).toContain("JWT_SECRET");
+  });
+});
