@@ -12,12 +12,17 @@ import {
 } from "./entities.js";
 
 const SeqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+/** Message text: Postgres cannot store NUL in text, so it is refused here rather than failing the commit. */
+const BodySchema = z
+  .string()
+  .max(LIMITS.messageBodyChars)
+  .refine((s) => !s.includes("\u0000"), "must not contain NUL characters");
 const EmptySchema = z.object({});
 
 export const SendMessageSchema = z.object({
   conversationId: UuidSchema,
   clientMessageId: UuidSchema,
-  body: z.string().max(LIMITS.messageBodyChars),
+  body: BodySchema,
   kind: MessageKindSchema.exclude(["system"]).optional(),
   replyToId: UuidSchema.optional(),
   attachments: z.array(AttachmentSchema).max(LIMITS.attachmentsPerMessage).optional(),
@@ -84,7 +89,7 @@ export const ClientEvents = {
     }),
   },
   "message:edit": {
-    payload: z.object({ messageId: UuidSchema, body: z.string().min(1).max(LIMITS.messageBodyChars) }),
+    payload: z.object({ messageId: UuidSchema, body: BodySchema.refine((s) => s.trim().length > 0, "must not be empty") }),
     ack: z.object({ message: MessageSchema }),
   },
   "message:delete": { payload: z.object({ messageId: UuidSchema }), ack: z.object({ message: MessageSchema }) },
