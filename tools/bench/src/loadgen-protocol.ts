@@ -1,0 +1,88 @@
+// The IPC catalog between the orchestrator (main.ts) and the forked load generator
+// (loadgen.ts). Plain JSON-serialisable objects: child_process IPC uses JSON.
+
+/** One simulated user: one socket to one server. */
+export interface BenchUser {
+  userId: string;
+  /** Index into ConnectCommand.urls. */
+  server: number;
+  /** The one conversation this user belongs to (5 members each). */
+  conversationId: string;
+  /** JWT for the durable cluster; absent for the ceiling (no auth there). */
+  token?: string;
+}
+
+export interface ConnectCommand {
+  type: "connect";
+  urls: string[];
+  users: BenchUser[];
+  /** Connections opened at once (the rest wait), so the handshakes don't stampede. */
+  concurrency: number;
+}
+
+export interface RunCommand {
+  type: "run";
+  /** Messages per second for the whole cluster, scheduled open-loop. */
+  rate: number;
+  warmupMs: number;
+  durationMs: number;
+  /** After the last scheduled send, how long acks and deliveries may still arrive. */
+  graceMs: number;
+  /** Also return the ack'ed messages (id, conversation, seq) for verification. */
+  collectAcked: boolean;
+  label: string;
+}
+
+export type Command = ConnectCommand | RunCommand | { type: "close" };
+
+export interface LatencySummary {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+export interface AckedMessage {
+  id: string;
+  conversationId: string;
+  seq: number;
+}
+
+export interface RunResult {
+  label: string;
+  rate: number;
+  /** Scheduled inside the measured window. */
+  scheduled: number;
+  /** Of those, answered ok within the run + grace. */
+  acked: number;
+  /** Answered ok:false, by code. */
+  errors: Record<string, number>;
+  /** Neither answer within the run + grace. */
+  unanswered: number;
+  /** (scheduled - acked) / scheduled. */
+  shortfall: number;
+  /** Recipient deliveries expected (scheduled × other members) and received in time. */
+  deliveriesExpected: number;
+  deliveriesReceived: number;
+  ack: LatencySummary;
+  delivery: LatencySummary;
+  /** Worst lateness of the sender loop itself behind the schedule (ms): the generator's own health. */
+  maxSendLagMs: number;
+  /** Measured window, epoch ms. */
+  windowStart: number;
+  windowEnd: number;
+  /** Every message acked ok during the whole run (warm-up included), when asked for. */
+  ackedMessages?: AckedMessage[];
+  /** message:new for an acked id that arrived with a different seq/conversation than the ack: must be 0. */
+  mismatchedDeliveries: number;
+}
+
+export type Report =
+  | { type: "connected"; sockets: number; ms: number }
+  | { type: "phase"; phase: "warmup" | "measure" | "drain"; at: number }
+  | { type: "progress"; label: string; elapsedMs: number; sent: number; acked: number; failed: number; pending: number; delivered: number }
+  | { type: "result"; result: RunResult }
+  | { type: "error"; message: string };

@@ -1,0 +1,288 @@
+// The open-loop load generator, forked by main.ts so that its CPU is its own process's and
+// its event loop never waits on the orchestrator. It holds one websocket per simulated
+// user and sends `message:send` on a fixed schedule: message i is due at start + i/rate,
+// whether or not earlier messages were answered, and every latency is measured from that
+// due time, so a stalled server (or a stalled generator) shows up in the numbers instead
+// of slowing the offered load down (no coordinated omission).
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { io, type Socket } from "socket.io-client";
+import { LatencyRecorder } from "./latency-recorder.js";
+import type { AckedMessage, BenchUser, Command, ConnectCommand, Report, RunCommand, RunResult } from "./loadgen-protocol.js";
+
+interface AckShape {
+  ok: boolean;
+  message?: { id: string; conversationId: string; seq: number };
+  error?: { code: string };
+}
+
+interface DeliveredShape {
+  id: string;
+  conversationId: string;
+  seq: number;
+  clientMessageId: string;
+}
+
+/** One message in flight. */
+interface Flight {
+  due: number;
+  sender: number;
+  inWindow: boolean;
+  /** Recipients (users other than the sender) that got message:new, as a bitmask of member slots. */
+  gotMask: number;
+  answered: boolean;
+  id?: string;
+  seq?: number;
+}
+
+const send = (report: Report) => process.send?.(report);
+const epoch = (t: number) => performance.timeOrigin + t;
+
+let users: BenchUser[] = [];
+let sockets: Socket[] = [];
+/** Member slot of each user inside its conversation (bit index in Flight.gotMask). */
+let slotOf: number[] = [];
+/** Other members per conversation (members - 1). */
+let recipientsOf = new Map<string, number>();
+/** The run in progress; deliveries are credited to it. */
+let current: RunState | undefined;
+
+class RunState {
+  readonly flights = new Map<string, Flight>();
+  readonly ack = new LatencyRecorder();
+  readonly delivery = new LatencyRecorder();
+  readonly errors: Record<string, number> = {};
+  readonly acked: AckedMessage[] = [];
+  sent = 0;
+  ackedCount = 0;
+  ackedInWindow = 0;
+  failed = 0;
+  delivered = 0;
+  deliveredInWindow = 0;
+  scheduledInWindow = 0;
+  mismatched = 0;
+  maxSendLag = 0;
+  constructor(readonly command: RunCommand) {}
+}
+
+function onDelivered(userIndex: number, message: DeliveredShape): void {
+  const run = current;
+  const flight = run?.flights.get(message.clientMessageId);
+  if (!run || !flight || flight.sender === userIndex) return; // the sender's own copy, or another run's
+  const bit = 1 << (slotOf[userIndex] ?? 0);
+  if (flight.gotMask & bit) return; // a duplicate delivery to the same socket: counted once
+  flight.gotMask |= bit;
+  if (flight.id !== undefined && (flight.id !== message.id || flight.seq !== message.seq)) run.mismatched++;
+  run.delivered++;
+  if (flight.inWindow) {
+    run.deliveredInWindow++;
+    run.delivery.record(performance.now() - flight.due);
+  }
+}
+
+async function connect(command: ConnectCommand): Promise<void> {
+  const started = performance.now();
+  users = command.users;
+  const members = new Map<string, number>();
+  slotOf = users.map((user) => {
+    const slot = members.get(user.conversationId) ?? 0;
+    members.set(user.conversationId, slot + 1);
+    return slot;
+  });
+  recipientsOf = new Map([...members].map(([id, n]) => [id, n - 1]));
+  sockets = new Array<Socket>(users.length);
+  let next = 0;
+  const openOne = async (): Promise<void> => {
+    while (next < users.length) {
+      const index = next++;
+      const user = users[index]!;
+      const socket = io(command.urls[user.server]!, {
+        transports: ["websocket"],
+        forceNew: true, // one connection per user, never multiplexed
+        reconnection: false, // a dropped socket must show up as unanswered sends, not be hidden
+        auth: user.token ? { token: user.token } : { userId: user.userId, conversationIds: [user.conversationId] },
+      });
+      socket.on("message:new", (message: DeliveredShape) => onDelivered(index, message));
+      socket.on("disconnect", (reason) => {
+        if (!closing) send({ type: "error", message: `socket of ${user.userId} disconnected: ${reason}` });
+      });
+      sockets[index] = socket;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`${user.userId}: no session:ready within 15 s`)), 15_000);
+        socket.once("session:ready", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        socket.once("connect_error", (error) => {
+          clearTimeout(timer);
+          reject(new Error(`${user.userId}: connect_error ${error.message}`));
+        });
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: command.concurrency }, openOne));
+  send({ type: "connected", sockets: sockets.length, ms: Math.round(performance.now() - started) });
+}
+
+let closing = false;
+
+function run(command: RunCommand): Promise<RunResult> {
+  const state = new RunState(command);
+  current = state;
+  const interval = 1000 / command.rate;
+  const total = Math.floor((command.rate * (command.warmupMs + command.durationMs)) / 1000);
+  const start = performance.now() + 20;
+  const windowStart = start + command.warmupMs;
+  const windowEnd = start + command.warmupMs + command.durationMs;
+  const body = "bench ".repeat(10); // ~60 characters, a typical chat line
+  let i = 0;
+  let phase: "warmup" | "measure" | "drain" = "warmup";
+  send({ type: "phase", phase, at: epoch(start) });
+
+  const sendOne = (n: number, due: number, now: number) => {
+    const sender = n % users.length;
+    const user = users[sender]!;
+    const clientMessageId = randomUUID();
+    const inWindow = due >= windowStart && due < windowEnd;
+    const flight: Flight = { due, sender, inWindow, gotMask: 0, answered: false };
+    state.flights.set(clientMessageId, flight);
+    state.sent++;
+    if (inWindow) {
+      state.scheduledInWindow++;
+      state.maxSendLag = Math.max(state.maxSendLag, now - due);
+    }
+    sockets[sender]!.emit("message:send", { conversationId: user.conversationId, clientMessageId, body: `${body}${n}` }, (ack: AckShape) => {
+      if (flight.answered) return;
+      flight.answered = true;
+      const latency = performance.now() - due;
+      if (ack?.ok && ack.message) {
+        flight.id = ack.message.id;
+        flight.seq = ack.message.seq;
+        state.ackedCount++;
+        if (command.collectAcked) state.acked.push({ id: ack.message.id, conversationId: ack.message.conversationId, seq: ack.message.seq });
+        if (inWindow) {
+          state.ackedInWindow++;
+          state.ack.record(latency);
+        }
+      } else {
+        state.failed++;
+        const code = ack?.error?.code ?? "MALFORMED_ACK";
+        if (inWindow) state.errors[code] = (state.errors[code] ?? 0) + 1;
+      }
+    });
+  };
+
+  return new Promise((resolve) => {
+    const progress = setInterval(() => {
+      send({
+        type: "progress",
+        label: command.label,
+        elapsedMs: Math.round(performance.now() - start),
+        sent: state.sent,
+        acked: state.ackedCount,
+        failed: state.failed,
+        pending: state.sent - state.ackedCount - state.failed,
+        delivered: state.delivered,
+      });
+    }, 1000);
+
+    const finish = () => {
+      clearInterval(progress);
+      const expectedPer = (f: Flight) => recipientsOf.get(users[f.sender]!.conversationId) ?? 0;
+      let deliveriesExpected = 0;
+      for (const flight of state.flights.values()) if (flight.inWindow) deliveriesExpected += expectedPer(flight);
+      const answeredInWindow = state.ackedInWindow + Object.values(state.errors).reduce((a, b) => a + b, 0);
+      const result: RunResult = {
+        label: command.label,
+        rate: command.rate,
+        scheduled: state.scheduledInWindow,
+        acked: state.ackedInWindow,
+        errors: state.errors,
+        unanswered: state.scheduledInWindow - answeredInWindow,
+        shortfall: state.scheduledInWindow === 0 ? 1 : (state.scheduledInWindow - state.ackedInWindow) / state.scheduledInWindow,
+        deliveriesExpected,
+        deliveriesReceived: state.deliveredInWindow,
+        ack: state.ack.summary(),
+        delivery: state.delivery.summary(),
+        maxSendLagMs: state.maxSendLag,
+        windowStart: epoch(windowStart),
+        windowEnd: epoch(windowEnd),
+        mismatchedDeliveries: state.mismatched,
+        ...(command.collectAcked ? { ackedMessages: state.acked } : {}),
+      };
+      if (current === state) current = undefined;
+      resolve(result);
+    };
+
+    // After the schedule: wait until every window message is answered and delivered, at
+    // most graceMs; what is still missing then is shortfall.
+    const awaitStragglers = () => {
+      const deadline = performance.now() + command.graceMs;
+      const check = () => {
+        let open = false;
+        for (const flight of state.flights.values()) {
+          if (!flight.inWindow) continue;
+          const wanted = recipientsOf.get(users[flight.sender]!.conversationId) ?? 0;
+          if (!flight.answered || (flight.id !== undefined && popcount(flight.gotMask) < wanted)) {
+            open = true;
+            break;
+          }
+        }
+        if (!open || performance.now() >= deadline) finish();
+        else setTimeout(check, 50);
+      };
+      check();
+    };
+
+    // The sender loop: a 1 ms timer (not a busy loop: the generator shares two cores with
+    // the system under test) sends everything that is due.
+    const tick = () => {
+      const now = performance.now();
+      while (i < total) {
+        const due = start + i * interval;
+        if (due > now) break;
+        if (phase === "warmup" && due >= windowStart) {
+          phase = "measure";
+          send({ type: "phase", phase, at: epoch(due) });
+        }
+        sendOne(i, due, now);
+        i++;
+      }
+      if (i < total) {
+        setTimeout(tick, Math.max(0, Math.min(1, start + i * interval - performance.now())));
+        return;
+      }
+      // The window ends at windowEnd even if the last message was due a little earlier.
+      setTimeout(() => {
+        phase = "drain";
+        send({ type: "phase", phase, at: epoch(windowEnd) });
+        awaitStragglers();
+      }, Math.max(0, windowEnd - performance.now()));
+    };
+    setTimeout(tick, Math.max(0, start - performance.now()));
+  });
+}
+
+function popcount(mask: number): number {
+  let n = 0;
+  for (let m = mask; m; m &= m - 1) n++;
+  return n;
+}
+
+// Commands arrive in order and are handled one at a time.
+let queue: Promise<void> = Promise.resolve();
+process.on("message", (command: Command) => {
+  queue = queue.then(async () => {
+    try {
+      if (command.type === "connect") await connect(command);
+      else if (command.type === "run") send({ type: "result", result: await run(command) });
+      else {
+        closing = true;
+        for (const socket of sockets) socket.close();
+        process.disconnect?.();
+      }
+    } catch (error) {
+      send({ type: "error", message: error instanceof Error ? error.message : String(error) });
+    }
+  });
+});

@@ -1,0 +1,441 @@
+// `npm run bench`: the issue-2 benchmark, start to finish, on this machine.
+//
+//  1. Redis (noeviction) and PostgreSQL (fsync on), a fresh migrated database.
+//  2. The system under test: two gateways and one persister, as child processes.
+//  3. 1,000 users in 200 five-member conversations, each conversation spread over both
+//     gateways; one socket per user in a forked load generator.
+//  4. Fixed rates (300 and 1,000 msgs/s), then a search for the maximum sustainable
+//     durable rate (p99 send→ack ≤ 250 ms and shortfall < 1 %), verifying Postgres after
+//     every run.
+//  5. The ceiling: two bare Socket.IO servers with the same sharded Redis adapter, searched
+//     the same way.
+//  6. docs/benchmarks.md (the issue-2 section) and bench-results/<stamp>.json.
+import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createDatabase, freePort, signToken, startPostgres, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
+import { BenchChild, waitReady } from "./child.js";
+import { CpuSampler, cpuBetween, type CpuSnapshot } from "./cpu-sampler.js";
+import type { BenchUser, Command, Report, RunCommand, RunResult } from "./loadgen-protocol.js";
+import { counterDelta, histogramDelta, scrape, type HistogramDelta, type Scrape } from "./prom-scrape.js";
+import { machineInfo, writeResults, type BenchResults, type RunRecord } from "./report.js";
+import { verifyDatabase } from "./verify.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, "../../..");
+
+export const CONFIG = {
+  users: 1000,
+  conversations: 200,
+  membersPerConversation: 5,
+  fixedRates: [300, 1000],
+  fixedWarmupMs: 3000,
+  fixedDurationMs: 20_000,
+  searchStart: 1000,
+  searchFactor: 1.5,
+  searchWarmupMs: 2000,
+  searchDurationMs: 10_000,
+  /** Bisection steps between the highest passing and the lowest failing rate. */
+  searchRefineSteps: 2,
+  searchMaxSteps: 9,
+  graceMs: 3000,
+  maxP99AckMs: 250,
+  maxShortfall: 0.01,
+  connectConcurrency: 20,
+};
+
+const quick = process.argv.includes("--quick");
+if (quick) {
+  Object.assign(CONFIG, { fixedDurationMs: 8000, searchDurationMs: 5000, searchRefineSteps: 1, fixedWarmupMs: 2000, searchWarmupMs: 1000 });
+}
+
+const log = (line: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fmt = (ms: number) => (Number.isFinite(ms) ? ms.toFixed(ms < 10 ? 2 : 1) : "—");
+
+const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+const resultsDir = join(ROOT, "bench-results");
+const logDir = join(resultsDir, `logs-${stamp}`);
+mkdirSync(logDir, { recursive: true });
+
+const cpu = new CpuSampler();
+const cleanups: Array<() => Promise<void>> = [];
+const cleanup = async () => {
+  for (const step of cleanups.splice(0).reverse()) {
+    try {
+      await step();
+    } catch (error) {
+      log(`cleanup step failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+};
+let interrupted = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    log(`${signal}: stopping everything`);
+    void cleanup().then(() => process.exit(130));
+  });
+}
+
+/** The forked load generator, driven by commands. */
+class LoadGenerator {
+  private waiting: { resolve: (r: Report) => void; types: Report["type"][] } | undefined;
+  private constructor(readonly child: BenchChild, private readonly label: string) {
+    child.process.on("message", (report: Report) => this.onReport(report));
+  }
+
+  static start(label: string): LoadGenerator {
+    const child = BenchChild.fork(`loadgen-${label}`, join(HERE, "loadgen.js"), join(logDir, `loadgen-${label}.log`));
+    cpu.name(child.pid, "loadgen");
+    return new LoadGenerator(child, label);
+  }
+
+  onPhase: ((phase: string) => void) | undefined;
+
+  private onReport(report: Report): void {
+    if (report.type === "progress") {
+      log(`  [${report.label}] t=${(report.elapsedMs / 1000).toFixed(0)}s sent=${report.sent} acked=${report.acked} failed=${report.failed} pending=${report.pending} delivered=${report.delivered}`);
+    } else if (report.type === "phase") {
+      this.onPhase?.(report.phase);
+    } else if (report.type === "error" && !this.waiting?.types.includes("error")) {
+      log(`  loadgen (${this.label}): ${report.message}`);
+    }
+    if (this.waiting?.types.includes(report.type)) {
+      const { resolve } = this.waiting;
+      this.waiting = undefined;
+      resolve(report);
+    }
+  }
+
+  private request(command: Command, types: Report["type"][]): Promise<Report> {
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, types };
+      this.child.process.once("exit", (code) => reject(new Error(`load generator exited (${code})`)));
+      this.child.process.send(command);
+    });
+  }
+
+  async connect(urls: string[], users: BenchUser[]): Promise<void> {
+    const report = await this.request({ type: "connect", urls, users, concurrency: CONFIG.connectConcurrency }, ["connected", "error"]);
+    if (report.type === "error") throw new Error(`load generator could not connect: ${report.message}`);
+    if (report.type === "connected") log(`${report.sockets} sockets connected in ${report.ms} ms`);
+  }
+
+  async run(command: Omit<RunCommand, "type">): Promise<RunResult> {
+    const report = await this.request({ type: "run", ...command }, ["result"]);
+    if (report.type !== "result") throw new Error("unexpected answer from the load generator");
+    return report.result;
+  }
+
+  async close(): Promise<void> {
+    if (this.child.hasExited) return;
+    this.child.process.send({ type: "close" });
+    await Promise.race([new Promise((r) => this.child.process.once("exit", r)), sleep(3000)]);
+    await this.child.stop(2000);
+  }
+}
+
+/** Users laid out so consecutive senders hit different conversations and both servers. */
+function layout(conversationIds: string[], tokens?: string[]): BenchUser[] {
+  return Array.from({ length: CONFIG.users }, (_, u) => {
+    const c = u % CONFIG.conversations;
+    const slot = Math.floor(u / CONFIG.conversations);
+    return { userId: `bench-user-${u}`, server: (c + slot) % 2, conversationId: conversationIds[c]!, ...(tokens ? { token: tokens[u]! } : {}) };
+  });
+}
+
+interface Target {
+  kind: "durable" | "ceiling";
+  loadgen: LoadGenerator;
+  /** Metrics endpoints to diff across the measured window. */
+  metricsUrls: Record<string, string>;
+  /** Waits until the system has finished the previous run's work. */
+  settle: () => Promise<void>;
+  /** Checks the stored data (durable only). */
+  verify?: (result: RunResult) => Promise<RunRecord["verification"]>;
+}
+
+const passes = (r: RunResult) => r.ack.p99 <= CONFIG.maxP99AckMs && r.shortfall < CONFIG.maxShortfall;
+
+async function measure(target: Target, rate: number, phase: "fixed" | "search"): Promise<RunRecord> {
+  const label = `${target.kind} ${rate}/s`;
+  log(`${target.kind}: ${phase === "fixed" ? "fixed rate" : "search step"} ${rate} msgs/s`);
+  let cpuStart: CpuSnapshot | undefined;
+  let cpuEnd: CpuSnapshot | undefined;
+  let metricsStart: Record<string, Promise<Scrape>> = {};
+  let metricsEnd: Record<string, Promise<Scrape>> = {};
+  const scrapeAll = () => Object.fromEntries(Object.entries(target.metricsUrls).map(([name, url]) => [name, scrape(url)]));
+  target.loadgen.onPhase = (p) => {
+    if (p === "measure") {
+      cpuStart = cpu.snapshot();
+      metricsStart = scrapeAll();
+    } else if (p === "drain") {
+      cpuEnd = cpu.snapshot();
+      metricsEnd = scrapeAll();
+    }
+  };
+  const result = await target.loadgen.run({
+    rate,
+    label,
+    warmupMs: phase === "fixed" ? CONFIG.fixedWarmupMs : CONFIG.searchWarmupMs,
+    durationMs: phase === "fixed" ? CONFIG.fixedDurationMs : CONFIG.searchDurationMs,
+    graceMs: CONFIG.graceMs,
+    collectAcked: target.verify !== undefined,
+  });
+  const cpuUse = cpuStart && cpuEnd ? cpuBetween(cpuStart, cpuEnd) : undefined;
+  const metrics: Record<string, Record<string, HistogramDelta | number | undefined>> = {};
+  for (const name of Object.keys(target.metricsUrls)) {
+    const before = await (metricsStart[name] ?? Promise.resolve(new Map()));
+    const after = await (metricsEnd[name] ?? Promise.resolve(new Map()));
+    metrics[name] =
+      name === "persister"
+        ? {
+            batchSize: histogramDelta(before, after, "parley_persist_batch_size"),
+            commitSeconds: histogramDelta(before, after, "parley_persist_commit_duration_seconds"),
+            lagSeconds: histogramDelta(before, after, "parley_persist_lag_seconds"),
+            messages: counterDelta(before, after, "parley_persist_messages_total"),
+          }
+        : { sendAckSeconds: histogramDelta(before, after, "parley_gateway_send_ack_seconds") };
+  }
+  const { ackedMessages, ...summary } = result;
+  const record: RunRecord = { target: target.kind, phase, rate, pass: passes(result), result: summary, cpu: cpuUse, metrics };
+  log(
+    `  → ${label}: ack p50/p95/p99 ${fmt(result.ack.p50)}/${fmt(result.ack.p95)}/${fmt(result.ack.p99)} ms, ` +
+      `delivery p50/p95/p99 ${fmt(result.delivery.p50)}/${fmt(result.delivery.p95)}/${fmt(result.delivery.p99)} ms, ` +
+      `shortfall ${(result.shortfall * 100).toFixed(2)}% ${Object.keys(result.errors).length ? JSON.stringify(result.errors) : ""}` +
+      ` deliveries ${result.deliveriesReceived}/${result.deliveriesExpected} → ${record.pass ? "PASS" : "FAIL"}`,
+  );
+  if (cpuUse) {
+    log(`    cpu (% of one core): ${Object.entries(cpuUse.percentOfCore).filter(([, v]) => v > 0.5).map(([k, v]) => `${k} ${v}`).join(", ")}; machine busy ${cpuUse.machineBusyPercent}% of ${navigatorCores()} cores`);
+  }
+  const persister = metrics.persister;
+  if (persister?.batchSize && typeof persister.batchSize === "object") {
+    const b = persister.batchSize;
+    const c = persister.commitSeconds as HistogramDelta | undefined;
+    log(`    persister: ${b.count} commits, mean batch ${b.mean.toFixed(1)} msgs, mean commit ${c ? (c.mean * 1000).toFixed(1) : "—"} ms`);
+  }
+  await target.settle();
+  if (target.verify) {
+    record.verification = await target.verify({ ...result, ...(ackedMessages ? { ackedMessages } : {}) });
+    const v = record.verification!;
+    log(`    verify: ${v.ok ? "OK" : "FAILED"} (${v.ackedChecked} acked ids checked, ${v.totalRows} rows, ${v.conversationsChecked} conversations, ${v.ms} ms)`);
+    if (!v.ok) for (const problem of v.problems) log(`    VERIFY FAILED: ${problem}`);
+  }
+  return record;
+}
+
+/**
+ * Maximum sustainable rate: geometric steps up from `start` until a step fails (or down
+ * until one passes), then bisection between the best pass and the first fail.
+ */
+async function search(target: Target, start: number, known: RunRecord[], runs: RunRecord[]): Promise<{ max: number; firstFail: number | undefined }> {
+  const tried = new Map<number, boolean>(known.map((r) => [r.rate, r.pass]));
+  const step = async (rate: number) => {
+    if (tried.has(rate)) return tried.get(rate)!;
+    const record = await measure(target, rate, "search");
+    runs.push(record);
+    tried.set(rate, record.pass);
+    return record.pass;
+  };
+  let pass: number | undefined;
+  let fail: number | undefined;
+  let rate = start;
+  let steps = 0;
+  const round = (r: number) => Math.max(50, Math.round(r / 50) * 50);
+  while (steps++ < CONFIG.searchMaxSteps && fail === undefined) {
+    if (await step(rate)) {
+      pass = rate;
+      rate = round(rate * CONFIG.searchFactor);
+    } else fail = rate;
+  }
+  while (pass === undefined && fail !== undefined && fail > 50 && steps++ < CONFIG.searchMaxSteps) {
+    rate = round(fail / CONFIG.searchFactor);
+    if (rate === fail) break;
+    if (await step(rate)) pass = rate;
+    else fail = rate;
+  }
+  for (let i = 0; i < CONFIG.searchRefineSteps && pass !== undefined && fail !== undefined && steps++ < CONFIG.searchMaxSteps + CONFIG.searchRefineSteps; i++) {
+    const mid = round((pass + fail) / 2);
+    if (mid <= pass || mid >= fail) break;
+    if (await step(mid)) pass = mid;
+    else fail = mid;
+  }
+  return { max: pass ?? 0, firstFail: fail };
+}
+
+function navigatorCores(): number {
+  return machineInfo().cores;
+}
+
+/** Waits until `read` stops changing for `quietMs` (at most `maxMs`). */
+async function settleOn(read: () => Promise<number>, quietMs = 1500, maxMs = 30_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  let last = await read();
+  let since = Date.now();
+  while (Date.now() < deadline) {
+    await sleep(250);
+    const now = await read();
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return;
+  }
+  log(`  still busy after ${maxMs / 1000} s; going on`);
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const machine = machineInfo();
+  log(`machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.redis}, ${machine.postgres}`);
+  log(`logs of every process in ${logDir}`);
+
+  // 1. Infrastructure.
+  log("phase 1: starting Redis and PostgreSQL");
+  const redis: ServerHandle = await startRedis({ infra: "local" });
+  cleanups.push(() => redis.close());
+  // durable: fsync and synchronous_commit on, as in production: an ack means committed to disk.
+  const pg: ServerHandle = await startPostgres({ infra: "local", durable: true });
+  cleanups.push(() => pg.close());
+  const db: TestDatabase = await createDatabase(pg.url, { prefix: "parley_bench" });
+  cleanups.push(() => db.drop());
+  log(`  redis ${redis.url}, postgres ${pg.url.replace(/\/\/[^@]*@/, "//")} database ${db.name} (migrated)`);
+
+  // 2. The system under test.
+  log("phase 2: starting two gateways and one persister");
+  const jwtSecret = randomBytes(24).toString("hex");
+  const common = { REDIS_URL: redis.url, DATABASE_URL: db.url, LOG_LEVEL: "warn", NODE_ENV: "production", JWT_SECRET: jwtSecret };
+  const gatewayPorts = [await freePort(), await freePort()];
+  const persisterPort = await freePort();
+  const gatewayScript = join(ROOT, "services/gateway/dist/server.js");
+  const persisterScript = join(ROOT, "services/persister/dist/server.js");
+  const gateways = gatewayPorts.map((port, i) => {
+    const name = `gateway-${"ab"[i]}`;
+    const child = BenchChild.spawn(name, gatewayScript, { ...common, PORT: String(port), HOST: "127.0.0.1", POD_NAME: `bench-${name}` }, join(logDir, `${name}.log`));
+    cpu.name(child.pid, name);
+    cleanups.push(() => child.stop());
+    return child;
+  });
+  const persister = BenchChild.spawn("persister", persisterScript, { ...common, METRICS_PORT: String(persisterPort), POD_NAME: "bench-persister" }, join(logDir, "persister.log"));
+  cpu.name(persister.pid, "persister");
+  cleanups.push(() => persister.stop());
+  const gatewayUrls = gatewayPorts.map((port) => `http://127.0.0.1:${port}`);
+  await Promise.all([...gateways.map((g, i) => waitReady(`${gatewayUrls[i]}/readyz`, g)), waitReady(`http://127.0.0.1:${persisterPort}/readyz`, persister)]);
+  log(`  gateways ${gatewayUrls.join(", ")}, persister metrics :${persisterPort}`);
+
+  // 3. Users and conversations.
+  log(`phase 3: ${CONFIG.users} users, ${CONFIG.conversations} conversations of ${CONFIG.membersPerConversation}`);
+  const tokens = await Promise.all(
+    Array.from({ length: CONFIG.users }, (_, u) => signToken({ sub: `bench-user-${u}`, name: `Bench ${u}`, secret: jwtSecret, expiresInSeconds: 3 * 3600 })),
+  );
+  const conversationIds: string[] = new Array<string>(CONFIG.conversations);
+  let nextConversation = 0;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (nextConversation < CONFIG.conversations) {
+        const c = nextConversation++;
+        const members = Array.from({ length: CONFIG.membersPerConversation }, (_, slot) => slot * CONFIG.conversations + c);
+        const response = await fetch(`${gatewayUrls[c % 2]}/v1/conversations`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${tokens[members[0]!]}` },
+          body: JSON.stringify({ kind: "group", title: `bench ${c}`, memberIds: members.slice(1).map((u) => `bench-user-${u}`) }),
+        });
+        const body = (await response.json()) as { conversation?: { id: string } };
+        if (response.status !== 201 || !body.conversation) throw new Error(`creating conversation ${c}: HTTP ${response.status} ${JSON.stringify(body)}`);
+        conversationIds[c] = body.conversation.id;
+      }
+    }),
+  );
+  const durableUsers = layout(conversationIds, tokens);
+  const loadgen = LoadGenerator.start("durable");
+  cleanups.push(() => loadgen.close());
+  await loadgen.connect(gatewayUrls, durableUsers);
+
+  const runs: RunRecord[] = [];
+  let allVerified = true;
+  const metricsUrls = { "gateway-a": `${gatewayUrls[0]}/metrics`, "gateway-b": `${gatewayUrls[1]}/metrics`, persister: `http://127.0.0.1:${persisterPort}/metrics` };
+  const durable: Target = {
+    kind: "durable",
+    loadgen,
+    metricsUrls,
+    // The previous run is over when the persister has stopped committing (a failed step
+    // can leave a queue behind that must not load the next step).
+    settle: () => settleOn(async () => counterDelta(new Map(), await scrape(metricsUrls.persister), "parley_persist_messages_total")),
+    verify: async (result) => {
+      const v = await verifyDatabase(db.url, result.ackedMessages ?? []);
+      if (!v.ok || result.mismatchedDeliveries > 0) allVerified = false;
+      if (result.mismatchedDeliveries > 0) v.problems.push(`${result.mismatchedDeliveries} message:new events disagreed with their ack (id/seq)`);
+      return { ...v, ok: v.ok && result.mismatchedDeliveries === 0 };
+    },
+  };
+
+  // 4. Fixed rates, then the durable maximum.
+  log("phase 4: durable path at fixed rates");
+  for (const rate of CONFIG.fixedRates) runs.push(await measure(durable, rate, "fixed"));
+  log("phase 5: searching the maximum sustainable durable rate");
+  const durableSearch = await search(durable, CONFIG.searchStart, runs.filter((r) => r.target === "durable" && r.rate === CONFIG.searchStart), runs);
+  log(`  durable max ${durableSearch.max} msgs/s (first failing step ${durableSearch.firstFail ?? "none"})`);
+  const durableElapsed = Date.now();
+
+  await loadgen.close();
+  await Promise.all([...gateways.map((g) => g.stop()), persister.stop()]);
+
+  // 5. The ceiling, same Redis, same users and layout, no persistence.
+  log("phase 6: ceiling (bare Socket.IO + sharded Redis adapter, ack at once, no persistence)");
+  const ceilingPorts = [await freePort(), await freePort()];
+  const ceilings = ceilingPorts.map((port, i) => {
+    const name = `ceiling-${"ab"[i]}`;
+    const child = BenchChild.spawn(name, join(HERE, "ceiling-server.js"), { REDIS_URL: redis.url, PORT: String(port) }, join(logDir, `${name}.log`));
+    cpu.name(child.pid, name);
+    cleanups.push(() => child.stop());
+    return child;
+  });
+  const ceilingUrls = ceilingPorts.map((port) => `http://127.0.0.1:${port}`);
+  await Promise.all(ceilings.map((c, i) => waitReady(`${ceilingUrls[i]}/`, c)));
+  const ceilingLoadgen = LoadGenerator.start("ceiling");
+  cleanups.push(() => ceilingLoadgen.close());
+  await ceilingLoadgen.connect(ceilingUrls, layout(conversationIds));
+  const ceiling: Target = { kind: "ceiling", loadgen: ceilingLoadgen, metricsUrls: {}, settle: async () => { await sleep(1000); } };
+  // The ceiling is at least the durable maximum in any sane stack: start the search at the
+  // durable path's first failing rate to save steps (it steps down if that fails too).
+  const ceilingSearch = await search(ceiling, durableSearch.firstFail ?? CONFIG.searchStart, [], runs);
+  log(`  ceiling max ${ceilingSearch.max} msgs/s (first failing step ${ceilingSearch.firstFail ?? "none"})`);
+  await ceilingLoadgen.close();
+  await Promise.all(ceilings.map((c) => c.stop()));
+
+  // 6. Results.
+  const results: BenchResults = {
+    date: new Date().toISOString(),
+    command: `npm run bench${quick ? " -- --quick" : ""}`,
+    machine,
+    config: { ...CONFIG, quick },
+    runs,
+    durableMax: durableSearch.max,
+    durableFirstFail: durableSearch.firstFail,
+    ceilingMax: ceilingSearch.max,
+    ceilingFirstFail: ceilingSearch.firstFail,
+    ratio: ceilingSearch.max > 0 ? durableSearch.max / ceilingSearch.max : Number.NaN,
+    verified: allVerified,
+    durableSeconds: Math.round((durableElapsed - started) / 1000),
+    totalSeconds: Math.round((Date.now() - started) / 1000),
+  };
+  const { json, markdown } = writeResults(ROOT, results, stamp);
+  log(`durable max ${results.durableMax} msgs/s, ceiling max ${results.ceilingMax} msgs/s, ratio ${results.ratio.toFixed(2)} (target ≥ 0.6)`);
+  const at1000 = runs.find((r) => r.target === "durable" && r.phase === "fixed" && r.rate === 1000);
+  if (at1000) log(`ack p99 at 1000 msgs/s: ${fmt(at1000.result.ack.p99)} ms (target ≤ 20 ms)`);
+  log(`verification: ${allVerified ? "every durable run OK" : "FAILED (see above)"}`);
+  log(`wrote ${markdown} and ${json} in ${results.totalSeconds} s`);
+  if (!allVerified) process.exitCode = 1;
+}
+
+try {
+  await main();
+} catch (error) {
+  if (!interrupted) {
+    log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+  }
+} finally {
+  await cleanup();
+}
