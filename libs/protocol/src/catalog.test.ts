@@ -1,0 +1,103 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import {
+  ClientEvents,
+  ERROR_STATUS,
+  HttpRoutes,
+  ParleyError,
+  parseOrThrow,
+  type ClientAck,
+  type ClientToServerEvents,
+  type ErrorCode,
+  type Message,
+  type ServerToClientEvents,
+} from "./index.js";
+
+describe("the event catalog", () => {
+  it("derives Socket.IO's types from the schemas (pinned at compile time)", () => {
+    expectTypeOf<Parameters<ClientToServerEvents["message:send"]>[0]>().toEqualTypeOf<{
+      conversationId: string;
+      clientMessageId: string;
+      body: string;
+      kind?: "text" | "image" | "file" | "audio" | "video" | undefined;
+      replyToId?: string | undefined;
+      attachments?: { url: string; mime: string; size: number; name?: string | undefined }[] | undefined;
+    }>();
+    type SendAck = ClientAck<"message:send">;
+    expectTypeOf<Extract<SendAck, { ok: true }>["message"]>().toEqualTypeOf<Message>();
+    expectTypeOf<Extract<SendAck, { ok: true }>["duplicate"]>().toEqualTypeOf<boolean>();
+    expectTypeOf<Extract<SendAck, { ok: false }>["error"]>().toEqualTypeOf<{
+      code: ErrorCode;
+      message: string;
+      retryAfterMs?: number | undefined;
+    }>();
+    expectTypeOf<Parameters<ServerToClientEvents["message:new"]>[0]>().toEqualTypeOf<Message>();
+    expectTypeOf<Parameters<ServerToClientEvents["session:ready"]>[0]>().toEqualTypeOf<{ userId: string; serverTime: string }>();
+    expectTypeOf<ClientAck<"message:read">>().extract<{ ok: true }>().toHaveProperty("unreadCount");
+    expectTypeOf<keyof ClientToServerEvents>().toEqualTypeOf<
+      | "message:send"
+      | "sync"
+      | "messages:history"
+      | "typing:start"
+      | "typing:stop"
+      | "message:delivered"
+      | "message:read"
+      | "presence:query"
+      | "message:edit"
+      | "message:delete"
+      | "reaction:add"
+      | "reaction:remove"
+      | "auth:refresh"
+    >();
+  });
+
+  it("validates message:send as the contract says", () => {
+    const ok = { conversationId: randomUUID(), clientMessageId: randomUUID(), body: "hi" };
+    expect(ClientEvents["message:send"].payload.safeParse(ok).success).toBe(true);
+    for (const bad of [
+      { ...ok, conversationId: "nope" },
+      { ...ok, body: "x".repeat(4_001) },
+      { ...ok, body: "nul\u0000" },
+      { ...ok, kind: "system" },
+      { ...ok, attachments: [{ url: "http://insecure.example/a.png", mime: "image/png", size: 1 }] },
+      { clientMessageId: ok.clientMessageId, body: "hi" },
+    ]) {
+      expect(ClientEvents["message:send"].payload.safeParse(bad).success).toBe(false);
+    }
+  });
+
+  it("bounds sync's limit to 1..500", () => {
+    const schema = ClientEvents.sync.payload;
+    expect(schema.safeParse({ limit: 500 }).success).toBe(true);
+    expect(schema.safeParse({ limit: 0 }).success).toBe(false);
+    expect(schema.safeParse({ limit: 501 }).success).toBe(false);
+    expect(schema.safeParse({ cursors: { [randomUUID()]: 3 } }).success).toBe(true);
+    expect(schema.safeParse({ cursors: { "not-a-uuid": 3 } }).success).toBe(false);
+  });
+
+  it("coerces HTTP query strings with the same bounds", () => {
+    expect(HttpRoutes.listMessages.query.parse({ beforeSeq: "10", limit: "5" })).toEqual({ beforeSeq: 10, limit: 5 });
+    expect(HttpRoutes.listMessages.query.safeParse({ limit: "0" }).success).toBe(false);
+  });
+});
+
+describe("errors", () => {
+  it("maps every code to the contract's HTTP status", () => {
+    expect(ERROR_STATUS).toEqual({
+      VALIDATION: 400,
+      UNAUTHORIZED: 401,
+      FORBIDDEN: 403,
+      NOT_FOUND: 404,
+      CONFLICT: 409,
+      PAYLOAD_TOO_LARGE: 413,
+      RATE_LIMITED: 429,
+      INTERNAL: 500,
+      UNAVAILABLE: 503,
+    });
+    expect(new ParleyError("RATE_LIMITED", "slow down", 250).toBody()).toEqual({ code: "RATE_LIMITED", message: "slow down", retryAfterMs: 250 });
+  });
+
+  it("names the offending field in VALIDATION errors", () => {
+    expect(() => parseOrThrow(ClientEvents["messages:history"].payload, { conversationId: "x" })).toThrow(/conversationId/);
+  });
+});

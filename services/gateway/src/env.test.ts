@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { loadEnv } from "./env.js";
+
+describe("gateway env", () => {
+  it("has the contract's defaults", () => {
+    const env = loadEnv({});
+    expect(env).toMatchObject({
+      PORT: 3000,
+      SHUTDOWN_GRACE_MS: 25_000,
+      RATE_LIMIT_PER_SECOND: 20,
+      RATE_LIMIT_BURST: 40,
+      MESSAGE_BODY_MAX_CHARS: 4_000,
+      CORS_ORIGINS: ["*"],
+      LOG_LEVEL: "info",
+    });
+  });
+
+  it("refuses a production start with no JWT key", () => {
+    expect(() => loadEnv({ NODE_ENV: "production" })).toThrow(/JWT_SECRET or JWT_JWKS_URL/);
+    expect(loadEnv({ NODE_ENV: "production", JWT_SECRET: "s".repeat(32) }).JWT_SECRET).toHaveLength(32);
+    expect(loadEnv({ NODE_ENV: "production", JWT_JWKS_URL: "https://idp.example/.well-known/jwks.json" }).JWT_JWKS_URL).toBeDefined();
+  });
+
+  it("lists every bad variable at once", () => {
+    expect(() => loadEnv({ PORT: "http", REDIS_URL: "nope", JWT_ALGORITHMS: "HS256,none" })).toThrow(/REDIS_URL[\s\S]*PORT[\s\S]*JWT_ALGORITHMS/);
+  });
+
+  it("parses lists", () => {
+    const env = loadEnv({ CORS_ORIGINS: "https://a.example, https://b.example", JWT_ALGORITHMS: "RS256,ES256", JWT_JWKS_URL: "https://idp.example/jwks" });
+    expect(env.CORS_ORIGINS).toEqual(["https://a.example", "https://b.example"]);
+    expect(env.JWT_ALGORITHMS).toEqual(["RS256", "ES256"]);
+  });
+
+  it("refuses a burst below the rate", () => {
+    expect(() => loadEnv({ RATE_LIMIT_PER_SECOND: "50", RATE_LIMIT_BURST: "10" })).toThrow(/burst/);
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import type { PersistItem, PersistOutcome } from "@parley/db";
+import { CommitBatcher } from "./commit-batcher.js";
+
+// The batcher's own logic (merging, ordering, isolating a poison job) with a commit function
+// standing in for Postgres; the real commit is tested against Postgres in test/persister.test.ts.
+const item = (body: string) => ({ body }) as PersistItem;
+const ok = (i: PersistItem): PersistOutcome => ({ ok: true, duplicate: false, message: { body: i.body } as never });
+
+describe("commit batcher", () => {
+  it("commits the first job at once and merges what arrives meanwhile", async () => {
+    const batches: string[][] = [];
+    const committed: string[] = [];
+    const batcher = new CommitBatcher({
+      maxBatch: 100,
+      commit: async (items) => {
+        batches.push(items.map((i) => i.body));
+        await new Promise((r) => setTimeout(r, 10));
+        return items.map(ok);
+      },
+      onCommitted: (items) => committed.push(...items.map((i) => i.body)),
+    });
+    const answers = await Promise.all(["a", "b", "c", "d"].map((b) => batcher.submit([item(b)], "pod")));
+    expect(batches).toEqual([["a"], ["b", "c", "d"]]);
+    expect(committed).toEqual(["a", "b", "c", "d"]);
+    expect(answers.map((a) => a[0]!.ok && a[0]!.message.body)).toEqual(["a", "b", "c", "d"]);
+  });
+
+  it("caps a transaction at maxBatch messages", async () => {
+    const sizes: number[] = [];
+    const batcher = new CommitBatcher({
+      maxBatch: 3,
+      commit: async (items) => (sizes.push(items.length), items.map(ok)),
+      onCommitted: () => {},
+    });
+    await Promise.all(Array.from({ length: 8 }, (_, i) => batcher.submit([item(String(i))], "pod")));
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(3);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(8);
+  });
+
+  it("retries the jobs of a failed merged batch one by one, so only the poison one fails", async () => {
+    const batcher = new CommitBatcher({
+      maxBatch: 100,
+      commit: async (items) => {
+        if (items.some((i) => i.body === "poison")) throw Object.assign(new Error("invalid byte sequence"), { code: "22021" });
+        await new Promise((r) => setTimeout(r, 5));
+        return items.map(ok);
+      },
+      onCommitted: () => {},
+    });
+    const first = batcher.submit([item("first")], "pod");
+    const results = await Promise.allSettled([first, batcher.submit([item("poison")], "pod"), batcher.submit([item("fine")], "pod")]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+  });
+
+  it("fails the whole batch at once on an outage (retried later by the queue)", async () => {
+    const batcher = new CommitBatcher({
+      maxBatch: 100,
+      commit: async () => {
+        throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+      },
+      onCommitted: () => {},
+    });
+    const results = await Promise.allSettled([batcher.submit([item("a")], "p"), batcher.submit([item("b")], "p")]);
+    expect(results.every((r) => r.status === "rejected")).toBe(true);
+  });
+});
