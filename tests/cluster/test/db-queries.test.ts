@@ -1,0 +1,129 @@
+// Queries of @parley/db against real Postgres (here rather than in libs/db: the testkit depends on @parley/db).
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase } from "@parley/testkit/vitest";
+import type { TestDatabase } from "@parley/testkit";
+import {
+  createConversation,
+  createDatabase,
+  listConversations,
+  markRead,
+  persistBatch,
+  readHistory,
+  readSync,
+  type Database,
+  type PersistItem,
+} from "@parley/db";
+
+let testDb: TestDatabase;
+let database: Database;
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  database = createDatabase({ url: testDb.url, max: 8 });
+});
+afterAll(async () => {
+  await database?.close();
+  await testDb?.drop();
+});
+
+const newConversation = async (createdBy = "alice", memberIds = ["bob"]) =>
+  (await createConversation(database.sql, { id: randomUUID(), kind: "group", createdBy, memberIds })).conversation.id;
+
+const item = (conversationId: string, over: Partial<PersistItem> = {}): PersistItem => ({
+  id: randomUUID(),
+  conversationId,
+  senderId: "alice",
+  senderName: "Alice",
+  clientMessageId: randomUUID(),
+  kind: "text",
+  body: "hi",
+  ...over,
+});
+
+describe("persistBatch", () => {
+  it("answers duplicates inside one batch with the same message", async () => {
+    const c = await newConversation();
+    const one = item(c);
+    const out = await persistBatch(database.sql, [one, { ...one, id: randomUUID() }, item(c)]);
+    expect(out.map((o) => o.ok && o.duplicate)).toEqual([false, true, false]);
+    expect(out[1]).toMatchObject({ ok: true, message: { id: one.id, seq: 1 } });
+    expect(out[2]).toMatchObject({ ok: true, message: { seq: 2 } });
+  });
+
+  it("stays gap-free when the same key races in two conversations (one wins, the other is CONFLICT)", async () => {
+    const [c1, c2] = [await newConversation(), await newConversation()];
+    for (let round = 0; round < 20; round++) {
+      const clientMessageId = randomUUID();
+      const [a, b] = await Promise.all([
+        persistBatch(database.sql, [item(c1, { clientMessageId }), item(c1)]),
+        persistBatch(database.sql, [item(c2, { clientMessageId }), item(c2)]),
+      ]);
+      const codes = [a[0]!, b[0]!].map((o) => (o.ok ? "ok" : o.error.code)).sort();
+      expect(codes).toEqual(["CONFLICT", "ok"]);
+    }
+    for (const c of [c1, c2]) {
+      const rows = await database.sql<{ seq: number }[]>`select seq from messages where conversation_id = ${c} order by seq`;
+      const [{ last_seq }] = await database.sql<{ last_seq: number }[]>`select last_seq from conversations where id = ${c}`;
+      expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: last_seq }, (_, i) => i + 1));
+    }
+  });
+
+  it("refuses a reply to a message of another conversation", async () => {
+    const [c1, c2] = [await newConversation(), await newConversation()];
+    const [first] = await persistBatch(database.sql, [item(c1)]);
+    if (!first?.ok) throw new Error("setup");
+    const [sameConv, otherConv] = await persistBatch(database.sql, [
+      item(c1, { replyToId: first.message.id }),
+      item(c2, { replyToId: first.message.id }),
+    ]);
+    expect(sameConv).toMatchObject({ ok: true, message: { replyToId: first.message.id } });
+    expect(otherConv).toMatchObject({ ok: false, error: { code: "VALIDATION" } });
+  });
+
+  it("keeps attachments", async () => {
+    const c = await newConversation();
+    const attachments = [{ url: "https://cdn.example/a.png", mime: "image/png", size: 123, name: "a.png" }];
+    const [out] = await persistBatch(database.sql, [item(c, { kind: "image", body: "", attachments })]);
+    expect(out).toMatchObject({ ok: true, message: { attachments } });
+    const page = await readHistory(database.sql, { conversationId: c });
+    expect(page.messages[0]!.attachments).toEqual(attachments);
+  });
+});
+
+describe("read state", () => {
+  it("moves the read watermark only up and never counts own messages", async () => {
+    const c = await newConversation("alice", ["bob"]);
+    await persistBatch(database.sql, [item(c), item(c, { senderId: "bob", senderName: "Bob" }), item(c)]);
+    expect(await markRead(database.sql, c, "bob", 2)).toMatchObject({ lastReadSeq: 2, unreadCount: 1 });
+    expect(await markRead(database.sql, c, "bob", 1)).toMatchObject({ lastReadSeq: 2, unreadCount: 1, advanced: false });
+    expect(await markRead(database.sql, c, "bob", 99)).toMatchObject({ lastReadSeq: 3, unreadCount: 0 });
+    // Alice sent seqs 1 and 3; only bob's seq 2 is unread for her.
+    const [state] = (await readSync(database.sql, { userId: "alice", cursors: { [c]: 3 } })).filter((s) => s.id === c);
+    expect(state).toMatchObject({ lastSeq: 3, lastReadSeq: 0, unreadCount: 1 });
+  });
+
+  it("cuts sync at 2,000 messages and marks the cut conversations", async () => {
+    const ids = [await newConversation("zed", []), await newConversation("zed", [])];
+    for (const c of ids) {
+      for (let i = 0; i < 3; i++) {
+        await persistBatch(database.sql, Array.from({ length: 500 }, () => item(c, { senderId: "zed", senderName: "Zed" })));
+      }
+    }
+    const out = await readSync(database.sql, { userId: "zed", limit: 500, cursors: { [ids[0]!]: 0, [ids[1]!]: 0 } });
+    const total = out.reduce((n, c) => n + c.messages.length, 0);
+    expect(total).toBe(1_000);
+    expect(out.every((c) => c.hasMore)).toBe(true);
+    for (const c of out) expect(c.messages.map((m) => m.seq)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+  });
+
+  it("pages the conversation list with an opaque cursor", async () => {
+    for (let i = 0; i < 5; i++) await newConversation("lister", []);
+    const first = await listConversations(database.sql, "lister", { limit: 2 });
+    expect(first.conversations).toHaveLength(2);
+    const second = await listConversations(database.sql, "lister", { limit: 10, cursor: first.nextCursor! });
+    expect(second.conversations).toHaveLength(3);
+    expect(second.nextCursor).toBeNull();
+    const seen = new Set([...first.conversations, ...second.conversations].map((c) => c.id));
+    expect(seen.size).toBe(5);
+  });
+});
