@@ -33,10 +33,13 @@ function selectWorkspaces(filters) {
   return picked;
 }
 
+let current; // the running workspace's process group leader, for Ctrl-C
+
 /** Runs one command in its own process group so a timeout can end it and everything it started. */
 function runGroup(command, args, { cwd, env }) {
   return new Promise((resolve) => {
     const child = spawn(command, args, { cwd, env, stdio: ["ignore", "inherit", "inherit"], detached: true });
+    current = child;
     const timer = setTimeout(() => {
       process.stderr.write(red(`\n✗ timed out after ${timeoutMinutes} min; stopping ${cwd}\n`));
       try {
@@ -94,21 +97,29 @@ async function runWorkspace(ws, env, reportDir) {
 
 async function main() {
   const filters = process.argv.slice(2);
+  const servers = [];
+  const stopServers = () => Promise.allSettled(servers.map((server) => server.close()));
+  for (const signal of ["SIGINT", "SIGTERM"]) {
+    process.once(signal, () => {
+      process.stderr.write(`\n${signal}: stopping tests and test servers…\n`);
+      // The workspace runs in its own process group (see runGroup), so pass the signal on.
+      if (current?.exitCode === null) {
+        try {
+          process.kill(-current.pid, "SIGTERM");
+        } catch (error) {
+          process.stderr.write(`could not stop the running tests: ${error.message}\n`);
+        }
+      }
+      void stopServers().then(() => process.exit(130));
+    });
+  }
+
   const failedBuilds = await ensureBuilt({ keepGoing: true });
   const testkit = await import("@parley/testkit");
 
   const workspaces = selectWorkspaces(filters);
   // Colours only on a terminal: CI logs stay plain text.
   const env = { ...process.env, ...(process.stdout.isTTY || process.env.FORCE_COLOR ? {} : { NO_COLOR: "1" }) };
-  const servers = [];
-  const stopServers = () => Promise.allSettled(servers.map((server) => server.close()));
-  for (const signal of ["SIGINT", "SIGTERM"]) {
-    process.once(signal, () => {
-      process.stderr.write(`\n${signal}: stopping test servers…\n`);
-      void stopServers().then(() => process.exit(130));
-    });
-  }
-
   const infra = process.env.PARLEY_TEST_INFRA ?? "auto";
   if (!env.TEST_REDIS_URL || !env.TEST_DATABASE_URL) {
     if (infra !== "docker" && !(infra === "auto" && (await testkit.dockerAvailable()))) {
