@@ -4,14 +4,16 @@ import { Server } from "socket.io";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { Queue } from "bullmq";
 import { AckBatchSchema, type Keyspace } from "@parley/bus";
-import { memberRole, type Database } from "@parley/db";
+import { memberRole, upsertUser, type Database } from "@parley/db";
 import { LIMITS, ParleyError } from "@parley/protocol";
 import type { Logger, Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import type { TokenVerifier } from "./auth/token-verifier.js";
+import { UserRecords } from "./auth/user-records.js";
 import { ConversationService } from "./conversation-service.js";
 import { drainSockets } from "./drain.js";
+import { guardDb } from "./guard-db.js";
 import { installErrorHandler } from "./http/error-handler.js";
 import { registerRoutes } from "./http/routes.js";
 import { MembershipCache } from "./membership-cache.js";
@@ -177,7 +179,8 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     return reply.code(ok ? 200 : 503).send({ status: ok ? "ready" : draining ? "draining" : "not ready" });
   });
   app.get("/metrics", async (_req, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
-  await registerRoutes(app, { verify: deps.verify, conversations, send });
+  const users = new UserRecords((userId, name) => guardDb(upsertUser(deps.database.sql, userId, name), dbTimeoutMs));
+  await registerRoutes(app, { verify: deps.verify, conversations, send, users });
 
   let closing: Promise<void> | undefined;
   const close = () =>

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { HttpRoutes, ParleyError, parseOrThrow } from "@parley/protocol";
 import type { TokenVerifier, VerifiedToken } from "../auth/token-verifier.js";
 import { AuthError } from "../auth/token-verifier.js";
+import type { UserRecords } from "../auth/user-records.js";
 import type { ConversationService } from "../conversation-service.js";
 import type { SendService } from "../send/send-service.js";
 
@@ -9,6 +10,7 @@ export interface RouteDeps {
   verify: TokenVerifier;
   conversations: ConversationService;
   send: SendService;
+  users: UserRecords;
 }
 
 declare module "fastify" {
@@ -39,6 +41,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
       const message = err instanceof AuthError ? err.message : "invalid token";
       throw new ParleyError("UNAUTHORIZED", message);
     }
+    await deps.users.record(req.user.userId, req.user.name);
   });
 
   const r = HttpRoutes;
