@@ -161,13 +161,16 @@ export async function markRead(
 
 interface SummaryRow extends ConversationRow {
   read_seq: number;
-  last_message_at: Date | string | null;
+  /** The row's sort position as text with Postgres' full microsecond precision (see the cursor). */
+  sort_at: string;
   own_unread: number;
 }
 
 /**
  * The caller's conversations, most recently active first, with read state and last message.
  * The cursor is opaque to clients: the position (last activity, id) of the page's last row.
+ * It keeps microseconds: rounded to a JS Date's milliseconds, rows created in the same
+ * millisecond as the page's last row but sorting after it would fall between two pages.
  */
 export async function listConversations(
   sql: Sql,
@@ -176,7 +179,8 @@ export async function listConversations(
 ): Promise<{ conversations: ConversationSummary[]; nextCursor: string | null }> {
   const after = opts.cursor ? decodeCursor(opts.cursor) : undefined;
   const rows = await sql<SummaryRow[]>`
-    select c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, c.last_message_at, mb.read_seq,
+    select c.id, c.kind, c.title, c.created_by, c.created_at, c.last_seq, mb.read_seq,
+      to_char(coalesce(c.last_message_at, c.created_at) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as sort_at,
       (select count(*)::int from messages om
         where om.conversation_id = c.id and om.seq > mb.read_seq and om.sender_id = ${userId}) as own_unread
     from members mb join conversations c on c.id = mb.conversation_id
@@ -206,8 +210,7 @@ export async function listConversations(
     lastMessage: lastMessages.get(r.id) ?? null,
   }));
   const last = page[page.length - 1];
-  const nextCursor =
-    rows.length > opts.limit && last ? encodeCursor(toIso(last.last_message_at ?? last.created_at), last.id) : null;
+  const nextCursor = rows.length > opts.limit && last ? encodeCursor(last.sort_at, last.id) : null;
   return { conversations, nextCursor };
 }
 
