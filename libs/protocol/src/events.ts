@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { LIMITS } from "./limits.js";
-import { ErrorBodySchema } from "./errors.js";
+import type { ErrorBodySchema } from "./errors.js";
 import {
   AttachmentSchema,
   ConversationSchema,

@@ -203,7 +203,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     async drain() {
       draining = true;
       logger.info({ sockets: io.of("/").sockets.size }, "draining: not ready, closing local sockets");
-      await drainSockets(io, Math.max(0, config.shutdownGraceMs - 3_000));
+      await drainSockets(io.of("/"), Math.max(0, config.shutdownGraceMs - 3_000));
       await close();
     },
     close,

@@ -1,12 +1,12 @@
-import type { Server } from "socket.io";
+import type { Namespace } from "socket.io";
 
 /**
  * Closes this pod's sockets (`io.local`: never the whole cluster's) in batches spread over
  * `windowMs` with jitter, so reconnecting clients arrive at the other pods as a trickle, not
  * a thundering herd.
  */
-export async function drainSockets(io: Server<any, any, any, any>, windowMs: number, batches = 10): Promise<void> {
-  const sockets = [...io.of("/").sockets.values()];
+export async function drainSockets(namespace: Pick<Namespace, "sockets">, windowMs: number, batches = 10): Promise<void> {
+  const sockets = [...namespace.sockets.values()];
   if (sockets.length === 0) return;
   const perBatch = Math.ceil(sockets.length / batches);
   const step = windowMs / batches;

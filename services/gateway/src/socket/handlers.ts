@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { ClientEvents, ParleyError, type ClientEventName, type ClientPayload } from "@parley/protocol";
+import { ParleyError, type ClientEvents, type ClientEventName, type ClientPayload } from "@parley/protocol";
 import type { ConversationService } from "../conversation-service.js";
 import type { SendService } from "../send/send-service.js";
 import type { TokenVerifier } from "../auth/token-verifier.js";
