@@ -61,7 +61,8 @@ function listen(user, received) {
   user.socket.on("message:new", (message) => {
     if (seen.has(message.id)) return; // the same message can arrive twice (dedupe by id)
     seen.add(message.id);
-    received.get(message.id)?.add(user.userId) ?? received.set(message.id, new Set([user.userId]));
+    if (received.has(message.id)) received.get(message.id).add(user.userId);
+    else received.set(message.id, new Set([user.userId]));
     print(`${who[user.userId]} ⇐ ${bold(`#${message.seq}`)} ${message.senderName ?? message.senderId}: ${message.body}`);
   });
   user.socket.on("conversation:updated", (c) => print(`${who[user.userId]} ${dim(`⇐ conversation:updated "${c.title ?? c.id}"`)}`));

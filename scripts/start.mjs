@@ -19,7 +19,7 @@ import { createInterface } from "node:readline";
 import { DEV_JWT_SECRET, jwtSecret } from "./dev-config.mjs";
 import { ensureBuilt } from "./ensure-built.mjs";
 import { formatLine, prefixer } from "./log-format.mjs";
-import { ROOT, bold, cyan, dim, green, red, step, yellow } from "./lib.mjs";
+import { ROOT, bold, cyan, green, red, step, yellow } from "./lib.mjs";
 
 const args = process.argv.slice(2);
 const flag = (name) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);

@@ -130,8 +130,14 @@ async function main() {
       env.TEST_REDIS_URL ? undefined : testkit.startRedis({ infra }),
       env.TEST_DATABASE_URL ? undefined : testkit.startPostgres({ infra }),
     ]);
-    if (redis) servers.push(redis), (env.TEST_REDIS_URL = redis.url);
-    if (pg) servers.push(pg), (env.TEST_DATABASE_URL = pg.url);
+    if (redis) {
+      servers.push(redis);
+      env.TEST_REDIS_URL = redis.url;
+    }
+    if (pg) {
+      servers.push(pg);
+      env.TEST_DATABASE_URL = pg.url;
+    }
   }
   step(`Redis ${env.TEST_REDIS_URL}, PostgreSQL ${env.TEST_DATABASE_URL}`);
 
