@@ -109,13 +109,18 @@ export function attachSockets(deps: AttachDeps): void {
 
     // Engine.IO hands us each raw frame just before Socket.IO decodes and dispatches it,
     // synchronously: the size seen here belongs to the event the middleware below checks.
-    let lastFrameBytes = 0;
-    socket.conn.on("packet", (packet: { data?: unknown }) => {
+    // An event carrying Buffers arrives as a text header and then one binary frame per
+    // Buffer, dispatched on the last one: binary frames add to the header's size, or an
+    // event could pass any size under the 1 MiB transport cap in small pieces.
+    let eventBytes = 0;
+    socket.conn.on("packet", (packet: { type?: string; data?: unknown }) => {
+      if (packet.type !== "message") return;
       const d = packet.data;
-      lastFrameBytes = typeof d === "string" ? Buffer.byteLength(d) : d instanceof Buffer ? d.length : 0;
+      if (typeof d === "string") eventBytes = Buffer.byteLength(d);
+      else if (d instanceof ArrayBuffer || ArrayBuffer.isView(d)) eventBytes += d.byteLength;
     });
     socket.use((packet, next) => {
-      if (lastFrameBytes <= frameLimit) return next();
+      if (eventBytes <= frameLimit) return next();
       const ack = packet[packet.length - 1];
       deps.metrics.events.inc({ event: "oversized", outcome: "PAYLOAD_TOO_LARGE" });
       if (typeof ack === "function") {
