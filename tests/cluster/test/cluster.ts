@@ -30,6 +30,8 @@ interface GatewayNode {
   url: string;
   database: Database;
   redis: Redis[];
+  /** The adapter's subscriber: what this pod receives from the cluster. */
+  adapterSubscriber: Redis;
   queue: Queue;
 }
 
@@ -83,7 +85,7 @@ export async function startCluster(options: ClusterOptions = {}) {
       keyspace,
     });
     const port = await gateway.listen(0, "127.0.0.1");
-    nodes.push({ gateway, url: `http://127.0.0.1:${port}`, database: gwDatabase, redis: [redis], queue });
+    nodes.push({ gateway, url: `http://127.0.0.1:${port}`, database: gwDatabase, redis: [redis], adapterSubscriber, queue });
   }
 
   let persister: Persister | undefined;
