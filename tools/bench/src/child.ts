@@ -10,13 +10,18 @@ export class BenchChild {
   readonly process: ChildProcess;
   private exited: Promise<number | null>;
   private stopping: Promise<void> | undefined;
+  /** Called when the process exits without stop() having been called. */
+  onUnexpectedExit: ((how: string) => void) | undefined;
 
   private constructor(readonly name: string, child: ChildProcess, logFd: number) {
     this.process = child;
-    this.exited = new Promise((resolve) => child.once("exit", (code) => {
-      closeSync(logFd);
-      resolve(code);
-    }));
+    this.exited = new Promise((resolve) =>
+      child.once("exit", (code, signal) => {
+        closeSync(logFd);
+        if (!this.stopping) this.onUnexpectedExit?.(signal ? `killed by ${signal}` : `exit code ${code}`);
+        resolve(code);
+      }),
+    );
   }
 
   get pid(): number | undefined {

@@ -78,13 +78,24 @@ export class CpuSampler {
 }
 
 /** CPU use between two snapshots, in % of one core per role, plus the machine's busy %. */
-export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): { seconds: number; percentOfCore: Record<string, number>; machineBusyPercent: number } {
+export interface CpuUse {
+  seconds: number;
+  /** By role, plus `others`: busy time of processes outside the bench (other users of the machine). */
+  percentOfCore: Record<string, number>;
+  machineBusyPercent: number;
+}
+
+export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
   const seconds = (b.at - a.at) / 1000;
   const percentOfCore: Record<string, number> = {};
   for (const role of new Set([...Object.keys(a.byRole), ...Object.keys(b.byRole)])) {
     const ticks = (b.byRole[role] ?? 0) - (a.byRole[role] ?? 0);
     percentOfCore[role] = seconds > 0 ? Math.round((ticks / TICKS_PER_SECOND / seconds) * 1000) / 10 : 0;
   }
+  let ours = 0;
+  for (const role of Object.keys(b.byRole)) ours += (b.byRole[role] ?? 0) - (a.byRole[role] ?? 0);
+  const foreign = Math.max(0, b.machineBusy - a.machineBusy - ours);
+  percentOfCore.others = seconds > 0 ? Math.round((foreign / TICKS_PER_SECOND / seconds) * 1000) / 10 : 0;
   const total = b.machineTotal - a.machineTotal;
   const machineBusyPercent = total > 0 ? Math.round(((b.machineBusy - a.machineBusy) / total) * 1000) / 10 : 0;
   return { seconds, percentOfCore, machineBusyPercent };

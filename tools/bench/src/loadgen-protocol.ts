@@ -35,6 +35,14 @@ export interface RunCommand {
 
 export type Command = ConnectCommand | RunCommand | { type: "close" };
 
+/**
+ * The latency recorded for a send that was never acked ok (an error, or no answer by the
+ * end of the grace time), and for a delivery that never came: percentiles are over every
+ * scheduled message, so a p99 that lands on a lost message shows as this value ("never"),
+ * instead of lost messages silently dropping out of the distribution.
+ */
+export const NEVER_MS = 1e9;
+
 export interface LatencySummary {
   count: number;
   p50: number;

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { io, type Socket } from "socket.io-client";
 import { LatencyRecorder } from "./latency-recorder.js";
-import type { AckedMessage, BenchUser, Command, ConnectCommand, Report, RunCommand, RunResult } from "./loadgen-protocol.js";
+import { NEVER_MS, type AckedMessage, type BenchUser, type Command, type ConnectCommand, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
 
 interface AckShape {
   ok: boolean;
@@ -190,7 +190,14 @@ function run(command: RunCommand): Promise<RunResult> {
       clearInterval(progress);
       const expectedPer = (f: Flight) => recipientsOf.get(users[f.sender]!.conversationId) ?? 0;
       let deliveriesExpected = 0;
-      for (const flight of state.flights.values()) if (flight.inWindow) deliveriesExpected += expectedPer(flight);
+      for (const flight of state.flights.values()) {
+        if (!flight.inWindow) continue;
+        const wanted = expectedPer(flight);
+        deliveriesExpected += wanted;
+        // Lost sends and deliveries count as "never" in the percentiles (see NEVER_MS).
+        if (flight.id === undefined) state.ack.record(NEVER_MS);
+        for (let k = popcount(flight.gotMask); k < wanted; k++) state.delivery.record(NEVER_MS);
+      }
       const answeredInWindow = state.ackedInWindow + Object.values(state.errors).reduce((a, b) => a + b, 0);
       const result: RunResult = {
         label: command.label,

@@ -11,15 +11,16 @@
 //     the same way.
 //  6. docs/benchmarks.md (the issue-2 section) and bench-results/<stamp>.json.
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createDatabase, freePort, signToken, startPostgres, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
 import { BenchChild, waitReady } from "./child.js";
 import { CpuSampler, cpuBetween, type CpuSnapshot } from "./cpu-sampler.js";
-import type { BenchUser, Command, Report, RunCommand, RunResult } from "./loadgen-protocol.js";
+import { NEVER_MS, type BenchUser, type Command, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
 import { counterDelta, histogramDelta, scrape, type HistogramDelta, type Scrape } from "./prom-scrape.js";
 import { machineInfo, writeResults, type BenchResults, type RunRecord } from "./report.js";
+import { commandStats, redisBetween, type CommandCounts } from "./redis-stats.js";
 import { verifyDatabase } from "./verify.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -46,13 +47,15 @@ export const CONFIG = {
 };
 
 const quick = process.argv.includes("--quick");
+/** --no-fsync: PostgreSQL with fsync/synchronous_commit off, to see what the disk costs (not the durable configuration). */
+const fsync = !process.argv.includes("--no-fsync");
 if (quick) {
   Object.assign(CONFIG, { fixedDurationMs: 8000, searchDurationMs: 5000, searchRefineSteps: 1, fixedWarmupMs: 2000, searchWarmupMs: 1000 });
 }
 
 const log = (line: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const fmt = (ms: number) => (Number.isFinite(ms) ? ms.toFixed(ms < 10 ? 2 : 1) : "—");
+const fmt = (ms: number) => (ms >= NEVER_MS ? "never" : Number.isFinite(ms) ? ms.toFixed(ms < 10 ? 2 : 1) : "—");
 
 const stamp = new Date().toISOString().replace(/[:.]/g, "-");
 const resultsDir = join(ROOT, "bench-results");
@@ -77,6 +80,20 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     log(`${signal}: stopping everything`);
     void cleanup().then(() => process.exit(130));
   });
+}
+
+/**
+ * A process under test that exits by itself (or is killed from outside: this machine may be
+ * shared) makes every later number meaningless: say so loudly and stop the bench.
+ */
+const unexpectedExits: string[] = [];
+function watch(child: BenchChild): BenchChild {
+  child.onUnexpectedExit = (how) => {
+    const line = `${child.name} (pid ${child.pid}) exited during the bench: ${how}. ${how.includes("SIGTERM") || how.includes("SIGKILL") ? "Something outside the bench signalled it." : "See its log."}`;
+    unexpectedExits.push(line);
+    log(`FATAL: ${line}`);
+  };
+  return child;
 }
 
 /** The forked load generator, driven by commands. */
@@ -148,6 +165,7 @@ function layout(conversationIds: string[], tokens?: string[]): BenchUser[] {
 
 interface Target {
   kind: "durable" | "ceiling";
+  redisUrl: string;
   loadgen: LoadGenerator;
   /** Metrics endpoints to diff across the measured window. */
   metricsUrls: Record<string, string>;
@@ -159,11 +177,36 @@ interface Target {
 
 const passes = (r: RunResult) => r.ack.p99 <= CONFIG.maxP99AckMs && r.shortfall < CONFIG.maxShortfall;
 
+/**
+ * The machine may be shared (other builds and tests): before a step, wait until processes
+ * outside the bench use less than a third of a core, at most `maxMs`; the step records what
+ * they used during its window either way.
+ */
+async function awaitQuietMachine(maxMs = 20_000): Promise<number> {
+  const deadline = Date.now() + maxMs;
+  let warned = false;
+  for (;;) {
+    const a = cpu.snapshot();
+    await sleep(1000);
+    const others = cpuBetween(a, cpu.snapshot()).percentOfCore.others ?? 0;
+    if (others < 33 || Date.now() >= deadline) {
+      if (warned) log(`  other processes now at ${others}% of a core; going on`);
+      return others;
+    }
+    if (!warned) log(`  other processes on this machine use ${others}% of a core; waiting for them (at most ${maxMs / 1000} s)`);
+    warned = true;
+  }
+}
+
 async function measure(target: Target, rate: number, phase: "fixed" | "search"): Promise<RunRecord> {
   const label = `${target.kind} ${rate}/s`;
+  if (unexpectedExits.length) throw new Error(`a process under test is gone: ${unexpectedExits.join("; ")}`);
+  await awaitQuietMachine();
   log(`${target.kind}: ${phase === "fixed" ? "fixed rate" : "search step"} ${rate} msgs/s`);
   let cpuStart: CpuSnapshot | undefined;
   let cpuEnd: CpuSnapshot | undefined;
+  let redisStart: Promise<CommandCounts> | undefined;
+  let redisEnd: Promise<CommandCounts> | undefined;
   let metricsStart: Record<string, Promise<Scrape>> = {};
   let metricsEnd: Record<string, Promise<Scrape>> = {};
   const scrapeAll = () => Object.fromEntries(Object.entries(target.metricsUrls).map(([name, url]) => [name, scrape(url)]));
@@ -171,9 +214,11 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
     if (p === "measure") {
       cpuStart = cpu.snapshot();
       metricsStart = scrapeAll();
+      redisStart = commandStats(target.redisUrl);
     } else if (p === "drain") {
       cpuEnd = cpu.snapshot();
       metricsEnd = scrapeAll();
+      redisEnd = commandStats(target.redisUrl);
     }
   };
   const result = await target.loadgen.run({
@@ -184,6 +229,7 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
     graceMs: CONFIG.graceMs,
     collectAcked: target.verify !== undefined,
   });
+  if (unexpectedExits.length) throw new Error(`a process under test died during the ${label} run: ${unexpectedExits.join("; ")}`);
   const cpuUse = cpuStart && cpuEnd ? cpuBetween(cpuStart, cpuEnd) : undefined;
   const metrics: Record<string, Record<string, HistogramDelta | number | undefined>> = {};
   for (const name of Object.keys(target.metricsUrls)) {
@@ -200,7 +246,9 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
         : { sendAckSeconds: histogramDelta(before, after, "parley_gateway_send_ack_seconds") };
   }
   const { ackedMessages, ...summary } = result;
-  const record: RunRecord = { target: target.kind, phase, rate, pass: passes(result), result: summary, cpu: cpuUse, metrics };
+  const redisUse =
+    redisStart && redisEnd && cpuUse ? redisBetween(await redisStart, await redisEnd, cpuUse.seconds, Math.round(rate * cpuUse.seconds)) : undefined;
+  const record: RunRecord = { target: target.kind, phase, rate, pass: passes(result), result: summary, cpu: cpuUse, metrics, redis: redisUse };
   log(
     `  → ${label}: ack p50/p95/p99 ${fmt(result.ack.p50)}/${fmt(result.ack.p95)}/${fmt(result.ack.p99)} ms, ` +
       `delivery p50/p95/p99 ${fmt(result.delivery.p50)}/${fmt(result.delivery.p95)}/${fmt(result.delivery.p99)} ms, ` +
@@ -209,6 +257,9 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
   );
   if (cpuUse) {
     log(`    cpu (% of one core): ${Object.entries(cpuUse.percentOfCore).filter(([, v]) => v > 0.5).map(([k, v]) => `${k} ${v}`).join(", ")}; machine busy ${cpuUse.machineBusyPercent}% of ${navigatorCores()} cores`);
+  }
+  if (redisUse) {
+    log(`    redis: ${redisUse.callsPerSecond} commands/s = ${redisUse.callsPerMessage} per message (${redisUse.commandCpuPercent}% of a core inside commands); top: ${redisUse.top.slice(0, 5).map(([n, c]) => `${n} ${c}`).join(", ")}`);
   }
   const persister = metrics.persister;
   if (persister?.batchSize && typeof persister.batchSize === "object") {
@@ -288,6 +339,7 @@ async function settleOn(read: () => Promise<number>, quietMs = 1500, maxMs = 30_
 async function main(): Promise<void> {
   const started = Date.now();
   const machine = machineInfo();
+  log(`load average before the start: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
   log(`machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.redis}, ${machine.postgres}`);
   log(`logs of every process in ${logDir}`);
 
@@ -296,7 +348,7 @@ async function main(): Promise<void> {
   const redis: ServerHandle = await startRedis({ infra: "local" });
   cleanups.push(() => redis.close());
   // durable: fsync and synchronous_commit on, as in production: an ack means committed to disk.
-  const pg: ServerHandle = await startPostgres({ infra: "local", durable: true });
+  const pg: ServerHandle = await startPostgres({ infra: "local", durable: fsync });
   cleanups.push(() => pg.close());
   const db: TestDatabase = await createDatabase(pg.url, { prefix: "parley_bench" });
   cleanups.push(() => db.drop());
@@ -312,12 +364,12 @@ async function main(): Promise<void> {
   const persisterScript = join(ROOT, "services/persister/dist/server.js");
   const gateways = gatewayPorts.map((port, i) => {
     const name = `gateway-${"ab"[i]}`;
-    const child = BenchChild.spawn(name, gatewayScript, { ...common, PORT: String(port), HOST: "127.0.0.1", POD_NAME: `bench-${name}` }, join(logDir, `${name}.log`));
+    const child = watch(BenchChild.spawn(name, gatewayScript, { ...common, PORT: String(port), HOST: "127.0.0.1", POD_NAME: `bench-${name}` }, join(logDir, `${name}.log`)));
     cpu.name(child.pid, name);
     cleanups.push(() => child.stop());
     return child;
   });
-  const persister = BenchChild.spawn("persister", persisterScript, { ...common, METRICS_PORT: String(persisterPort), POD_NAME: "bench-persister" }, join(logDir, "persister.log"));
+  const persister = watch(BenchChild.spawn("persister", persisterScript, { ...common, METRICS_PORT: String(persisterPort), POD_NAME: "bench-persister" }, join(logDir, "persister.log")));
   cpu.name(persister.pid, "persister");
   cleanups.push(() => persister.stop());
   const gatewayUrls = gatewayPorts.map((port) => `http://127.0.0.1:${port}`);
@@ -357,6 +409,7 @@ async function main(): Promise<void> {
   const metricsUrls = { "gateway-a": `${gatewayUrls[0]}/metrics`, "gateway-b": `${gatewayUrls[1]}/metrics`, persister: `http://127.0.0.1:${persisterPort}/metrics` };
   const durable: Target = {
     kind: "durable",
+    redisUrl: redis.url,
     loadgen,
     metricsUrls,
     // The previous run is over when the persister has stopped committing (a failed step
@@ -386,7 +439,7 @@ async function main(): Promise<void> {
   const ceilingPorts = [await freePort(), await freePort()];
   const ceilings = ceilingPorts.map((port, i) => {
     const name = `ceiling-${"ab"[i]}`;
-    const child = BenchChild.spawn(name, join(HERE, "ceiling-server.js"), { REDIS_URL: redis.url, PORT: String(port) }, join(logDir, `${name}.log`));
+    const child = watch(BenchChild.spawn(name, join(HERE, "ceiling-server.js"), { REDIS_URL: redis.url, PORT: String(port) }, join(logDir, `${name}.log`)));
     cpu.name(child.pid, name);
     cleanups.push(() => child.stop());
     return child;
@@ -396,7 +449,7 @@ async function main(): Promise<void> {
   const ceilingLoadgen = LoadGenerator.start("ceiling");
   cleanups.push(() => ceilingLoadgen.close());
   await ceilingLoadgen.connect(ceilingUrls, layout(conversationIds));
-  const ceiling: Target = { kind: "ceiling", loadgen: ceilingLoadgen, metricsUrls: {}, settle: async () => { await sleep(1000); } };
+  const ceiling: Target = { kind: "ceiling", redisUrl: redis.url, loadgen: ceilingLoadgen, metricsUrls: {}, settle: async () => { await sleep(1000); } };
   // The ceiling is at least the durable maximum in any sane stack: start the search at the
   // durable path's first failing rate to save steps (it steps down if that fails too).
   const ceilingSearch = await search(ceiling, durableSearch.firstFail ?? CONFIG.searchStart, [], runs);
@@ -407,9 +460,9 @@ async function main(): Promise<void> {
   // 6. Results.
   const results: BenchResults = {
     date: new Date().toISOString(),
-    command: `npm run bench${quick ? " -- --quick" : ""}`,
+    command: `npm run bench${quick || !fsync ? ` --${quick ? " --quick" : ""}${fsync ? "" : " --no-fsync"}` : ""}`,
     machine,
-    config: { ...CONFIG, quick },
+    config: { ...CONFIG, quick, postgresFsync: fsync },
     runs,
     durableMax: durableSearch.max,
     durableFirstFail: durableSearch.firstFail,

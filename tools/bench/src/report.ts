@@ -3,8 +3,10 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { binaryVersion, findServerBinaries } from "@parley/testkit";
-import type { RunResult } from "./loadgen-protocol.js";
+import type { CpuUse } from "./cpu-sampler.js";
+import { NEVER_MS, type RunResult } from "./loadgen-protocol.js";
 import type { HistogramDelta } from "./prom-scrape.js";
+import type { RedisUse } from "./redis-stats.js";
 import type { Verification } from "./verify.js";
 
 export interface RunRecord {
@@ -13,8 +15,9 @@ export interface RunRecord {
   rate: number;
   pass: boolean;
   result: Omit<RunResult, "ackedMessages">;
-  cpu: { seconds: number; percentOfCore: Record<string, number>; machineBusyPercent: number } | undefined;
+  cpu: CpuUse | undefined;
   metrics: Record<string, Record<string, HistogramDelta | number | undefined>>;
+  redis?: RedisUse | undefined;
   verification?: Verification;
 }
 
@@ -62,10 +65,10 @@ export function machineInfo(): MachineInfo {
   return cachedMachine;
 }
 
-const ms = (v: number) => (Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v.toFixed(1)) : "—");
+const ms = (v: number) => (v >= NEVER_MS ? "never" : Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v.toFixed(1)) : "—");
 const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
 
-const ROLES = ["loadgen", "gateway-a", "gateway-b", "persister", "redis", "postgres", "ceiling-a", "ceiling-b", "orchestrator"];
+const ROLES = ["loadgen", "gateway-a", "gateway-b", "persister", "redis", "postgres", "ceiling-a", "ceiling-b", "orchestrator", "others"];
 
 function cpuCell(run: RunRecord, role: string): string {
   const v = run.cpu?.percentOfCore[role];
@@ -116,13 +119,13 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push("");
   lines.push(`- **System under test**: two gateways (\`services/gateway/dist/server.js\`) and one persister, \`NODE_ENV=production LOG_LEVEL=warn\`, default settings otherwise ` +
     "(rate limit 20 msgs/s per user, burst 40; `SEND_TIMEOUT_MS` 1,500; persister concurrency 256, max batch 2,000). " +
-    "Redis started with `--maxmemory-policy noeviction`, no persistence; PostgreSQL 15 with **fsync and synchronous_commit on** (an ack means the commit reached the disk), fresh database, migrated.");
+    "Redis started with `--maxmemory-policy noeviction`, no persistence; PostgreSQL 15 " + (c.postgresFsync === false ? "with **fsync, synchronous_commit and full_page_writes off** (`--no-fsync`: not crash-safe, shows what the disk costs)" : "with **fsync and synchronous_commit on** (an ack means the commit reached the disk)") + ", fresh database, migrated.");
   lines.push(`- **Load**: ${c.users} users, ${c.conversations} group conversations of ${c.membersPerConversation}; user u is in conversation u mod ${c.conversations}; ` +
     "each conversation has members on both gateways (3 + 2). One websocket per user (`transports: [\"websocket\"]`), all in one load-generator process " +
     "(`child_process.fork`). Message i is due at start + i/rate and sent by user i mod " + `${c.users}` + ", so consecutive messages go to different conversations and both gateways; " +
     `the load is spread over many users (at most rate/${c.users} msgs/s each), so the default per-user rate limit stays on and never binds below ${20 * Number(c.users)} msgs/s.`);
   lines.push("- **Open loop**: sends leave on schedule whatever the answers; every latency is measured from the *scheduled* send time, so a stalled server or generator counts against the result.");
-  lines.push(`- **send→ack**: due time → the \`message:send\` ack (\`ok: true\`, sent by the gateway only after the Postgres commit). **send→delivery**: due time → \`message:new\` on each of the other 4 members' sockets, one sample per recipient. Percentiles are exact (sorted samples, nearest rank).`);
+  lines.push(`- **send→ack**: due time → the \`message:send\` ack (\`ok: true\`, sent by the gateway only after the Postgres commit). **send→delivery**: due time → \`message:new\` on each of the other 4 members' sockets, one sample per recipient. Percentiles are exact (sorted samples, nearest rank) and over *every* message due in the window: a send not acked ok, or a delivery that never came, counts as "never", so losses cannot flatter the tail.`);
   lines.push(`- **Runs**: fixed rates ${(c.fixedRates as number[]).join(" and ")} msgs/s for ${Number(c.fixedDurationMs) / 1000} s after a ${Number(c.fixedWarmupMs) / 1000} s warm-up; search steps ${Number(c.searchDurationMs) / 1000} s after ${Number(c.searchWarmupMs) / 1000} s, ` +
     `×${c.searchFactor} up from ${c.searchStart} msgs/s until a step fails, then ${c.searchRefineSteps} bisection steps. ` +
     `A step is sustainable when p99 send→ack ≤ ${c.maxP99AckMs} ms and shortfall < ${Number(c.maxShortfall) * 100} % (shortfall: messages due in the window not acked ok within the run + ${Number(c.graceMs) / 1000} s). ` +
@@ -144,7 +147,7 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push("");
   lines.push("### Where the CPU goes");
   lines.push("");
-  lines.push("Per-process CPU over each measured window, in % of one core (2 cores = 200 %), from `/proc/PID/stat` (utime + stime; postgres is the postmaster and every backend).");
+  lines.push("Per-process CPU over each measured window, in % of one core (2 cores = 200 %), from `/proc/PID/stat` (utime + stime; postgres is the postmaster and every backend). `others` is the machine's busy time outside the bench's processes (/proc/stat minus the bench), i.e. other users of the machine: a run with a large `others` value was measured on a machine that was not idle, and its numbers are pessimistic.");
   lines.push("");
   const roles = ROLES.filter((role) => r.runs.some((run) => (run.cpu?.percentOfCore[role] ?? 0) > 0.5));
   lines.push(`| target | rate | ${roles.join(" | ")} | machine busy |`);
@@ -158,6 +161,15 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push("| rate | persister | gateway send→ack |");
   lines.push("|---:|---|---|");
   for (const run of r.runs.filter((x) => x.target === "durable")) lines.push(`| ${run.rate} | ${persisterCell(run)} | ${gatewayAckCell(run)} |`);
+  lines.push("");
+  lines.push("Redis commands over the same windows (`INFO commandstats`; per message = per message scheduled):");
+  lines.push("");
+  lines.push("| target | rate | commands/s | per message | Redis CPU in commands | most called (calls per message, µs per call) |");
+  lines.push("|---|---:|---:|---:|---:|---|");
+  for (const run of r.runs) {
+    if (!run.redis) continue;
+    lines.push(`| ${run.target} | ${run.rate} | ${run.redis.callsPerSecond} | ${run.redis.callsPerMessage} | ${run.redis.commandCpuPercent} % | ${run.redis.top.map(([n, c, u]) => `${n} ${c} (${u})`).join(", ")} |`);
+  }
   lines.push("");
   lines.push("### Verification");
   lines.push("");

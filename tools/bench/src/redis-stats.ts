@@ -1,0 +1,54 @@
+// Redis command counts (INFO commandstats) around a measured window: how many Redis
+// commands, and which, each message costs (BullMQ, rate limiter, pub/sub, adapter).
+import { Redis } from "ioredis";
+
+export type CommandCounts = Record<string, { calls: number; usec: number }>;
+
+export async function commandStats(url: string): Promise<CommandCounts> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const text = await redis.info("commandstats");
+    const out: CommandCounts = {};
+    for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+      out[match[1]!] = { calls: Number(match[2]), usec: Number(match[3]) };
+    }
+    return out;
+  } catch {
+    return {};
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export interface RedisUse {
+  /** Commands per second over the window, and per message sent. */
+  callsPerSecond: number;
+  callsPerMessage: number;
+  /** Redis' own time in commands, % of one core. */
+  commandCpuPercent: number;
+  /** The commands with the most calls: [name, calls per message, µs per call]. */
+  top: Array<[string, number, number]>;
+}
+
+export function redisBetween(a: CommandCounts, b: CommandCounts, seconds: number, messages: number): RedisUse {
+  const rows: Array<[string, number, number]> = [];
+  let calls = 0;
+  let usec = 0;
+  for (const [name, after] of Object.entries(b)) {
+    const before = a[name] ?? { calls: 0, usec: 0 };
+    const dc = after.calls - before.calls;
+    const du = after.usec - before.usec;
+    if (dc <= 0) continue;
+    calls += dc;
+    usec += du;
+    rows.push([name, messages > 0 ? Math.round((dc / messages) * 100) / 100 : 0, Math.round((du / dc) * 10) / 10]);
+  }
+  rows.sort((x, y) => y[1] - x[1]);
+  return {
+    callsPerSecond: Math.round(calls / seconds),
+    callsPerMessage: messages > 0 ? Math.round((calls / messages) * 10) / 10 : 0,
+    commandCpuPercent: Math.round((usec / 1e6 / seconds) * 1000) / 10,
+    top: rows.slice(0, 8),
+  };
+}
