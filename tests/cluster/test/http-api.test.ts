@@ -203,6 +203,13 @@ describe("members", () => {
     expect(kimHttp.status).toBe(403);
     expect(await kimSocket.emitWithAck("messages:history", { conversationId: conversation.id })).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
 
+    // Only the owner or an admin adds members, and a direct conversation never grows.
+    const byMember = await cluster.http(1, "POST", `/v1/conversations/${conversation.id}/members`, { token: leo, body: { userIds: ["d-zed"] } });
+    expect(byMember).toMatchObject({ status: 403, body: { error: { code: "FORBIDDEN" } } });
+    const direct = await cluster.createConversation(owner!, ["d-leo"], "direct");
+    const third = await cluster.http(0, "POST", `/v1/conversations/${direct.id}/members`, { token: owner, body: { userIds: ["d-zed"] } });
+    expect(third).toMatchObject({ status: 400, body: { error: { code: "VALIDATION" } } });
+
     // Leaving: a member removes themself.
     const left = await cluster.http(1, "DELETE", `/v1/conversations/${conversation.id}/members/d-mia`, { token: mia });
     expect(left.status).toBe(204);
