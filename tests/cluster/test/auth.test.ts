@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
+import { io as connectClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   expiredToken,
@@ -219,6 +220,16 @@ describe("the origin allow-list", () => {
     expect(allowed.connected).toBe(true);
     const noOrigin = await locked.connect(0, token);
     expect(noOrigin.connected).toBe(true);
+
+    // Long-polling (behind sticky load balancers) is held to the same list.
+    const polling = (origin: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connectClient(locked.url(0), { auth: { token }, transports: ["polling"], reconnection: false, forceNew: true, extraHeaders: { origin } });
+        socket.once("session:ready", () => (socket.disconnect(), resolve("ready")));
+        socket.once("connect_error", () => (socket.disconnect(), resolve("refused")));
+      });
+    expect(await polling("https://evil.example")).toBe("refused");
+    expect(await polling("https://app.example")).toBe("ready");
   });
 });
 
