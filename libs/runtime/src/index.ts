@@ -4,3 +4,4 @@ export * from "./metrics.js";
 export * from "./ops-server.js";
 export * from "./env.js";
 export * from "./shutdown.js";
+export * from "./startup.js";

@@ -8,12 +8,14 @@ import {
   createRedis,
   onShutdown,
   startOpsServer,
+  loadOrExit,
+  startOrExit,
   waitForReady,
 } from "@parley/runtime";
 import { buildDelivery } from "./app.js";
 import { loadEnv } from "./env.js";
 
-const env = loadEnv();
+const env = loadOrExit("delivery", () => loadEnv());
 const pod = env.POD_NAME ?? `delivery-${randomBytes(3).toString("hex")}`;
 const logger = createLogger({ service: "delivery", level: env.LOG_LEVEL, pod });
 const registry = createMetricsRegistry({ service: "delivery" });
@@ -21,8 +23,10 @@ const registry = createMetricsRegistry({ service: "delivery" });
 const database = createDatabase({ url: env.DATABASE_URL, max: 2, applicationName: pod });
 const workerRedis = createRedis({ url: env.REDIS_URL, name: `${pod}:worker`, role: "consumer", logger });
 const probeRedis = createRedis({ url: env.REDIS_URL, name: `${pod}:probe`, role: "producer", logger });
-await waitForReady(probeRedis, 30_000);
-await assertNoEviction(probeRedis);
+await startOrExit("delivery", logger, async () => {
+  await waitForReady(probeRedis, 30_000);
+  await assertNoEviction(probeRedis);
+});
 
 let draining = false;
 const delivery = buildDelivery({ workerRedis, logger, keyspace: DEFAULT_KEYSPACE });

@@ -7,13 +7,15 @@ import {
   createMetricsRegistry,
   createRedis,
   onShutdown,
+  loadOrExit,
+  startOrExit,
   waitForReady,
 } from "@parley/runtime";
 import { buildApp } from "./app.js";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { DEV_JWT_SECRET, loadEnv } from "./env.js";
 
-const env = loadEnv();
+const env = loadOrExit("gateway", () => loadEnv());
 const podName = env.POD_NAME ?? "gateway";
 const logger = createLogger({ service: "gateway", level: env.LOG_LEVEL, pod: podName });
 const registry = createMetricsRegistry({ service: "gateway" });
@@ -30,8 +32,10 @@ const redis = createRedis({ url: env.REDIS_URL, name: `${podName}:producer`, rol
 const adapterSubscriber = createRedis({ url: env.REDIS_URL, name: `${podName}:adapter`, role: "subscriber", logger });
 const eventsSubscriber = createRedis({ url: env.REDIS_URL, name: `${podName}:events`, role: "subscriber", logger });
 
-await Promise.all([redis, adapterSubscriber, eventsSubscriber].map((r) => waitForReady(r, 30_000)));
-await assertNoEviction(redis);
+await startOrExit("gateway", logger, async () => {
+  await Promise.all([redis, adapterSubscriber, eventsSubscriber].map((r) => waitForReady(r, 30_000)));
+  await assertNoEviction(redis);
+});
 
 const persistQueue = new Queue("persist", { connection: redis, prefix: DEFAULT_KEYSPACE.queuePrefix });
 persistQueue.on("error", (err) => logger.debug({ err: err.message }, "persist queue error"));
@@ -61,8 +65,10 @@ const gateway = await buildApp({
   persistQueue,
   keyspace: DEFAULT_KEYSPACE,
 });
-const port = await gateway.listen(env.PORT, env.HOST);
-logger.info({ port, pod: gateway.podId }, "gateway listening");
+await startOrExit("gateway", logger, async () => {
+  const port = await gateway.listen(env.PORT, env.HOST);
+  logger.info({ port, pod: gateway.podId }, "gateway listening");
+});
 
 onShutdown({
   logger,

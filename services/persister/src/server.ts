@@ -8,12 +8,14 @@ import {
   createRedis,
   onShutdown,
   startOpsServer,
+  loadOrExit,
+  startOrExit,
   waitForReady,
 } from "@parley/runtime";
 import { buildPersister } from "./app.js";
 import { loadEnv } from "./env.js";
 
-const env = loadEnv();
+const env = loadOrExit("persister", () => loadEnv());
 const pod = env.POD_NAME ?? `persister-${randomBytes(3).toString("hex")}`;
 const logger = createLogger({ service: "persister", level: env.LOG_LEVEL, pod });
 const registry = createMetricsRegistry({ service: "persister" });
@@ -22,8 +24,10 @@ const database = createDatabase({ url: env.DATABASE_URL, max: env.DATABASE_POOL_
 const workerRedis = createRedis({ url: env.REDIS_URL, name: `${pod}:worker`, role: "consumer", logger });
 const publishRedis = createRedis({ url: env.REDIS_URL, name: `${pod}:publish`, role: "producer", logger });
 
-await waitForReady(publishRedis, 30_000);
-await assertNoEviction(publishRedis);
+await startOrExit("persister", logger, async () => {
+  await waitForReady(publishRedis, 30_000);
+  await assertNoEviction(publishRedis);
+});
 
 let draining = false;
 const persister = buildPersister({
