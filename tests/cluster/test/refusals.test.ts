@@ -74,7 +74,7 @@ describe("VALIDATION", () => {
       ["message:read", { conversationId, seq: "1" }],
       ["auth:refresh", {}],
     ];
-    const answers = await Promise.all(bad.map(([event, payload], i) => emitRaw(aliceSocket, event, payload)));
+    const answers = await Promise.all(bad.map(([event, payload]) => emitRaw(aliceSocket, event, payload)));
     answers.forEach((ack, i) => {
       expect({ case: bad[i], ack }).toEqual({ case: bad[i], ack: { ok: false, error: { code: "VALIDATION", message: expect.any(String) } } });
     });
