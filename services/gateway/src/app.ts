@@ -151,8 +151,10 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   // After a reconnect, cached answers may have missed invalidations.
   deps.eventsSubscriber.on("ready", () => membership.clear());
 
+  const users = new UserRecords((userId, name) => guardDb(upsertUser(deps.database.sql, userId, name), dbTimeoutMs));
   attachSockets({
     io,
+    users,
     verify: deps.verify,
     database: deps.database,
     handlers: createHandlers({ send, conversations, verify: deps.verify }),
@@ -179,7 +181,6 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     return reply.code(ok ? 200 : 503).send({ status: ok ? "ready" : draining ? "draining" : "not ready" });
   });
   app.get("/metrics", async (_req, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
-  const users = new UserRecords((userId, name) => guardDb(upsertUser(deps.database.sql, userId, name), dbTimeoutMs));
   await registerRoutes(app, { verify: deps.verify, conversations, send, users });
 
   let closing: Promise<void> | undefined;

@@ -1,5 +1,5 @@
 import type { Server, Socket } from "socket.io";
-import { conversationIdsOf, upsertUser, type Database } from "@parley/db";
+import { conversationIdsOf, type Database } from "@parley/db";
 import { conversationRoom, userRoom } from "@parley/bus";
 import {
   ClientEvents,
@@ -11,6 +11,7 @@ import {
 } from "@parley/protocol";
 import type { Logger } from "@parley/runtime";
 import { AuthError, type TokenVerifier } from "../auth/token-verifier.js";
+import type { UserRecords } from "../auth/user-records.js";
 import { guardDb } from "../guard-db.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { toErrorBody } from "../to-error-body.js";
@@ -32,6 +33,8 @@ export interface AttachDeps {
   handlers: Handlers;
   metrics: GatewayMetrics;
   logger: Logger;
+  /** Keeps the users row (display name) current; written only when the name changed. */
+  users: UserRecords;
   dbTimeoutMs: number;
   frameLimitBytes?: number;
 }
@@ -54,7 +57,7 @@ export function attachSockets(deps: AttachDeps): void {
   io.use(async (socket, next) => {
     try {
       const token = await deps.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token);
-      await guardDb(upsertUser(deps.database.sql, token.userId, token.name), deps.dbTimeoutMs);
+      await deps.users.record(token.userId, token.name);
       const conversationIds = await guardDb(conversationIdsOf(deps.database.sql, token.userId), deps.dbTimeoutMs);
       socket.data = { userId: token.userId, name: token.name, exp: token.exp, conversationIds };
       next();
