@@ -32,6 +32,8 @@ export interface CpuSnapshot {
   /** Whole-machine busy and total ticks from /proc/stat. */
   machineBusy: number;
   machineTotal: number;
+  /** irq + softirq ticks: kernel work not charged to any process (loopback networking, mostly). */
+  machineIrq: number;
 }
 
 export class CpuSampler {
@@ -73,14 +75,18 @@ export class CpuSampler {
     const cpuLine = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
     const idle = (cpuLine[3] ?? 0) + (cpuLine[4] ?? 0);
     const total = cpuLine.slice(0, 8).reduce((a, b) => a + b, 0);
-    return { at: Date.now(), byRole, machineBusy: total - idle, machineTotal: total };
+    const irq = (cpuLine[5] ?? 0) + (cpuLine[6] ?? 0);
+    return { at: Date.now(), byRole, machineBusy: total - idle, machineTotal: total, machineIrq: irq };
   }
 }
 
 /** CPU use between two snapshots, in % of one core per role, plus the machine's busy %. */
 export interface CpuUse {
   seconds: number;
-  /** By role, plus `others`: busy time of processes outside the bench (other users of the machine). */
+  /**
+   * By role, plus `softirq` (kernel irq/softirq time, charged to no process) and `others`:
+   * busy time of processes outside the bench (other users of the machine).
+   */
   percentOfCore: Record<string, number>;
   machineBusyPercent: number;
 }
@@ -94,7 +100,9 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
   }
   let ours = 0;
   for (const role of Object.keys(b.byRole)) ours += (b.byRole[role] ?? 0) - (a.byRole[role] ?? 0);
-  const foreign = Math.max(0, b.machineBusy - a.machineBusy - ours);
+  const irq = b.machineIrq - a.machineIrq;
+  percentOfCore.softirq = seconds > 0 ? Math.round((irq / TICKS_PER_SECOND / seconds) * 1000) / 10 : 0;
+  const foreign = Math.max(0, b.machineBusy - a.machineBusy - ours - irq);
   percentOfCore.others = seconds > 0 ? Math.round((foreign / TICKS_PER_SECOND / seconds) * 1000) / 10 : 0;
   const total = b.machineTotal - a.machineTotal;
   const machineBusyPercent = total > 0 ? Math.round(((b.machineBusy - a.machineBusy) / total) * 1000) / 10 : 0;

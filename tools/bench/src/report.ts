@@ -68,7 +68,7 @@ export function machineInfo(): MachineInfo {
 const ms = (v: number) => (v >= NEVER_MS ? "never" : Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v.toFixed(1)) : "—");
 const pct = (v: number) => `${(v * 100).toFixed(2)} %`;
 
-const ROLES = ["loadgen", "gateway-a", "gateway-b", "persister", "redis", "postgres", "ceiling-a", "ceiling-b", "orchestrator", "others"];
+const ROLES = ["loadgen", "gateway-a", "gateway-b", "persister", "redis", "postgres", "ceiling-a", "ceiling-b", "orchestrator", "softirq", "others"];
 
 function cpuCell(run: RunRecord, role: string): string {
   const v = run.cpu?.percentOfCore[role];
@@ -147,7 +147,7 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push("");
   lines.push("### Where the CPU goes");
   lines.push("");
-  lines.push("Per-process CPU over each measured window, in % of one core (2 cores = 200 %), from `/proc/PID/stat` (utime + stime; postgres is the postmaster and every backend). `others` is the machine's busy time outside the bench's processes (/proc/stat minus the bench), i.e. other users of the machine: a run with a large `others` value was measured on a machine that was not idle, and its numbers are pessimistic.");
+  lines.push("Per-process CPU over each measured window, in % of one core (2 cores = 200 %), from `/proc/PID/stat` (utime + stime; postgres is the postmaster and every backend). `softirq` is kernel interrupt time charged to no process (loopback networking, mostly); `others` is the machine's remaining busy time outside the bench's processes (/proc/stat minus the bench), i.e. other users of the machine: a run with a large `others` value was measured on a machine that was not idle, and its numbers are pessimistic.");
   lines.push("");
   const roles = ROLES.filter((role) => r.runs.some((run) => (run.cpu?.percentOfCore[role] ?? 0) > 0.5));
   lines.push(`| target | rate | ${roles.join(" | ")} | machine busy |`);
