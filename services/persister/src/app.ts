@@ -18,6 +18,8 @@ export interface PersisterDeps {
   logger: Logger;
   concurrency: number;
   maxBatch: number;
+  /** Transactions at once, by conversation (commit-batcher.ts). */
+  lanes: number;
   keyspace: Keyspace;
 }
 
@@ -39,6 +41,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
 
   const batcher = new CommitBatcher({
     maxBatch: deps.maxBatch,
+    lanes: deps.lanes,
     commit: (items) => persistBatch(deps.database.sql, items),
     onCommitted: (items, replyTo, outcomes, durationMs) => {
       metrics.batchSize.observe(items.length);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PersistItem, PersistOutcome } from "@parley/db";
-import { CommitBatcher } from "./commit-batcher.js";
+import { CommitBatcher, laneOf } from "./commit-batcher.js";
 
 // The batcher's own logic (merging, ordering, isolating a poison job) with a commit function
 // standing in for Postgres; the real commit is tested against Postgres in test/persister.test.ts.
@@ -8,10 +8,31 @@ const item = (body: string) => ({ body }) as PersistItem;
 const ok = (i: PersistItem): PersistOutcome => ({ ok: true, duplicate: false, message: { body: i.body } as never });
 
 describe("commit batcher", () => {
+  it("keeps a conversation in one lane and answers a job spread over lanes in its order", async () => {
+    const seen = new Map<string, Set<number>>();
+    const batcher = new CommitBatcher({
+      lanes: 4,
+      maxBatch: 100,
+      commit: async (items) => items.map(ok),
+      onCommitted: () => {},
+    });
+    const items = Array.from({ length: 40 }, (_, i) => ({ body: String(i), conversationId: `c${i % 7}` }) as PersistItem);
+    const answers = await batcher.submit(items, "pod");
+    expect(answers.map((a) => a.ok && a.message.body)).toEqual(items.map((i) => i.body));
+    for (const i of items) {
+      const lanes = seen.get(i.conversationId) ?? new Set();
+      lanes.add(laneOf(i.conversationId, 4));
+      seen.set(i.conversationId, lanes);
+    }
+    expect([...seen.values()].every((s) => s.size === 1)).toBe(true);
+    expect(new Set(items.map((i) => laneOf(i.conversationId, 4))).size).toBeGreaterThan(1);
+  });
+
   it("commits the first job at once and merges what arrives meanwhile", async () => {
     const batches: string[][] = [];
     const committed: string[] = [];
     const batcher = new CommitBatcher({
+      lanes: 1,
       maxBatch: 100,
       commit: async (items) => {
         batches.push(items.map((i) => i.body));
@@ -29,6 +50,7 @@ describe("commit batcher", () => {
   it("caps a transaction at maxBatch messages", async () => {
     const sizes: number[] = [];
     const batcher = new CommitBatcher({
+      lanes: 1,
       maxBatch: 3,
       commit: async (items) => (sizes.push(items.length), items.map(ok)),
       onCommitted: () => {},
@@ -40,6 +62,7 @@ describe("commit batcher", () => {
 
   it("retries the jobs of a failed merged batch one by one, so only the poison one fails", async () => {
     const batcher = new CommitBatcher({
+      lanes: 1,
       maxBatch: 100,
       commit: async (items) => {
         if (items.some((i) => i.body === "poison")) throw Object.assign(new Error("invalid byte sequence"), { code: "22021" });
@@ -55,6 +78,7 @@ describe("commit batcher", () => {
 
   it("fails the whole batch at once on an outage (retried later by the queue)", async () => {
     const batcher = new CommitBatcher({
+      lanes: 1,
       maxBatch: 100,
       commit: async () => {
         throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });

@@ -1,90 +1,64 @@
-import { isTransientDbError, type PersistItem, type PersistOutcome } from "@parley/db";
+import type { PersistItem, PersistOutcome } from "@parley/db";
+import { CommitLane, type CommitLaneOptions } from "./commit-lane.js";
 
-/** One job's share of a transaction. */
-interface Pending {
-  items: PersistItem[];
-  /** Where the items' acks go (the sending gateway pod). */
-  replyTo: string;
-  resolve(outcomes: PersistOutcome[]): void;
-  reject(err: unknown): void;
-}
-
-export interface CommitBatcherOptions {
-  /** Commits a batch in one transaction; answers each item in order. */
-  commit(items: PersistItem[]): Promise<PersistOutcome[]>;
-  /**
-   * Runs right after each commit, before the next transaction starts: the fan-out is issued
-   * here so that messages of one conversation leave this process in seq order.
-   */
-  onCommitted(items: PersistItem[], replyTo: string[], outcomes: PersistOutcome[], durationMs: number): void;
-  maxBatch: number;
+export interface CommitBatcherOptions extends CommitLaneOptions {
+  /** Transactions that may run at once. */
+  lanes: number;
 }
 
 /**
- * Merges the jobs that arrive while a transaction runs into the next transaction: at low load
- * a message is committed at once, under load many jobs share one commit (architecture §4).
- * One transaction runs at a time per process, which keeps per-conversation fan-out in order.
+ * Spreads commits over `lanes` lanes by conversation: a conversation always goes through the
+ * same lane, which runs one transaction at a time, so its fan-out leaves in seq order; the
+ * lanes commit side by side, so one transaction's round trips and WAL flush do not hold up
+ * every other conversation (and Postgres can flush several commits at once).
  *
- * When a merged transaction fails for a reason that is not an outage (a poison message), each
- * job is retried alone so one bad job cannot fail the others.
+ * A job whose messages span lanes is answered when every lane has answered its share.
  */
 export class CommitBatcher {
-  private queue: Pending[] = [];
-  private running: Promise<void> | undefined;
+  private readonly lanes: CommitLane[];
 
-  constructor(private readonly opts: CommitBatcherOptions) {}
+  constructor(opts: CommitBatcherOptions) {
+    this.lanes = Array.from({ length: Math.max(1, opts.lanes) }, () => new CommitLane(opts));
+  }
 
-  submit(items: PersistItem[], replyTo: string): Promise<PersistOutcome[]> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ items, replyTo, resolve, reject });
-      this.running ??= this.loop().finally(() => {
-        this.running = undefined;
-      });
+  async submit(items: PersistItem[], replyTo: string): Promise<PersistOutcome[]> {
+    if (this.lanes.length === 1) return this.lanes[0]!.submit(items, replyTo);
+    const shares = new Map<number, number[]>();
+    items.forEach((item, index) => {
+      const lane = laneOf(item.conversationId, this.lanes.length);
+      const share = shares.get(lane);
+      if (share) share.push(index);
+      else shares.set(lane, [index]);
     });
+    if (shares.size === 1) {
+      const [lane] = shares.keys();
+      return this.lanes[lane!]!.submit(items, replyTo);
+    }
+    const outcomes = new Array<PersistOutcome>(items.length);
+    await Promise.all(
+      [...shares].map(async ([lane, indexes]) => {
+        const answered = await this.lanes[lane]!.submit(
+          indexes.map((i) => items[i]!),
+          replyTo,
+        );
+        answered.forEach((outcome, k) => (outcomes[indexes[k]!] = outcome));
+      }),
+    );
+    return outcomes;
   }
 
-  /** Resolves when nothing is queued or running. */
+  /** Resolves when no lane has work queued or running. */
   async idle(): Promise<void> {
-    while (this.running) await this.running;
+    await Promise.all(this.lanes.map((lane) => lane.idle()));
   }
+}
 
-  private async loop(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.take();
-      await this.commitMerged(batch);
-    }
+/** FNV-1a over the conversation id: stable, cheap, evenly spread for UUIDs. */
+export function laneOf(conversationId: string, lanes: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < conversationId.length; i++) {
+    hash ^= conversationId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
   }
-
-  private take(): Pending[] {
-    const batch: Pending[] = [];
-    let size = 0;
-    while (this.queue.length > 0) {
-      const next = this.queue[0]!;
-      if (batch.length > 0 && size + next.items.length > this.opts.maxBatch) break;
-      batch.push(this.queue.shift()!);
-      size += next.items.length;
-    }
-    return batch;
-  }
-
-  private async commitMerged(batch: Pending[]): Promise<void> {
-    const items = batch.flatMap((p) => p.items);
-    const started = performance.now();
-    try {
-      const outcomes = await this.opts.commit(items);
-      const replyTo = batch.flatMap((p) => p.items.map(() => p.replyTo));
-      this.opts.onCommitted(items, replyTo, outcomes, performance.now() - started);
-      let offset = 0;
-      for (const p of batch) {
-        p.resolve(outcomes.slice(offset, offset + p.items.length));
-        offset += p.items.length;
-      }
-    } catch (err) {
-      if (batch.length === 1 || isTransientDbError(err)) {
-        for (const p of batch) p.reject(err);
-        return;
-      }
-      for (const p of batch) await this.commitMerged([p]);
-    }
-  }
+  return (hash >>> 0) % lanes;
 }

@@ -11,8 +11,13 @@ export const PersisterEnv = CommonEnv.extend({
   PERSIST_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(256),
   /** Messages in one transaction at most. */
   PERSIST_MAX_BATCH: z.coerce.number().int().min(1).max(20_000).default(2_000),
-  /** Postgres connections; one transaction runs at a time, the rest serve retries and health checks. */
-  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
+  /**
+   * Transactions at once. Conversations are spread over lanes; each lane commits one batch
+   * at a time, so a conversation's messages are still fanned out in seq order.
+   */
+  PERSIST_LANES: z.coerce.number().int().min(1).max(64).default(4),
+  /** Postgres connections: one per lane, plus room for health checks. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(6),
   /** How long a drain waits for in-flight jobs before giving up. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(25_000),
 });

@@ -38,6 +38,7 @@ const persister = buildPersister({
   logger,
   concurrency: env.PERSIST_CONCURRENCY,
   maxBatch: env.PERSIST_MAX_BATCH,
+  lanes: env.PERSIST_LANES,
   keyspace: DEFAULT_KEYSPACE,
 });
 const ops = await startOpsServer({

@@ -39,6 +39,7 @@ function startPersister(reg = new Registry()) {
     logger,
     concurrency: 64,
     maxBatch: 500,
+    lanes: 4,
     keyspace,
   });
   void persister.worker.run();
@@ -100,7 +101,7 @@ describe("persister", () => {
     const outcomes = await waitForAcks(items.map((i) => i.clientMessageId));
     expect(outcomes.every((o) => o.ok && !o.duplicate)).toBe(true);
     const metric = await registry.getSingleMetric("parley_persist_batch_size")!.get();
-    const count = metric.values.find((v) => v.metricName === "parley_persist_batch_size_count")!.value;
+    const count = metric.values.find((v) => (v as { metricName?: string }).metricName === "parley_persist_batch_size_count")!.value;
     // 300 messages in fewer transactions than messages: jobs were merged.
     expect(count).toBeLessThan(300);
     const seqs = await database.sql<{ seq: number }[]>`select seq from messages where conversation_id = ${conversationId} order by seq`;
@@ -138,8 +139,8 @@ describe("persister", () => {
     expect(stored[0]!.n).toBe(40);
     const seqs = await database.sql<{ seq: number }[]>`select seq from messages where conversation_id = ${conversationId} order by seq`;
     expect(seqs.map((r) => r.seq)).toEqual(seqs.map((_, i) => i + 1));
-    const [{ last_seq }] = await database.sql<{ last_seq: number }[]>`select last_seq from conversations where id = ${conversationId}`;
-    expect(last_seq).toBe(seqs.length);
+    const [conversation] = await database.sql<{ last_seq: number }[]>`select last_seq from conversations where id = ${conversationId}`;
+    expect(conversation!.last_seq).toBe(seqs.length);
   });
 
   it("answers FORBIDDEN for a conversation that does not exist", async () => {

@@ -100,6 +100,7 @@ export async function startCluster(options: ClusterOptions = {}) {
       logger,
       concurrency: 64,
       maxBatch: 1_000,
+      lanes: 4,
       keyspace,
     });
     void persister.worker.run();

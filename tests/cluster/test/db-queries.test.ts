@@ -63,7 +63,7 @@ describe("persistBatch", () => {
     }
     for (const c of [c1, c2]) {
       const rows = await database.sql<{ seq: number }[]>`select seq from messages where conversation_id = ${c} order by seq`;
-      const [{ last_seq }] = await database.sql<{ last_seq: number }[]>`select last_seq from conversations where id = ${c}`;
+      const [{ last_seq }] = await database.sql<[{ last_seq: number }]>`select last_seq from conversations where id = ${c}`;
       expect(rows.map((r) => r.seq)).toEqual(Array.from({ length: last_seq }, (_, i) => i + 1));
     }
   });

@@ -51,7 +51,7 @@ describe("the message path across two gateways", () => {
 
     const later = await s1.emitWithAck("message:send", payload);
     expect(later).toEqual({ ok: true, message: a.message, duplicate: true });
-    const [{ n }] = await cluster.database.sql<{ n: number }[]>`select count(*)::int as n from messages where client_message_id = ${clientMessageId}`;
+    const [{ n }] = await cluster.database.sql<[{ n: number }]>`select count(*)::int as n from messages where client_message_id = ${clientMessageId}`;
     expect(n).toBe(1);
   });
 

@@ -22,7 +22,7 @@ afterAll(async () => {
   await Promise.allSettled([redis?.close(), postgres?.close()]);
 });
 
-const send = (clientMessageId = randomUUID(), body = "hi") =>
+const send = (clientMessageId: string = randomUUID(), body = "hi") =>
   socket.timeout(10_000).emitWithAck("message:send", { conversationId, clientMessageId, body });
 
 async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {

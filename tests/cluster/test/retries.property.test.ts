@@ -74,7 +74,7 @@ it("stores every message once, answers every retry alike, and keeps seqs gap-fre
       for (const c of before) {
         const seqs = await cluster.database.sql<{ seq: number }[]>`
           select seq from messages where conversation_id = ${c.id} order by seq`;
-        const [{ last_seq }] = await cluster.database.sql<{ last_seq: number }[]>`select last_seq from conversations where id = ${c.id}`;
+        const [{ last_seq }] = await cluster.database.sql<[{ last_seq: number }]>`select last_seq from conversations where id = ${c.id}`;
         expect(seqs.map((r) => r.seq)).toEqual(Array.from({ length: last_seq }, (_, k) => k + 1));
         const added = planned.filter((m) => m.conversationId === c.id).length;
         expect(last_seq - c.last_seq).toBe(added);

@@ -1,0 +1,89 @@
+import { isTransientDbError, type PersistItem, type PersistOutcome } from "@parley/db";
+
+/** One job's share of a transaction. */
+interface Pending {
+  items: PersistItem[];
+  /** Where the items' acks go (the sending gateway pod). */
+  replyTo: string;
+  resolve(outcomes: PersistOutcome[]): void;
+  reject(err: unknown): void;
+}
+
+export interface CommitLaneOptions {
+  /** Commits a batch in one transaction; answers each item in order. */
+  commit(items: PersistItem[]): Promise<PersistOutcome[]>;
+  /**
+   * Runs right after each commit, before the lane's next transaction starts: the fan-out is
+   * issued here so that messages of one conversation leave this process in seq order.
+   */
+  onCommitted(items: PersistItem[], replyTo: string[], outcomes: PersistOutcome[], durationMs: number): void;
+  maxBatch: number;
+}
+
+/**
+ * One transaction at a time, merging everything that arrived while the previous one ran:
+ * at low load a message is committed at once, under load many jobs share one commit
+ * (architecture §4).
+ *
+ * When a merged transaction fails for a reason that is not an outage (a poison message), each
+ * job is retried alone so one bad job cannot fail the others.
+ */
+export class CommitLane {
+  private queue: Pending[] = [];
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly opts: CommitLaneOptions) {}
+
+  submit(items: PersistItem[], replyTo: string): Promise<PersistOutcome[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ items, replyTo, resolve, reject });
+      this.running ??= this.loop().finally(() => {
+        this.running = undefined;
+      });
+    });
+  }
+
+  /** Resolves when nothing is queued or running. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.queue.length > 0) {
+      await this.commitMerged(this.take());
+    }
+  }
+
+  private take(): Pending[] {
+    const batch: Pending[] = [];
+    let size = 0;
+    while (this.queue.length > 0) {
+      const next = this.queue[0]!;
+      if (batch.length > 0 && size + next.items.length > this.opts.maxBatch) break;
+      batch.push(this.queue.shift()!);
+      size += next.items.length;
+    }
+    return batch;
+  }
+
+  private async commitMerged(batch: Pending[]): Promise<void> {
+    const items = batch.flatMap((p) => p.items);
+    const started = performance.now();
+    try {
+      const outcomes = await this.opts.commit(items);
+      const replyTo = batch.flatMap((p) => p.items.map(() => p.replyTo));
+      this.opts.onCommitted(items, replyTo, outcomes, performance.now() - started);
+      let offset = 0;
+      for (const p of batch) {
+        p.resolve(outcomes.slice(offset, offset + p.items.length));
+        offset += p.items.length;
+      }
+    } catch (err) {
+      if (batch.length === 1 || isTransientDbError(err)) {
+        for (const p of batch) p.reject(err);
+        return;
+      }
+      for (const p of batch) await this.commitMerged([p]);
+    }
+  }
+}
