@@ -16,11 +16,12 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createDatabase, freePort, signToken, startPostgres, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
 import { BenchChild, waitReady } from "./child.js";
-import { CpuSampler, cpuBetween, type CpuSnapshot } from "./cpu-sampler.js";
+import { CpuSampler, cpuBetween, type CpuSnapshot, type CpuUse } from "./cpu-sampler.js";
 import { NEVER_MS, type BenchUser, type Command, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
 import { counterDelta, histogramDelta, scrape, type HistogramDelta, type Scrape } from "./prom-scrape.js";
 import { machineInfo, writeResults, type BenchResults, type RunRecord } from "./report.js";
-import { commandStats, redisBetween, type CommandCounts } from "./redis-stats.js";
+import { tablesBetween, tableStats, type TableCounts } from "./pg-stats.js";
+import { commandStats, PERSIST_JOB_ID_KEY, readCounter, redisBetween, type CommandCounts } from "./redis-stats.js";
 import { verifyDatabase } from "./verify.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -166,6 +167,8 @@ function layout(conversationIds: string[], tokens?: string[]): BenchUser[] {
 interface Target {
   kind: "durable" | "ceiling";
   redisUrl: string;
+  /** The durable path's database, for table access counters. */
+  databaseUrl?: string;
   loadgen: LoadGenerator;
   /** Metrics endpoints to diff across the measured window. */
   metricsUrls: Record<string, string>;
@@ -207,6 +210,10 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
   let cpuEnd: CpuSnapshot | undefined;
   let redisStart: Promise<CommandCounts> | undefined;
   let redisEnd: Promise<CommandCounts> | undefined;
+  let tablesStart: Promise<TableCounts> | undefined;
+  let tablesEnd: Promise<TableCounts> | undefined;
+  let jobsStart: Promise<number | undefined> | undefined;
+  let jobsEnd: Promise<number | undefined> | undefined;
   let metricsStart: Record<string, Promise<Scrape>> = {};
   let metricsEnd: Record<string, Promise<Scrape>> = {};
   const scrapeAll = () => Object.fromEntries(Object.entries(target.metricsUrls).map(([name, url]) => [name, scrape(url)]));
@@ -215,10 +222,14 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
       cpuStart = cpu.snapshot();
       metricsStart = scrapeAll();
       redisStart = commandStats(target.redisUrl);
+      jobsStart = readCounter(target.redisUrl, PERSIST_JOB_ID_KEY);
+      if (target.databaseUrl) tablesStart = tableStats(target.databaseUrl);
     } else if (p === "drain") {
       cpuEnd = cpu.snapshot();
       metricsEnd = scrapeAll();
       redisEnd = commandStats(target.redisUrl);
+      jobsEnd = readCounter(target.redisUrl, PERSIST_JOB_ID_KEY);
+      if (target.databaseUrl) tablesEnd = tableStats(target.databaseUrl);
     }
   };
   const result = await target.loadgen.run({
@@ -258,7 +269,18 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
   if (cpuUse) {
     log(`    cpu (% of one core): ${Object.entries(cpuUse.percentOfCore).filter(([, v]) => v > 0.5).map(([k, v]) => `${k} ${v}`).join(", ")}; machine busy ${cpuUse.machineBusyPercent}% of ${navigatorCores()} cores`);
   }
+  const [jobsA, jobsB] = [await jobsStart, await jobsEnd];
+  if (tablesStart && tablesEnd) {
+    record.tables = tablesBetween(await tablesStart, await tablesEnd);
+    const m = record.tables.messages;
+    if (m) log(`    postgres messages table: ${m.seqScans} sequential scans reading ${m.rowsReadBySeqScans} rows (${Math.round(m.rowsReadBySeqScans / Math.max(1, rate * (cpuUse?.seconds ?? 1)))} per message), ${m.indexScans} index scans; ${m.liveRowsAtEnd} rows`);
+  }
+  if (redisUse && jobsA !== undefined && jobsB !== undefined && cpuUse) {
+    redisUse.persistJobs = jobsB - jobsA;
+    redisUse.messagesPerJob = Math.round((rate * cpuUse.seconds / Math.max(1, jobsB - jobsA)) * 100) / 100;
+  }
   if (redisUse) {
+    if (redisUse.persistJobs !== undefined) log(`    persist jobs: ${redisUse.persistJobs} in the window, ${redisUse.messagesPerJob} messages per job`);
     log(`    redis: ${redisUse.callsPerSecond} commands/s = ${redisUse.callsPerMessage} per message (${redisUse.commandCpuPercent}% of a core inside commands); top: ${redisUse.top.slice(0, 5).map(([n, c]) => `${n} ${c}`).join(", ")}`);
   }
   const persister = metrics.persister;
@@ -318,6 +340,15 @@ async function search(target: Target, start: number, known: RunRecord[], runs: R
 
 function navigatorCores(): number {
   return machineInfo().cores;
+}
+
+async function idleBaseline(kind: string): Promise<CpuUse> {
+  await awaitQuietMachine();
+  const a = cpu.snapshot();
+  await sleep(3000);
+  const use = cpuBetween(a, cpu.snapshot());
+  log(`  idle ${kind} cluster, sockets connected, no messages (% of one core): ${Object.entries(use.percentOfCore).filter(([, v]) => v > 0.5).map(([k, v]) => `${k} ${v}`).join(", ") || "nothing above 0.5"}`);
+  return use;
 }
 
 /** Waits until `read` stops changing for `quietMs` (at most `maxMs`). */
@@ -404,12 +435,17 @@ async function main(): Promise<void> {
   cleanups.push(() => loadgen.close());
   await loadgen.connect(gatewayUrls, durableUsers);
 
+  // What the system costs with every socket connected and no messages (timers, polling,
+  // heartbeats): the floor under every number below.
+  const idleDurable = await idleBaseline("durable");
+
   const runs: RunRecord[] = [];
   let allVerified = true;
   const metricsUrls = { "gateway-a": `${gatewayUrls[0]}/metrics`, "gateway-b": `${gatewayUrls[1]}/metrics`, persister: `http://127.0.0.1:${persisterPort}/metrics` };
   const durable: Target = {
     kind: "durable",
     redisUrl: redis.url,
+    databaseUrl: db.url,
     loadgen,
     metricsUrls,
     // The previous run is over when the persister has stopped committing (a failed step
@@ -449,6 +485,7 @@ async function main(): Promise<void> {
   const ceilingLoadgen = LoadGenerator.start("ceiling");
   cleanups.push(() => ceilingLoadgen.close());
   await ceilingLoadgen.connect(ceilingUrls, layout(conversationIds));
+  const idleCeiling = await idleBaseline("ceiling");
   const ceiling: Target = { kind: "ceiling", redisUrl: redis.url, loadgen: ceilingLoadgen, metricsUrls: {}, settle: async () => { await sleep(1000); } };
   // The ceiling is at least the durable maximum in any sane stack: start the search at the
   // durable path's first failing rate to save steps (it steps down if that fails too).
@@ -464,6 +501,7 @@ async function main(): Promise<void> {
     machine,
     config: { ...CONFIG, quick, postgresFsync: fsync },
     runs,
+    idle: { durable: idleDurable, ceiling: idleCeiling },
     durableMax: durableSearch.max,
     durableFirstFail: durableSearch.firstFail,
     ceilingMax: ceilingSearch.max,

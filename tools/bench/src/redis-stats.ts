@@ -4,6 +4,25 @@ import { Redis } from "ioredis";
 
 export type CommandCounts = Record<string, { calls: number; usec: number }>;
 
+/**
+ * BullMQ's job id counter of the persist queue (libs/bus keyspace: prefix `{parley}`, queue
+ * `persist`): its growth over a window is the number of persist jobs the gateways enqueued.
+ */
+export const PERSIST_JOB_ID_KEY = "{parley}:persist:id";
+
+export async function readCounter(url: string, key: string): Promise<number | undefined> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const value = await redis.get(key);
+    return value === null ? undefined : Number(value);
+  } catch {
+    return undefined;
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export async function commandStats(url: string): Promise<CommandCounts> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
@@ -22,6 +41,9 @@ export async function commandStats(url: string): Promise<CommandCounts> {
 }
 
 export interface RedisUse {
+  /** Persist jobs enqueued in the window, and messages per job (durable only). */
+  persistJobs?: number;
+  messagesPerJob?: number;
   /** Commands per second over the window, and per message sent. */
   callsPerSecond: number;
   callsPerMessage: number;

@@ -6,6 +6,7 @@ import { binaryVersion, findServerBinaries } from "@parley/testkit";
 import type { CpuUse } from "./cpu-sampler.js";
 import { NEVER_MS, type RunResult } from "./loadgen-protocol.js";
 import type { HistogramDelta } from "./prom-scrape.js";
+import type { TableUse } from "./pg-stats.js";
 import type { RedisUse } from "./redis-stats.js";
 import type { Verification } from "./verify.js";
 
@@ -18,6 +19,7 @@ export interface RunRecord {
   cpu: CpuUse | undefined;
   metrics: Record<string, Record<string, HistogramDelta | number | undefined>>;
   redis?: RedisUse | undefined;
+  tables?: Record<string, TableUse>;
   verification?: Verification;
 }
 
@@ -37,6 +39,7 @@ export interface BenchResults {
   machine: MachineInfo;
   config: Record<string, unknown>;
   runs: RunRecord[];
+  idle?: { durable: CpuUse; ceiling: CpuUse };
   durableMax: number;
   durableFirstFail: number | undefined;
   ceilingMax: number;
@@ -155,6 +158,11 @@ export function renderMarkdown(r: BenchResults): string {
   for (const run of r.runs) {
     lines.push(`| ${run.target} | ${run.rate} | ${roles.map((role) => cpuCell(run, role)).join(" | ")} | ${run.cpu ? run.cpu.machineBusyPercent.toFixed(0) + " %" : ""} |`);
   }
+  if (r.idle) {
+    for (const [kind, use] of Object.entries(r.idle)) {
+      lines.push(`| ${kind} | idle | ${roles.map((role) => (use.percentOfCore[role] === undefined ? "" : use.percentOfCore[role]!.toFixed(0))).join(" | ")} | ${use.machineBusyPercent.toFixed(0)} % |`);
+    }
+  }
   lines.push("");
   lines.push("Service metrics over the same windows (persister `parley_persist_batch_size`, `parley_persist_commit_duration_seconds`, `parley_persist_lag_seconds`; gateway `parley_gateway_send_ack_seconds`; p99 values are bucket upper bounds):");
   lines.push("");
@@ -164,11 +172,21 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push("");
   lines.push("Redis commands over the same windows (`INFO commandstats`; per message = per message scheduled):");
   lines.push("");
-  lines.push("| target | rate | commands/s | per message | Redis CPU in commands | most called (calls per message, µs per call) |");
-  lines.push("|---|---:|---:|---:|---:|---|");
+  lines.push("| target | rate | commands/s | per message | persist jobs (messages per job) | Redis CPU in commands | most called (calls per message, µs per call) |");
+  lines.push("|---|---:|---:|---:|---:|---:|---|");
   for (const run of r.runs) {
     if (!run.redis) continue;
-    lines.push(`| ${run.target} | ${run.rate} | ${run.redis.callsPerSecond} | ${run.redis.callsPerMessage} | ${run.redis.commandCpuPercent} % | ${run.redis.top.map(([n, c, u]) => `${n} ${c} (${u})`).join(", ")} |`);
+    lines.push(`| ${run.target} | ${run.rate} | ${run.redis.callsPerSecond} | ${run.redis.callsPerMessage} | ${run.redis.persistJobs !== undefined ? `${run.redis.persistJobs} (${run.redis.messagesPerJob})` : ""} | ${run.redis.commandCpuPercent} % | ${run.redis.top.map(([n, c, u]) => `${n} ${c} (${u})`).join(", ")} |`);
+  }
+  lines.push("");
+  lines.push("Postgres table access over the same windows (`pg_stat_user_tables`):");
+  lines.push("");
+  lines.push("| rate | messages: seq scans | rows read by seq scans (per message) | index scans | rows at end | conversations: seq scans |");
+  lines.push("|---:|---:|---:|---:|---:|---:|");
+  for (const run of r.runs) {
+    const m = run.tables?.messages;
+    if (!m || !run.cpu) continue;
+    lines.push(`| ${run.rate} | ${m.seqScans} | ${m.rowsReadBySeqScans} (${Math.round(m.rowsReadBySeqScans / Math.max(1, run.rate * run.cpu.seconds))}) | ${m.indexScans} | ${m.liveRowsAtEnd} | ${run.tables?.conversations?.seqScans ?? ""} |`);
   }
   lines.push("");
   lines.push("### Verification");
