@@ -20,6 +20,7 @@ import { CpuSampler, cpuBetween, type CpuSnapshot, type CpuUse } from "./cpu-sam
 import { NEVER_MS, type BenchUser, type Command, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
 import { counterDelta, histogramDelta, scrape, type HistogramDelta, type Scrape } from "./prom-scrape.js";
 import { machineInfo, writeResults, type BenchResults, type RunRecord } from "./report.js";
+import { seedHistory } from "./seed.js";
 import { tablesBetween, tableStats, type TableCounts } from "./pg-stats.js";
 import { commandStats, PERSIST_JOB_ID_KEY, readCounter, redisBetween, type CommandCounts } from "./redis-stats.js";
 import { verifyDatabase } from "./verify.js";
@@ -50,6 +51,9 @@ export const CONFIG = {
 const quick = process.argv.includes("--quick");
 /** --no-fsync: PostgreSQL with fsync/synchronous_commit off, to see what the disk costs (not the durable configuration). */
 const fsync = !process.argv.includes("--no-fsync");
+/** --seed-messages N: start from N stored history messages (analyzed) instead of an empty table. */
+const seedArg = process.argv.find((a) => a.startsWith("--seed-messages="));
+const seedMessages = seedArg ? Number(seedArg.split("=")[1]) : 0;
 if (quick) {
   Object.assign(CONFIG, { fixedDurationMs: 8000, searchDurationMs: 5000, searchRefineSteps: 1, fixedWarmupMs: 2000, searchWarmupMs: 1000 });
 }
@@ -99,9 +103,10 @@ function watch(child: BenchChild): BenchChild {
 
 /** The forked load generator, driven by commands. */
 class LoadGenerator {
-  private waiting: { resolve: (r: Report) => void; types: Report["type"][] } | undefined;
+  private waiting: { resolve: (r: Report) => void; reject: (e: Error) => void; types: Report["type"][] } | undefined;
   private constructor(readonly child: BenchChild, private readonly label: string) {
     child.process.on("message", (report: Report) => this.onReport(report));
+    child.process.once("exit", (code) => this.waiting?.reject(new Error(`load generator exited (${code})`)));
   }
 
   static start(label: string): LoadGenerator {
@@ -129,8 +134,7 @@ class LoadGenerator {
 
   private request(command: Command, types: Report["type"][]): Promise<Report> {
     return new Promise((resolve, reject) => {
-      this.waiting = { resolve, types };
-      this.child.process.once("exit", (code) => reject(new Error(`load generator exited (${code})`)));
+      this.waiting = { resolve, reject, types };
       this.child.process.send(command);
     });
   }
@@ -383,6 +387,11 @@ async function main(): Promise<void> {
   cleanups.push(() => pg.close());
   const db: TestDatabase = await createDatabase(pg.url, { prefix: "parley_bench" });
   cleanups.push(() => db.drop());
+  if (seedMessages > 0) {
+    log(`  seeding ${seedMessages} history messages…`);
+    const ms = await seedHistory(db.url, seedMessages);
+    log(`  seeded in ${(ms / 1000).toFixed(1)} s (ANALYZE done)`);
+  }
   log(`  redis ${redis.url}, postgres ${pg.url.replace(/\/\/[^@]*@/, "//")} database ${db.name} (migrated)`);
 
   // 2. The system under test.
@@ -497,9 +506,9 @@ async function main(): Promise<void> {
   // 6. Results.
   const results: BenchResults = {
     date: new Date().toISOString(),
-    command: `npm run bench${quick || !fsync ? ` --${quick ? " --quick" : ""}${fsync ? "" : " --no-fsync"}` : ""}`,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
     machine,
-    config: { ...CONFIG, quick, postgresFsync: fsync },
+    config: { ...CONFIG, quick, postgresFsync: fsync, seedMessages },
     runs,
     idle: { durable: idleDurable, ceiling: idleCeiling },
     durableMax: durableSearch.max,
