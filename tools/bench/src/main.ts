@@ -19,7 +19,7 @@ import { BenchChild, waitReady } from "./child.js";
 import { CpuSampler, cpuBetween, type CpuSnapshot, type CpuUse } from "./cpu-sampler.js";
 import { NEVER_MS, type BenchUser, type Command, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
 import { counterDelta, histogramDelta, scrape, type HistogramDelta, type Scrape } from "./prom-scrape.js";
-import { machineInfo, writeResults, type BenchResults, type RunRecord } from "./report.js";
+import { codeInfo, machineInfo, writeResults, type BenchResults, type RunRecord } from "./report.js";
 import { seedHistory } from "./seed.js";
 import { tablesBetween, tableStats, type TableCounts } from "./pg-stats.js";
 import { commandStats, PERSIST_JOB_ID_KEY, readCounter, redisBetween, type CommandCounts } from "./redis-stats.js";
@@ -226,13 +226,13 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
       cpuStart = cpu.snapshot();
       metricsStart = scrapeAll();
       redisStart = commandStats(target.redisUrl);
-      jobsStart = readCounter(target.redisUrl, PERSIST_JOB_ID_KEY);
+      if (target.databaseUrl) jobsStart = readCounter(target.redisUrl, PERSIST_JOB_ID_KEY);
       if (target.databaseUrl) tablesStart = tableStats(target.databaseUrl);
     } else if (p === "drain") {
       cpuEnd = cpu.snapshot();
       metricsEnd = scrapeAll();
       redisEnd = commandStats(target.redisUrl);
-      jobsEnd = readCounter(target.redisUrl, PERSIST_JOB_ID_KEY);
+      if (target.databaseUrl) jobsEnd = readCounter(target.redisUrl, PERSIST_JOB_ID_KEY);
       if (target.databaseUrl) tablesEnd = tableStats(target.databaseUrl);
     }
   };
@@ -374,6 +374,9 @@ async function settleOn(read: () => Promise<number>, quietMs = 1500, maxMs = 30_
 async function main(): Promise<void> {
   const started = Date.now();
   const machine = machineInfo();
+  // Taken before the services start: the code they run is what the tree holds now.
+  const code = codeInfo(ROOT);
+  log(`code: commit ${code.commit}${code.dirty.length ? `, with uncommitted changes in ${code.dirty.join(", ")}` : ""}`);
   log(`load average before the start: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
   log(`machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.redis}, ${machine.postgres}`);
   log(`logs of every process in ${logDir}`);
@@ -508,6 +511,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
     machine,
+    code,
     config: { ...CONFIG, quick, postgresFsync: fsync, seedMessages },
     runs,
     idle: { durable: idleDurable, ceiling: idleCeiling },

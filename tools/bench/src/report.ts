@@ -23,6 +23,20 @@ export interface RunRecord {
   verification?: Verification;
 }
 
+export interface CodeInfo {
+  commit: string;
+  /** Uncommitted changes under services/ and libs/ when the bench ran: the code measured is not `commit`. */
+  dirty: string[];
+}
+
+export function codeInfo(root: string): CodeInfo {
+  const git = (...args: string[]) => spawnSync("git", args, { cwd: root, encoding: "utf8" }).stdout.trim();
+  return {
+    commit: git("rev-parse", "--short", "HEAD") || "unknown",
+    dirty: git("status", "--porcelain", "--", "services", "libs").split("\n").filter((l) => l.trim() !== "").map((l) => l.slice(3)),
+  };
+}
+
 export interface MachineInfo {
   cores: number;
   cpuModel: string;
@@ -37,6 +51,7 @@ export interface BenchResults {
   date: string;
   command: string;
   machine: MachineInfo;
+  code?: CodeInfo;
   config: Record<string, unknown>;
   runs: RunRecord[];
   idle?: { durable: CpuUse; ceiling: CpuUse };
@@ -107,6 +122,10 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push("");
   lines.push(`Measured ${r.date.slice(0, 16).replace("T", " ")} UTC with \`${r.command}\` (${Math.round(r.totalSeconds / 60 * 10) / 10} min). Raw numbers: \`bench-results/\` (not committed).`);
   lines.push("");
+  if (r.code) {
+    lines.push(`**Code**: commit \`${r.code.commit}\`${r.code.dirty.length ? ` **plus uncommitted changes** in ${r.code.dirty.map((f) => `\`${f}\``).join(", ")}` : " (services/ and libs/ clean)"}.`);
+    lines.push("");
+  }
   lines.push("**Machine**: " + `${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, ${m.redis}, ${m.postgres}. ` +
     "Everything on the one machine, load generator included, over loopback.");
   lines.push("");
