@@ -182,6 +182,9 @@ interface Target {
   verify?: (result: RunResult) => Promise<RunRecord["verification"]>;
 }
 
+/** Other processes on the machine took a third of a core or more during the window. */
+const contaminated = (r: RunRecord) => (r.cpu?.percentOfCore.others ?? 0) >= 33;
+
 const passes = (r: RunResult) => r.ack.p99 <= CONFIG.maxP99AckMs && r.shortfall < CONFIG.maxShortfall;
 
 /**
@@ -308,11 +311,19 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
  * until one passes), then bisection between the best pass and the first fail.
  */
 async function search(target: Target, start: number, known: RunRecord[], runs: RunRecord[]): Promise<{ max: number; firstFail: number | undefined }> {
-  const tried = new Map<number, boolean>(known.map((r) => [r.rate, r.pass]));
+  // A fixed-rate run counts as a search step only if the machine was not shared meanwhile.
+  const tried = new Map<number, boolean>(known.filter((r) => !contaminated(r)).map((r) => [r.rate, r.pass]));
   const step = async (rate: number) => {
     if (tried.has(rate)) return tried.get(rate)!;
-    const record = await measure(target, rate, "search");
+    let record = await measure(target, rate, "search");
     runs.push(record);
+    if (!record.pass && contaminated(record)) {
+      // A failure while other processes took a third of a core or more says little: once more.
+      log(`  other processes used ${record.cpu?.percentOfCore.others}% of a core during that step; repeating it`);
+      record.discarded = true;
+      record = await measure(target, rate, "search");
+      runs.push(record);
+    }
     tried.set(rate, record.pass);
     return record.pass;
   };
