@@ -77,6 +77,12 @@ export interface RunResult {
   deliveriesReceived: number;
   ack: LatencySummary;
   delivery: LatencySummary;
+  /**
+   * Per second of the window (by due time): the worst send→ack latency (ms) of the messages
+   * due in that second, NEVER_MS for one never acked. Shows whether a tail is a steady queue
+   * or a few stalls.
+   */
+  ackMaxBySecond: number[];
   /** Worst lateness of the sender loop itself behind the schedule (ms): the generator's own health. */
   maxSendLagMs: number;
   /** Measured window, epoch ms. */

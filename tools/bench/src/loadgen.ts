@@ -62,6 +62,7 @@ class RunState {
   scheduledInWindow = 0;
   mismatched = 0;
   maxSendLag = 0;
+  readonly ackMaxBySecond: number[] = [];
   constructor(readonly command: RunCommand) {}
 }
 
@@ -163,6 +164,8 @@ function run(command: RunCommand): Promise<RunResult> {
         if (inWindow) {
           state.ackedInWindow++;
           state.ack.record(latency);
+          const second = Math.floor((due - windowStart) / 1000);
+          state.ackMaxBySecond[second] = Math.max(state.ackMaxBySecond[second] ?? 0, latency);
         }
       } else {
         state.failed++;
@@ -195,7 +198,10 @@ function run(command: RunCommand): Promise<RunResult> {
         const wanted = expectedPer(flight);
         deliveriesExpected += wanted;
         // Lost sends and deliveries count as "never" in the percentiles (see NEVER_MS).
-        if (flight.id === undefined) state.ack.record(NEVER_MS);
+        if (flight.id === undefined) {
+          state.ack.record(NEVER_MS);
+          state.ackMaxBySecond[Math.floor((flight.due - windowStart) / 1000)] = NEVER_MS;
+        }
         for (let k = popcount(flight.gotMask); k < wanted; k++) state.delivery.record(NEVER_MS);
       }
       const answeredInWindow = state.ackedInWindow + Object.values(state.errors).reduce((a, b) => a + b, 0);
@@ -212,6 +218,7 @@ function run(command: RunCommand): Promise<RunResult> {
         ack: state.ack.summary(),
         delivery: state.delivery.summary(),
         maxSendLagMs: state.maxSendLag,
+        ackMaxBySecond: Array.from({ length: Math.ceil(command.durationMs / 1000) }, (_, k) => Math.round(state.ackMaxBySecond[k] ?? 0)),
         windowStart: epoch(windowStart),
         windowEnd: epoch(windowEnd),
         mismatchedDeliveries: state.mismatched,

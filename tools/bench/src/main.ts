@@ -273,6 +273,9 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
       `shortfall ${(result.shortfall * 100).toFixed(2)}% ${Object.keys(result.errors).length ? JSON.stringify(result.errors) : ""}` +
       ` deliveries ${result.deliveriesReceived}/${result.deliveriesExpected} → ${record.pass ? "PASS" : "FAIL"}`,
   );
+  if (!record.pass || result.ack.p99 > 50) {
+    log(`    worst ack per second of the window (ms): ${result.ackMaxBySecond.map((v) => (v >= NEVER_MS ? "never" : String(v))).join(" ")}`);
+  }
   if (cpuUse) {
     log(`    cpu (% of one core): ${Object.entries(cpuUse.percentOfCore).filter(([, v]) => v > 0.5).map(([k, v]) => `${k} ${v}`).join(", ")}; machine busy ${cpuUse.machineBusyPercent}% of ${navigatorCores()} cores`);
   }

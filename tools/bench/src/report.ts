@@ -200,6 +200,12 @@ export function renderMarkdown(r: BenchResults): string {
     lines.push(`| ${run.target} | ${run.rate} | ${run.redis.callsPerSecond} | ${run.redis.callsPerMessage} | ${run.redis.persistJobs !== undefined ? `${run.redis.persistJobs} (${run.redis.messagesPerJob})` : ""} | ${run.redis.commandCpuPercent} % | ${run.redis.top.map(([n, c, u]) => `${n} ${c} (${u})`).join(", ")} |`);
   }
   lines.push("");
+  lines.push("Worst send→ack per second of each durable window (ms; a steady queue shows as a ramp, stalls as isolated spikes):");
+  lines.push("");
+  for (const run of r.runs.filter((x) => x.target === "durable" && x.result.ackMaxBySecond)) {
+    lines.push(`- ${run.rate} msgs/s: ${run.result.ackMaxBySecond.map((v) => (v >= NEVER_MS ? "never" : String(v))).join(" ")}`);
+  }
+  lines.push("");
   lines.push("Postgres table access over the same windows (`pg_stat_user_tables`):");
   lines.push("");
   lines.push("| rate | messages: seq scans | rows read by seq scans (per message) | index scans | rows at end | conversations: seq scans |");
