@@ -31,6 +31,8 @@ export interface GatewayConfig {
   shutdownGraceMs: number;
   rateLimit: { perSecond: number; burst: number };
   sendTimeoutMs: number;
+  /** Sends of this window share one persist job under load (send/send-buffer.ts). */
+  sendBatchWindowMs?: number;
   bodyMaxChars: number;
   /** Bound on a database call on a request path (below the contract's 2 s). */
   dbTimeoutMs?: number;
@@ -114,6 +116,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
       pending.fail(items, new ParleyError("UNAVAILABLE", "the queue is out of reach; retry later"));
     },
     (n) => metrics.enqueuedMessages.inc(n),
+    { windowMs: config.sendBatchWindowMs ?? 2, maxItems: 500, maxInFlight: 1 },
   );
   const send = new SendService({
     rateLimiter: createSendRateLimiter(deps.redis, { ...config.rateLimit, keyPrefix: deps.keyspace.sendRateLimitPrefix }),

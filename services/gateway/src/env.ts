@@ -29,6 +29,11 @@ export const GatewayEnv = CommonEnv.extend({
    * time to answer). The job may still commit; the client's retry then gets `duplicate: true`.
    */
   SEND_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_500),
+  /**
+   * Under load, persist jobs leave at most this often and carry every send of the window
+   * (BullMQ's cost is per job); after a quiet spell a send leaves at once.
+   */
+  SEND_BATCH_WINDOW_MS: z.coerce.number().min(0).max(100).default(2),
   MESSAGE_BODY_MAX_CHARS: z.coerce.number().int().min(1).max(LIMITS.messageBodyChars).default(LIMITS.messageBodyChars),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
 }).superRefine((env, ctx) => {

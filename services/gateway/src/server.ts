@@ -47,6 +47,7 @@ const gateway = await buildApp({
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     rateLimit: { perSecond: env.RATE_LIMIT_PER_SECOND, burst: env.RATE_LIMIT_BURST },
     sendTimeoutMs: env.SEND_TIMEOUT_MS,
+    sendBatchWindowMs: env.SEND_BATCH_WINDOW_MS,
     bodyMaxChars: env.MESSAGE_BODY_MAX_CHARS,
   },
   logger,

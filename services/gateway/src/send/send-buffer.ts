@@ -2,45 +2,58 @@ import type { Queue } from "bullmq";
 import { JobCatalog } from "@parley/bus";
 import type { PersistItem } from "@parley/db";
 
+export interface SendBufferOptions {
+  /** Jobs leave at most this often; a send arriving after a quiet spell leaves at once. */
+  windowMs: number;
+  /** A job never carries more messages than this; a full buffer leaves at once. */
+  maxItems: number;
+  /** Jobs on their way to Redis at once; later sends wait for one to land. */
+  maxInFlight: number;
+}
+
 /**
- * Turns sends into persist jobs, batching by itself under load: while one job is on its way
- * to Redis, the sends that arrive wait and leave together as the next job as soon as it
- * lands (Nagle-style, with no timer). At low load a job holds one message and leaves on the
- * next event-loop turn; under load one Redis round trip carries many messages, which is what
- * lets the queue keep up with Postgres' multi-row commits at a fraction of BullMQ's per-job
- * cost.
+ * Turns sends into persist jobs. BullMQ costs tens of Redis commands per job whatever its
+ * size, so under load many sends share a job: a job leaves at most every `windowMs`, and
+ * while one is on its way the next one fills up. After a quiet spell a send leaves on the next
+ * event-loop turn, so at low load nothing waits.
  */
 export class SendBuffer {
   private items: PersistItem[] = [];
   private scheduled = false;
   private inFlight = 0;
+  private lastFlush = 0;
 
   constructor(
     private readonly queue: Queue,
     private readonly replyTo: string,
     private readonly onEnqueueFailed: (items: PersistItem[], err: unknown) => void,
     private readonly onEnqueued: (items: number) => void = () => {},
-    private readonly maxItems = 500,
-    private readonly maxInFlight = 1,
+    private readonly opts: SendBufferOptions = { windowMs: 2, maxItems: 500, maxInFlight: 1 },
   ) {}
 
   push(item: PersistItem): void {
     this.items.push(item);
-    if (this.items.length >= this.maxItems) this.flush(true);
-    else if (!this.scheduled && this.inFlight < this.maxInFlight) {
-      this.scheduled = true;
-      setImmediate(() => this.flush(false));
-    }
+    if (this.items.length >= this.opts.maxItems) this.flush(true);
+    else this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.opts.maxInFlight) return;
+    this.scheduled = true;
+    const wait = this.lastFlush + this.opts.windowMs - performance.now();
+    if (wait <= 0) setImmediate(() => this.flush(false));
+    else setTimeout(() => this.flush(false), wait);
   }
 
   private flush(full: boolean): void {
-    this.scheduled = false;
+    if (!full) this.scheduled = false;
     if (this.items.length === 0) return;
-    // A full buffer leaves at once; otherwise it waits for the job in flight to land.
-    if (!full && this.inFlight >= this.maxInFlight) return;
+    // Not full: wait for the job in flight to land (its completion flushes again).
+    if (!full && this.inFlight >= this.opts.maxInFlight) return;
     const items = this.items;
     this.items = [];
     this.inFlight++;
+    this.lastFlush = performance.now();
     this.queue
       .add("persist", { replyTo: this.replyTo, items }, JobCatalog.persist.options)
       .then(
@@ -49,7 +62,7 @@ export class SendBuffer {
       )
       .finally(() => {
         this.inFlight--;
-        if (this.items.length > 0) this.flush(false);
+        if (this.items.length > 0) this.schedule();
       });
   }
 }
