@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from "uuid";
-import type { Server } from "socket.io";
+import type { ParleyServer } from "./socket/attach.js";
 import { conversationRoom, userRoom } from "@parley/bus";
 import {
   addMembers,
@@ -15,7 +15,7 @@ import {
   type Database,
   type HistoryQuery,
 } from "@parley/db";
-import { LIMITS, ParleyError, type ConversationKind, type MemberRole } from "@parley/protocol";
+import { LIMITS, ParleyError, type Conversation, type ConversationKind, type MemberRole } from "@parley/protocol";
 import type { Redis } from "@parley/runtime";
 import { guardDb } from "./guard-db.js";
 import type { MembershipCache } from "./membership-cache.js";
@@ -25,7 +25,7 @@ export interface ConversationServiceDeps {
   membership: MembershipCache;
   /** Membership invalidations (producer connection). */
   redis: Redis;
-  io: Server;
+  io: ParleyServer;
   dbTimeoutMs: number;
   membershipChannel: string;
 }
@@ -59,7 +59,10 @@ export class ConversationService {
     const result = await this.db(
       createConversation(this.deps.database.sql, { id: uuidv7(), kind: input.kind, title: input.title, createdBy: userId, memberIds: others }),
     );
-    if (result.created) await this.membersJoined(result.conversation.id, [userId, ...others]);
+    if (result.created) {
+      await this.membersJoined(result.conversation.id, [userId, ...others]);
+      this.announce(result.conversation);
+    }
     return result;
   }
 
@@ -79,6 +82,7 @@ export class ConversationService {
     await this.requireRole(conversationId, userId, ["owner", "admin"]);
     const conversation = await this.db(renameConversation(this.deps.database.sql, conversationId, title));
     if (!conversation) throw FORBIDDEN();
+    this.announce(conversation);
     return conversation;
   }
 
@@ -89,7 +93,9 @@ export class ConversationService {
     if (conversation.kind === "direct") throw new ParleyError("VALIDATION", "a direct conversation has exactly two members");
     const added = await this.db(addMembers(this.deps.database.sql, conversationId, userIds));
     if (added.length > 0) await this.membersJoined(conversationId, added);
-    return (await this.db(getConversation(this.deps.database.sql, conversationId)))!;
+    const updated = (await this.db(getConversation(this.deps.database.sql, conversationId)))!;
+    if (added.length > 0) this.announce(updated);
+    return updated;
   }
 
   /** Members may leave; removing someone else needs owner or admin, and the owner stays. */
@@ -102,7 +108,11 @@ export class ConversationService {
       await this.requireRole(conversationId, userId);
     }
     const removed = await this.db(removeMember(this.deps.database.sql, conversationId, target));
-    if (removed) await this.membersLeft(conversationId, [target]);
+    if (removed) {
+      await this.membersLeft(conversationId, [target]);
+      const updated = await this.db(getConversation(this.deps.database.sql, conversationId));
+      if (updated) this.announce(updated, [target]);
+    }
   }
 
   async history(userId: string, q: HistoryQuery) {
@@ -123,6 +133,16 @@ export class ConversationService {
     const state = await this.db(markRead(this.deps.database.sql, conversationId, userId, seq));
     if (!state) throw FORBIDDEN();
     return { lastReadSeq: state.lastReadSeq, unreadCount: state.unreadCount };
+  }
+
+  /**
+   * `conversation:updated` to every member, through their user rooms: a member added a moment
+   * ago may not be in the conversation's room on every pod yet. `alsoTo` reaches users who
+   * just left, so their apps learn it too.
+   */
+  private announce(conversation: Conversation, alsoTo: string[] = []): void {
+    const userIds = [...(conversation.members ?? []).map((m) => m.userId), ...alsoTo];
+    if (userIds.length > 0) this.deps.io.to(userIds.map(userRoom)).emit("conversation:updated", conversation);
   }
 
   private async membersJoined(conversationId: string, userIds: string[]): Promise<void> {
