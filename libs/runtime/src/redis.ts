@@ -27,9 +27,9 @@ export function createRedis(opts: RedisConnectionOptions): Redis {
     connectTimeout: 2_000,
   };
   const byRole: Record<RedisConnectionOptions["role"], RedisOptions> = {
-    // Auto-pipelining writes every command issued in one event-loop turn in one go: the
-    // message path issues many small ones (rate limits, publishes) and this halves their cost.
-    producer: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000, enableAutoPipelining: true },
+    // No auto-pipelining: measured under the bench, building a pipeline per event-loop turn
+    // cost the gateway more CPU than the writes it saved (docs/benchmarks.md).
+    producer: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000 },
     consumer: { enableOfflineQueue: true, maxRetriesPerRequest: null },
     // No ready check (INFO) for subscribers: after a reconnect ioredis may already be in
     // subscriber mode when the check runs, where INFO is refused and the connection fails.
