@@ -5,3 +5,4 @@ export * from "./ops-server.js";
 export * from "./env.js";
 export * from "./shutdown.js";
 export * from "./startup.js";
+export * from "./readiness.js";

@@ -5,6 +5,7 @@ import {
   assertNoEviction,
   createLogger,
   createMetricsRegistry,
+  createReadiness,
   createRedis,
   onShutdown,
   startOpsServer,
@@ -33,15 +34,7 @@ const delivery = buildDelivery({ workerRedis, logger, keyspace: DEFAULT_KEYSPACE
 const ops = await startOpsServer({
   port: env.METRICS_PORT,
   registry,
-  ready: async () => {
-    if (draining || probeRedis.status !== "ready") return false;
-    try {
-      await database.sql`select 1`;
-      return true;
-    } catch {
-      return false;
-    }
-  },
+  ready: createReadiness({ redis: probeRedis, pingDatabase: () => database.sql`select 1`, draining: () => draining }),
 });
 void delivery.worker.run();
 logger.info({ metricsPort: ops.port }, "delivery started");

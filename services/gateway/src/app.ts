@@ -6,7 +6,7 @@ import type { Queue } from "bullmq";
 import { AckBatchSchema, type Keyspace } from "@parley/bus";
 import { memberRole, upsertUser, type Database } from "@parley/db";
 import { LIMITS, ParleyError } from "@parley/protocol";
-import type { Logger, Redis } from "@parley/runtime";
+import { createReadiness, type Logger, type Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import type { TokenVerifier } from "./auth/token-verifier.js";
@@ -166,18 +166,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     dbTimeoutMs,
   });
 
-  let dbHealthy = { ok: true, at: 0 };
-  const ready = async (): Promise<boolean> => {
-    if (draining || deps.redis.status !== "ready") return false;
-    if (Date.now() - dbHealthy.at > 1_000) {
-      const ok = await Promise.race([
-        deps.database.sql`select 1`.then(() => true, () => false),
-        new Promise<boolean>((r) => setTimeout(() => r(false), 1_000)),
-      ]);
-      dbHealthy = { ok, at: Date.now() };
-    }
-    return dbHealthy.ok;
-  };
+  const ready = createReadiness({ redis: deps.redis, pingDatabase: () => deps.database.sql`select 1`, draining: () => draining });
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_req, reply) => {
     const ok = await ready();

@@ -5,6 +5,7 @@ import {
   assertNoEviction,
   createLogger,
   createMetricsRegistry,
+  createReadiness,
   createRedis,
   onShutdown,
   startOpsServer,
@@ -44,15 +45,7 @@ const persister = buildPersister({
 const ops = await startOpsServer({
   port: env.METRICS_PORT,
   registry,
-  ready: async () => {
-    if (draining || publishRedis.status !== "ready") return false;
-    try {
-      await database.sql`select 1`;
-      return true;
-    } catch {
-      return false;
-    }
-  },
+  ready: createReadiness({ redis: publishRedis, pingDatabase: () => database.sql`select 1`, draining: () => draining }),
 });
 void persister.worker.run();
 logger.info({ metricsPort: ops.port, concurrency: env.PERSIST_CONCURRENCY }, "persister started");
