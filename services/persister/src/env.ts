@@ -13,9 +13,11 @@ export const PersisterEnv = CommonEnv.extend({
   PERSIST_MAX_BATCH: z.coerce.number().int().min(1).max(20_000).default(2_000),
   /**
    * Transactions at once. Conversations are spread over lanes; each lane commits one batch
-   * at a time, so a conversation's messages are still fanned out in seq order.
+   * at a time, so a conversation's messages are still fanned out in seq order. One lane
+   * makes the biggest batches (measured best on one machine: docs/benchmarks.md); more lanes
+   * help when each commit waits on a distant Postgres.
    */
-  PERSIST_LANES: z.coerce.number().int().min(1).max(64).default(4),
+  PERSIST_LANES: z.coerce.number().int().min(1).max(64).default(1),
   /** Postgres connections: one per lane, plus room for health checks. */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(6),
   /** How long a drain waits for in-flight jobs before giving up. */
