@@ -18,13 +18,16 @@ afterEach(() => {
 });
 
 describe("pending acks", () => {
-  it("answers every waiter of one (sender, clientMessageId) alike", async () => {
+  it("answers the waiters of one (sender, clientMessageId) with their own acks, oldest first", async () => {
     const pending = new PendingAcks(1_000);
     const a = pending.wait("alice", message.clientMessageId);
     const b = pending.wait("alice", message.clientMessageId);
-    pending.settle({ acks: [{ senderId: "alice", clientMessageId: message.clientMessageId, outcome: { ok: true, message, duplicate: false } }] });
+    const ack = (duplicate: boolean) => ({ senderId: "alice", clientMessageId: message.clientMessageId, outcome: { ok: true as const, message, duplicate } });
+    pending.settle({ acks: [ack(false)] });
     await expect(a).resolves.toEqual({ ok: true, message, duplicate: false });
-    await expect(b).resolves.toEqual({ ok: true, message, duplicate: false });
+    expect(pending.size).toBe(1);
+    pending.settle({ acks: [ack(true)] });
+    await expect(b).resolves.toEqual({ ok: true, message, duplicate: true });
     expect(pending.size).toBe(0);
   });
 

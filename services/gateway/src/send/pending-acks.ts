@@ -9,10 +9,12 @@ interface Waiter {
 }
 
 /**
- * Sends waiting for the persister's answer, keyed by (sender, clientMessageId). Retries of
- * one message on this pod wait on the same key and all get the same answer. A send the
- * persister has not answered within the timeout is answered UNAVAILABLE: nothing is lost,
- * since the client retries with the same clientMessageId.
+ * Sends waiting for the persister's answer, keyed by (sender, clientMessageId). Every send
+ * enqueues its own item and the persister answers every item, in order, so each ack settles
+ * the oldest waiter of its key: of two concurrent copies of one message on this pod, the
+ * first is answered `duplicate: false` and the second `duplicate: true`, with the same
+ * message. A send the persister has not answered within the timeout is answered
+ * UNAVAILABLE: nothing is lost, since the client retries with the same clientMessageId.
  */
 export class PendingAcks {
   private readonly waiters = new Map<string, Waiter[]>();
@@ -41,30 +43,21 @@ export class PendingAcks {
   }
 
   settle(batch: AckBatch): void {
-    for (const ack of batch.acks) {
-      const key = `${ack.senderId}\u0000${ack.clientMessageId}`;
-      const list = this.waiters.get(key);
-      if (!list) continue;
-      this.waiters.delete(key);
-      for (const w of list) {
-        clearTimeout(w.timer);
-        w.resolve(ack.outcome as PersistOutcome);
-      }
-    }
+    for (const ack of batch.acks) this.takeOldest(ack.senderId, ack.clientMessageId)?.resolve(ack.outcome as PersistOutcome);
   }
 
-  /** Fails every waiter of the given keys at once (their enqueue failed). */
-  fail(keys: readonly { senderId: string; clientMessageId: string }[], err: ParleyError): void {
-    for (const k of keys) {
-      const key = `${k.senderId}\u0000${k.clientMessageId}`;
-      const list = this.waiters.get(key);
-      if (!list) continue;
-      this.waiters.delete(key);
-      for (const w of list) {
-        clearTimeout(w.timer);
-        w.reject(err);
-      }
-    }
+  /** Fails one waiter per item (their enqueue failed). */
+  fail(items: readonly { senderId: string; clientMessageId: string }[], err: ParleyError): void {
+    for (const item of items) this.takeOldest(item.senderId, item.clientMessageId)?.reject(err);
+  }
+
+  private takeOldest(senderId: string, clientMessageId: string): Waiter | undefined {
+    const key = `${senderId}\u0000${clientMessageId}`;
+    const list = this.waiters.get(key);
+    const waiter = list?.shift();
+    if (list?.length === 0) this.waiters.delete(key);
+    if (waiter) clearTimeout(waiter.timer);
+    return waiter;
   }
 
   private remove(key: string, waiter: Waiter): void {
