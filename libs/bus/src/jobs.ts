@@ -47,8 +47,13 @@ export const PersistOutcomeSchema = z.discriminatedUnion("ok", [
   z.object({ ok: z.literal(false), error: ErrorBodySchema }),
 ]);
 
+/**
+ * One answer on a pod's ack channel. `itemId` is the id the gateway gave the item it enqueued,
+ * so each send gets exactly its own outcome, whatever order commits come back in.
+ */
+export const AckSchema = z.object({ itemId: UuidSchema, outcome: PersistOutcomeSchema });
+export type Ack = z.infer<typeof AckSchema>;
+
 /** What the persister publishes on a pod's ack channel after a commit. */
-export const AckBatchSchema = z.object({
-  acks: z.array(z.object({ senderId: UserIdSchema, clientMessageId: UuidSchema, outcome: PersistOutcomeSchema })),
-});
-export type AckBatch = z.infer<typeof AckBatchSchema>;
+export const AckBatchSchema = z.object({ acks: z.array(z.unknown()) });
+export type AckBatch = { acks: Ack[] };

@@ -55,7 +55,8 @@ export function isTransientDbError(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   // No SQLSTATE and no socket error code: a bug, not an outage.
   if (typeof code !== "string") return false;
-  if (/^(08|53|57P|40001|40P01|58)/.test(code)) return true;
+  // 57014: a statement cancelled by statement_timeout (an I/O stall, not bad input).
+  if (/^(08|53|57P|57014|40001|40P01|58)/.test(code)) return true;
   return [
     "CONNECTION_CLOSED",
     "CONNECTION_ENDED",

@@ -58,6 +58,7 @@ describe("the event catalog", () => {
       { ...ok, conversationId: "nope" },
       { ...ok, body: "x".repeat(4_001) },
       { ...ok, body: "nul\u0000" },
+      { ...ok, body: "cut \uD83D" },
       { ...ok, kind: "system" },
       { ...ok, attachments: [{ url: "http://insecure.example/a.png", mime: "image/png", size: 1 }] },
       { clientMessageId: ok.clientMessageId, body: "hi" },

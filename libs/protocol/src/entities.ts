@@ -13,7 +13,7 @@ export const AttachmentSchema = z.object({
   url: z.url({ protocol: /^https$/ }).max(2_048),
   mime: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, "a MIME type such as image/png").max(255),
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  name: z.string().min(1).max(255).optional(),
+  name: z.string().min(1).max(255).refine((s) => s.isWellFormed(), "must be well-formed Unicode").optional(),
 });
 export type Attachment = z.infer<typeof AttachmentSchema>;
 
@@ -69,4 +69,9 @@ export const ConversationSummarySchema = ConversationSchema.extend({
 });
 export type ConversationSummary = z.infer<typeof ConversationSummarySchema>;
 
-export const TitleSchema = z.string().trim().min(1).max(LIMITS.titleChars);
+export const TitleSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(LIMITS.titleChars)
+  .refine((s) => s.isWellFormed(), "must be well-formed Unicode (no lone surrogates)");

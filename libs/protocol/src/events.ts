@@ -16,7 +16,9 @@ const SeqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const BodySchema = z
   .string()
   .max(LIMITS.messageBodyChars)
-  .refine((s) => !s.includes("\u0000"), "must not contain NUL characters");
+  .refine((s) => !s.includes("\u0000"), "must not contain NUL characters")
+  // A lone UTF-16 surrogate (an emoji cut in half) is not valid in Postgres' JSON or text.
+  .refine((s) => s.isWellFormed(), "must be well-formed Unicode (no lone surrogates)");
 const EmptySchema = z.object({});
 
 export const SendMessageSchema = z.object({

@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Server } from "socket.io";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { Queue } from "bullmq";
-import { AckBatchSchema, type Keyspace } from "@parley/bus";
+import { AckBatchSchema, AckSchema, type Keyspace } from "@parley/bus";
 import { memberRole, upsertUser, type Database } from "@parley/db";
 import { LIMITS, ParleyError } from "@parley/protocol";
 import { createReadiness, type Logger, type Redis } from "@parley/runtime";
@@ -141,8 +141,13 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   deps.eventsSubscriber.on("smessage", (channel: string, raw: string) => {
     if (channel !== acks) return;
     const batch = AckBatchSchema.safeParse(safeJson(raw));
-    if (batch.success) pending.settle(batch.data);
-    else logger.debug({ channel }, "unreadable ack batch dropped");
+    if (!batch.success) return logger.debug({ channel }, "unreadable ack batch dropped");
+    // Each ack on its own: one unreadable entry must not leave the others' senders waiting.
+    for (const entry of batch.data.acks) {
+      const ack = AckSchema.safeParse(entry);
+      if (ack.success) pending.settle(ack.data);
+      else logger.debug({ channel }, "unreadable ack dropped");
+    }
   });
   deps.eventsSubscriber.on("message", (channel: string, raw: string) => {
     if (channel !== deps.keyspace.membershipChannel) return;

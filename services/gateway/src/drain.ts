@@ -10,10 +10,13 @@ export async function drainSockets(namespace: Pick<Namespace, "sockets">, window
   if (sockets.length === 0) return;
   const perBatch = Math.ceil(sockets.length / batches);
   const step = windowMs / batches;
+  const deadline = Date.now() + windowMs;
   for (let i = 0; i < sockets.length; i += perBatch) {
     for (const socket of sockets.slice(i, i + perBatch)) socket.disconnect(true);
     if (i + perBatch < sockets.length) {
-      await new Promise((r) => setTimeout(r, step * (0.5 + Math.random())));
+      // Jittered, but never past the window: the rest of the grace period is for closing.
+      const pause = Math.min(step * (0.5 + Math.random()), deadline - Date.now());
+      if (pause > 0) await new Promise((r) => setTimeout(r, pause));
     }
   }
 }

@@ -58,7 +58,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
     batcher,
     metrics,
     logger: deps.logger,
-    answerPoison: (data, outcomes) => void publish(data.items, data.items.map(() => data.replyTo), outcomes),
+    answerRefused: (data, items, outcomes) => void publish(items, items.map(() => data.replyTo), outcomes),
   });
 
   const worker = new Worker("persist", processor, {

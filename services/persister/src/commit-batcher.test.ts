@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PersistItem, PersistOutcome } from "@parley/db";
 import { CommitBatcher, laneOf } from "./commit-batcher.js";
+import { PoisonItemsError } from "./poison-items-error.js";
 
 // The batcher's own logic (merging, ordering, isolating a poison job) with a commit function
 // standing in for Postgres; the real commit is tested against Postgres in test/persister.test.ts.
@@ -74,6 +75,30 @@ describe("commit batcher", () => {
     const first = batcher.submit([item("first")], "pod");
     const results = await Promise.allSettled([first, batcher.submit([item("poison")], "pod"), batcher.submit([item("fine")], "pod")]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+  });
+
+  it("commits the rest of a job and refuses only its poison messages", async () => {
+    const committed: string[] = [];
+    const batcher = new CommitBatcher({
+      lanes: 1,
+      maxBatch: 100,
+      commit: async (items) => {
+        if (items.some((i) => i.body === "poison")) throw Object.assign(new Error("invalid byte sequence"), { code: "22021" });
+        return items.map(ok);
+      },
+      onCommitted: (items) => committed.push(...items.map((i) => i.body)),
+    });
+    const job = [item("a"), item("poison"), item("b"), item("c")];
+    const err = await batcher.submit(job, "pod").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(PoisonItemsError);
+    const poison = err as PoisonItemsError;
+    expect(poison.failed).toEqual([1]);
+    expect(poison.reason).toMatch(/invalid byte sequence/);
+    expect(poison.outcomes.map((o) => o.ok)).toEqual([true, false, true, true]);
+    expect(committed.sort()).toEqual(["a", "b", "c"]);
   });
 
   it("fails the whole batch at once on an outage (retried later by the queue)", async () => {

@@ -1,5 +1,6 @@
 import type { PersistItem, PersistOutcome } from "@parley/db";
 import { CommitLane, type CommitLaneOptions } from "./commit-lane.js";
+import { PoisonItemsError } from "./poison-items-error.js";
 
 export interface CommitBatcherOptions extends CommitLaneOptions {
   /** Transactions that may run at once. */
@@ -12,7 +13,8 @@ export interface CommitBatcherOptions extends CommitLaneOptions {
  * lanes commit side by side, so one transaction's round trips and WAL flush do not hold up
  * every other conversation (and Postgres can flush several commits at once).
  *
- * A job whose messages span lanes is answered when every lane has answered its share.
+ * A job whose messages span lanes is answered when every lane has answered its share; when
+ * a share holds refused messages, the other shares still commit and only those are refused.
  */
 export class CommitBatcher {
   private readonly lanes: CommitLane[];
@@ -35,15 +37,25 @@ export class CommitBatcher {
       return this.lanes[lane!]!.submit(items, replyTo);
     }
     const outcomes = new Array<PersistOutcome>(items.length);
-    await Promise.all(
-      [...shares].map(async ([lane, indexes]) => {
-        const answered = await this.lanes[lane]!.submit(
-          indexes.map((i) => items[i]!),
-          replyTo,
-        );
-        answered.forEach((outcome, k) => (outcomes[indexes[k]!] = outcome));
-      }),
-    );
+    const shareList = [...shares];
+    const settled = await Promise.allSettled(shareList.map(([lane, indexes]) => this.lanes[lane]!.submit(indexes.map((i) => items[i]!), replyTo)));
+    const failed: number[] = [];
+    let reason: string | undefined;
+    for (const [s, result] of settled.entries()) {
+      const indexes = shareList[s]![1];
+      if (result.status === "fulfilled") {
+        result.value.forEach((outcome, k) => (outcomes[indexes[k]!] = outcome));
+      } else if (result.reason instanceof PoisonItemsError) {
+        const poison = result.reason;
+        poison.outcomes.forEach((outcome, k) => (outcomes[indexes[k]!] = outcome));
+        failed.push(...poison.failed.map((k) => indexes[k]!));
+        reason ??= poison.reason;
+      } else {
+        // An outage: the whole job is retried; what did commit is answered as duplicates.
+        throw result.reason;
+      }
+    }
+    if (failed.length > 0) throw new PoisonItemsError(outcomes, failed.sort((a, b) => a - b), reason ?? "refused");
     return outcomes;
   }
 

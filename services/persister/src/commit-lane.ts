@@ -1,4 +1,5 @@
 import { isTransientDbError, type PersistItem, type PersistOutcome } from "@parley/db";
+import { PoisonItemsError, refusedOutcome } from "./poison-items-error.js";
 
 /** One job's share of a transaction. */
 interface Pending {
@@ -26,7 +27,9 @@ export interface CommitLaneOptions {
  * (architecture §4).
  *
  * When a merged transaction fails for a reason that is not an outage (a poison message), each
- * job is retried alone so one bad job cannot fail the others.
+ * job is retried alone, and a job that still fails is split in halves until the refused
+ * messages are found: they alone are answered INTERNAL (PoisonItemsError), everything else
+ * is committed.
  */
 export class CommitLane {
   private queue: Pending[] = [];
@@ -79,11 +82,43 @@ export class CommitLane {
         offset += p.items.length;
       }
     } catch (err) {
-      if (batch.length === 1 || isTransientDbError(err)) {
+      if (isTransientDbError(err)) {
         for (const p of batch) p.reject(err);
         return;
       }
-      for (const p of batch) await this.commitMerged([p]);
+      if (batch.length > 1) {
+        for (const p of batch) await this.commitMerged([p]);
+        return;
+      }
+      const job = batch[0]!;
+      try {
+        const { outcomes, failed, reason } = await this.isolate(job.items, job.replyTo, 0);
+        if (failed.length === 0) job.resolve(outcomes);
+        else job.reject(new PoisonItemsError(outcomes, failed, reason ?? String(err)));
+      } catch (transient) {
+        job.reject(transient);
+      }
+    }
+  }
+
+  /** Commits `items` in halves until the refused ones are alone; throws on an outage. */
+  private async isolate(
+    items: PersistItem[],
+    replyTo: string,
+    offset: number,
+  ): Promise<{ outcomes: PersistOutcome[]; failed: number[]; reason?: string }> {
+    const started = performance.now();
+    try {
+      const outcomes = await this.opts.commit(items);
+      this.opts.onCommitted(items, items.map(() => replyTo), outcomes, performance.now() - started);
+      return { outcomes, failed: [] };
+    } catch (err) {
+      if (isTransientDbError(err)) throw err;
+      if (items.length === 1) return { outcomes: [refusedOutcome()], failed: [offset], reason: err instanceof Error ? err.message : String(err) };
+      const mid = items.length >> 1;
+      const left = await this.isolate(items.slice(0, mid), replyTo, offset);
+      const right = await this.isolate(items.slice(mid), replyTo, offset + mid);
+      return { outcomes: [...left.outcomes, ...right.outcomes], failed: [...left.failed, ...right.failed], reason: left.reason ?? right.reason };
     }
   }
 }

@@ -30,7 +30,7 @@ export class FanOut {
       }
       const pod = replyTo[i]!;
       const acks = acksByPod.get(pod) ?? [];
-      acks.push({ senderId: item.senderId, clientMessageId: item.clientMessageId, outcome });
+      acks.push({ itemId: item.id, outcome });
       acksByPod.set(pod, acks);
     });
     for (const [pod, acks] of acksByPod) pipeline.spublish(this.keyspace.ackChannel(pod), JSON.stringify({ acks } satisfies AckBatch));

@@ -3,14 +3,15 @@ import { JobCatalog, type JobData } from "@parley/bus";
 import { isTransientDbError, type PersistOutcome } from "@parley/db";
 import type { Logger } from "@parley/runtime";
 import type { CommitBatcher } from "./commit-batcher.js";
+import { PoisonItemsError } from "./poison-items-error.js";
 import type { PersisterMetrics } from "./metrics.js";
 
 export interface PersistProcessorDeps {
   batcher: CommitBatcher;
   metrics: PersisterMetrics;
   logger: Logger;
-  /** Answers a poison job's senders so they are not left waiting for a timeout. */
-  answerPoison(data: JobData<"persist">, outcomes: PersistOutcome[]): void;
+  /** Answers the senders of refused messages so they are not left waiting for a timeout. */
+  answerRefused(data: JobData<"persist">, items: JobData<"persist">["items"], outcomes: PersistOutcome[]): void;
 }
 
 /**
@@ -39,11 +40,14 @@ export function createPersistProcessor(deps: PersistProcessorDeps) {
         throw err;
       }
       deps.metrics.jobsFailed.inc({ reason: "poison" });
-      const reason = err instanceof Error ? err.message : String(err);
-      deps.logger.error({ jobId: job.id, err: reason, items: data.items.length }, "persist job refused by Postgres");
-      deps.answerPoison(
+      // Only the refused messages are answered here: the rest were committed and answered.
+      const failed = err instanceof PoisonItemsError ? err.failed : data.items.map((_, i) => i);
+      const reason = err instanceof PoisonItemsError ? err.reason : err instanceof Error ? err.message : String(err);
+      deps.logger.error({ jobId: job.id, err: reason, refused: failed.length, items: data.items.length }, "persist job refused by Postgres");
+      deps.answerRefused(
         data,
-        data.items.map(() => ({ ok: false, error: { code: "INTERNAL", message: "the message could not be stored" } })),
+        failed.map((i) => data.items[i]!),
+        failed.map(() => ({ ok: false, error: { code: "INTERNAL", message: "the message could not be stored" } })),
       );
       throw new UnrecoverableError(`refused by Postgres: ${reason}`);
     }

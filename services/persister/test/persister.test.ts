@@ -3,7 +3,7 @@ import { Queue, QueueEvents } from "bullmq";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AckBatchSchema, createKeyspace, type AckBatch } from "@parley/bus";
+import { AckBatchSchema, AckSchema, createKeyspace, type Ack } from "@parley/bus";
 import { createConversation, createDatabase, type Database, type PersistItem } from "@parley/db";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { createTestDatabase, testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
@@ -20,7 +20,7 @@ let queue: Queue;
 let events: QueueEvents;
 const redis: Redis[] = [];
 const persisters: Persister[] = [];
-const acks: AckBatch["acks"] = [];
+const acks: Ack[] = [];
 let registry: Registry;
 let conversationId: string;
 
@@ -69,7 +69,7 @@ beforeAll(async () => {
   await events.waitUntilReady();
   const sub = connection("subscriber");
   await waitForReady(sub);
-  sub.on("smessage", (_channel: string, raw: string) => acks.push(...AckBatchSchema.parse(JSON.parse(raw)).acks));
+  sub.on("smessage", (_channel: string, raw: string) => acks.push(...AckBatchSchema.parse(JSON.parse(raw)).acks.map((a) => AckSchema.parse(a))));
   await sub.ssubscribe(keyspace.ackChannel(POD));
   registry = new Registry();
   startPersister(registry);
@@ -84,10 +84,10 @@ afterAll(async () => {
   await testDb?.drop();
 });
 
-async function waitForAcks(clientMessageIds: string[], timeoutMs = 10_000) {
+async function waitForAcks(itemIds: string[], timeoutMs = 10_000) {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const found = clientMessageIds.map((id) => acks.find((a) => a.clientMessageId === id));
+    const found = itemIds.map((id) => acks.find((a) => a.itemId === id));
     if (found.every(Boolean)) return found.map((a) => a!.outcome);
     if (Date.now() > until) throw new Error(`acks missing: ${found.filter((f) => !f).length}`);
     await new Promise((r) => setTimeout(r, 20));
@@ -98,7 +98,7 @@ describe("persister", () => {
   it("commits many jobs together under load and answers each one", async () => {
     const items = Array.from({ length: 300 }, (_, i) => item({ body: `m${i}` }));
     await queue.addBulk(items.map((it) => ({ name: "persist", data: { replyTo: POD, items: [it] } })));
-    const outcomes = await waitForAcks(items.map((i) => i.clientMessageId));
+    const outcomes = await waitForAcks(items.map((i) => i.id));
     expect(outcomes.every((o) => o.ok && !o.duplicate)).toBe(true);
     const metric = await registry.getSingleMetric("parley_persist_batch_size")!.get();
     const count = metric.values.find((v) => (v as { metricName?: string }).metricName === "parley_persist_batch_size_count")!.value;
@@ -115,7 +115,7 @@ describe("persister", () => {
     const good = item({ body: "after the poison" });
     await queue.add("persist", { replyTo: POD, items: [good] });
 
-    const [goodOutcome, nulOutcome] = await waitForAcks([good.clientMessageId, nul.clientMessageId]);
+    const [goodOutcome, nulOutcome] = await waitForAcks([good.id, nul.id]);
     expect(goodOutcome).toMatchObject({ ok: true, message: { body: "after the poison" } });
     expect(nulOutcome).toMatchObject({ ok: false, error: { code: "INTERNAL" } });
     await expect(bad.waitUntilFinished(events, 10_000)).rejects.toThrow(/invalid job data/);
@@ -126,13 +126,25 @@ describe("persister", () => {
     expect(rows).toHaveLength(0);
   });
 
+  it("commits the rest of a job that holds a message Postgres refuses", async () => {
+    const before = item({ body: "before" });
+    const nul = item({ body: "nul \u0000 in the middle" });
+    const after = item({ body: "after" });
+    const job = await queue.add("persist", { replyTo: POD, items: [before, nul, after] });
+    const [a, n, b] = await waitForAcks([before.id, nul.id, after.id]);
+    expect(a).toMatchObject({ ok: true, message: { body: "before" } });
+    expect(b).toMatchObject({ ok: true, message: { body: "after" } });
+    expect(n).toMatchObject({ ok: false, error: { code: "INTERNAL" } });
+    await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(/refused by Postgres/);
+  });
+
   it("stores a message once when two persisters race over duplicates of it", async () => {
     startPersister();
     const items = Array.from({ length: 40 }, (_, i) => item({ body: `dup${i}` }));
     // Every message three times, spread over many jobs the two workers take at once.
     const jobs = [...items, ...items, ...items].map((it) => ({ name: "persist", data: { replyTo: POD, items: [it] } }));
     await queue.addBulk(jobs.sort(() => Math.random() - 0.5));
-    await waitForAcks(items.map((i) => i.clientMessageId));
+    await waitForAcks(items.map((i) => i.id));
     await new Promise((r) => setTimeout(r, 500));
     const stored = await database.sql<{ n: number }[]>`
       select count(*)::int as n from messages where client_message_id in ${database.sql(items.map((i) => i.clientMessageId))}`;
@@ -146,7 +158,7 @@ describe("persister", () => {
   it("answers FORBIDDEN for a conversation that does not exist", async () => {
     const stray = item({ conversationId: randomUUID() });
     await queue.add("persist", { replyTo: POD, items: [stray] });
-    const [outcome] = await waitForAcks([stray.clientMessageId]);
+    const [outcome] = await waitForAcks([stray.id]);
     expect(outcome).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
   });
 });

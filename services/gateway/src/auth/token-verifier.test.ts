@@ -44,6 +44,13 @@ describe("token verifier", () => {
     await expect(strict(await sign({ iss: "https://idp.example", aud: "other" }))).rejects.toMatchObject({ code: "AUTH_INVALID" });
   });
 
+  it("mends a name cut in the middle of an emoji", async () => {
+    const name = `${"x".repeat(199)}😀`;
+    const token = await verify(await sign({ name }));
+    expect(token.name.isWellFormed()).toBe(true);
+    expect(token.name.length).toBe(200);
+  });
+
   it("needs a key", () => {
     expect(() => createTokenVerifier({})).toThrow(/no JWT key/);
   });

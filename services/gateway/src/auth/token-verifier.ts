@@ -64,7 +64,10 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
     if (typeof payload.exp !== "number") throw new AuthError("AUTH_INVALID", "invalid token: exp is required");
     const sub = UserIdSchema.safeParse(payload.sub);
     if (!sub.success) throw new AuthError("AUTH_INVALID", "invalid token: sub must be 1..128 characters");
-    const name = typeof payload.name === "string" && payload.name.trim().length > 0 ? payload.name.trim().slice(0, 200) : sub.data;
+    // Cut to 200 UTF-16 units, then mend an emoji the cut may have split (a lone surrogate
+    // would make every message of this sender unstorable).
+    const name =
+      typeof payload.name === "string" && payload.name.trim().length > 0 ? payload.name.trim().slice(0, 200).toWellFormed() : sub.data;
     return { userId: sub.data, name, exp: payload.exp };
   };
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { ParleyError } from "@parley/protocol";
 import { PendingAcks } from "./pending-acks.js";
 
 const message = {
@@ -18,35 +19,33 @@ afterEach(() => {
 });
 
 describe("pending acks", () => {
-  it("answers the waiters of one (sender, clientMessageId) with their own acks, oldest first", async () => {
+  it("answers each send with the ack of its own item", async () => {
     const pending = new PendingAcks(1_000);
-    const a = pending.wait("alice", message.clientMessageId);
-    const b = pending.wait("alice", message.clientMessageId);
-    const ack = (duplicate: boolean) => ({ senderId: "alice", clientMessageId: message.clientMessageId, outcome: { ok: true as const, message, duplicate } });
-    pending.settle({ acks: [ack(false)] });
-    await expect(a).resolves.toEqual({ ok: true, message, duplicate: false });
-    expect(pending.size).toBe(1);
-    pending.settle({ acks: [ack(true)] });
-    await expect(b).resolves.toEqual({ ok: true, message, duplicate: true });
+    const first = pending.wait("item-1");
+    const second = pending.wait("item-2");
+    pending.settle({ itemId: "item-2", outcome: { ok: true, message, duplicate: true } });
+    pending.settle({ itemId: "item-1", outcome: { ok: true, message, duplicate: false } });
+    await expect(first).resolves.toEqual({ ok: true, message, duplicate: false });
+    await expect(second).resolves.toEqual({ ok: true, message, duplicate: true });
     expect(pending.size).toBe(0);
   });
 
   it("answers UNAVAILABLE when the commit does not come in time", async () => {
     vi.useFakeTimers();
     const pending = new PendingAcks(1_500);
-    const waiting = pending.wait("alice", message.clientMessageId);
+    const waiting = pending.wait("item-1");
     const assertion = expect(waiting).rejects.toMatchObject({ code: "UNAVAILABLE" });
     await vi.advanceTimersByTimeAsync(1_500);
     await assertion;
     expect(pending.size).toBe(0);
   });
 
-  it("ignores acks nobody waits for, and keeps users apart", async () => {
+  it("ignores acks nobody waits for, and fails the waiters of a failed enqueue", async () => {
     const pending = new PendingAcks(1_000);
-    const bobs = pending.wait("bob", message.clientMessageId);
-    pending.settle({ acks: [{ senderId: "alice", clientMessageId: message.clientMessageId, outcome: { ok: true, message, duplicate: false } }] });
+    const waiting = pending.wait("item-1");
+    pending.settle({ itemId: "unknown", outcome: { ok: true, message, duplicate: false } });
     expect(pending.size).toBe(1);
-    pending.fail([{ senderId: "bob", clientMessageId: message.clientMessageId }], new (await import("@parley/protocol")).ParleyError("UNAVAILABLE", "x"));
-    await expect(bobs).rejects.toMatchObject({ code: "UNAVAILABLE" });
+    pending.fail([{ id: "item-1" }], new ParleyError("UNAVAILABLE", "queue away"));
+    await expect(waiting).rejects.toMatchObject({ code: "UNAVAILABLE" });
   });
 });

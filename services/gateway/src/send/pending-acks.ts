@@ -1,5 +1,5 @@
 import { ParleyError } from "@parley/protocol";
-import type { AckBatch } from "@parley/bus";
+import type { Ack } from "@parley/bus";
 import type { PersistOutcome } from "@parley/db";
 
 interface Waiter {
@@ -9,15 +9,15 @@ interface Waiter {
 }
 
 /**
- * Sends waiting for the persister's answer, keyed by (sender, clientMessageId). Every send
- * enqueues its own item and the persister answers every item, in order, so each ack settles
- * the oldest waiter of its key: of two concurrent copies of one message on this pod, the
- * first is answered `duplicate: false` and the second `duplicate: true`, with the same
- * message. A send the persister has not answered within the timeout is answered
- * UNAVAILABLE: nothing is lost, since the client retries with the same clientMessageId.
+ * Sends waiting for the persister's answer, keyed by the id the gateway gave the enqueued
+ * item: every send enqueues its own item and the persister answers every item, so each send
+ * gets exactly its own outcome (of two concurrent copies of one message, the one committed
+ * first hears `duplicate: false`), whatever order commits come back in. A send the persister
+ * has not answered within the timeout is answered UNAVAILABLE: nothing is lost, since the
+ * client retries with the same clientMessageId.
  */
 export class PendingAcks {
-  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly waiters = new Map<string, Waiter>();
 
   constructor(private readonly timeoutMs: number) {}
 
@@ -25,46 +25,30 @@ export class PendingAcks {
     return this.waiters.size;
   }
 
-  wait(senderId: string, clientMessageId: string): Promise<PersistOutcome> {
-    const key = `${senderId}\u0000${clientMessageId}`;
+  wait(itemId: string): Promise<PersistOutcome> {
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.remove(key, waiter);
-          reject(new ParleyError("UNAVAILABLE", "the message was not confirmed in time; retry with the same clientMessageId"));
-        }, this.timeoutMs),
-      };
-      const list = this.waiters.get(key);
-      if (list) list.push(waiter);
-      else this.waiters.set(key, [waiter]);
+      const timer = setTimeout(() => {
+        this.waiters.delete(itemId);
+        reject(new ParleyError("UNAVAILABLE", "the message was not confirmed in time; retry with the same clientMessageId"));
+      }, this.timeoutMs);
+      this.waiters.set(itemId, { resolve, reject, timer });
     });
   }
 
-  settle(batch: AckBatch): void {
-    for (const ack of batch.acks) this.takeOldest(ack.senderId, ack.clientMessageId)?.resolve(ack.outcome as PersistOutcome);
+  settle(ack: Ack): void {
+    this.take(ack.itemId)?.resolve(ack.outcome as PersistOutcome);
   }
 
-  /** Fails one waiter per item (their enqueue failed). */
-  fail(items: readonly { senderId: string; clientMessageId: string }[], err: ParleyError): void {
-    for (const item of items) this.takeOldest(item.senderId, item.clientMessageId)?.reject(err);
+  /** Fails the waiters of these items (their enqueue failed). */
+  fail(items: readonly { id: string }[], err: ParleyError): void {
+    for (const item of items) this.take(item.id)?.reject(err);
   }
 
-  private takeOldest(senderId: string, clientMessageId: string): Waiter | undefined {
-    const key = `${senderId}\u0000${clientMessageId}`;
-    const list = this.waiters.get(key);
-    const waiter = list?.shift();
-    if (list?.length === 0) this.waiters.delete(key);
-    if (waiter) clearTimeout(waiter.timer);
+  private take(itemId: string): Waiter | undefined {
+    const waiter = this.waiters.get(itemId);
+    if (!waiter) return undefined;
+    this.waiters.delete(itemId);
+    clearTimeout(waiter.timer);
     return waiter;
-  }
-
-  private remove(key: string, waiter: Waiter): void {
-    const list = this.waiters.get(key);
-    if (!list) return;
-    const rest = list.filter((w) => w !== waiter);
-    if (rest.length === 0) this.waiters.delete(key);
-    else this.waiters.set(key, rest);
   }
 }

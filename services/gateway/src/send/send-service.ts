@@ -72,7 +72,7 @@ export class SendService {
       attachments: input.attachments,
     };
     // Wait first, then enqueue: the answer can never arrive before someone listens for it.
-    const answer = this.deps.pending.wait(sender.userId, input.clientMessageId);
+    const answer = this.deps.pending.wait(item.id);
     this.deps.metrics.pendingAcks.set(this.deps.pending.size);
     this.deps.buffer.push(item);
     const outcome = await answer;

@@ -68,7 +68,9 @@ export function attachSockets(deps: AttachDeps): void {
       const refusal = new Error(err instanceof AuthError ? "unauthorized" : code === "UNAVAILABLE" ? "unavailable" : "internal") as Error & {
         data: { code: string; message?: string };
       };
-      refusal.data = { code, ...(err instanceof Error ? { message: err.message } : {}) };
+      // Our own errors explain themselves; anything else stays in the log, not on the wire.
+      const known = err instanceof AuthError || err instanceof ParleyError;
+      refusal.data = { code, message: known ? err.message : "internal error" };
       next(refusal);
     }
   });
