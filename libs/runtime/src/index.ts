@@ -6,3 +6,4 @@ export * from "./env.js";
 export * from "./shutdown.js";
 export * from "./startup.js";
 export * from "./readiness.js";
+export * from "./worker-service.js";

@@ -1,0 +1,83 @@
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import type { Registry } from "prom-client";
+import { createLogger } from "./logger.js";
+import { createMetricsRegistry } from "./metrics.js";
+import { startOpsServer } from "./ops-server.js";
+import { createReadiness } from "./readiness.js";
+import { assertNoEviction, createRedis, waitForReady } from "./redis.js";
+import { onShutdown } from "./shutdown.js";
+import { startOrExit } from "./startup.js";
+
+/** What a worker service builds: something that takes jobs until stopped. */
+export interface Worker {
+  run(): void;
+  /** Stops taking jobs and finishes the ones in flight. */
+  stop(): Promise<void>;
+}
+
+export interface WorkerContext<D> {
+  pod: string;
+  logger: Logger;
+  registry: Registry;
+  database: D;
+  /** BullMQ's blocking connection (consumer role). */
+  workerRedis: Redis;
+  /** Fail-fast connection for publishing (producer role). */
+  publishRedis: Redis;
+}
+
+export interface WorkerServiceOptions<D> {
+  service: string;
+  env: { POD_NAME?: string | undefined; LOG_LEVEL: string; REDIS_URL: string; METRICS_PORT: number; SHUTDOWN_GRACE_MS: number };
+  database: {
+    open(pod: string): D;
+    ping(database: D): Promise<unknown>;
+    close(database: D): Promise<void>;
+  };
+  build(context: WorkerContext<D>): Worker;
+}
+
+/**
+ * The life of a worker process (persister, delivery): connections, the Redis eviction check,
+ * `/metrics` `/healthz` `/readyz` on METRICS_PORT, then SIGTERM → drain → exit 0.
+ */
+export async function runWorkerService<D>(opts: WorkerServiceOptions<D>): Promise<void> {
+  const { service, env } = opts;
+  const pod = env.POD_NAME ?? `${service}-${randomBytes(3).toString("hex")}`;
+  const logger = createLogger({ service, level: env.LOG_LEVEL, pod });
+  const registry = createMetricsRegistry({ service });
+  const database = opts.database.open(pod);
+  const workerRedis = createRedis({ url: env.REDIS_URL, name: `${pod}:worker`, role: "consumer", logger });
+  const publishRedis = createRedis({ url: env.REDIS_URL, name: `${pod}:publish`, role: "producer", logger });
+
+  let draining = false;
+  let worker: Worker | undefined;
+  let ops: Awaited<ReturnType<typeof startOpsServer>> | undefined;
+  await startOrExit(service, logger, async () => {
+    await waitForReady(publishRedis, 30_000);
+    await assertNoEviction(publishRedis);
+    worker = opts.build({ pod, logger, registry, database, workerRedis, publishRedis });
+    ops = await startOpsServer({
+      port: env.METRICS_PORT,
+      registry,
+      ready: createReadiness({ redis: publishRedis, pingDatabase: () => opts.database.ping(database), draining: () => draining }),
+    });
+  });
+  worker!.run();
+  logger.info({ metricsPort: ops!.port }, `${service} started`);
+
+  onShutdown({
+    logger,
+    graceMs: env.SHUTDOWN_GRACE_MS,
+    // Order: stop taking jobs and finish the ones in flight (they need Postgres and Redis),
+    // then close the connections, then the ops server so probes see us until the end.
+    stop: async () => {
+      draining = true;
+      await worker!.stop();
+      await Promise.allSettled([opts.database.close(database), workerRedis.quit(), publishRedis.quit()]);
+      await ops!.close();
+    },
+  });
+}
