@@ -53,7 +53,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     const results = await Promise.allSettled(started.map((server) => server.close()));
     for (const result of results) {
-      if (result.status === "rejected") console.error("[testkit] closing a test server failed:", result.reason);
+      if (result.status === "rejected") process.stderr.write(`[testkit] closing a test server failed: ${String(result.reason)}\n`);
     }
   };
 }

@@ -10,7 +10,7 @@ import { useDocker, type InfraMode } from "./docker.js";
 import { freePort } from "./free-port.js";
 import { ManagedProcess } from "./managed-process.js";
 import { ensureServerBinaries } from "./server-binaries.js";
-import type { ServerHandle } from "./server-handle.js";
+import { localServerHandle, type ServerHandle } from "./server-handle.js";
 import { chownTree, postgresServiceUser } from "./service-user.js";
 
 const run = promisify(execFile);
@@ -121,21 +121,8 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     throw error;
   }
 
-  let closing: Promise<void> | undefined;
-  return {
-    url,
-    host: "127.0.0.1",
-    port,
-    kind: "local",
-    stop: () => server.stop(),
-    start: () => server.start(),
-    close() {
-      closing ??= (async () => {
-        await server.stop();
-        await rm(scratch, { recursive: true, force: true });
-        if (ownData) await rm(dataDir, { recursive: true, force: true });
-      })();
-      return closing;
-    },
-  };
+  return localServerHandle(url, port, server, async () => {
+    await rm(scratch, { recursive: true, force: true });
+    if (ownData) await rm(dataDir, { recursive: true, force: true });
+  });
 }

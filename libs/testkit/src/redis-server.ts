@@ -7,7 +7,7 @@ import { freePort } from "./free-port.js";
 import { ManagedProcess } from "./managed-process.js";
 import { redisPing } from "./resp-ping.js";
 import { ensureServerBinaries } from "./server-binaries.js";
-import type { ServerHandle } from "./server-handle.js";
+import { localServerHandle, type ServerHandle } from "./server-handle.js";
 
 export interface StartRedisOptions {
   /** Port to listen on (default: a free one). */
@@ -67,20 +67,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Serve
     stopSignal: "SIGTERM",
   });
   await server.start();
-  let closing: Promise<void> | undefined;
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    host: "127.0.0.1",
-    port,
-    kind: "local",
-    stop: () => server.stop(),
-    start: () => server.start(),
-    close() {
-      closing ??= (async () => {
-        await server.stop();
-        if (ownDir) await rm(dir, { recursive: true, force: true });
-      })();
-      return closing;
-    },
-  };
+  return localServerHandle(`redis://127.0.0.1:${port}`, port, server, async () => {
+    if (ownDir) await rm(dir, { recursive: true, force: true });
+  });
 }

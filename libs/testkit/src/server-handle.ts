@@ -13,3 +13,29 @@ export interface ServerHandle {
   /** Stops it and removes what it created. Safe to call twice. */
   close(): Promise<void>;
 }
+
+/**
+ * The handle of a server run here as a child process: stop/start are the process's own,
+ * close() stops it once and then removes what it created (`cleanup`).
+ */
+export function localServerHandle(
+  url: string,
+  port: number,
+  server: { start(): Promise<void>; stop(): Promise<void> },
+  cleanup: () => Promise<void>,
+): ServerHandle {
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    host: "127.0.0.1",
+    port,
+    kind: "local",
+    stop: () => server.stop(),
+    start: () => server.start(),
+    close: () =>
+      (closing ??= (async () => {
+        await server.stop();
+        await cleanup();
+      })()),
+  };
+}
