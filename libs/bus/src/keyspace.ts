@@ -14,6 +14,22 @@ export interface Keyspace {
   membershipChannel: string;
   /** rate-limiter-flexible key prefix for sends. */
   sendRateLimitPrefix: string;
+  /**
+   * Presence bookkeeping. One hash tag for all of it: the scripts that move a socket count
+   * touch the pod's hash, the cluster-wide hash and the dirty set together.
+   */
+  presence: {
+    /** Sorted set: gateway pod id → its last heartbeat (ms since the epoch). */
+    pods: string;
+    /** Hash on one pod: userId → that pod's live sockets of the user. */
+    podCounts(podId: string): string;
+    /** Hash: userId → live sockets of the user anywhere in the cluster (absent or 0: offline). */
+    counts: string;
+    /** Set: users whose online/offline status may have changed and is not yet announced. */
+    dirty: string;
+    /** Hash: userId → when they were last seen (ISO 8601), set when they go offline. */
+    lastSeen: string;
+  };
 }
 
 export function createKeyspace(namespace = ""): Keyspace {
@@ -23,6 +39,13 @@ export function createKeyspace(namespace = ""): Keyspace {
     ackChannel: (podId) => `${namespace}parley:ack:{${podId}}`,
     membershipChannel: `${namespace}parley:membership`,
     sendRateLimitPrefix: `${namespace}parley:rl:send`,
+    presence: {
+      pods: `${namespace}parley:{presence}:pods`,
+      podCounts: (podId) => `${namespace}parley:{presence}:pod:${podId}`,
+      counts: `${namespace}parley:{presence}:counts`,
+      dirty: `${namespace}parley:{presence}:dirty`,
+      lastSeen: `${namespace}parley:{presence}:last-seen`,
+    },
   };
 }
 
