@@ -126,6 +126,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     metrics,
     bodyMaxChars: config.bodyMaxChars,
     dbTimeoutMs,
+    deadlineMs: config.sendTimeoutMs,
   });
   const conversations = new ConversationService({
     database: deps.database,

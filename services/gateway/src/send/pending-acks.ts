@@ -25,12 +25,13 @@ export class PendingAcks {
     return this.waiters.size;
   }
 
-  wait(itemId: string): Promise<PersistOutcome> {
+  /** `timeoutMs` (at most the default) is what is left of the send's own deadline. */
+  wait(itemId: string, timeoutMs = this.timeoutMs): Promise<PersistOutcome> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(itemId);
         reject(new ParleyError("UNAVAILABLE", "the message was not confirmed in time; retry with the same clientMessageId"));
-      }, this.timeoutMs);
+      }, Math.min(timeoutMs, this.timeoutMs));
       this.waiters.set(itemId, { resolve, reject, timer });
     });
   }

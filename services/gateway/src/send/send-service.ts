@@ -21,6 +21,11 @@ export interface SendServiceDeps {
   metrics: GatewayMetrics;
   bodyMaxChars: number;
   dbTimeoutMs: number;
+  /**
+   * The whole send's budget, every step included (rate limit, membership, commit): past it
+   * the sender hears UNAVAILABLE (the contract: within 2 s) and retries with the same id.
+   */
+  deadlineMs: number;
 }
 
 /**
@@ -55,9 +60,13 @@ export class SendService {
     if (kind !== "text" && input.body.length === 0 && !input.attachments?.length) {
       throw new ParleyError("VALIDATION", "attachments: a message without text needs an attachment");
     }
+    // Each step gets what is left of one deadline, so slow-but-reachable Redis and Postgres
+    // cannot add their bounds up past the contract's 2 s.
+    const deadline = performance.now() + this.deps.deadlineMs;
+    const left = () => Math.max(0, deadline - performance.now());
     // Every attempt counts, retries included (protocol: "every send attempt counted").
-    await this.deps.rateLimiter.consume(sender.userId);
-    const role = await guardDb(this.deps.membership.role(input.conversationId, sender.userId), this.deps.dbTimeoutMs);
+    await withinDeadline(this.deps.rateLimiter.consume(sender.userId), left());
+    const role = await guardDb(this.deps.membership.role(input.conversationId, sender.userId), Math.min(this.deps.dbTimeoutMs, left()));
     if (!role) throw new ParleyError("FORBIDDEN", "not a member of this conversation");
 
     const item: PersistItem = {
@@ -72,12 +81,26 @@ export class SendService {
       attachments: input.attachments,
     };
     // Wait first, then enqueue: the answer can never arrive before someone listens for it.
-    const answer = this.deps.pending.wait(item.id);
+    const answer = this.deps.pending.wait(item.id, left());
     this.deps.metrics.pendingAcks.set(this.deps.pending.size);
     this.deps.buffer.push(item);
     const outcome = await answer;
     this.deps.metrics.pendingAcks.set(this.deps.pending.size);
     if (!outcome.ok) throw new ParleyError(outcome.error.code, outcome.error.message, outcome.error.retryAfterMs);
     return { message: outcome.message, duplicate: outcome.duplicate };
+  }
+}
+
+/** The rate limiter's Redis call, bounded by what is left of the send's deadline. */
+async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ParleyError("UNAVAILABLE", "the send could not be checked in time; retry later")), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+    work.catch(() => {});
   }
 }

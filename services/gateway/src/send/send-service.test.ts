@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { Registry } from "prom-client";
+import { ParleyError } from "@parley/protocol";
+import { createGatewayMetrics } from "../metrics.js";
+import { MembershipCache } from "../membership-cache.js";
+import { PendingAcks } from "./pending-acks.js";
+import { SendService } from "./send-service.js";
+import type { SendBuffer } from "./send-buffer.js";
+
+// The deadline logic only: every step is a stand-in that is slow on purpose. Redis, BullMQ and
+// Postgres are exercised for real by tests/cluster (outages.test.ts, message-path.test.ts).
+const slow = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
+
+function service(steps: { rateLimitMs: number; membershipMs: number }, deadlineMs: number) {
+  const pending = new PendingAcks(10_000);
+  return new SendService({
+    rateLimiter: { consume: () => slow(steps.rateLimitMs, undefined) },
+    membership: new MembershipCache(() => slow(steps.membershipMs, "member" as const)),
+    // Never answered: the commit is what the deadline has to cut short.
+    buffer: { push: () => {} } as unknown as SendBuffer,
+    pending,
+    metrics: createGatewayMetrics(new Registry()),
+    bodyMaxChars: 4_000,
+    dbTimeoutMs: 1_500,
+    deadlineMs,
+  });
+}
+
+const input = {
+  conversationId: "0190f0c8-0000-7000-8000-000000000002",
+  clientMessageId: "0190f0c8-0000-7000-8000-000000000003",
+  body: "hi",
+};
+
+describe("send deadline", () => {
+  it("answers UNAVAILABLE once the whole budget is spent, however it was spent", async () => {
+    const started = performance.now();
+    const err = await service({ rateLimitMs: 120, membershipMs: 120 }, 300)
+      .send({ userId: "alice", name: "Alice" }, input)
+      .catch((e: unknown) => e);
+    const took = performance.now() - started;
+    expect(err).toBeInstanceOf(ParleyError);
+    expect((err as ParleyError).code).toBe("UNAVAILABLE");
+    // Steps of 120 + 120 + an unanswered commit: one 300 ms budget, not three bounds added up.
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(1_000);
+  });
+
+  it("cuts a step that alone outlasts the budget", async () => {
+    const err = await service({ rateLimitMs: 5_000, membershipMs: 0 }, 200)
+      .send({ userId: "alice", name: "Alice" }, input)
+      .catch((e: unknown) => e);
+    expect((err as ParleyError).code).toBe("UNAVAILABLE");
+  });
+});
