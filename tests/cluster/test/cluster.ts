@@ -8,7 +8,7 @@ import { buildDelivery, type Delivery, type DeliveryConfig, type Notifier } from
 import { buildApp, createTokenVerifier, type Gateway, type GatewayConfig } from "@parley/gateway";
 import { buildPersister, type Persister } from "@parley/persister";
 import type { ClientToServerEvents, Conversation, ServerToClientEvents } from "@parley/protocol";
-import { createRedis, waitForReady, type Redis } from "@parley/runtime";
+import { createRedis, waitForReady, type Logger, type Redis } from "@parley/runtime";
 import { createDatabase, signToken } from "@parley/testkit";
 import { testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
 
@@ -25,7 +25,7 @@ export interface ClusterOptions {
   /** Start the persister (default true). */
   persister?: boolean;
   /** Start the delivery service (default false), with this notifier (none: notifications off). */
-  delivery?: { notifier?: Notifier; config?: { receipts?: Partial<DeliveryConfig["receipts"]>; notifications?: Partial<DeliveryConfig["notifications"]> } };
+  delivery?: { notifier?: Notifier; logger?: Logger; config?: { receipts?: Partial<DeliveryConfig["receipts"]>; notifications?: Partial<DeliveryConfig["notifications"]> } };
 }
 
 interface GatewayNode {
@@ -124,7 +124,7 @@ export async function startCluster(options: ClusterOptions = {}) {
       workerRedis: redisConn("delivery:worker", "consumer"),
       publishRedis: redisConn("delivery:publish", "producer"),
       registry: deliveryRegistry,
-      logger,
+      logger: options.delivery.logger ?? logger,
       keyspace,
       config: {
         receipts: { concurrency: 16, maxBatch: 5_000, ...c?.receipts },
