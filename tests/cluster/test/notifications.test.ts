@@ -8,7 +8,7 @@ import { startCluster, type Cluster, type ClientSocket } from "./cluster.js";
 import { startWebhookReceiver } from "./webhook-receiver.js";
 
 const SECRET = "webhook-test-secret-0123456789";
-const COLLAPSE_MS = 400;
+const COLLAPSE_MS = 800;
 
 /** Scripted answers per recipient: the nth request for them gets the nth status (then 200). */
 const script = new Map<string, number[]>();
@@ -57,7 +57,7 @@ async function until(check: () => boolean | Promise<boolean>, timeoutMs = 8_000)
   }
 }
 
-const quiet = (ms = COLLAPSE_MS * 3) => new Promise((r) => setTimeout(r, ms));
+const quiet = (ms = COLLAPSE_MS * 2) => new Promise((r) => setTimeout(r, ms));
 
 async function counter(name: string, labels: Record<string, string> = {}): Promise<number> {
   const metric = await cluster.deliveryRegistry.getSingleMetric(name)!.get();
