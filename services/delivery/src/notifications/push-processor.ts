@@ -36,6 +36,12 @@ export function createPushProcessor(deps: PushDeps) {
       throw new UnrecoverableError("invalid push job data");
     }
     const { conversationId, recipientId, window } = parsed.data;
+    // Once the outcome is settled, forgetting the snapshot must not turn it into a failure (a
+    // retry would send the notification again); a snapshot left behind expires with the hash.
+    const forget = () =>
+      deps.store.done(conversationId, recipientId, window).catch((err: unknown) => {
+        deps.logger.warn({ jobId: job.id, err: String(err) }, "could not forget a pushed window's snapshot");
+      });
     const snapshot = await deps.store.take(conversationId, recipientId, window);
     if (!snapshot) {
       deps.metrics.notificationsSkipped.inc({ reason: "stale" });
@@ -43,7 +49,7 @@ export function createPushProcessor(deps: PushDeps) {
     }
     const skip = async (reason: Exclude<PushOutcome, "sent">) => {
       deps.metrics.notificationsSkipped.inc({ reason });
-      await deps.store.done(conversationId, recipientId, window);
+      await forget();
       return reason;
     };
     if ((await onlineUsers(deps.redis, deps.keyspace, [recipientId])).has(recipientId)) return skip("online");
@@ -68,14 +74,14 @@ export function createPushProcessor(deps: PushDeps) {
       if (err instanceof NotificationRejectedError) {
         deps.metrics.notificationsFailed.inc({ reason: "rejected" });
         deps.logger.warn({ jobId: job.id, notifier: deps.notifier.name, reason, attempt: job.attemptsMade + 1 }, "notification refused by the receiver: given up");
-        await deps.store.done(conversationId, recipientId, window);
+        await forget();
         throw new UnrecoverableError(`refused: ${reason}`);
       }
       deps.metrics.notificationsFailed.inc({ reason: "retry" });
       throw err;
     }
     deps.metrics.notificationsSent.inc();
-    await deps.store.done(conversationId, recipientId, window);
+    await forget();
     return "sent";
   };
 }
