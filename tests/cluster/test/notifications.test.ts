@@ -184,6 +184,21 @@ describe("offline notifications through the signed webhook", () => {
     expect(line).toMatchObject({ reason: "the webhook answered 400", notifier: "webhook" });
   });
 
+  it("a receiver answering 500 every time is given up after the last attempt, with the reason logged and counted", async () => {
+    script.set("p8-bob", Array.from({ length: 10 }, () => 503));
+    const exhausted = await counter("parley_delivery_notifications_failed_total", { reason: "exhausted" });
+    const alice = await cluster.token("p8-alice", "Alice");
+    const conversation = await cluster.createConversation(alice, ["p8-bob"]);
+    const socket = await cluster.connect(0, alice);
+    await send(socket, conversation.id, "nobody home");
+    // attempts: 4 in this cluster's configuration.
+    await until(async () => (await counter("parley_delivery_notifications_failed_total", { reason: "exhausted" })) === exhausted + 1, 15_000);
+    await quiet();
+    expect(receiver.for("p8-bob")).toHaveLength(4);
+    const line = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "notification given up after its last attempt");
+    expect(line).toMatchObject({ reason: "the webhook answered 503", attempts: 4 });
+  });
+
   it("a burst to a conversation of 20 offline members: each gets the whole count, in one notification (two if the burst straddled a window)", async () => {
     const alice = await cluster.token("p7-alice", "Alice");
     const members = Array.from({ length: 20 }, (_, i) => `p7-m${i}`);

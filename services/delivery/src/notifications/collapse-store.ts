@@ -108,6 +108,7 @@ export class CollapseStore {
   /** Counts each pair's new messages in one round trip; answers per pair, in order. */
   async addMany(entries: { conversationId: string; userId: string; seqs: number[]; latest: LatestMessage }[]): Promise<AddResult[]> {
     if (entries.length === 0) return [];
+    // defineCommand adds the scripts to pipelines too; ioredis' types only know the built-in commands.
     const pipeline = this.redis.pipeline() as unknown as { parleyCollapseAdd: CollapseCommands["parleyCollapseAdd"]; exec(): Promise<[Error | null, unknown][] | null> };
     const now = Date.now();
     for (const e of entries) {

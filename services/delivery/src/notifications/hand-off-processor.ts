@@ -1,4 +1,4 @@
-import { UnrecoverableError, type Job, type Queue } from "bullmq";
+import { UnrecoverableError, type Job, type JobsOptions, type Queue } from "bullmq";
 import { JobCatalog, type CommittedMessage, type Keyspace } from "@parley/bus";
 import { membersWithReadSeq, type Database } from "@parley/db";
 import type { Logger, Redis } from "@parley/runtime";
@@ -66,7 +66,7 @@ export function createHandOffProcessor(deps: HandOffDeps) {
     for (const p of offline) p.seqs.sort((a, b) => a - b);
 
     const results = await deps.store.addMany(offline.map((p) => ({ ...p, latest: toLatest(p.latest) })));
-    const arm: { name: "push"; data: { conversationId: string; recipientId: string; window: number }; opts: object }[] = [];
+    const arm: { name: "push"; data: { conversationId: string; recipientId: string; window: number }; opts: JobsOptions }[] = [];
     let opened = 0;
     let collapsed = 0;
     results.forEach((r, i) => {

@@ -1,4 +1,4 @@
-import { Queue, Worker, type Job } from "bullmq";
+import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import { JobCatalog } from "@parley/bus";
 import type { DeliveryContext, DeliveryModule } from "../module.js";
 import { workersModule } from "../module.js";
@@ -107,8 +107,8 @@ export function createNotificationsModule(ctx: DeliveryContext, config: Notifica
   push.on("failed", (job, err) => {
     if (!job) return;
     const attempts = job.opts.attempts ?? 1;
-    // A refusal was logged and counted where it happened; here: out of attempts.
-    if (job.attemptsMade >= attempts && !err.message.startsWith("refused:")) {
+    // A refusal (or unreadable job data) was logged and counted where it happened; here: out of attempts.
+    if (job.attemptsMade >= attempts && !(err instanceof UnrecoverableError)) {
       metrics.notificationsFailed.inc({ reason: "exhausted" });
       logger.warn({ jobId: job.id, notifier: notifier.name, attempts: job.attemptsMade, reason: err.message }, "notification given up after its last attempt");
       const data = JobCatalog.push.data.safeParse(job.data);
