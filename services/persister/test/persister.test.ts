@@ -184,4 +184,28 @@ describe("persister", () => {
     expect(handed[0]!.preview.length).toBe(280);
     await notify.close();
   });
+
+  it("a failing hand-off neither delays nor fails the acks, and is counted", async () => {
+    // A real Redis failure for the notify queue alone: BullMQ's job-id counter holding a
+    // string makes every add of that queue fail, while persist jobs and pub/sub carry on.
+    const counterKey = `${keyspace.queuePrefix}:notify:id`;
+    const admin = connection("producer");
+    await waitForReady(admin);
+    await admin.set(counterKey, "not-a-number");
+    const failedBefore = await handOffs("failed");
+    try {
+      const items = Array.from({ length: 20 }, (_, i) => item({ body: `no hand-off ${i}` }));
+      await queue.addBulk(items.map((it) => ({ name: "persist", data: { replyTo: POD, items: [it] } })));
+      const outcomes = await waitForAcks(items.map((i) => i.id));
+      expect(outcomes.every((o) => o.ok && !o.duplicate)).toBe(true);
+      await expect.poll(() => handOffs("failed"), { timeout: 5_000 }).toBeGreaterThan(failedBefore);
+    } finally {
+      await admin.del(counterKey);
+    }
+  });
 });
+
+async function handOffs(outcome: "ok" | "failed"): Promise<number> {
+  const metric = await registry.getSingleMetric("parley_persist_handoffs_total")!.get();
+  return metric.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+}
