@@ -2,6 +2,7 @@ import { z } from "zod";
 import {
   AttachmentSchema,
   ErrorBodySchema,
+  IsoTimestampSchema,
   MessageKindSchema,
   MessageSchema,
   UserIdSchema,
@@ -21,6 +22,28 @@ export const PersistItemSchema = z.object({
   attachments: z.array(AttachmentSchema).optional(),
 });
 
+const SeqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+
+/** A `message:delivered` watermark as the gateway hands it to the delivery service. */
+export const DeliveredReceiptSchema = z.object({ conversationId: UuidSchema, userId: UserIdSchema, seq: SeqSchema });
+export type DeliveredReceipt = z.infer<typeof DeliveredReceiptSchema>;
+
+/** Characters of a message's text the persister hands to notifications (the notifier may cut further). */
+export const HANDOFF_PREVIEW_CHARS = 280;
+
+/** A newly committed message as the persister hands it to notifications: no more than a push needs. */
+export const CommittedMessageSchema = z.object({
+  id: UuidSchema,
+  conversationId: UuidSchema,
+  seq: SeqSchema.min(1),
+  senderId: UserIdSchema,
+  senderName: z.string(),
+  kind: MessageKindSchema,
+  preview: z.string().max(HANDOFF_PREVIEW_CHARS),
+  createdAt: IsoTimestampSchema,
+});
+export type CommittedMessage = z.infer<typeof CommittedMessageSchema>;
+
 /**
  * The job catalog: queue name → job data schema and retry policy. A persist job is one
  * gateway's batch of sends; `replyTo` is the pod whose sockets wait for the acks.
@@ -33,6 +56,43 @@ export const JobCatalog = {
     options: {
       attempts: 12,
       backoff: { type: "exponential", delay: 200 },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+    },
+  },
+  /**
+   * `message:delivered` watermarks of one gateway window, coalesced per (conversation, user).
+   * Retried through a Postgres outage; applying one twice is harmless (GREATEST).
+   */
+  receipts: {
+    data: z.object({ receipts: z.array(DeliveredReceiptSchema).min(1).max(5_000) }),
+    options: {
+      attempts: 10,
+      backoff: { type: "exponential", delay: 200 },
+      removeOnComplete: true,
+      removeOnFail: { age: 24 * 3600, count: 1_000 },
+    },
+  },
+  /**
+   * The messages of one committed batch, handed from the persister to notifications. Applying
+   * one twice counts nothing twice (the collapse state ignores seqs it has seen).
+   */
+  notify: {
+    data: z.object({ messages: z.array(CommittedMessageSchema).min(1).max(20_000) }),
+    options: {
+      attempts: 10,
+      backoff: { type: "exponential", delay: 500 },
+      removeOnComplete: true,
+      removeOnFail: { age: 24 * 3600, count: 1_000 },
+    },
+  },
+  /**
+   * One collapsed notification: a (conversation, recipient) window, named by the seq that
+   * opened it. Attempts and backoff are the delivery service's (PUSH_ATTEMPTS, PUSH_BACKOFF_MS).
+   */
+  push: {
+    data: z.object({ conversationId: UuidSchema, recipientId: UserIdSchema, window: SeqSchema.min(1) }),
+    options: {
       removeOnComplete: true,
       removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
     },

@@ -30,6 +30,14 @@ export interface Keyspace {
     /** Hash: userId → when they were last seen (ISO 8601), set when they go offline. */
     lastSeen: string;
   };
+  /** Offline notifications. */
+  notify: {
+    /**
+     * Hash per (conversation, recipient): the open collapse window (messages not yet pushed,
+     * the latest one, the highest seq counted) and the snapshots of windows being pushed.
+     */
+    pending(conversationId: string, userId: string): string;
+  };
 }
 
 export function createKeyspace(namespace = ""): Keyspace {
@@ -45,6 +53,10 @@ export function createKeyspace(namespace = ""): Keyspace {
       counts: `${namespace}parley:{presence}:counts`,
       dirty: `${namespace}parley:{presence}:dirty`,
       lastSeen: `${namespace}parley:{presence}:last-seen`,
+    },
+    notify: {
+      // The user id is last and may hold any character; each key is used alone, so no hash tag.
+      pending: (conversationId, userId) => `${namespace}parley:notify:${conversationId}:${userId}`,
     },
   };
 }

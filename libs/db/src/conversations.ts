@@ -129,36 +129,6 @@ export async function removeMember(sql: Sql, conversationId: string, userId: str
   return rows.length > 0;
 }
 
-/**
- * Raises the reader's read watermark (never lowers it: GREATEST) and answers the read state.
- * A seq beyond the conversation's last is clamped to it.
- */
-export async function markRead(
-  sql: Sql,
-  conversationId: string,
-  userId: string,
-  seq: number,
-): Promise<{ lastReadSeq: number; unreadCount: number; advanced: boolean } | undefined> {
-  const [row] = await sql<{ read_seq: number; last_seq: number; advanced: boolean }[]>`
-    with c as (select last_seq from conversations where id = ${conversationId}),
-    old as (select read_seq from members where conversation_id = ${conversationId} and user_id = ${userId}),
-    upd as (
-      update members mb set read_seq = greatest(mb.read_seq, least(${seq}::int8, (select last_seq from c)))
-      where mb.conversation_id = ${conversationId} and mb.user_id = ${userId}
-      returning mb.read_seq
-    )
-    select upd.read_seq, (select last_seq from c) as last_seq, upd.read_seq > (select read_seq from old) as advanced from upd`;
-  if (!row) return undefined;
-  const [own] = await sql<{ n: number }[]>`
-    select count(*)::int as n from messages
-    where conversation_id = ${conversationId} and seq > ${row.read_seq} and sender_id = ${userId}`;
-  return {
-    lastReadSeq: row.read_seq,
-    unreadCount: Math.max(0, row.last_seq - row.read_seq - (own?.n ?? 0)),
-    advanced: row.advanced,
-  };
-}
-
 interface SummaryRow extends ConversationRow {
   read_seq: number;
   /** The row's sort position as text with Postgres' full microsecond precision (see the cursor). */

@@ -1,30 +1,62 @@
-import { Worker, type Job } from "bullmq";
 import type { Keyspace } from "@parley/bus";
+import type { Database } from "@parley/db";
 import type { Logger, Redis } from "@parley/runtime";
+import type { Registry } from "prom-client";
+import { createDeliveryMetrics } from "./metrics.js";
+import type { DeliveryContext, DeliveryModule } from "./module.js";
+import { createNotificationsModule, type NotificationsConfig } from "./notifications/notifications-module.js";
+import type { Notifier } from "./notifications/notifier.js";
+import { createReceiptsModule, type ReceiptsConfig } from "./receipts/receipts-module.js";
+
+export interface DeliveryConfig {
+  receipts: ReceiptsConfig;
+  notifications: NotificationsConfig;
+}
 
 export interface DeliveryDeps {
+  database: Database;
   workerRedis: Redis;
+  publishRedis: Redis;
+  registry: Registry;
   logger: Logger;
   keyspace: Keyspace;
+  config: DeliveryConfig;
+  /** Where offline notifications go; undefined turns them off (the hand-off is still consumed). */
+  notifier?: Notifier | undefined;
+}
+
+export interface Delivery {
+  modules: readonly DeliveryModule[];
+  run(): void;
+  /** Every module stops taking work and finishes what it holds; safe to call twice. */
+  stop(): Promise<void>;
 }
 
 /**
- * The delivery service's skeleton: it consumes the `delivery` queue, where receipts, unread
- * counts, presence and offline notifications will be handled (issue 3). Today it only
- * acknowledges jobs, so the queue never grows.
+ * The delivery service: a list of independent modules, each with its own queues and workers.
+ * A new concern (presence, …) is one more entry in `modules`.
  */
-export function buildDelivery(deps: DeliveryDeps) {
-  const worker = new Worker(
-    "delivery",
-    async (job: Job) => {
-      deps.logger.debug({ jobId: job.id, name: job.name }, "delivery job received (no handler yet)");
-    },
-    { connection: deps.workerRedis, prefix: deps.keyspace.queuePrefix, concurrency: 16, autorun: false },
-  );
-  worker.on("error", (err) => deps.logger.warn({ err: err.message }, "delivery worker error"));
+export function buildDelivery(deps: DeliveryDeps): Delivery {
+  const ctx: DeliveryContext = { ...deps, metrics: createDeliveryMetrics(deps.registry) };
+  const modules: DeliveryModule[] = [
+    createReceiptsModule(ctx, deps.config.receipts),
+    createNotificationsModule(ctx, deps.config.notifications, deps.notifier),
+  ];
+
   let stopping: Promise<void> | undefined;
   return {
-    worker,
-    stop: () => (stopping ??= worker.close()),
+    modules,
+    run: () => {
+      for (const m of modules) m.start();
+    },
+    // Modules share nothing but the connections (closed by the caller afterwards), so they
+    // drain side by side; one failing to stop is reported and the others still stop.
+    stop: () =>
+      (stopping ??= (async () => {
+        const results = await Promise.allSettled(modules.map((m) => m.stop()));
+        results.forEach((r, i) => {
+          if (r.status === "rejected") deps.logger.error({ module: modules[i]!.name, err: String(r.reason) }, "module did not stop cleanly");
+        });
+      })()),
   };
 }

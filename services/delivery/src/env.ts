@@ -6,6 +6,37 @@ export const DeliveryEnv = CommonEnv.extend({
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9102),
   /** How long a drain waits for in-flight jobs. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(25_000),
+  /** Postgres connections: receipt batches, hand-offs and push checks. */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(4),
+  /** Receipt jobs taken at once; those waiting while a statement runs are merged into the next one. */
+  RECEIPT_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(64),
+  /** Delivered watermarks in one UPDATE at most. */
+  RECEIPT_MAX_BATCH: z.coerce.number().int().min(1).max(50_000).default(5_000),
+  /**
+   * Hand-off jobs (committed batches) processed at once. 1 keeps each conversation's batches in
+   * commit order, which keeps collapsed counts exact; more may undercount a reordered batch.
+   */
+  NOTIFY_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(1),
+  /** Notifications being sent at once (each waits on the receiver). */
+  PUSH_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
+  /** The webhook that receives offline notifications; unset turns notifications off. */
+  PUSH_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** HMAC-SHA256 key the webhook's requests are signed with (docs/notifications.md). */
+  PUSH_WEBHOOK_SECRET: z.string().min(16, "PUSH_WEBHOOK_SECRET must be at least 16 characters").optional(),
+  /** Messages to one recipient in one conversation within this window become one notification. */
+  PUSH_COLLAPSE_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
+  /** Tries per notification before it is given up. */
+  PUSH_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  /** First retry's delay; each next one doubles (8 attempts: about 2 minutes in all). */
+  PUSH_BACKOFF_MS: z.coerce.number().int().min(1).max(3_600_000).default(1_000),
+  /** One webhook call's time limit; a timeout is retried. */
+  PUSH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** Characters of the latest message's text in a notification; 0 sends no text at all. */
+  PUSH_PREVIEW_CHARS: z.coerce.number().int().min(0).max(280).default(140),
+}).superRefine((env, ctx) => {
+  if (env.PUSH_WEBHOOK_URL && !env.PUSH_WEBHOOK_SECRET) {
+    ctx.addIssue({ code: "custom", path: ["PUSH_WEBHOOK_SECRET"], message: "PUSH_WEBHOOK_URL needs PUSH_WEBHOOK_SECRET to sign its requests" });
+  }
 });
 export type DeliveryEnv = z.infer<typeof DeliveryEnv>;
 

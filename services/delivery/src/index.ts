@@ -1,2 +1,7 @@
-export { buildDelivery, type DeliveryDeps } from "./app.js";
+export { buildDelivery, type Delivery, type DeliveryConfig, type DeliveryDeps } from "./app.js";
 export { DeliveryEnv, loadEnv } from "./env.js";
+export type { DeliveryContext, DeliveryModule } from "./module.js";
+export type { Notification, Notifier } from "./notifications/notifier.js";
+export { NotificationRejectedError } from "./notifications/notification-rejected-error.js";
+export { createWebhookNotifier, webhookPayload } from "./notifications/webhook-notifier.js";
+export { DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook, verifyWebhook } from "./notifications/webhook-signature.js";

@@ -19,6 +19,8 @@ import { registerRoutes } from "./http/routes.js";
 import { MembershipCache } from "./membership-cache.js";
 import { createGatewayMetrics } from "./metrics.js";
 import { PendingAcks } from "./send/pending-acks.js";
+import { DeliveredBuffer } from "./receipts/delivered-buffer.js";
+import { ReceiptService } from "./receipts/receipt-service.js";
 import { createSendRateLimiter } from "./send/rate-limiter.js";
 import { SendBuffer } from "./send/send-buffer.js";
 import { SendService } from "./send/send-service.js";
@@ -34,6 +36,8 @@ export interface GatewayConfig {
   /** Sends of this window share one persist job under load (send/send-buffer.ts). */
   sendBatchWindowMs?: number;
   bodyMaxChars: number;
+  /** `message:delivered` watermarks of this window share a receipts job (receipts/delivered-buffer.ts). */
+  receiptBatchWindowMs?: number;
   /** Bound on a database call on a request path (below the contract's 2 s). */
   dbTimeoutMs?: number;
 }
@@ -52,6 +56,8 @@ export interface GatewayDeps {
   eventsSubscriber: Redis;
   /** The persist queue (BullMQ, on a fail-fast connection). */
   persistQueue: Queue;
+  /** The receipts queue (delivered watermarks for the delivery service; fail-fast connection). */
+  receiptsQueue: Queue;
   /** Names of every Redis key and channel (a namespace lets tests share one Redis). */
   keyspace: Keyspace;
 }
@@ -137,6 +143,17 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     membershipChannel: deps.keyspace.membershipChannel,
   });
 
+  const receipts = new ReceiptService({
+    database: deps.database,
+    conversations,
+    buffer: new DeliveredBuffer(deps.receiptsQueue, { windowMs: config.receiptBatchWindowMs ?? 5, maxItems: 1_000 }, (n) =>
+      metrics.deliveredEnqueued.inc(n),
+    ),
+    io,
+    logger,
+    dbTimeoutMs,
+  });
+
   // This pod's acks, and membership changes made on other pods.
   const acks = deps.keyspace.ackChannel(podId);
   deps.eventsSubscriber.on("smessage", (channel: string, raw: string) => {
@@ -166,7 +183,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     users,
     verify: deps.verify,
     database: deps.database,
-    handlers: createHandlers({ send, conversations, verify: deps.verify }),
+    handlers: createHandlers({ send, conversations, receipts, verify: deps.verify }),
     metrics,
     logger,
     dbTimeoutMs,
@@ -179,7 +196,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     return reply.code(ok ? 200 : 503).send({ status: ok ? "ready" : draining ? "draining" : "not ready" });
   });
   app.get("/metrics", async (_req, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
-  await registerRoutes(app, { verify: deps.verify, conversations, send, users });
+  await registerRoutes(app, { verify: deps.verify, conversations, receipts, send, users });
 
   let closing: Promise<void> | undefined;
   const close = () =>

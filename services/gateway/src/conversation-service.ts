@@ -7,7 +7,6 @@ import {
   getConversation,
   isValidCursor,
   listConversations,
-  markRead,
   readHistory,
   readSync,
   removeMember,
@@ -126,13 +125,6 @@ export class ConversationService {
   async sync(userId: string, q: { cursors?: Record<string, number> | undefined; limit?: number | undefined }) {
     const conversations = await this.db(readSync(this.deps.database.sql, { userId, cursors: q.cursors, limit: q.limit ?? LIMITS.syncDefaultLimit }));
     return { conversations };
-  }
-
-  async markRead(userId: string, conversationId: string, seq: number) {
-    await this.requireRole(conversationId, userId);
-    const state = await this.db(markRead(this.deps.database.sql, conversationId, userId, seq));
-    if (!state) throw FORBIDDEN();
-    return { lastReadSeq: state.lastReadSeq, unreadCount: state.unreadCount };
   }
 
   /**

@@ -34,6 +34,11 @@ export const GatewayEnv = CommonEnv.extend({
    * (BullMQ's cost is per job); after a quiet spell a send leaves at once.
    */
   SEND_BATCH_WINDOW_MS: z.coerce.number().min(0).max(100).default(2),
+  /**
+   * message:delivered watermarks of this window share one receipts job (every device acks every
+   * message: the most frequent event); after a quiet spell one leaves at once.
+   */
+  RECEIPT_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1_000).default(5),
   MESSAGE_BODY_MAX_CHARS: z.coerce.number().int().min(1).max(LIMITS.messageBodyChars).default(LIMITS.messageBodyChars),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
 }).superRefine((env, ctx) => {

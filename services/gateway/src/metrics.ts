@@ -39,6 +39,11 @@ export function createGatewayMetrics(registry: Registry) {
       help: "Messages handed to the persist queue.",
       registers: [registry],
     }),
+    deliveredEnqueued: new Counter({
+      name: "parley_gateway_delivered_enqueued_total",
+      help: "message:delivered watermarks handed to the receipts queue (after coalescing per conversation and user).",
+      registers: [registry],
+    }),
     pendingAcks: new Gauge({
       name: "parley_gateway_pending_acks",
       help: "Sends waiting for the persister's commit.",

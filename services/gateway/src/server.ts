@@ -39,6 +39,8 @@ await startOrExit("gateway", logger, async () => {
 
 const persistQueue = new Queue("persist", { connection: redis, prefix: DEFAULT_KEYSPACE.queuePrefix });
 persistQueue.on("error", (err) => logger.debug({ err: err.message }, "persist queue error"));
+const receiptsQueue = new Queue("receipts", { connection: redis, prefix: DEFAULT_KEYSPACE.queuePrefix });
+receiptsQueue.on("error", (err) => logger.debug({ err: err.message }, "receipts queue error"));
 
 const gateway = await buildApp({
   config: {
@@ -48,6 +50,7 @@ const gateway = await buildApp({
     rateLimit: { perSecond: env.RATE_LIMIT_PER_SECOND, burst: env.RATE_LIMIT_BURST },
     sendTimeoutMs: env.SEND_TIMEOUT_MS,
     sendBatchWindowMs: env.SEND_BATCH_WINDOW_MS,
+    receiptBatchWindowMs: env.RECEIPT_BATCH_WINDOW_MS,
     bodyMaxChars: env.MESSAGE_BODY_MAX_CHARS,
   },
   logger,
@@ -64,6 +67,7 @@ const gateway = await buildApp({
   adapterSubscriber,
   eventsSubscriber,
   persistQueue,
+  receiptsQueue,
   keyspace: DEFAULT_KEYSPACE,
 });
 await startOrExit("gateway", logger, async () => {
@@ -78,7 +82,7 @@ onShutdown({
   // acks), then the queue and the connections.
   stop: async () => {
     await gateway.drain();
-    await persistQueue.close().catch(() => {});
+    await Promise.allSettled([persistQueue.close(), receiptsQueue.close()]);
     await Promise.allSettled([database.close(), redis.quit(), adapterSubscriber.quit(), eventsSubscriber.quit()]);
   },
 });

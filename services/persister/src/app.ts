@@ -1,10 +1,11 @@
-import { Worker } from "bullmq";
+import { Queue, Worker } from "bullmq";
 import type { Keyspace } from "@parley/bus";
 import { persistBatch, type Database } from "@parley/db";
 import type { Logger, Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
 import { CommitBatcher } from "./commit-batcher.js";
 import { FanOut } from "./fan-out.js";
+import { HandOff } from "./hand-off.js";
 import { createPersisterMetrics } from "./metrics.js";
 import { createPersistProcessor } from "./persist-processor.js";
 
@@ -39,6 +40,10 @@ export function buildPersister(deps: PersisterDeps): Persister {
       deps.logger.warn({ err: String(err) }, "fan-out after commit failed");
     });
 
+  const notifyQueue = new Queue("notify", { connection: deps.publishRedis, prefix: deps.keyspace.queuePrefix });
+  notifyQueue.on("error", (err) => deps.logger.debug({ err: err.message }, "notify queue error"));
+  const handOff = new HandOff(notifyQueue, metrics, deps.logger);
+
   const batcher = new CommitBatcher({
     maxBatch: deps.maxBatch,
     lanes: deps.lanes,
@@ -51,6 +56,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
         metrics.messages.inc({ outcome });
       }
       void publish(items, replyTo, outcomes);
+      handOff.committed(outcomes);
     },
   });
 
@@ -84,6 +90,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
         // close() waits for the jobs in flight; their commits and fan-out finish first.
         await worker.close();
         await batcher.idle();
+        await notifyQueue.close();
       })()),
   };
 }

@@ -34,5 +34,11 @@ export function createPersisterMetrics(registry: Registry) {
       labelNames: ["reason"] as const,
       registers: [registry],
     }),
+    handOffs: new Counter({
+      name: "parley_persist_handoffs_total",
+      help: "Committed batches handed to the delivery service for notifications, by outcome (ok, failed).",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
   };
 }

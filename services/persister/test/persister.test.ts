@@ -3,7 +3,7 @@ import { Queue, QueueEvents } from "bullmq";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AckBatchSchema, AckSchema, createKeyspace, type Ack } from "@parley/bus";
+import { AckBatchSchema, AckSchema, createKeyspace, JobCatalog, type Ack } from "@parley/bus";
 import { createConversation, createDatabase, type Database, type PersistItem } from "@parley/db";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { createTestDatabase, testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
@@ -161,4 +161,51 @@ describe("persister", () => {
     const [outcome] = await waitForAcks([stray.id]);
     expect(outcome).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
   });
+
+  it("hands each committed batch's new messages to notifications as one job (not one per message), duplicates left out", async () => {
+    const notify = new Queue("notify", { connection: connection("producer"), prefix: keyspace.queuePrefix });
+    const items = Array.from({ length: 200 }, (_, i) => item({ body: `handed ${i} ${"x".repeat(400)}` }));
+    await queue.addBulk(items.map((it) => ({ name: "persist", data: { replyTo: POD, items: [it] } })));
+    await waitForAcks(items.map((i) => i.id));
+    // A retry of an already stored message is answered, and not handed off again.
+    const retry = { ...items[0]!, id: randomUUID() };
+    await queue.add("persist", { replyTo: POD, items: [retry] });
+    await waitForAcks([retry.id]);
+
+    const ids = new Set(items.map((i) => i.id));
+    const jobs = (await notify.getJobs(["waiting"], 0, -1)).filter((j) =>
+      JobCatalog.notify.data.parse(j.data).messages.some((m) => ids.has(m.id)),
+    );
+    const handed = jobs.flatMap((j) => JobCatalog.notify.data.parse(j.data).messages).filter((m) => ids.has(m.id));
+    expect(handed.map((m) => m.id).sort()).toEqual([...ids].sort());
+    // One job per commit, and commits merged many sends.
+    expect(jobs.length).toBeLessThan(200);
+    // The preview is cut; the rest of a push needs no more than this.
+    expect(handed[0]!.preview.length).toBe(280);
+    await notify.close();
+  });
+
+  it("a failing hand-off neither delays nor fails the acks, and is counted", async () => {
+    // A real Redis failure for the notify queue alone: BullMQ's job-id counter holding a
+    // string makes every add of that queue fail, while persist jobs and pub/sub carry on.
+    const counterKey = `${keyspace.queuePrefix}:notify:id`;
+    const admin = connection("producer");
+    await waitForReady(admin);
+    await admin.set(counterKey, "not-a-number");
+    const failedBefore = await handOffs("failed");
+    try {
+      const items = Array.from({ length: 20 }, (_, i) => item({ body: `no hand-off ${i}` }));
+      await queue.addBulk(items.map((it) => ({ name: "persist", data: { replyTo: POD, items: [it] } })));
+      const outcomes = await waitForAcks(items.map((i) => i.id));
+      expect(outcomes.every((o) => o.ok && !o.duplicate)).toBe(true);
+      await expect.poll(() => handOffs("failed"), { timeout: 5_000 }).toBeGreaterThan(failedBefore);
+    } finally {
+      await admin.del(counterKey);
+    }
+  });
 });
+
+async function handOffs(outcome: "ok" | "failed"): Promise<number> {
+  const metric = await registry.getSingleMetric("parley_persist_handoffs_total")!.get();
+  return metric.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+}

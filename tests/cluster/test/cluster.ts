@@ -4,10 +4,11 @@ import { Registry } from "prom-client";
 import { io as connectClient, type Socket } from "socket.io-client";
 import { createKeyspace } from "@parley/bus";
 import { createDatabase as openDatabase, type Database } from "@parley/db";
+import { buildDelivery, type Delivery, type DeliveryConfig, type Notifier } from "@parley/delivery";
 import { buildApp, createTokenVerifier, type Gateway, type GatewayConfig } from "@parley/gateway";
 import { buildPersister, type Persister } from "@parley/persister";
 import type { ClientToServerEvents, Conversation, ServerToClientEvents } from "@parley/protocol";
-import { createRedis, waitForReady, type Redis } from "@parley/runtime";
+import { createRedis, waitForReady, type Logger, type Redis } from "@parley/runtime";
 import { createDatabase, signToken } from "@parley/testkit";
 import { testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
 
@@ -23,6 +24,8 @@ export interface ClusterOptions {
   verifier?: Parameters<typeof createTokenVerifier>[0];
   /** Start the persister (default true). */
   persister?: boolean;
+  /** Start the delivery service (default false), with this notifier (none: notifications off). */
+  delivery?: { notifier?: Notifier; logger?: Logger; config?: { receipts?: Partial<DeliveryConfig["receipts"]>; notifications?: Partial<DeliveryConfig["notifications"]> } };
 }
 
 interface GatewayNode {
@@ -33,6 +36,7 @@ interface GatewayNode {
   /** The adapter's subscriber: what this pod receives from the cluster. */
   adapterSubscriber: Redis;
   queue: Queue;
+  receiptsQueue: Queue;
 }
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -54,6 +58,7 @@ export async function startCluster(options: ClusterOptions = {}) {
     return r;
   };
   const database = openDatabase({ url: testDb.url, max: 4 });
+  const deliveryRegistry = new Registry();
 
   const nodes: GatewayNode[] = [];
   for (let i = 0; i < (options.gateways ?? 2); i++) {
@@ -63,6 +68,8 @@ export async function startCluster(options: ClusterOptions = {}) {
     await Promise.all([redis, adapterSubscriber, eventsSubscriber].map((r) => waitForReady(r)));
     const queue = new Queue("persist", { connection: redis, prefix: keyspace.queuePrefix });
     queue.on("error", () => {});
+    const receiptsQueue = new Queue("receipts", { connection: redis, prefix: keyspace.queuePrefix });
+    receiptsQueue.on("error", () => {});
     const gwDatabase = openDatabase({ url: testDb.url, max: 4, connectTimeoutSeconds: 1 });
     const gateway = await buildApp({
       config: {
@@ -82,10 +89,11 @@ export async function startCluster(options: ClusterOptions = {}) {
       adapterSubscriber,
       eventsSubscriber,
       persistQueue: queue,
+      receiptsQueue,
       keyspace,
     });
     const port = await gateway.listen(0, "127.0.0.1");
-    nodes.push({ gateway, url: `http://127.0.0.1:${port}`, database: gwDatabase, redis: [redis], adapterSubscriber, queue });
+    nodes.push({ gateway, url: `http://127.0.0.1:${port}`, database: gwDatabase, redis: [redis], adapterSubscriber, queue, receiptsQueue });
   }
 
   let persister: Persister | undefined;
@@ -106,6 +114,35 @@ export async function startCluster(options: ClusterOptions = {}) {
     void persister.worker.run();
   }
 
+  let delivery: Delivery | undefined;
+  let deliveryDatabase: Database | undefined;
+  if (options.delivery) {
+    deliveryDatabase = openDatabase({ url: testDb.url, max: 4, connectTimeoutSeconds: 1 });
+    const c = options.delivery.config;
+    delivery = buildDelivery({
+      database: deliveryDatabase,
+      workerRedis: redisConn("delivery:worker", "consumer"),
+      publishRedis: redisConn("delivery:publish", "producer"),
+      registry: deliveryRegistry,
+      logger: options.delivery.logger ?? logger,
+      keyspace,
+      config: {
+        receipts: { concurrency: 16, maxBatch: 5_000, ...c?.receipts },
+        notifications: {
+          collapseMs: 300,
+          attempts: 3,
+          backoffMs: 100,
+          handOffConcurrency: 1,
+          pushConcurrency: 4,
+          previewChars: 140,
+          ...c?.notifications,
+        },
+      },
+      notifier: options.delivery.notifier,
+    });
+    delivery.run();
+  }
+
   const sockets: ClientSocket[] = [];
 
   const cluster = {
@@ -114,6 +151,8 @@ export async function startCluster(options: ClusterOptions = {}) {
     databaseUrl: testDb.url,
     nodes,
     persister,
+    delivery,
+    deliveryRegistry,
     url: (i: number) => nodes[i]!.url,
 
     token: (sub: string, name?: string, extra: Partial<Parameters<typeof signToken>[0]> = {}) =>
@@ -162,9 +201,12 @@ export async function startCluster(options: ClusterOptions = {}) {
     async stop() {
       for (const s of sockets) s.disconnect();
       await persister?.stop();
+      await delivery?.stop();
+      await deliveryDatabase?.close();
       for (const n of nodes) {
         await n.gateway.close();
         await n.queue.close().catch(() => {});
+        await n.receiptsQueue.close().catch(() => {});
         await n.database.close();
       }
       await persisterDatabase?.close();

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "@parley/testkit/vitest";
 import type { TestDatabase } from "@parley/testkit";
 import {
+  applyDelivered,
   createConversation,
   createDatabase,
   listConversations,
@@ -94,12 +95,35 @@ describe("read state", () => {
   it("moves the read watermark only up and never counts own messages", async () => {
     const c = await newConversation("alice", ["bob"]);
     await persistBatch(database.sql, [item(c), item(c, { senderId: "bob", senderName: "Bob" }), item(c)]);
-    expect(await markRead(database.sql, c, "bob", 2)).toMatchObject({ lastReadSeq: 2, unreadCount: 1 });
-    expect(await markRead(database.sql, c, "bob", 1)).toMatchObject({ lastReadSeq: 2, unreadCount: 1, advanced: false });
-    expect(await markRead(database.sql, c, "bob", 99)).toMatchObject({ lastReadSeq: 3, unreadCount: 0 });
+    expect(await markRead(database.sql, c, "bob", 2)).toEqual({ lastReadSeq: 2, unreadCount: 1, readMoved: true, deliveredMoved: true });
+    expect(await markRead(database.sql, c, "bob", 1)).toEqual({ lastReadSeq: 2, unreadCount: 1, readMoved: false, deliveredMoved: false });
+    expect(await markRead(database.sql, c, "bob", 99)).toMatchObject({ lastReadSeq: 3, unreadCount: 0, readMoved: true });
+    expect(await markRead(database.sql, c, "mallory", 1)).toBeUndefined();
     // Alice sent seqs 1 and 3; only bob's seq 2 is unread for her.
     const [state] = (await readSync(database.sql, { userId: "alice", cursors: { [c]: 3 } })).filter((s) => s.id === c);
     expect(state).toMatchObject({ lastSeq: 3, lastReadSeq: 0, unreadCount: 1 });
+  });
+
+  it("applies delivered watermarks in one statement: only up, clamped, non-members ignored, only the moved ones returned", async () => {
+    const c = await newConversation("alice", ["bob", "carol"]);
+    await persistBatch(database.sql, [item(c), item(c), item(c)]);
+    expect(await applyDelivered(database.sql, [{ conversationId: c, userId: "bob", seq: 2 }])).toEqual([{ conversationId: c, userId: "bob", seq: 2 }]);
+    const moved = await applyDelivered(database.sql, [
+      { conversationId: c, userId: "bob", seq: 1 },
+      { conversationId: c, userId: "carol", seq: 50 },
+      { conversationId: c, userId: "mallory", seq: 3 },
+      { conversationId: randomUUID(), userId: "bob", seq: 3 },
+    ]);
+    expect(moved).toEqual([{ conversationId: c, userId: "carol", seq: 3 }]);
+    // Reading implies delivery; a delivered watermark below the read one moves nothing.
+    expect(await markRead(database.sql, c, "bob", 3)).toMatchObject({ readMoved: true, deliveredMoved: true });
+    expect(await applyDelivered(database.sql, [{ conversationId: c, userId: "bob", seq: 3 }])).toEqual([]);
+    const rows = await database.sql`select user_id, delivered_seq, read_seq from members where conversation_id = ${c} order by user_id`;
+    expect(rows).toEqual([
+      { user_id: "alice", delivered_seq: 0, read_seq: 0 },
+      { user_id: "bob", delivered_seq: 3, read_seq: 3 },
+      { user_id: "carol", delivered_seq: 3, read_seq: 0 },
+    ]);
   });
 
   it("cuts sync at 2,000 messages and marks the cut conversations", async () => {

@@ -97,6 +97,11 @@ describe("each service as its own process", () => {
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toContain("nodejs_eventloop_lag_seconds");
+      if (service === "delivery") {
+        // No PUSH_WEBHOOK_URL: said once at start.
+        expect(worker.output().match(/offline notifications are off/g)).toHaveLength(1);
+        expect(metrics).toContain("parley_delivery_receipts_applied_total");
+      }
       worker.child.kill("SIGTERM");
       expect(await worker.exited).toBe(0);
     }, 30_000);

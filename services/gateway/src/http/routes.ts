@@ -4,11 +4,13 @@ import type { TokenVerifier, VerifiedToken } from "../auth/token-verifier.js";
 import { AuthError } from "../auth/token-verifier.js";
 import type { UserRecords } from "../auth/user-records.js";
 import type { ConversationService } from "../conversation-service.js";
+import type { ReceiptService } from "../receipts/receipt-service.js";
 import type { SendService } from "../send/send-service.js";
 
 export interface RouteDeps {
   verify: TokenVerifier;
   conversations: ConversationService;
+  receipts: ReceiptService;
   send: SendService;
   users: UserRecords;
 }
@@ -99,6 +101,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   app.post(r.markRead.url, async (req) => {
     const { id } = parseOrThrow(r.markRead.params, req.params);
     const { seq } = parseOrThrow(r.markRead.body, req.body);
-    return deps.conversations.markRead(userOf(req).userId, id, seq);
+    // HTTP has no device of its own: `unread` goes to every device of the reader.
+    return deps.receipts.read(userOf(req).userId, id, seq);
   });
 }

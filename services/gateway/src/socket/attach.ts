@@ -106,6 +106,9 @@ export function attachSockets(deps: AttachDeps): void {
       get exp() {
         return data.exp;
       },
+      get socketId() {
+        return socket.id;
+      },
       extend(exp) {
         data.exp = exp;
         arm();

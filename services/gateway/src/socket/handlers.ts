@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { ParleyError, type ClientEvents, type ClientEventName, type ClientPayload } from "@parley/protocol";
 import type { ConversationService } from "../conversation-service.js";
+import type { ReceiptService } from "../receipts/receipt-service.js";
 import type { SendService } from "../send/send-service.js";
 import type { TokenVerifier } from "../auth/token-verifier.js";
 
@@ -8,6 +9,8 @@ export interface SocketSession {
   userId: string;
   name: string;
   exp: number;
+  /** The socket's id (a room of its own): events for "the user's other devices" leave it out. */
+  socketId: string;
   /** Moves the session's expiry after `auth:refresh`. */
   extend(exp: number): void;
 }
@@ -15,6 +18,7 @@ export interface SocketSession {
 export interface HandlerDeps {
   send: SendService;
   conversations: ConversationService;
+  receipts: ReceiptService;
   verify: TokenVerifier;
 }
 
@@ -32,7 +36,8 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     "message:send": (s, p) => deps.send.send(s, p),
     sync: (s, p) => deps.conversations.sync(s.userId, p),
     "messages:history": (s, p) => deps.conversations.history(s.userId, p),
-    "message:read": (s, p) => deps.conversations.markRead(s.userId, p.conversationId, p.seq),
+    "message:read": (s, p) => deps.receipts.read(s.userId, p.conversationId, p.seq, s.socketId),
+    "message:delivered": (s, p) => deps.receipts.delivered(s.userId, p.conversationId, p.seq),
     "auth:refresh": async (s, p) => {
       const token = await deps.verify(p.token).catch((err: unknown) => {
         throw new ParleyError("UNAUTHORIZED", err instanceof Error ? err.message : "invalid token");
@@ -43,7 +48,6 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     },
     "typing:start": notYet("typing:start") as Handler<"typing:start">,
     "typing:stop": notYet("typing:stop") as Handler<"typing:stop">,
-    "message:delivered": notYet("message:delivered") as Handler<"message:delivered">,
     "presence:query": notYet("presence:query") as Handler<"presence:query">,
     "message:edit": notYet("message:edit") as Handler<"message:edit">,
     "message:delete": notYet("message:delete") as Handler<"message:delete">,

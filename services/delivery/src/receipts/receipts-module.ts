@@ -1,0 +1,74 @@
+import { Worker, UnrecoverableError, type Job } from "bullmq";
+import { conversationRoom, JobCatalog, RoomEmitter } from "@parley/bus";
+import { applyDelivered, type DeliveredWatermark } from "@parley/db";
+import type { DeliveryContext, DeliveryModule } from "../module.js";
+import { workersModule } from "../module.js";
+import { ReceiptBatcher } from "./receipt-batcher.js";
+
+export interface ReceiptsConfig {
+  /** Jobs taken at once (merged into one statement while the previous one runs). */
+  concurrency: number;
+  /** Watermarks in one statement at most. */
+  maxBatch: number;
+}
+
+/**
+ * `message:delivered` watermarks: the gateways batch them into `receipts` jobs; this applies
+ * them to Postgres (monotonic, clamped) and sends a `receipt` to the conversation's members
+ * for each watermark that actually moved, and for no other.
+ */
+export function createReceiptsModule(ctx: DeliveryContext, config: ReceiptsConfig): DeliveryModule {
+  const { metrics, logger } = ctx;
+  const emitter = new RoomEmitter(ctx.publishRedis, ctx.keyspace.adapterChannelPrefix);
+
+  const emit = (moved: DeliveredWatermark[]) => {
+    if (moved.length === 0) return;
+    const at = new Date().toISOString();
+    const pipeline = ctx.publishRedis.pipeline();
+    for (const w of moved) {
+      const room = conversationRoom(w.conversationId);
+      pipeline.spublish(emitter.channelOf(room), emitter.encode(room, "receipt", { ...w, kind: "delivered", at }));
+    }
+    pipeline.exec().then(
+      () => metrics.receiptsEmitted.inc(moved.length),
+      // The watermarks are stored (members see them in the conversation); pub/sub is at-most-once.
+      (err: unknown) => logger.warn({ err: String(err), receipts: moved.length }, "publishing receipts failed"),
+    );
+  };
+
+  const batcher = new ReceiptBatcher({
+    maxBatch: config.maxBatch,
+    apply: (watermarks) => applyDelivered(ctx.database.sql, watermarks),
+    onApplied: (moved, applied) => {
+      metrics.receiptBatchSize.observe(applied);
+      metrics.receiptsApplied.inc(applied);
+      metrics.receiptsMoved.inc(moved.length);
+      emit(moved);
+    },
+  });
+
+  const worker = new Worker(
+    "receipts",
+    async (job: Job<unknown>) => {
+      const started = performance.now();
+      const parsed = JobCatalog.receipts.data.safeParse(job.data);
+      if (!parsed.success) {
+        metrics.jobSeconds.observe({ queue: "receipts", outcome: "failed" }, (performance.now() - started) / 1000);
+        logger.error({ jobId: job.id, issues: parsed.error.issues.slice(0, 3) }, "receipts job has invalid data");
+        throw new UnrecoverableError("invalid receipts job data");
+      }
+      try {
+        await batcher.submit(parsed.data.receipts);
+        metrics.jobSeconds.observe({ queue: "receipts", outcome: "ok" }, (performance.now() - started) / 1000);
+      } catch (err) {
+        metrics.jobSeconds.observe({ queue: "receipts", outcome: "failed" }, (performance.now() - started) / 1000);
+        throw err;
+      }
+    },
+    { connection: ctx.workerRedis, prefix: ctx.keyspace.queuePrefix, concurrency: config.concurrency, autorun: false },
+  );
+  worker.on("failed", (job, err) => logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "receipts job failed"));
+  worker.on("error", (err) => logger.warn({ err: err.message }, "receipts worker error"));
+
+  return workersModule("receipts", [worker], () => batcher.idle());
+}

@@ -1,0 +1,59 @@
+import { conversationRoom, userRoom } from "@parley/bus";
+import { markRead, type Database } from "@parley/db";
+import { ParleyError } from "@parley/protocol";
+import type { Logger } from "@parley/runtime";
+import type { ConversationService } from "../conversation-service.js";
+import { guardDb } from "../guard-db.js";
+import type { ParleyServer } from "../socket/attach.js";
+import type { DeliveredBuffer } from "./delivered-buffer.js";
+
+export interface ReceiptServiceDeps {
+  database: Database;
+  conversations: ConversationService;
+  buffer: DeliveredBuffer;
+  io: ParleyServer;
+  logger: Logger;
+  dbTimeoutMs: number;
+}
+
+/**
+ * Delivered and read watermarks, for sockets and HTTP alike.
+ *
+ * - `delivered` is answered once the watermark is in Redis: the delivery service applies it in
+ *   a batch and sends the receipt if it moved (these are many; a round trip to Postgres each
+ *   would cost more than the messages themselves).
+ * - `read` is answered from Postgres (the ack carries the new unread count): a `receipt` goes
+ *   to the conversation's members when a watermark moved, and `unread` to the reader's other
+ *   devices (all of them for HTTP, which has no device of its own).
+ */
+export class ReceiptService {
+  constructor(private readonly deps: ReceiptServiceDeps) {}
+
+  async delivered(userId: string, conversationId: string, seq: number): Promise<Record<string, never>> {
+    await this.deps.conversations.requireRole(conversationId, userId);
+    try {
+      await this.deps.buffer.push({ conversationId, userId, seq });
+    } catch (err) {
+      this.deps.logger.warn({ err: String(err) }, "delivered watermark could not be enqueued");
+      throw new ParleyError("UNAVAILABLE", "the queue is out of reach; retry later");
+    }
+    return {};
+  }
+
+  async read(userId: string, conversationId: string, seq: number, exceptSocketId?: string): Promise<{ lastReadSeq: number; unreadCount: number }> {
+    await this.deps.conversations.requireRole(conversationId, userId);
+    const state = await guardDb(markRead(this.deps.database.sql, conversationId, userId, seq), this.deps.dbTimeoutMs);
+    if (!state) throw new ParleyError("FORBIDDEN", "not a member of this conversation");
+    const { lastReadSeq, unreadCount } = state;
+    if (state.readMoved) {
+      const at = new Date().toISOString();
+      const room = this.deps.io.to(conversationRoom(conversationId));
+      // Reading implies delivery: members learn both watermarks, delivered first.
+      if (state.deliveredMoved) room.emit("receipt", { conversationId, userId, kind: "delivered", seq: lastReadSeq, at });
+      room.emit("receipt", { conversationId, userId, kind: "read", seq: lastReadSeq, at });
+      const devices = this.deps.io.to(userRoom(userId));
+      (exceptSocketId ? devices.except(exceptSocketId) : devices).emit("unread", { conversationId, lastReadSeq, unreadCount });
+    }
+    return { lastReadSeq, unreadCount };
+  }
+}

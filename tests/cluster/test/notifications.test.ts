@@ -1,0 +1,215 @@
+import { randomUUID } from "node:crypto";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createWebhookNotifier, verifyWebhook } from "@parley/delivery";
+import { createRedis, waitForReady, type Redis } from "@parley/runtime";
+import { testInfra } from "@parley/testkit/vitest";
+import { startCluster, type Cluster, type ClientSocket } from "./cluster.js";
+import { startWebhookReceiver } from "./webhook-receiver.js";
+
+const SECRET = "webhook-test-secret-0123456789";
+const COLLAPSE_MS = 800;
+
+/** Scripted answers per recipient: the nth request for them gets the nth status (then 200). */
+const script = new Map<string, number[]>();
+let receiver: Awaited<ReturnType<typeof startWebhookReceiver>>;
+let cluster: Cluster;
+let redis: Redis;
+const logLines: string[] = [];
+
+beforeAll(async () => {
+  receiver = await startWebhookReceiver((req, earlier) => script.get(req.body?.recipientId)?.[earlier.length] ?? 200);
+  cluster = await startCluster({
+    gateways: 2,
+    delivery: {
+      notifier: createWebhookNotifier({ url: receiver.url, secret: SECRET, timeoutMs: 2_000 }),
+      logger: pino({ level: "info" }, { write: (line: string) => void logLines.push(line) }),
+      config: { notifications: { collapseMs: COLLAPSE_MS, attempts: 4, backoffMs: 150 } },
+    },
+  });
+  redis = createRedis({ url: testInfra().redisUrl, name: "notifications-test", role: "producer" });
+  await waitForReady(redis);
+});
+afterAll(async () => {
+  await cluster?.stop();
+  await redis?.quit();
+  await receiver?.close();
+});
+
+/**
+ * Presence as the delivery service reads it: `keyspace.presence.counts` (userId → live sockets).
+ * The presence engineer's gateway code, which maintains it, is not on this branch: the tests
+ * write the hash directly as a fixture.
+ */
+const setLiveSockets = (userId: string, n: number) => redis.hset(cluster.keyspace.presence.counts, userId, n);
+
+async function send(socket: ClientSocket, conversationId: string, body: string) {
+  const ack = await socket.emitWithAck("message:send", { conversationId, clientMessageId: randomUUID(), body });
+  if (!ack.ok) throw new Error(JSON.stringify(ack));
+  return ack.message;
+}
+
+async function until(check: () => boolean | Promise<boolean>, timeoutMs = 8_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const quiet = (ms = COLLAPSE_MS * 2) => new Promise((r) => setTimeout(r, ms));
+
+async function counter(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = await cluster.deliveryRegistry.getSingleMetric(name)!.get();
+  return metric.values
+    .filter((v) => Object.entries(labels).every(([k, want]) => (v.labels as Record<string, unknown>)[k] === want))
+    .reduce((sum, v) => sum + v.value, 0);
+}
+
+describe("offline notifications through the signed webhook", () => {
+  it("a burst of messages to an offline user becomes one notification with the count and the latest message; the next message opens a new window", async () => {
+    const alice = await cluster.token("p1-alice", "Alice");
+    const conversation = await cluster.createConversation(alice, ["p1-bob"]);
+    const socket = await cluster.connect(0, alice);
+    for (let i = 1; i <= 5; i++) await send(socket, conversation.id, `burst ${i}`);
+
+    await until(() => receiver.for("p1-bob").length === 1);
+    await quiet();
+    const [only] = receiver.for("p1-bob");
+    expect(receiver.for("p1-bob")).toHaveLength(1);
+    expect(only!.body).toMatchObject({
+      type: "conversation.unread",
+      recipientId: "p1-bob",
+      conversationId: conversation.id,
+      count: 5,
+      firstSeq: 1,
+      lastSeq: 5,
+      latest: { seq: 5, senderId: "p1-alice", senderName: "Alice", kind: "text", preview: "burst 5" },
+    });
+    expect(only!.headers["x-parley-delivery"]).toBe(only!.body.id);
+    // The sender is never notified of their own messages.
+    expect(receiver.for("p1-alice")).toHaveLength(0);
+
+    await send(socket, conversation.id, "later");
+    await until(() => receiver.for("p1-bob").length === 2);
+    expect(receiver.for("p1-bob")[1]!.body).toMatchObject({ count: 1, firstSeq: 6, lastSeq: 6, latest: { preview: "later" } });
+    expect(receiver.for("p1-bob")[1]!.body.id).not.toBe(only!.body.id);
+  });
+
+  it("the signature verifies with the secret and fails with another, or on a changed body; an old timestamp is detectable as a replay", async () => {
+    const alice = await cluster.token("p2-alice", "Alice");
+    const conversation = await cluster.createConversation(alice, ["p2-bob"]);
+    const socket = await cluster.connect(1, alice);
+    await send(socket, conversation.id, "sign me");
+    await until(() => receiver.for("p2-bob").length === 1);
+    const req = receiver.for("p2-bob")[0]!;
+    const timestamp = req.headers["x-parley-timestamp"] as string;
+    const signature = req.headers["x-parley-signature"] as string;
+    expect(signature).toMatch(/^v1=[0-9a-f]{64}$/);
+    expect(Math.abs(Number(timestamp) - Date.now() / 1000)).toBeLessThan(10);
+
+    expect(verifyWebhook({ secret: SECRET, rawBody: req.rawBody, timestamp, signature })).toEqual({ ok: true });
+    expect(verifyWebhook({ secret: "another-secret-0123456789", rawBody: req.rawBody, timestamp, signature })).toEqual({ ok: false, reason: "bad_signature" });
+    expect(verifyWebhook({ secret: SECRET, rawBody: req.rawBody.replace("p2-bob", "p2-eve"), timestamp, signature })).toEqual({ ok: false, reason: "bad_signature" });
+    // A fresh timestamp on the old signature: the timestamp is inside the MAC.
+    expect(verifyWebhook({ secret: SECRET, rawBody: req.rawBody, timestamp: String(Number(timestamp) + 60), signature })).toEqual({ ok: false, reason: "bad_signature" });
+    // The same request replayed six minutes later.
+    expect(verifyWebhook({ secret: SECRET, rawBody: req.rawBody, timestamp, signature, nowSeconds: Number(timestamp) + 360 })).toEqual({ ok: false, reason: "too_old" });
+    expect(verifyWebhook({ secret: SECRET, rawBody: req.rawBody, timestamp: undefined, signature })).toEqual({ ok: false, reason: "malformed" });
+  });
+
+  it("an online user gets none while offline co-members (absent or 0 sockets) get theirs", async () => {
+    const alice = await cluster.token("p3-alice", "Alice");
+    const conversation = await cluster.createConversation(alice, ["p3-bob", "p3-carol", "p3-dave"]);
+    await setLiveSockets("p3-bob", 2);
+    await setLiveSockets("p3-dave", 0);
+    const socket = await cluster.connect(0, alice);
+    await send(socket, conversation.id, "anyone there?");
+    await until(() => receiver.for("p3-carol").length === 1 && receiver.for("p3-dave").length === 1);
+    await quiet();
+    expect(receiver.for("p3-bob")).toHaveLength(0);
+    expect(receiver.for("p3-carol")[0]!.body).toMatchObject({ count: 1 });
+  });
+
+  it("is skipped when the recipient reads up to it, or comes online, before the window ends", async () => {
+    const alice = await cluster.token("p4-alice", "Alice");
+    const bob = await cluster.token("p4-bob");
+    const conversation = await cluster.createConversation(alice, ["p4-bob", "p4-carol"]);
+    const socket = await cluster.connect(0, alice);
+    const skipped = { read: await counter("parley_delivery_notifications_skipped_total", { reason: "read" }), online: await counter("parley_delivery_notifications_skipped_total", { reason: "online" }) };
+    await send(socket, conversation.id, "one");
+    await send(socket, conversation.id, "two");
+    // Within the window: bob reads both on another device (HTTP), carol connects somewhere.
+    expect((await cluster.http(1, "POST", `/v1/conversations/${conversation.id}/read`, { token: bob, body: { seq: 2 } })).status).toBe(200);
+    await setLiveSockets("p4-carol", 1);
+    await until(async () => (await counter("parley_delivery_notifications_skipped_total", { reason: "read" })) > skipped.read);
+    await until(async () => (await counter("parley_delivery_notifications_skipped_total", { reason: "online" })) > skipped.online);
+    await quiet();
+    expect(receiver.for("p4-bob")).toHaveLength(0);
+    expect(receiver.for("p4-carol")).toHaveLength(0);
+  });
+
+  it("a receiver answering 500 twice then 200 gets the notification on the third attempt, signed afresh, with the same delivery id", async () => {
+    script.set("p5-bob", [500, 500]);
+    const alice = await cluster.token("p5-alice", "Alice");
+    const conversation = await cluster.createConversation(alice, ["p5-bob"]);
+    const socket = await cluster.connect(0, alice);
+    await send(socket, conversation.id, "are you there");
+    await until(() => receiver.for("p5-bob").length === 3);
+    await quiet();
+    const attempts = receiver.for("p5-bob");
+    expect(attempts).toHaveLength(3);
+    expect(new Set(attempts.map((a) => a.headers["x-parley-delivery"])).size).toBe(1);
+    for (const a of attempts) {
+      expect(verifyWebhook({ secret: SECRET, rawBody: a.rawBody, timestamp: a.headers["x-parley-timestamp"] as string, signature: a.headers["x-parley-signature"] as string })).toEqual({ ok: true });
+    }
+    // Backoff: the retries were spaced out (150 ms, then 300 ms).
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(100);
+    expect(attempts[2]!.at - attempts[1]!.at).toBeGreaterThanOrEqual(200);
+    expect(attempts[2]!.body).toMatchObject({ count: 1, latest: { preview: "are you there" } });
+  });
+
+  it("a receiver answering 400 is given up at once, with the reason logged and counted", async () => {
+    script.set("p6-bob", [400, 400, 400, 400]);
+    const rejected = await counter("parley_delivery_notifications_failed_total", { reason: "rejected" });
+    const alice = await cluster.token("p6-alice", "Alice");
+    const conversation = await cluster.createConversation(alice, ["p6-bob"]);
+    const socket = await cluster.connect(0, alice);
+    await send(socket, conversation.id, "you will refuse this");
+    await until(() => receiver.for("p6-bob").length === 1);
+    await until(async () => (await counter("parley_delivery_notifications_failed_total", { reason: "rejected" })) === rejected + 1);
+    await quiet(1_000);
+    expect(receiver.for("p6-bob")).toHaveLength(1);
+    const line = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "notification refused by the receiver: given up");
+    expect(line).toMatchObject({ reason: "the webhook answered 400", notifier: "webhook" });
+  });
+
+  it("a receiver answering 500 every time is given up after the last attempt, with the reason logged and counted", async () => {
+    script.set("p8-bob", Array.from({ length: 10 }, () => 503));
+    const exhausted = await counter("parley_delivery_notifications_failed_total", { reason: "exhausted" });
+    const alice = await cluster.token("p8-alice", "Alice");
+    const conversation = await cluster.createConversation(alice, ["p8-bob"]);
+    const socket = await cluster.connect(0, alice);
+    await send(socket, conversation.id, "nobody home");
+    // attempts: 4 in this cluster's configuration.
+    await until(async () => (await counter("parley_delivery_notifications_failed_total", { reason: "exhausted" })) === exhausted + 1, 15_000);
+    await quiet();
+    expect(receiver.for("p8-bob")).toHaveLength(4);
+    const line = logLines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === "notification given up after its last attempt");
+    expect(line).toMatchObject({ reason: "the webhook answered 503", attempts: 4 });
+  });
+
+  it("a burst to a conversation of 20 offline members: each gets the whole count, in one notification (two if the burst straddled a window)", async () => {
+    const alice = await cluster.token("p7-alice", "Alice");
+    const members = Array.from({ length: 20 }, (_, i) => `p7-m${i}`);
+    const conversation = await cluster.createConversation(alice, members);
+    const socket = await cluster.connect(0, alice);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => send(socket, conversation.id, `fan ${i}`)));
+    await until(() => members.every((m) => receiver.for(m).length >= 1));
+    await quiet();
+    // Every member: one notification for the whole burst (or few, if the burst straddled a window).
+    const counts = members.map((m) => receiver.for(m).reduce((n, r) => n + (r.body.count as number), 0));
+    expect(counts.every((n) => n === 10)).toBe(true);
+    expect(members.every((m) => receiver.for(m).length <= 2)).toBe(true);
+  });
+});
