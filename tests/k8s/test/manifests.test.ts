@@ -10,6 +10,7 @@ import type { IHTTPRoute } from "@kubernetes-models/gateway-api/gateway.networki
 import type { IScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject";
 import type { IPodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
 import type { IServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
+import { LIMITS } from "@parley/protocol";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Registry } from "prom-client";
@@ -33,7 +34,7 @@ const objectsOf = (overlay: string) => rendered.get(overlay)!;
 /** Overlays that deploy the services (the migration steps only hold the Job). */
 const appOverlays = () => overlays.filter((o) => deployments(objectsOf(o)).length > 0);
 
-/** The drain the process runs on SIGTERM: SHUTDOWN_GRACE_MS from its ConfigMap, else the default. */
+/** The drain the process runs on SIGTERM: SHUTDOWN_GRACE_MS from its ConfigMap, else the contract's default. */
 function shutdownGraceMs(objects: K8sObject[], container: IContainer): number {
   const literal = literalEnv(container, "SHUTDOWN_GRACE_MS");
   if (literal) return Number(literal);
@@ -42,7 +43,7 @@ function shutdownGraceMs(objects: K8sObject[], container: IContainer): number {
     const value = map?.data?.SHUTDOWN_GRACE_MS;
     if (value) return Number(value);
   }
-  return 25_000;
+  return LIMITS.shutdownGraceMs;
 }
 
 describe("overlays", () => {
