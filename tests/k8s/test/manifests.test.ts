@@ -11,6 +11,7 @@ import type { IScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/Sca
 import type { IPodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
 import type { IServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import { LIMITS } from "@parley/protocol";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Registry } from "prom-client";
@@ -266,12 +267,27 @@ describe("traffic", () => {
 });
 
 describe("autoscaling", () => {
-  // The BullMQ queue each worker consumes (services/*/src/app.ts), under the keyspace's
-  // queue prefix `{parley}` (libs/bus keyspace.ts).
-  const QUEUES: Record<string, string> = { "parley-persister": "persist", "parley-delivery": "delivery" };
+  /**
+   * The BullMQ queues a worker Deployment's service consumes: the names its code gives
+   * `new Worker(…)`. Their wait lists live under the keyspace's queue prefix `{parley}`.
+   */
+  function consumedQueues(deployment: string): string[] {
+    const queues = new Set<string>();
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")) {
+          for (const m of readFileSync(path, "utf8").matchAll(/new Worker\(\s*"([\w-]+)"/g)) queues.add(m[1]!);
+        }
+      }
+    };
+    walk(join(ROOT, "services", deployment.replace(/^parley-/, ""), "src"));
+    return [...queues].sort();
+  }
   const production = () => appOverlays().filter((o) => o !== "dev");
 
-  it("scales gateways on connected sockets per pod and workers on their queue's depth", () => {
+  it("scales gateways on connected sockets per pod and each worker on every queue it consumes", () => {
     const gatewayMetric = "parley_gateway_connected_sockets";
     for (const o of production()) {
       const objects = objectsOf(o);
@@ -279,21 +295,24 @@ describe("autoscaling", () => {
       const hpas = byKind<IHorizontalPodAutoscaler>(objects, "HorizontalPodAutoscaler");
       expect(scaled.length + hpas.length, o).toBe(3);
       for (const s of scaled) {
-        const triggers = s.spec.triggers;
-        if (s.spec.scaleTargetRef.name === "parley-gateway") {
-          expect(triggers.some((t) => t.type === "prometheus" && String(t.metadata.query).includes(gatewayMetric)), o).toBe(true);
-        } else {
-          const queue = QUEUES[s.spec.scaleTargetRef.name];
-          expect(triggers.some((t) => t.type === "redis" && t.metadata.listName === `{parley}:${queue}:wait`), `${o} ${s.metadata.name}`).toBe(true);
+        const target = s.spec.scaleTargetRef.name;
+        if (target === "parley-gateway") {
+          expect(s.spec.triggers.some((t) => t.type === "prometheus" && String(t.metadata.query).includes(gatewayMetric)), o).toBe(true);
+          continue;
         }
+        const lists = s.spec.triggers.filter((t) => t.type === "redis").map((t) => String(t.metadata.listName));
+        const expected = consumedQueues(target).map((q) => `{parley}:${q}:wait`);
+        expect(lists.sort(), `${o} ${target}: one trigger per queue its workers consume`).toEqual(expected);
       }
       for (const h of hpas) {
+        const target = h.spec!.scaleTargetRef.name;
         const metrics = h.spec!.metrics ?? [];
-        if (h.spec!.scaleTargetRef.name === "parley-gateway") expect(metrics.some((m) => m.pods?.metric.name === gatewayMetric), o).toBe(true);
-        else {
-          const queue = QUEUES[h.spec!.scaleTargetRef.name];
-          expect(metrics.some((m) => m.external?.metric.name === "bullmq_job_count" && m.external.metric.selector?.matchLabels?.queue === queue), o).toBe(true);
+        if (target === "parley-gateway") {
+          expect(metrics.some((m) => m.pods?.metric.name === gatewayMetric), o).toBe(true);
+          continue;
         }
+        const queues = metrics.filter((m) => m.external?.metric.name === "bullmq_job_count").map((m) => m.external!.metric.selector?.matchLabels?.queue);
+        expect(queues.sort(), `${o} ${target}: one metric per queue its workers consume`).toEqual(consumedQueues(target));
       }
     }
   });
