@@ -177,11 +177,19 @@ describe("configuration", () => {
     }
   });
 
-  it("gives the dev overlay a Redis URL that reaches its in-namespace Redis", () => {
+  it("gives the dev overlay URLs that reach its own Redis and Postgres with the credentials Postgres is created with", () => {
     const objects = rendered.get("dev")!;
     const gateway = deployments(objects).find((d) => d.metadata.name === "parley-gateway")!;
     const env = environment(gateway.spec!.template.spec!.containers[0]!, objects);
-    const redisSecret = env.explicit.get("REDIS_URL")!.secret!;
-    expect(env.secretValue(redisSecret, "REDIS_URL")).toBe("redis://redis:6379");
+    expect(env.secretValue(env.explicit.get("REDIS_URL")!.secret!, "REDIS_URL")).toBe("redis://redis:6379");
+    const database = new URL(env.secretValue(env.explicit.get("DATABASE_URL")!.secret!, "DATABASE_URL")!);
+    const postgres = byKind<ISecret>(objects, "Secret").find((s) => sameName(s.metadata.name, "parley-postgres"))!;
+    const created = Object.fromEntries(Object.entries(postgres.data!).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+    expect([database.hostname, database.port]).toEqual(["postgres", "5432"]);
+    expect([database.username, decodeURIComponent(database.password), database.pathname.slice(1)]).toEqual([
+      created.POSTGRES_USER,
+      created.POSTGRES_PASSWORD,
+      created.POSTGRES_DB,
+    ]);
   });
 });

@@ -1,9 +1,14 @@
+import { DeliveryEnv } from "@parley/delivery";
+import { GatewayEnv } from "@parley/gateway";
+import { PersisterEnv } from "@parley/persister";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { last, readStages, type Stage } from "./dockerfile.js";
-import { readPackage, readText, ROOT, SERVICES } from "./repo.js";
+import type { z } from "zod";
+import { readPackage, readText, ROOT, SERVICES, type ServiceName } from "./repo.js";
 
+const SCHEMAS: Record<ServiceName, z.ZodObject> = { gateway: GatewayEnv, persister: PersisterEnv, delivery: DeliveryEnv };
 const dockerfile = (service: string) => readStages(readText(`services/${service}/Dockerfile`));
 const final = (stages: Stage[]) => stages.at(-1)!;
 
@@ -53,6 +58,12 @@ describe.each(SERVICES.map((s) => s.name))("the %s image", (service) => {
     const expected = [...libs, `services/${service}`].flatMap((dir) => [`${dir}/package.json`, `${dir}/dist`]);
     if (libs.includes("libs/db")) expected.push("libs/db/migrations");
     expect(copied.sort()).toEqual(expected.sort());
+  });
+
+  it("exposes the port the service listens on by default", () => {
+    const { portVariable } = SERVICES.find((s) => s.name === service)!;
+    const defaultPort = SCHEMAS[service].shape[portVariable]!.parse(undefined);
+    expect(last(runtime, "EXPOSE")!.args).toEqual([String(defaultPort)]);
   });
 
   it("runs as a non-root user, by number (Kubernetes can only verify runAsNonRoot for a numeric user)", () => {
