@@ -1,17 +1,11 @@
-import { DeliveryEnv } from "@parley/delivery";
-import { GatewayEnv } from "@parley/gateway";
-import { PersisterEnv } from "@parley/persister";
 import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { ISecret } from "kubernetes-models/v1/Secret";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { z } from "zod";
 import { assertKubectl, listOverlays, render, type K8sObject } from "./kustomize.js";
 import { readText, SERVICES, type ServiceName } from "./repo.js";
+import { SERVICE_ENV as SCHEMAS } from "./service-env.js";
 import { byKind, deployments } from "./workloads.js";
-
-/** Each service's configuration schema: the single source of its settings. */
-const SCHEMAS: Record<ServiceName, z.ZodObject> = { gateway: GatewayEnv, persister: PersisterEnv, delivery: DeliveryEnv };
 
 interface Row {
   variable: string;

@@ -1,14 +1,10 @@
-import { DeliveryEnv } from "@parley/delivery";
-import { GatewayEnv } from "@parley/gateway";
-import { PersisterEnv } from "@parley/persister";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { last, readStages, type Stage } from "./dockerfile.js";
-import type { z } from "zod";
-import { readPackage, readText, ROOT, SERVICES, type ServiceName } from "./repo.js";
+import { readPackage, readText, ROOT, SERVICES } from "./repo.js";
+import { SERVICE_ENV } from "./service-env.js";
 
-const SCHEMAS: Record<ServiceName, z.ZodObject> = { gateway: GatewayEnv, persister: PersisterEnv, delivery: DeliveryEnv };
 const dockerfile = (service: string) => readStages(readText(`services/${service}/Dockerfile`));
 const final = (stages: Stage[]) => stages.at(-1)!;
 
@@ -62,7 +58,7 @@ describe.each(SERVICES.map((s) => s.name))("the %s image", (service) => {
 
   it("exposes the port the service listens on by default", () => {
     const { portVariable } = SERVICES.find((s) => s.name === service)!;
-    const defaultPort = SCHEMAS[service].shape[portVariable]!.parse(undefined);
+    const defaultPort = SERVICE_ENV[service].shape[portVariable]!.parse(undefined);
     expect(last(runtime, "EXPOSE")!.args).toEqual([String(defaultPort)]);
   });
 
