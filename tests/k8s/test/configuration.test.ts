@@ -2,7 +2,7 @@ import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { ISecret } from "kubernetes-models/v1/Secret";
 import { beforeAll, describe, expect, it } from "vitest";
-import { assertKubectl, listOverlays, render, type K8sObject } from "./kustomize.js";
+import { renderer, listOverlays, render, type K8sObject } from "./kustomize.js";
 import { readText, SERVICES, type ServiceName } from "./repo.js";
 import { SERVICE_ENV as SCHEMAS } from "./service-env.js";
 import { byKind, deployments } from "./workloads.js";
@@ -79,7 +79,7 @@ const rendered = new Map<string, K8sObject[]>();
 const rows = documentedSettings();
 
 beforeAll(async () => {
-  assertKubectl();
+  renderer();
   for (const [o, objects] of await Promise.all(overlays.map(async (o) => [o, await render(o)] as const))) rendered.set(o, objects);
 });
 

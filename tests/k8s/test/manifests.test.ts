@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Registry } from "prom-client";
 import { beforeAll, describe, expect, it } from "vitest";
-import { assertKubectl, describe as name, listOverlays, render, type K8sObject } from "./kustomize.js";
+import { renderer, describe as name, listOverlays, render, type K8sObject } from "./kustomize.js";
 import { readPackage, ROOT, SERVICES } from "./repo.js";
 import { schemaErrors } from "./schemas.js";
 import { byKind, containerPort, deployments, literalEnv, selects, workloads } from "./workloads.js";
@@ -25,7 +25,7 @@ const overlays = listOverlays();
 const rendered = new Map<string, K8sObject[]>();
 
 beforeAll(async () => {
-  assertKubectl();
+  renderer();
   // One kubectl per overlay, all at once: the whole file stays within a few seconds.
   const results = await Promise.all(overlays.map(async (o) => [o, await render(o)] as const));
   for (const [overlay, objects] of results) rendered.set(overlay, objects);
