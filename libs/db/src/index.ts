@@ -7,3 +7,5 @@ export * from "./read-messages.js";
 export * from "./conversations.js";
 export * from "./users.js";
 export * from "./timestamps.js";
+export * from "./message-changes.js";
+export * from "./search.js";

@@ -24,6 +24,8 @@ import { SendBuffer } from "./send/send-buffer.js";
 import { SendService } from "./send/send-service.js";
 import { attachSockets, type ParleyServer } from "./socket/attach.js";
 import { createHandlers } from "./socket/handlers.js";
+import { MessageChangeService } from "./messages/message-change-service.js";
+import { SearchService } from "./messages/search-service.js";
 
 export interface GatewayConfig {
   podName: string;
@@ -136,6 +138,14 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     membershipChannel: deps.keyspace.membershipChannel,
   });
 
+  const changes = new MessageChangeService({ database: deps.database, io, bodyMaxChars: config.bodyMaxChars, dbTimeoutMs });
+  const search = new SearchService({
+    database: deps.database,
+    requireMember: (conversationId, userId) => conversations.requireRole(conversationId, userId),
+    metrics,
+    dbTimeoutMs,
+  });
+
   // This pod's acks, and membership changes made on other pods.
   const acks = deps.keyspace.ackChannel(podId);
   deps.eventsSubscriber.on("smessage", (channel: string, raw: string) => {
@@ -165,7 +175,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     users,
     verify: deps.verify,
     database: deps.database,
-    handlers: createHandlers({ send, conversations, verify: deps.verify }),
+    handlers: createHandlers({ send, conversations, verify: deps.verify, changes }),
     metrics,
     logger,
     dbTimeoutMs,
@@ -178,7 +188,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     return reply.code(ok ? 200 : 503).send({ status: ok ? "ready" : draining ? "draining" : "not ready" });
   });
   app.get("/metrics", async (_req, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
-  await registerRoutes(app, { verify: deps.verify, conversations, send, users });
+  await registerRoutes(app, { verify: deps.verify, conversations, send, users, search });
 
   let closing: Promise<void> | undefined;
   const close = () =>

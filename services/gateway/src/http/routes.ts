@@ -5,12 +5,14 @@ import { AuthError } from "../auth/token-verifier.js";
 import type { UserRecords } from "../auth/user-records.js";
 import type { ConversationService } from "../conversation-service.js";
 import type { SendService } from "../send/send-service.js";
+import type { SearchService } from "../messages/search-service.js";
 
 export interface RouteDeps {
   verify: TokenVerifier;
   conversations: ConversationService;
   send: SendService;
   users: UserRecords;
+  search: SearchService;
 }
 
 declare module "fastify" {
@@ -94,6 +96,11 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     const user = userOf(req);
     const result = await deps.send.send(user, { ...body, conversationId: id });
     return reply.code(201).send(result);
+  });
+
+  app.get(r.search.url, async (req) => {
+    const query = parseOrThrow(r.search.query, req.query);
+    return deps.search.search(userOf(req).userId, query);
   });
 
   app.post(r.markRead.url, async (req) => {

@@ -1,0 +1,93 @@
+import { conversationRoom } from "@parley/bus";
+import {
+  addReaction,
+  deleteMessage,
+  editMessage,
+  removeReaction,
+  type Database,
+  type MessageChange,
+} from "@parley/db";
+import { LIMITS, ParleyError, type Message } from "@parley/protocol";
+import { guardDb } from "../guard-db.js";
+import type { ParleyServer } from "../socket/attach.js";
+
+export interface MessageChangeServiceDeps {
+  database: Database;
+  io: ParleyServer;
+  bodyMaxChars: number;
+  dbTimeoutMs: number;
+}
+
+export interface Actor {
+  userId: string;
+}
+
+/**
+ * Edits, deletions and reactions: each is one short transaction in Postgres (libs/db
+ * message-changes.ts), answered after the commit and then announced to the conversation's room
+ * on every pod through the adapter. Changes that change nothing (a repeated reaction, an edit
+ * to the same text, deleting a tombstone) are answered the same way and announced to no one.
+ */
+export class MessageChangeService {
+  constructor(private readonly deps: MessageChangeServiceDeps) {}
+
+  async edit(actor: Actor, input: { messageId: string; body: string }): Promise<{ message: Message }> {
+    if (input.body.length > this.deps.bodyMaxChars) {
+      throw new ParleyError("VALIDATION", `body: at most ${this.deps.bodyMaxChars} characters`);
+    }
+    const result = expectOk(await this.db(editMessage(this.deps.database.sql, { ...input, userId: actor.userId })), "edit");
+    if (result.changed) this.announce(result.message);
+    return { message: result.message };
+  }
+
+  async delete(actor: Actor, input: { messageId: string }): Promise<{ message: Message }> {
+    const result = expectOk(await this.db(deleteMessage(this.deps.database.sql, { ...input, userId: actor.userId })), "delete");
+    if (result.changed) this.announce(result.message);
+    return { message: result.message };
+  }
+
+  async react(actor: Actor, op: "add" | "remove", input: { messageId: string; emoji: string }): Promise<Record<string, never>> {
+    const change = op === "add" ? addReaction : removeReaction;
+    const result = expectOk(await this.db(change(this.deps.database.sql, { ...input, userId: actor.userId })), `${op} a reaction to`);
+    if (result.changed) {
+      this.deps.io.to(conversationRoom(result.conversationId)).emit("reaction", {
+        conversationId: result.conversationId,
+        messageId: input.messageId,
+        userId: actor.userId,
+        emoji: input.emoji,
+        op,
+      });
+    }
+    return {};
+  }
+
+  private announce(message: Message): void {
+    this.deps.io.to(conversationRoom(message.conversationId)).emit("message:updated", message);
+  }
+
+  private db<T>(work: Promise<T>): Promise<T> {
+    return guardDb(work, this.deps.dbTimeoutMs);
+  }
+}
+
+/** The contract's codes for what the database said (see MessageChange). */
+function expectOk<T>(result: MessageChange<T>, what: string): T {
+  switch (result.status) {
+    case "ok":
+      return result;
+    case "not_found":
+      return fail(new ParleyError("NOT_FOUND", "no such message"));
+    case "forbidden":
+      return fail(new ParleyError("FORBIDDEN", `you may not ${what} this message`));
+    case "deleted":
+      // The tombstone exists and is visible, so NOT_FOUND would be untrue: the request
+      // conflicts with the message's state.
+      return fail(new ParleyError("CONFLICT", "the message was deleted"));
+    case "too_many":
+      return fail(new ParleyError("VALIDATION", `emoji: at most ${LIMITS.reactionsPerUserPerMessage} reactions per user on one message`));
+  }
+}
+
+function fail(err: ParleyError): never {
+  throw err;
+}
