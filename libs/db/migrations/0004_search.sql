@@ -1,6 +1,6 @@
 -- Full-text search over message bodies (GET /v1/search; libs/db/src/search.ts).
 --
--- One GIN index, on (conversation_id, to_tsvector('simple', body)), for live messages only.
+-- One GIN index, on (conversation_id, to_tsvector('simple', lower(body))), for live messages only.
 -- - An expression index, not a stored tsvector column: adding a column to `messages` would
 --   rewrite the table (billions of rows) and make every row wider, and history and sync read
 --   rows off the primary key, so wider rows cost every read. The search query recomputes the
@@ -14,6 +14,11 @@
 --   configuration would stem French or German words wrongly and drop words that are stop
 --   words only in English ("die", "war"). Exact words (and websearch syntax: "quoted
 --   phrases", OR, -word) work the same in every language.
+-- - lower(body COLLATE "und-x-icu") first: to_tsvector lower-cases with the database's
+--   LC_CTYPE, which under the C locale (fast, and what our servers are initialised with)
+--   lower-cases ASCII only, so "CAFÉ" would not find "café" and "ПИЦЦУ" not "пиццу".
+--   ICU's root locale lower-cases every script whatever the database's locale. The query
+--   side applies the same expression (libs/db/src/search.ts), or the index would not be used.
 -- - WHERE deleted_at IS NULL: a tombstone's row leaves the index (its body is NULL anyway).
 -- - fastupdate (GIN's default): new entries go to a pending list merged in bulk (by
 --   autovacuum, or by an insert once the list passes gin_pending_list_limit), which keeps the
@@ -21,5 +26,5 @@
 CREATE EXTENSION IF NOT EXISTS btree_gin;
 --> statement-breakpoint
 CREATE INDEX IF NOT EXISTS "messages_search_idx" ON "messages"
-  USING gin ("conversation_id", to_tsvector('simple'::regconfig, "body"))
+  USING gin ("conversation_id", to_tsvector('simple'::regconfig, lower("body" COLLATE "und-x-icu")))
   WHERE "deleted_at" IS NULL AND "body" IS NOT NULL;

@@ -95,7 +95,7 @@ export const messages = pgTable(
      * and the body's words in one GIN index (btree_gin), 'simple' configuration, live rows only.
      */
     index("messages_search_idx")
-      .using("gin", t.conversationId, sql`to_tsvector('simple'::regconfig, ${t.body})`)
+      .using("gin", t.conversationId, sql`to_tsvector('simple'::regconfig, lower(${t.body} COLLATE "und-x-icu"))`)
       .where(sql`${t.deletedAt} IS NULL AND ${t.body} IS NOT NULL`),
   ],
 );

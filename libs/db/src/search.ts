@@ -20,10 +20,17 @@ export interface SearchQuery {
 export const SEARCH_RANKED_CANDIDATES = 500;
 
 /**
+ * The indexed expression, exactly as `messages_search_idx` has it (or the index is not used):
+ * ICU lower-casing (every script, whatever the database's LC_CTYPE), then the 'simple'
+ * configuration's words.
+ */
+const searchVector = (sql: Sql) => sql`to_tsvector('simple'::regconfig, lower(m.body COLLATE "und-x-icu"))`;
+
+/**
  * Full-text search over the messages of the caller's conversations (`migrations/0004_search.sql`
  * has the index and why it is shaped so). Matches are live messages whose body holds every word
  * of the query (text search configuration 'simple': lower-cased words, no stemming, any
- * language); deleted messages are never found, edited ones by their current text.
+ * language, case-insensitive in every script); deleted messages are never found, edited ones by their current text.
  *
  * Order: the newest `SEARCH_RANKED_CANDIDATES` matches are ranked by `ts_rank` (how often and
  * how densely the words occur, normalised by the body's length), ties newest first.
@@ -33,6 +40,7 @@ export const SEARCH_RANKED_CANDIDATES = 500;
  */
 export async function searchMessages(sql: Sql, input: SearchQuery): Promise<Message[]> {
   const limit = Math.min(input.limit ?? LIMITS.searchDefaultLimit, LIMITS.searchMaxLimit);
+  const query = sql`websearch_to_tsquery('simple'::regconfig, lower(${input.q}::text COLLATE "und-x-icu"))`;
   const rows = await sql<MessageRow[]>`
     with hits as (
       select m.conversation_id, m.seq, m.created_at
@@ -42,13 +50,13 @@ export async function searchMessages(sql: Sql, input: SearchQuery): Promise<Mess
           where mb.user_id = ${input.userId}
           ${input.conversationId ? sql`and mb.conversation_id = ${input.conversationId}` : sql``}
         )
-        and to_tsvector('simple'::regconfig, m.body) @@ websearch_to_tsquery('simple'::regconfig, ${input.q})
+        and ${searchVector(sql)} @@ ${query}
         and m.deleted_at is null and m.body is not null
       order by m.created_at desc
       limit ${SEARCH_RANKED_CANDIDATES}
     )
     select ${messageColumns(sql)},
-      ts_rank(to_tsvector('simple'::regconfig, m.body), websearch_to_tsquery('simple'::regconfig, ${input.q}), 1) as rank
+      ts_rank(${searchVector(sql)}, ${query}, 1) as rank
     from hits h
     join messages m on m.conversation_id = h.conversation_id and m.seq = h.seq
     left join users u on u.id = m.sender_id
