@@ -91,7 +91,7 @@ export const messages = pgTable(
     /** Idempotency: one message per (sender, clientMessageId), decided inside the writing transaction. */
     uniqueIndex("messages_sender_client_id_uq").on(t.senderId, t.clientMessageId),
     /**
-     * Full-text search (migrations/0004_search.sql says why it is shaped so): the conversation
+     * Full-text search (migrations/0004_search_and_edits.sql says why it is shaped so): the conversation
      * and the body's words in one GIN index (btree_gin), 'simple' configuration, live rows only.
      */
     index("messages_search_idx")

@@ -124,6 +124,26 @@ describe("message:edit", () => {
   });
 });
 
+describe("a send retried after its message changed", () => {
+  it("is answered duplicate: true with the message as it is now (edited or deleted), and stores nothing", async () => {
+    const t = await setup("retry");
+    for (const change of ["edit", "delete"] as const) {
+      const payload = { conversationId: t.conversationId, clientMessageId: randomUUID(), body: `sent once (${change})` };
+      const first = await t.authorSocket.emitWithAck("message:send", payload);
+      if (!first.ok) throw new Error(JSON.stringify(first));
+      // The other device saw it and changed it before this one heard its ack (say the ack was lost).
+      const changed =
+        change === "edit"
+          ? await t.authorSecond.emitWithAck("message:edit", { messageId: first.message.id, body: "changed" })
+          : await t.authorSecond.emitWithAck("message:delete", { messageId: first.message.id });
+      if (!changed.ok) throw new Error(JSON.stringify(changed));
+      expect(await t.authorSocket.emitWithAck("message:send", payload)).toEqual({ ok: true, message: changed.message, duplicate: true });
+    }
+    const [{ n }] = await cluster.database.sql<[{ n: number }]>`select count(*)::int as n from messages where conversation_id = ${t.conversationId}`;
+    expect(n).toBe(2);
+  });
+});
+
 describe("message:delete", () => {
   it("turns the message into a tombstone in the database and on every device, and in sync and history", async () => {
     const t = await setup("delete");

@@ -1,0 +1,230 @@
+-- Full-text search over message bodies (GET /v1/search; libs/db/src/search.ts).
+--
+-- One GIN index, on (conversation_id, to_tsvector('simple', lower(body))), for live messages only.
+-- - An expression index, not a stored tsvector column: adding a column to `messages` would
+--   rewrite the table (billions of rows) and make every row wider, and history and sync read
+--   rows off the primary key, so wider rows cost every read. The search query recomputes the
+--   tsvector only for the candidate rows it ranks (at most a few hundred).
+-- - conversation_id in the same GIN index (btree_gin): a search always names the caller's
+--   conversations, and GIN intersects the conversation's posting list with the words' inside
+--   the index, so a word found in half the table costs what its matches in the caller's
+--   conversations cost, not what all its matches cost.
+-- - 'simple' configuration: lower-cases and splits on non-letters, no stemming and no stop
+--   words. Chat is multilingual and a message has no reliable language tag: an English
+--   configuration would stem French or German words wrongly and drop words that are stop
+--   words only in English ("die", "war"). Exact words (and websearch syntax: "quoted
+--   phrases", OR, -word) work the same in every language.
+-- - lower(body COLLATE "und-x-icu") first: to_tsvector lower-cases with the database's
+--   LC_CTYPE, which under the C locale (fast, and what our servers are initialised with)
+--   lower-cases ASCII only, so "CAFÉ" would not find "café" and "ПИЦЦУ" not "пиццу".
+--   ICU's root locale lower-cases every script whatever the database's locale. The query
+--   side applies the same expression (libs/db/src/search.ts), or the index would not be used.
+-- - WHERE deleted_at IS NULL: a tombstone's row leaves the index (its body is NULL anyway).
+-- - fastupdate (GIN's default): new entries go to a pending list merged in bulk (by
+--   autovacuum, or by an insert once the list passes gin_pending_list_limit), which keeps the
+--   cost on the persister's insert path low.
+CREATE EXTENSION IF NOT EXISTS btree_gin;
+--> statement-breakpoint
+CREATE INDEX IF NOT EXISTS "messages_search_idx" ON "messages"
+  USING gin ("conversation_id", to_tsvector('simple'::regconfig, lower("body" COLLATE "und-x-icu")))
+  WHERE "deleted_at" IS NULL AND "body" IS NOT NULL;
+--> statement-breakpoint
+-- parley_search(p_user text, p_query text, p_conversation uuid, p_limit int): the search itself.
+--
+-- ARGS:  p_user          the caller: only conversations they are a member of are searched
+--        p_query         web-search syntax (words all must match, "a phrase", or, -word),
+--                        lower-cased like the index
+--        p_conversation  NULL, or the one conversation to search (the caller must belong to it;
+--                        otherwise nothing is found, and the gateway answers FORBIDDEN first)
+--        p_limit         rows to return
+-- RETURNS (conversation_id, seq, rank), best first: the newest 500 matches ranked by ts_rank
+-- (normalised by body length), ties newest first. A query with no word to look up (only
+-- punctuation, or only -excluded words) finds nothing rather than scanning everything.
+--
+-- A function, so that it is planned for its arguments on every call (plan_cache_mode below):
+-- how selective the words are decides the plan (a word in half the messages and one in ten
+-- need different ones), and a generic plan cached for "any word" measured 10 to 50 times
+-- slower for common words. The caller's conversations are read first and passed as an array,
+-- so the planner knows how many there are and GIN intersects each conversation's posting
+-- list with the words' inside the index.
+CREATE OR REPLACE FUNCTION parley_search(p_user text, p_query text, p_conversation uuid, p_limit int)
+RETURNS TABLE (conversation_id uuid, seq bigint, rank real)
+LANGUAGE plpgsql STABLE
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  v_query tsquery := websearch_to_tsquery('simple'::regconfig, lower(p_query COLLATE "und-x-icu"));
+  v_conversations uuid[];
+BEGIN
+  IF numnode(v_query) = 0 OR querytree(v_query) = 'T' THEN
+    RETURN;
+  END IF;
+  SELECT array_agg(mb.conversation_id) INTO v_conversations
+  FROM members mb
+  WHERE mb.user_id = p_user AND (p_conversation IS NULL OR mb.conversation_id = p_conversation);
+  IF v_conversations IS NULL THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    WITH hits AS (
+      SELECT m.conversation_id, m.seq, m.created_at, m.body
+      FROM messages m
+      WHERE m.conversation_id = ANY (v_conversations)
+        AND to_tsvector('simple'::regconfig, lower(m.body COLLATE "und-x-icu")) @@ v_query
+        AND m.deleted_at IS NULL AND m.body IS NOT NULL
+      ORDER BY m.created_at DESC
+      LIMIT 500
+    )
+    SELECT h.conversation_id, h.seq,
+      ts_rank(to_tsvector('simple'::regconfig, lower(h.body COLLATE "und-x-icu")), v_query, 1) AS rank
+    FROM hits h
+    ORDER BY rank DESC, h.created_at DESC, h.conversation_id, h.seq
+    LIMIT p_limit;
+END
+$fn$;
+--> statement-breakpoint
+ALTER FUNCTION parley_search(text, text, uuid, int) SET plan_cache_mode = force_custom_plan;
+--> statement-breakpoint
+-- parley_persist_batch, as in 0001, with one change for edits and deletions: a retry of a send
+-- whose message was edited or deleted since (the sender's other device saw it and changed it
+-- before this device heard its ack) is answered as the duplicate it is, with the message as it
+-- is now, not CONFLICT: the stored body no longer equals the one the retry carries. A reuse of
+-- the key with other content for an edited message is answered the same way (nothing is
+-- stored either way). Header, contract and invariants: 0001_persist_batch_function.sql.
+CREATE OR REPLACE FUNCTION parley_persist_batch(p_items jsonb)
+RETURNS TABLE (
+  ord bigint, status text, id uuid, conversation_id uuid, seq bigint, sender_id text, sender_name text,
+  client_message_id uuid, kind text, body text, reply_to_id uuid, attachments jsonb,
+  created_at timestamptz, edited_at timestamptz, deleted_at timestamptz
+)
+LANGUAGE plpgsql
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  v_now timestamptz := now();
+  r record;
+BEGIN
+  PERFORM 1 FROM conversations c
+  WHERE c.id IN (SELECT DISTINCT (x->>'conversationId')::uuid FROM jsonb_array_elements(p_items) x)
+  ORDER BY c.id
+  FOR UPDATE;
+
+  FOR r IN
+    WITH items AS (
+      SELECT t.*
+      FROM ROWS FROM (
+        jsonb_to_recordset(p_items) AS (
+          id uuid, "conversationId" uuid, "senderId" text, "senderName" text, "clientMessageId" uuid,
+          kind text, body text, "replyToId" uuid, attachments jsonb
+        )
+      ) WITH ORDINALITY AS t(id, conversation_id, sender_id, sender_name, client_message_id, kind, body, reply_to_id, attachments, ord)
+    ),
+    stored AS (
+      SELECT m.* FROM messages m
+      JOIN (SELECT DISTINCT i.sender_id, i.client_message_id FROM items i) k
+        ON m.sender_id = k.sender_id AND m.client_message_id = k.client_message_id
+    ),
+    -- The first item of each key not stored before: the one that may be stored now.
+    firsts AS (
+      SELECT DISTINCT ON (i.sender_id, i.client_message_id) i.ord, i.sender_id, i.client_message_id
+      FROM items i
+      WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.sender_id = i.sender_id AND s.client_message_id = i.client_message_id)
+      ORDER BY i.sender_id, i.client_message_id, i.ord
+    ),
+    decided AS (
+      SELECT i.*,
+        CASE
+          WHEN s.id IS NOT NULL THEN
+            CASE WHEN s.conversation_id = i.conversation_id AND s.kind = i.kind
+              AND (s.body IS NOT DISTINCT FROM i.body OR s.edited_at IS NOT NULL OR s.deleted_at IS NOT NULL)
+              THEN 'duplicate' ELSE 'conflict' END
+          WHEN f.ord <> i.ord THEN 'sibling'
+          WHEN NOT EXISTS (SELECT 1 FROM conversations c WHERE c.id = i.conversation_id) THEN 'forbidden'
+          WHEN i.reply_to_id IS NOT NULL
+            AND NOT EXISTS (SELECT 1 FROM messages rm WHERE rm.id = i.reply_to_id AND rm.conversation_id = i.conversation_id)
+            THEN 'bad_reply'
+          ELSE 'new'
+        END AS decision,
+        f.ord AS first_ord
+      FROM items i
+      LEFT JOIN stored s ON s.sender_id = i.sender_id AND s.client_message_id = i.client_message_id
+      LEFT JOIN firsts f ON f.sender_id = i.sender_id AND f.client_message_id = i.client_message_id
+    ),
+    numbered AS (
+      SELECT d.*, row_number() OVER (PARTITION BY d.conversation_id ORDER BY d.ord) AS k
+      FROM decided d WHERE d.decision = 'new'
+    ),
+    counts AS (
+      SELECT n.conversation_id, count(*) AS n FROM numbered n GROUP BY n.conversation_id
+    ),
+    bumped AS (
+      UPDATE conversations c
+      SET last_seq = c.last_seq + counts.n, last_message_at = v_now
+      FROM counts
+      WHERE c.id = counts.conversation_id
+      RETURNING c.id, c.last_seq - counts.n AS base
+    ),
+    inserted AS (
+      INSERT INTO messages (id, conversation_id, seq, sender_id, client_message_id, kind, body, reply_to_id, attachments, created_at)
+      SELECT n.id, n.conversation_id, b.base + n.k, n.sender_id, n.client_message_id, n.kind, n.body, n.reply_to_id,
+        CASE WHEN jsonb_typeof(n.attachments) = 'array' AND jsonb_array_length(n.attachments) > 0 THEN n.attachments END,
+        v_now
+      FROM numbered n JOIN bumped b ON b.id = n.conversation_id
+      ON CONFLICT (sender_id, client_message_id) DO NOTHING
+      RETURNING messages.id
+    )
+    SELECT d.ord,
+      CASE
+        WHEN d.decision IN ('duplicate', 'conflict', 'forbidden', 'bad_reply') THEN d.decision
+        WHEN d.decision = 'new' THEN CASE WHEN ins.id IS NULL THEN 'lost' ELSE 'new' END
+        -- A later item of a key first seen in this batch: answered like the first one.
+        WHEN fd.conversation_id = d.conversation_id AND fd.body IS NOT DISTINCT FROM d.body AND fd.kind = d.kind THEN
+          CASE WHEN fd.decision = 'new' THEN CASE WHEN ins.id IS NULL THEN 'lost' ELSE 'duplicate' END ELSE fd.decision END
+        ELSE 'conflict'
+      END AS outcome,
+      s.id AS s_id, s.conversation_id AS s_conversation_id, s.seq AS s_seq, s.sender_id AS s_sender_id,
+      COALESCE(u.display_name, s.sender_id) AS s_sender_name, s.client_message_id AS s_client_message_id,
+      s.kind AS s_kind, s.body AS s_body, s.reply_to_id AS s_reply_to_id, s.attachments AS s_attachments,
+      s.created_at AS s_created_at, s.edited_at AS s_edited_at, s.deleted_at AS s_deleted_at,
+      n.id AS n_id, n.conversation_id AS n_conversation_id, b.base + n.k AS n_seq, n.sender_id AS n_sender_id,
+      n.sender_name AS n_sender_name, n.client_message_id AS n_client_message_id, n.kind AS n_kind, n.body AS n_body,
+      n.reply_to_id AS n_reply_to_id,
+      CASE WHEN jsonb_typeof(n.attachments) = 'array' AND jsonb_array_length(n.attachments) > 0 THEN n.attachments END AS n_attachments
+    FROM decided d
+    LEFT JOIN stored s ON s.sender_id = d.sender_id AND s.client_message_id = d.client_message_id
+    LEFT JOIN decided fd ON fd.ord = d.first_ord
+    LEFT JOIN numbered n ON n.ord = d.first_ord
+    LEFT JOIN bumped b ON b.id = n.conversation_id
+    LEFT JOIN inserted ins ON ins.id = n.id
+    LEFT JOIN users u ON u.id = s.sender_id
+    ORDER BY d.ord
+  LOOP
+    IF r.outcome = 'lost' THEN
+      RAISE EXCEPTION 'a concurrent transaction stored the same clientMessageId' USING ERRCODE = 'PY001';
+    END IF;
+    ord := r.ord;
+    status := r.outcome;
+    IF r.s_id IS NOT NULL THEN
+      id := r.s_id; conversation_id := r.s_conversation_id; seq := r.s_seq; sender_id := r.s_sender_id;
+      sender_name := r.s_sender_name; client_message_id := r.s_client_message_id; kind := r.s_kind; body := r.s_body;
+      reply_to_id := r.s_reply_to_id; attachments := r.s_attachments; created_at := r.s_created_at;
+      edited_at := r.s_edited_at; deleted_at := r.s_deleted_at;
+    ELSIF r.outcome IN ('new', 'duplicate') THEN
+      id := r.n_id; conversation_id := r.n_conversation_id; seq := r.n_seq; sender_id := r.n_sender_id;
+      sender_name := r.n_sender_name; client_message_id := r.n_client_message_id; kind := r.n_kind; body := r.n_body;
+      reply_to_id := r.n_reply_to_id; attachments := r.n_attachments; created_at := v_now;
+      edited_at := NULL; deleted_at := NULL;
+    ELSE
+      id := NULL; conversation_id := NULL; seq := NULL; sender_id := NULL; sender_name := NULL;
+      client_message_id := NULL; kind := NULL; body := NULL; reply_to_id := NULL; attachments := NULL;
+      created_at := NULL; edited_at := NULL; deleted_at := NULL;
+    END IF;
+    RETURN NEXT;
+  END LOOP;
+END
+$fn$;
+--> statement-breakpoint
+-- CREATE OR REPLACE drops the settings 0002 gave the function; the same ones again (0002 says why).
+ALTER FUNCTION parley_persist_batch(jsonb) SET enable_seqscan = off;
+--> statement-breakpoint
+ALTER FUNCTION parley_persist_batch(jsonb) SET plan_cache_mode = force_generic_plan;
