@@ -29,6 +29,85 @@ CREATE INDEX IF NOT EXISTS "messages_search_idx" ON "messages"
   USING gin ("conversation_id", to_tsvector('simple'::regconfig, lower("body" COLLATE "und-x-icu")))
   WHERE "deleted_at" IS NULL AND "body" IS NOT NULL;
 --> statement-breakpoint
+-- parley_search_recent(p_conversations uuid[], p_query tsquery, p_want int): the newest p_want
+-- live messages of the given conversations that match p_query, found by walking each
+-- conversation backwards from its newest message (the primary key) and testing each body.
+--
+-- ARGS:  p_conversations  the conversations to search
+--        p_query          the query, lower-cased like the index
+--        p_want           how many matches
+-- RETURNS (conversation_id, seq, created_at, body) of at most p_want matches, newest first.
+--
+-- For words found in a large share of messages, where this reads about p_want / share rows,
+-- while the index would hand over every match (tens of thousands for "the") only for all but
+-- p_want of them to be thrown away. Conversations are visited most recently active first; once
+-- p_want matches are known, a conversation whose last message is older than the oldest of them
+-- is skipped, and a walk stops at the first match older than it. Seq order is commit order, so
+-- "older" is exact up to concurrently committing batches (milliseconds).
+-- plan_cache_mode = auto (below): the per-conversation statement runs once per conversation,
+-- and its one sensible plan (a backward scan of the primary key) is planned once and reused;
+-- the other settings below make sure that is the plan.
+CREATE OR REPLACE FUNCTION parley_search_recent(p_conversations uuid[], p_query tsquery, p_want int)
+RETURNS TABLE (conversation_id uuid, seq bigint, created_at timestamptz, body text)
+LANGUAGE plpgsql STABLE
+AS $fn$
+#variable_conflict use_column
+DECLARE
+  c record;
+  r record;
+  v_conversation uuid[] := '{}';
+  v_seq bigint[] := '{}';
+  v_at timestamptz[] := '{}';
+  v_body text[] := '{}';
+  -- When p_want matches are known: the created_at of the p_want-th newest.
+  v_cutoff timestamptz;
+  v_found int;
+BEGIN
+  FOR c IN
+    SELECT cv.id, cv.last_message_at FROM conversations cv
+    WHERE cv.id = ANY (p_conversations) AND cv.last_seq > 0
+    ORDER BY cv.last_message_at DESC NULLS LAST
+  LOOP
+    EXIT WHEN v_cutoff IS NOT NULL AND c.last_message_at < v_cutoff;
+    v_found := 0;
+    -- The match is computed, not filtered on: a filter would let the planner pick the GIN
+    -- index, which is what this function exists to avoid. Only the primary key fits here.
+    FOR r IN
+      SELECT m.seq, m.created_at, m.body,
+        to_tsvector('simple'::regconfig, lower(m.body COLLATE "und-x-icu")) @@ p_query AS hit
+      FROM messages m
+      WHERE m.conversation_id = c.id AND m.deleted_at IS NULL AND m.body IS NOT NULL
+      ORDER BY m.seq DESC
+    LOOP
+      EXIT WHEN v_cutoff IS NOT NULL AND r.created_at < v_cutoff;
+      CONTINUE WHEN NOT r.hit;
+      v_found := v_found + 1;
+      v_conversation := v_conversation || c.id;
+      v_seq := v_seq || r.seq;
+      v_at := v_at || r.created_at;
+      v_body := v_body || r.body;
+      EXIT WHEN v_found >= p_want;
+    END LOOP;
+    IF v_found > 0 AND cardinality(v_at) >= p_want THEN
+      SELECT min(x.at) INTO v_cutoff FROM (SELECT a.at FROM unnest(v_at) a(at) ORDER BY a.at DESC LIMIT p_want) x;
+    END IF;
+  END LOOP;
+  RETURN QUERY
+    SELECT h.conversation_id, h.seq, h.created_at, h.body
+    FROM unnest(v_conversation, v_seq, v_at, v_body) h(conversation_id, seq, created_at, body)
+    ORDER BY h.created_at DESC
+    LIMIT p_want;
+END
+$fn$;
+--> statement-breakpoint
+ALTER FUNCTION parley_search_recent(uuid[], tsquery, int) SET plan_cache_mode = auto;
+--> statement-breakpoint
+-- A loop over a query is planned for reading every row, which for "this conversation by seq"
+-- is a bitmap scan (of the search index's conversation column) and a sort: every body of the
+-- conversation tested before the first row comes out. The walk stops early, so only the
+-- backward scan of the primary key is right, and without bitmap scans it is the cheapest.
+ALTER FUNCTION parley_search_recent(uuid[], tsquery, int) SET enable_bitmapscan = off;
+--> statement-breakpoint
 -- parley_search(p_user text, p_query text, p_conversation uuid, p_limit int): the search itself.
 --
 -- ARGS:  p_user          the caller: only conversations they are a member of are searched
@@ -41,12 +120,15 @@ CREATE INDEX IF NOT EXISTS "messages_search_idx" ON "messages"
 -- (normalised by body length), ties newest first. A query with no word to look up (only
 -- punctuation, or only -excluded words) finds nothing rather than scanning everything.
 --
--- A function, so that it is planned for its arguments on every call (plan_cache_mode below):
--- how selective the words are decides the plan (a word in half the messages and one in ten
--- need different ones), and a generic plan cached for "any word" measured 10 to 50 times
--- slower for common words. The caller's conversations are read first and passed as an array,
--- so the planner knows how many there are and GIN intersects each conversation's posting
--- list with the words' inside the index.
+-- Two ways to the newest 500 matches, chosen by how many matches the index statistics
+-- (pg_stats' most common lexemes of messages_search_idx) predict among the caller's messages:
+-- - up to 5,000: the index. The caller's conversations are read first and passed as an
+--   array, so the planner knows how many there are and GIN intersects each conversation's
+--   posting list with the words' inside the index; the matches are sorted by time.
+-- - more (a query of one or two very common words, "the", "ok"): parley_search_recent, which
+--   reads about 500 / share rows instead of every match.
+-- Planned on every call (plan_cache_mode below): how selective the words are decides the plan,
+-- and a generic plan cached for "any word" measured 10 to 50 times slower for common words.
 CREATE OR REPLACE FUNCTION parley_search(p_user text, p_query text, p_conversation uuid, p_limit int)
 RETURNS TABLE (conversation_id uuid, seq bigint, rank real)
 LANGUAGE plpgsql STABLE
@@ -55,14 +137,35 @@ AS $fn$
 DECLARE
   v_query tsquery := websearch_to_tsquery('simple'::regconfig, lower(p_query COLLATE "und-x-icu"));
   v_conversations uuid[];
+  v_messages bigint;
+  v_share float8;
 BEGIN
   IF numnode(v_query) = 0 OR querytree(v_query) = 'T' THEN
     RETURN;
   END IF;
-  SELECT array_agg(mb.conversation_id) INTO v_conversations
-  FROM members mb
+  SELECT array_agg(mb.conversation_id), sum(cv.last_seq) INTO v_conversations, v_messages
+  FROM members mb JOIN conversations cv ON cv.id = mb.conversation_id
   WHERE mb.user_id = p_user AND (p_conversation IS NULL OR mb.conversation_id = p_conversation);
   IF v_conversations IS NULL THEN
+    RETURN;
+  END IF;
+  -- The share of messages holding every word: the product of each word's share, a word
+  -- missing from the statistics counting as rare (1 in 2,000).
+  SELECT exp(sum(ln(greatest(coalesce(st.freq, 0.0005), 1e-9)))) INTO v_share
+  FROM unnest(tsvector_to_array(to_tsvector('simple'::regconfig, lower(p_query COLLATE "und-x-icu")))) w(word)
+  LEFT JOIN (
+    SELECT e.elem, e.freq
+    FROM pg_stats s, unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) e(elem, freq)
+    WHERE s.schemaname = current_schema() AND s.tablename = 'messages_search_idx' AND s.attname = 'to_tsvector'
+  ) st ON st.elem = w.word;
+
+  IF coalesce(v_share, 0) * v_messages > 5000 THEN
+    RETURN QUERY
+      SELECT h.conversation_id, h.seq,
+        ts_rank(to_tsvector('simple'::regconfig, lower(h.body COLLATE "und-x-icu")), v_query, 1) AS rank
+      FROM parley_search_recent(v_conversations, v_query, 500) h
+      ORDER BY rank DESC, h.created_at DESC, h.conversation_id, h.seq
+      LIMIT p_limit;
     RETURN;
   END IF;
   RETURN QUERY

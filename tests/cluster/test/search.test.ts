@@ -148,4 +148,29 @@ describe("GET /v1/search", () => {
     const anonymous = await cluster.http(0, "GET", "/v1/search?q=zebra");
     expect({ status: anonymous.status, code: anonymous.body.error.code }).toEqual({ status: 401, code: "UNAUTHORIZED" });
   });
+
+  it("finds the same newest matches by walking conversations (the path for very common words) as by the index", async () => {
+    const convs = [
+      (await cluster.createConversation(alice, ["s-bob"])).id,
+      (await cluster.createConversation(alice, ["s-carol"])).id,
+      (await cluster.createConversation(alice, ["s-bob", "s-carol"])).id,
+    ];
+    // Interleaved over time across the three conversations; some without the word, one deleted.
+    const socket = await cluster.connect(0, alice);
+    for (let i = 0; i < 24; i++) {
+      const message = await post(alice, convs[i % 3]!, i % 4 === 3 ? `unrelated ${i}` : `walker number ${i}`);
+      if (i === 22) expect(await socket.emitWithAck("message:delete", { messageId: message.id })).toMatchObject({ ok: true });
+    }
+    const byIndex = await cluster.database.sql<{ conversation_id: string; seq: number }[]>`
+      select m.conversation_id, m.seq from messages m
+      where m.conversation_id = any(${convs}::uuid[]) and m.deleted_at is null
+        and to_tsvector('simple'::regconfig, lower(m.body COLLATE "und-x-icu")) @@ websearch_to_tsquery('simple', 'walker')
+      order by m.created_at desc, m.seq desc`;
+    expect(byIndex).toHaveLength(17);
+    for (const want of [1, 5, 17, 50]) {
+      const walked = await cluster.database.sql<{ conversation_id: string; seq: number }[]>`
+        select conversation_id, seq from parley_search_recent(${convs}::uuid[], websearch_to_tsquery('simple', 'walker'), ${want})`;
+      expect({ want, walked: walked.map((r) => ({ ...r })) }).toEqual({ want, walked: byIndex.slice(0, want).map((r) => ({ ...r })) });
+    }
+  });
 });

@@ -79,6 +79,8 @@ export interface SearchBenchResults {
   write: { withoutIndexUsPerMessage: number; withIndexUsPerMessage: number; withoutIndexBatchP99Ms: number; withIndexBatchP99Ms: number };
   classes: ClassResult[];
   plans: { name: string; query: string; plan: string }[];
+  /** parley_search_recent against the index, for the most common words. */
+  agreement: { word: string; same: boolean; matches: number }[];
   totalSeconds: number;
 }
 
@@ -102,7 +104,7 @@ const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
  * Loads the data set with a handful of statements. Word ranks follow Zipf (s = 1) by
  * inversion: rank = floor((V+1)^u) for u uniform in [0, 1) has P(rank = r) ~ 1/r.
  */
-async function seed(sql: postgres.Sql, n: number): Promise<number> {
+export async function seed(sql: postgres.Sql, n: number): Promise<number> {
   const { conversations: C, vocabulary: V, callerEvery } = SEARCH_CONFIG;
   const started = Date.now();
   await sql`set work_mem = '256MB'`;
@@ -170,7 +172,7 @@ async function seed(sql: postgres.Sql, n: number): Promise<number> {
   return Date.now() - started;
 }
 
-async function buildIndex(sql: postgres.Sql): Promise<number> {
+export async function buildIndex(sql: postgres.Sql): Promise<number> {
   const started = Date.now();
   // The migration's definition, verbatim (libs/db/migrations/0004_search_and_edits.sql).
   const migration = readFileSync(join(ROOT, "libs/db/migrations/0004_search_and_edits.sql"), "utf8");
@@ -312,6 +314,25 @@ export async function runSearchBench(opts: { messages?: number; command?: string
       log(`  ${cls.name.padEnd(40)} p50 ${percentile(sorted, 50).toFixed(1)} ms, p95 ${percentile(sorted, 95).toFixed(1)}, p99 ${percentile(sorted, 99).toFixed(1)}, max ${sorted[sorted.length - 1]!.toFixed(1)}`);
     }
 
+    // The walk (parley_search_recent, used for very common words) and the index must agree on
+    // the newest 500 matches: checked for the ten most common words across the caller's conversations.
+    const agreement: SearchBenchResults["agreement"] = [];
+    const callerIds = callerConvs.map((c) => c.id);
+    for (let rank = 1; rank <= 10; rank++) {
+      const word = words.get(rank)!;
+      const byIndex = await admin<{ k: string }[]>`
+        select m.conversation_id || ':' || m.seq as k from messages m
+        where m.conversation_id = any(${callerIds}::uuid[]) and m.deleted_at is null and m.body is not null
+          and to_tsvector('simple'::regconfig, lower(m.body COLLATE "und-x-icu")) @@ to_tsquery('simple', ${word})
+        order by m.created_at desc, m.seq desc limit 500`;
+      const walked = await admin<{ k: string }[]>`
+        select conversation_id || ':' || seq as k from parley_search_recent(${callerIds}::uuid[], to_tsquery('simple', ${word}), 500)`;
+      const a = new Set(byIndex.map((r) => r.k));
+      const same = walked.length === byIndex.length && walked.every((r) => a.has(r.k));
+      agreement.push({ word, same, matches: byIndex.length });
+    }
+    log(`  walk and index agree on the newest 500: ${agreement.every((x) => x.same) ? "yes" : "NO"} (${agreement.map((x) => `${x.word}${x.same ? "" : " DIFFERS"}`).join(", ")})`);
+
     log("  EXPLAIN (ANALYZE, BUFFERS) of one query per class");
     for (const cls of classes) {
       const q = cls.words[0]!.map((r) => words.get(r)!).join(" ");
@@ -345,6 +366,7 @@ export async function runSearchBench(opts: { messages?: number; command?: string
       },
       classes: results,
       plans,
+      agreement,
       totalSeconds: Math.round((Date.now() - started) / 1000),
     };
     const written = writeSearchResults(out);
@@ -407,6 +429,9 @@ function renderSearchMarkdown(r: SearchBenchResults): string {
     `**Write cost** of the index on the persister's path (${r.config.writeMessages.toLocaleString("en-US")} messages through \`parley_persist_batch\` ` +
       `in batches of ${r.config.writeBatch}, on the seeded table): ${r.write.withoutIndexUsPerMessage.toFixed(0)} µs/message without the index, ` +
       `${r.write.withIndexUsPerMessage.toFixed(0)} µs/message with it (batch p99 ${f(r.write.withoutIndexBatchP99Ms)} → ${f(r.write.withIndexBatchP99Ms)} ms).`,
+    "",
+    `**Both paths agree**: for the ten most common words, the walk (\`parley_search_recent\`) and the index found the same newest 500 matches: ` +
+      `${r.agreement.every((a) => a.same) ? "yes" : `NO (${r.agreement.filter((a) => !a.same).map((a) => a.word).join(", ")})`}.`,
     "",
     "<details><summary>Plans (EXPLAIN ANALYZE, BUFFERS) of one query per class</summary>",
     "",
