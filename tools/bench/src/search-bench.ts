@@ -183,8 +183,8 @@ export async function buildIndex(sql: postgres.Sql): Promise<number> {
 }
 
 /** Stores `SEARCH_CONFIG.writeMessages` messages through parley_persist_batch; returns µs/message and batch p99. */
-async function measureWrites(database: Database, conversationIds: string[]): Promise<{ usPerMessage: number; batchP99Ms: number }> {
-  const { writeMessages, writeBatch } = SEARCH_CONFIG;
+async function measureWrites(database: Database, conversationIds: string[], writeMessages = SEARCH_CONFIG.writeMessages): Promise<{ usPerMessage: number; batchP99Ms: number }> {
+  const { writeBatch } = SEARCH_CONFIG;
   const random = prng(7);
   const words = HEAD_WORDS.concat(["kalo", "mibe", "tuzo", "refa", "dosu", "nevi"]);
   const batches: number[] = [];
@@ -229,6 +229,8 @@ export async function runSearchBench(opts: { messages?: number; command?: string
     const writeTargets = (await admin<{ id: string }[]>`select id from bench_conv where c % 97 = 1 limit 200`).map((r) => r.id);
     log(`phase 3: write cost, ${SEARCH_CONFIG.writeMessages.toLocaleString("en-US")} messages through parley_persist_batch without the search index…`);
     await admin`vacuum analyze messages`;
+    // Warm-up (plans, caches), not measured; then without the index.
+    await measureWrites(database, writeTargets, 2_000);
     const without = await measureWrites(database, writeTargets);
     log(`  ${without.usPerMessage.toFixed(1)} µs/message, batch p99 ${without.batchP99Ms.toFixed(1)} ms`);
 
@@ -273,7 +275,7 @@ export async function runSearchBench(opts: { messages?: number; command?: string
       { name: "medium word (rank 100–1,000)", words: make(total, [100, 1_000]), filter: "none" },
       { name: "common word (rank 1–10)", words: make(total, [1, 10]), filter: "none" },
       { name: "two words (common + medium)", words: make(total, [1, 50], [100, 2_000]), filter: "none" },
-      { name: "three words (common, medium, rare)", words: make(total, [1, 20], [50, 500], [1_000, 10_000]), filter: "none" },
+      { name: "three words (common, common, medium)", words: make(total, [1, 20], [20, 100], [100, 1_000]), filter: "none" },
       { name: "common word, biggest conversation", words: make(total, [1, 10]), filter: "biggest" },
       { name: "medium word, biggest conversation", words: make(total, [100, 1_000]), filter: "biggest" },
       { name: "rare word, biggest conversation", words: make(total, [5_000, 20_000]), filter: "biggest" },
