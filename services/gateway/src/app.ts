@@ -138,7 +138,17 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     membershipChannel: deps.keyspace.membershipChannel,
   });
 
-  const changes = new MessageChangeService({ database: deps.database, io, bodyMaxChars: config.bodyMaxChars, dbTimeoutMs });
+  const changes = new MessageChangeService({
+    database: deps.database,
+    io,
+    rateLimiter: createSendRateLimiter(deps.redis, {
+      ...config.rateLimit,
+      keyPrefix: `${deps.keyspace.sendRateLimitPrefix}:changes`,
+      noun: "edits, deletions and reactions",
+    }),
+    bodyMaxChars: config.bodyMaxChars,
+    dbTimeoutMs,
+  });
   const search = new SearchService({
     database: deps.database,
     requireMember: (conversationId, userId) => conversations.requireRole(conversationId, userId),

@@ -349,3 +349,25 @@ describe("replies and attachments", () => {
     expect(n).toBe(1);
   });
 });
+
+describe("the budget for changes", () => {
+  it("limits a user's edits, deletions and reactions across pods (RATE_LIMITED with retryAfterMs), apart from their sends", async () => {
+    const limited = await startCluster({ gateways: 2, config: { rateLimit: { perSecond: 2, burst: 4 } } });
+    try {
+      const token = await limited.token("budget-user", "Budget");
+      const conversation = await limited.createConversation(token, ["budget-friend"]);
+      const [s0, s1] = await Promise.all([limited.connect(0, token), limited.connect(1, token)]);
+      const message = await send(s0, conversation.id, "react to this");
+      const emoji = ["😀", "😃", "😄", "😁", "😆", "😅"];
+      const answers = [];
+      for (const [i, e] of emoji.entries()) answers.push(await (i % 2 ? s1 : s0).emitWithAck("reaction:add", { messageId: message.id, emoji: e }));
+      expect(answers.slice(0, 4)).toEqual([{ ok: true }, { ok: true }, { ok: true }, { ok: true }]);
+      expect(answers[4]).toEqual({ ok: false, error: { code: "RATE_LIMITED", message: expect.any(String), retryAfterMs: expect.any(Number) } });
+      expect(await s1.emitWithAck("message:edit", { messageId: message.id, body: "edited" })).toMatchObject({ ok: false, error: { code: "RATE_LIMITED" } });
+      // Sends have a budget of their own.
+      expect((await s1.emitWithAck("message:send", { conversationId: conversation.id, clientMessageId: randomUUID(), body: "still sending" })).ok).toBe(true);
+    } finally {
+      await limited.stop();
+    }
+  });
+});

@@ -10,10 +10,17 @@ import {
 import { LIMITS, ParleyError, type Message } from "@parley/protocol";
 import { guardDb } from "../guard-db.js";
 import type { ParleyServer } from "../socket/attach.js";
+import type { SendRateLimiter } from "../send/rate-limiter.js";
 
 export interface MessageChangeServiceDeps {
   database: Database;
   io: ParleyServer;
+  /**
+   * Each change is fanned out to every member, so a client looping on reactions would flood
+   * the room: changes have a per-user budget of their own (the send limit's numbers), so they
+   * never eat into the user's sends.
+   */
+  rateLimiter: SendRateLimiter;
   bodyMaxChars: number;
   dbTimeoutMs: number;
 }
@@ -35,18 +42,21 @@ export class MessageChangeService {
     if (input.body.length > this.deps.bodyMaxChars) {
       throw new ParleyError("VALIDATION", `body: at most ${this.deps.bodyMaxChars} characters`);
     }
+    await this.deps.rateLimiter.consume(actor.userId);
     const result = expectOk(await this.db(editMessage(this.deps.database.sql, { ...input, userId: actor.userId })), "edit");
     if (result.changed) this.announce(result.message);
     return { message: result.message };
   }
 
   async delete(actor: Actor, input: { messageId: string }): Promise<{ message: Message }> {
+    await this.deps.rateLimiter.consume(actor.userId);
     const result = expectOk(await this.db(deleteMessage(this.deps.database.sql, { ...input, userId: actor.userId })), "delete");
     if (result.changed) this.announce(result.message);
     return { message: result.message };
   }
 
   async react(actor: Actor, op: "add" | "remove", input: { messageId: string; emoji: string }): Promise<Record<string, never>> {
+    await this.deps.rateLimiter.consume(actor.userId);
     const change = op === "add" ? addReaction : removeReaction;
     const result = expectOk(await this.db(change(this.deps.database.sql, { ...input, userId: actor.userId })), `${op} a reaction to`);
     if (result.changed) {
