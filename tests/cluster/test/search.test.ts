@@ -173,4 +173,23 @@ describe("GET /v1/search", () => {
       expect({ want, walked: walked.map((r) => ({ ...r })) }).toEqual({ want, walked: byIndex.slice(0, want).map((r) => ({ ...r })) });
     }
   });
+
+  it("tests very common words on the rows the selective ones found (index statistics present), with the same answers", async () => {
+    const group = (await cluster.createConversation(alice, ["s-bob"])).id;
+    for (let i = 0; i < 30; i++) await post(alice, group, `ubiquitous filler ${i}`);
+    const both = await post(alice, group, "ubiquitous needle");
+    await post(alice, group, "needle alone");
+    await cluster.database.sql`analyze messages`;
+    // The statistics now know "ubiquitous" as common, so only "needle" goes to the index and
+    // "ubiquitous" is tested on what it finds.
+    const [{ share }] = await cluster.database.sql<[{ share: number }]>`
+      select e.freq as share from pg_stats s, unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) e(elem, freq)
+      where s.tablename = 'messages_search_idx' and e.elem = 'ubiquitous'`;
+    expect(share).toBeGreaterThan(0.05);
+    expect((await search(alice, { q: "needle ubiquitous" })).body.messages.map((m: Message) => m.id)).toEqual([both.id]);
+    expect(bodies(await search(alice, { q: "ubiquitous needle", conversationId: group }))).toEqual(["ubiquitous needle"]);
+    expect(bodies(await search(alice, { q: "needle" })).sort()).toEqual(["needle alone", "ubiquitous needle"]);
+    expect(bodies(await search(alice, { q: "needle -ubiquitous" }))).toEqual(["needle alone"]);
+    expect(bodies(await search(alice, { q: '"ubiquitous needle"' }))).toEqual(["ubiquitous needle"]);
+  });
 });
