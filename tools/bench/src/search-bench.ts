@@ -275,6 +275,7 @@ export async function runSearchBench(opts: { messages?: number; command?: string
       { name: "medium word (rank 100–1,000)", words: make(total, [100, 1_000]), filter: "none" },
       { name: "common word (rank 1–10)", words: make(total, [1, 10]), filter: "none" },
       { name: "two words (common + medium)", words: make(total, [1, 50], [100, 2_000]), filter: "none" },
+      { name: "two common words (rank 1–20 and 10–50)", words: make(total, [1, 20], [10, 50]), filter: "none" },
       { name: "three words (common, common, medium)", words: make(total, [1, 20], [20, 100], [100, 1_000]), filter: "none" },
       { name: "common word, biggest conversation", words: make(total, [1, 10]), filter: "biggest" },
       { name: "medium word, biggest conversation", words: make(total, [100, 1_000]), filter: "biggest" },
@@ -396,8 +397,15 @@ async function explainSearch(url: string, input: Parameters<typeof searchMessage
     await conn.unsafe("set auto_explain.log_min_duration = 0");
     await conn.unsafe("set client_min_messages = log");
     await searchMessages(conn, input);
-    // The statement inside the function (the one that matters), then the outer one.
-    return notices.filter((n) => n.includes("plan:")).map((n) => n.replace(/^duration: [\d.]+ ms\s+plan:\n/, "")).join("\n\n");
+    // The statements that do the work: the index path's, or the walk's ranking statement and
+    // its first per-conversation walk (one of up to a hundred alike).
+    const plans = notices.filter((n) => n.includes("plan:")).map((n) => n.replace(/^duration: [\d.]+ ms\s+plan:\n/, ""));
+    const picked = [
+      plans.find((p) => p.includes("WITH hits AS")),
+      plans.find((p) => p.includes("FROM parley_search_recent(")),
+      plans.find((p) => p.includes("ORDER BY m.seq DESC")),
+    ].filter((p): p is string => p !== undefined);
+    return picked.join("\n\n");
   } finally {
     await conn.end({ timeout: 2 });
   }
