@@ -40,6 +40,8 @@ export const SEARCH_CONFIG = {
   /** Write cost: messages stored through parley_persist_batch, in batches of `writeBatch`. */
   writeMessages: 20_000,
   writeBatch: 100,
+  /** Rounds of (without the index, with it); the index is dropped and built again between. */
+  writeRounds: 3,
   targetP99Ms: 50,
 };
 
@@ -183,7 +185,12 @@ export async function buildIndex(sql: postgres.Sql): Promise<number> {
 }
 
 /** Stores `SEARCH_CONFIG.writeMessages` messages through parley_persist_batch; returns µs/message and batch p99. */
-async function measureWrites(database: Database, conversationIds: string[], writeMessages = SEARCH_CONFIG.writeMessages): Promise<{ usPerMessage: number; batchP99Ms: number }> {
+interface WriteCost {
+  usPerMessage: number;
+  batchP99Ms: number;
+}
+
+async function measureWrites(database: Database, conversationIds: string[], writeMessages = SEARCH_CONFIG.writeMessages): Promise<WriteCost> {
   const { writeBatch } = SEARCH_CONFIG;
   const random = prng(7);
   const words = HEAD_WORDS.concat(["kalo", "mibe", "tuzo", "refa", "dosu", "nevi"]);
@@ -227,19 +234,25 @@ export async function runSearchBench(opts: { messages?: number; command?: string
     const database = openDatabase({ url: db.url, max: 2, applicationName: "parley-bench-search" });
     cleanups.push(() => database.close());
     const writeTargets = (await admin<{ id: string }[]>`select id from bench_conv where c % 97 = 1 limit 200`).map((r) => r.id);
-    log(`phase 3: write cost, ${SEARCH_CONFIG.writeMessages.toLocaleString("en-US")} messages through parley_persist_batch without the search index…`);
+    log(`phase 3: write cost, ${SEARCH_CONFIG.writeRounds} × ${SEARCH_CONFIG.writeMessages.toLocaleString("en-US")} messages through parley_persist_batch without and with the search index, alternating…`);
     await admin`vacuum analyze messages`;
-    // Warm-up (plans, caches), not measured; then without the index.
+    // Warm-up (plans, caches), not measured. Then rounds without and with the index in turn,
+    // so a busy moment on the shared machine does not land on one side only.
     await measureWrites(database, writeTargets, 2_000);
-    const without = await measureWrites(database, writeTargets);
-    log(`  ${without.usPerMessage.toFixed(1)} µs/message, batch p99 ${without.batchP99Ms.toFixed(1)} ms`);
-
-    log("  building the search index (the migration's definition)…");
-    const indexMs = await buildIndex(admin);
-    log(`  built in ${(indexMs / 1000).toFixed(1)} s`);
-    log("  …and with it");
-    const withIndex = await measureWrites(database, writeTargets);
-    log(`  ${withIndex.usPerMessage.toFixed(1)} µs/message, batch p99 ${withIndex.batchP99Ms.toFixed(1)} ms`);
+    const rounds: { without: WriteCost[]; with: WriteCost[] } = { without: [], with: [] };
+    let indexMs = 0;
+    for (let round = 0; round < SEARCH_CONFIG.writeRounds; round++) {
+      if (round > 0) await admin`drop index messages_search_idx`;
+      rounds.without.push(await measureWrites(database, writeTargets));
+      const built = await buildIndex(admin);
+      if (round === 0) indexMs = built;
+      rounds.with.push(await measureWrites(database, writeTargets));
+      log(`  round ${round + 1}: ${rounds.without[round]!.usPerMessage.toFixed(1)} µs/message without, ${rounds.with[round]!.usPerMessage.toFixed(1)} with (index built in ${(built / 1000).toFixed(1)} s)`);
+    }
+    const mean = (xs: WriteCost[], f: (x: WriteCost) => number) => xs.reduce((a, x) => a + f(x), 0) / xs.length;
+    const without = { usPerMessage: mean(rounds.without, (x) => x.usPerMessage), batchP99Ms: mean(rounds.without, (x) => x.batchP99Ms) };
+    const withIndex = { usPerMessage: mean(rounds.with, (x) => x.usPerMessage), batchP99Ms: mean(rounds.with, (x) => x.batchP99Ms) };
+    log(`  mean: ${without.usPerMessage.toFixed(1)} → ${withIndex.usPerMessage.toFixed(1)} µs/message, batch p99 ${without.batchP99Ms.toFixed(1)} → ${withIndex.batchP99Ms.toFixed(1)} ms`);
     await admin`vacuum analyze messages`;
 
     const [sizes] = await admin<{ table_mib: number; index_mib: number }[]>`
@@ -437,7 +450,7 @@ function renderSearchMarkdown(r: SearchBenchResults): string {
     ...r.classes.map((c) => `| ${c.name} | ${c.filter} | ${f(c.p50)} | ${f(c.p95)} | ${f(c.p99)} | ${f(c.max)} | ${c.meanHits.toFixed(1)} | \`${c.example}\` |`),
     "",
     `**Write cost** of the index on the persister's path (${r.config.writeMessages.toLocaleString("en-US")} messages through \`parley_persist_batch\` ` +
-      `in batches of ${r.config.writeBatch}, on the seeded table): ${r.write.withoutIndexUsPerMessage.toFixed(0)} µs/message without the index, ` +
+      `in batches of ${r.config.writeBatch}, on the seeded table, mean of ${r.config.writeRounds} alternating rounds): ${r.write.withoutIndexUsPerMessage.toFixed(0)} µs/message without the index, ` +
       `${r.write.withIndexUsPerMessage.toFixed(0)} µs/message with it (batch p99 ${f(r.write.withoutIndexBatchP99Ms)} → ${f(r.write.withIndexBatchP99Ms)} ms).`,
     "",
     `**Both paths agree**: for the ten most common words, the walk (\`parley_search_recent\`) and the index found the same newest 500 matches: ` +
