@@ -144,6 +144,31 @@ describe("a send retried after its message changed", () => {
   });
 });
 
+describe("a change that commits late", () => {
+  it("is announced when it lands, even though its sender was answered UNAVAILABLE, and its retry changes nothing", async () => {
+    const t = await setup("late");
+    const message = await send(t.authorSocket, t.conversationId, "before the stall");
+    // Another transaction holds the message's row, so the edit waits past the request bound.
+    const holder = await cluster.database.sql.reserve();
+    try {
+      await holder`begin`;
+      await holder`select 1 from messages where id = ${message.id} for update`;
+      const update = collect(t.readerSocket, "message:updated", 1, 10_000);
+      expectRefusal(await t.authorSocket.emitWithAck("message:edit", { messageId: message.id, body: "after the stall" }), "UNAVAILABLE");
+      await holder`commit`;
+      const [late] = await update;
+      expect(late).toMatchObject({ id: message.id, body: "after the stall", editedAt: expect.any(String) });
+      const seen = await nextEvents(t.readerSocket, 1, async () => {
+        expect(await t.authorSocket.emitWithAck("message:edit", { messageId: message.id, body: "after the stall" })).toEqual({ ok: true, message: late });
+        expect(await t.ownerSocket.emitWithAck("reaction:add", { messageId: message.id, emoji: "⏰" })).toEqual({ ok: true });
+      });
+      expect(seen.map((e) => e.event)).toEqual(["reaction"]);
+    } finally {
+      holder.release();
+    }
+  });
+});
+
 describe("message:delete", () => {
   it("turns the message into a tombstone in the database and on every device, and in sync and history", async () => {
     const t = await setup("delete");

@@ -6,6 +6,7 @@ import {
   removeReaction,
   type Database,
   type MessageChange,
+  type MessageUpdate,
 } from "@parley/db";
 import { LIMITS, ParleyError, type Message } from "@parley/protocol";
 import { guardDb } from "../guard-db.js";
@@ -43,40 +44,61 @@ export class MessageChangeService {
       throw new ParleyError("VALIDATION", `body: at most ${this.deps.bodyMaxChars} characters`);
     }
     await this.deps.rateLimiter.consume(actor.userId);
-    const result = expectOk(await this.db(editMessage(this.deps.database.sql, { ...input, userId: actor.userId })), "edit");
-    if (result.changed) this.announce(result.message);
-    return { message: result.message };
+    const result = await this.commit(editMessage(this.deps.database.sql, { ...input, userId: actor.userId }), (r) => this.announceUpdate(r));
+    return { message: expectOk(result, "edit").message };
   }
 
   async delete(actor: Actor, input: { messageId: string }): Promise<{ message: Message }> {
     await this.deps.rateLimiter.consume(actor.userId);
-    const result = expectOk(await this.db(deleteMessage(this.deps.database.sql, { ...input, userId: actor.userId })), "delete");
-    if (result.changed) this.announce(result.message);
-    return { message: result.message };
+    const result = await this.commit(deleteMessage(this.deps.database.sql, { ...input, userId: actor.userId }), (r) => this.announceUpdate(r));
+    return { message: expectOk(result, "delete").message };
   }
 
   async react(actor: Actor, op: "add" | "remove", input: { messageId: string; emoji: string }): Promise<Record<string, never>> {
     await this.deps.rateLimiter.consume(actor.userId);
     const change = op === "add" ? addReaction : removeReaction;
-    const result = expectOk(await this.db(change(this.deps.database.sql, { ...input, userId: actor.userId })), `${op} a reaction to`);
-    if (result.changed) {
-      this.deps.io.to(conversationRoom(result.conversationId)).emit("reaction", {
-        conversationId: result.conversationId,
+    const result = await this.commit(change(this.deps.database.sql, { ...input, userId: actor.userId }), (r) => {
+      if (r.status !== "ok" || !r.changed) return;
+      this.deps.io.to(conversationRoom(r.conversationId)).emit("reaction", {
+        conversationId: r.conversationId,
         messageId: input.messageId,
         userId: actor.userId,
         emoji: input.emoji,
         op,
       });
-    }
+    });
+    expectOk(result, `${op} a reaction to`);
     return {};
   }
 
-  private announce(message: Message): void {
-    this.deps.io.to(conversationRoom(message.conversationId)).emit("message:updated", message);
+  private announceUpdate(result: MessageUpdate): void {
+    if (result.status !== "ok" || !result.changed) return;
+    this.deps.io.to(conversationRoom(result.message.conversationId)).emit("message:updated", result.message);
   }
 
-  private db<T>(work: Promise<T>): Promise<T> {
-    return guardDb(work, this.deps.dbTimeoutMs);
+  /**
+   * Waits for the change's transaction within the request bound and announces what it did.
+   * A change that commits after the caller was already answered UNAVAILABLE (a stalled
+   * database) is announced when it lands: the client's retry will find it done, which changes
+   * nothing and announces nothing, so this is the only chance to tell the other members.
+   */
+  private async commit<T>(work: Promise<T>, announce: (result: T) => void): Promise<T> {
+    let answered = false;
+    work.then(
+      (result) => {
+        if (answered) announce(result);
+      },
+      () => {
+        // Failed after the caller was answered: nothing was committed, nothing to announce.
+      },
+    );
+    try {
+      const result = await guardDb(work, this.deps.dbTimeoutMs);
+      announce(result);
+      return result;
+    } finally {
+      answered = true;
+    }
   }
 }
 
