@@ -152,14 +152,17 @@ BEGIN
     RETURN;
   END IF;
   -- The share of messages holding every word: the product of each word's share, a word
-  -- missing from the statistics counting as rare (1 in 2,000). And, for a query that is
-  -- only words (no phrase, or, -word), the same query without its words found in more than
-  -- 5 % of messages: the index then intersects only the selective words' posting lists, and
-  -- the common words are tested on the few rows that come out (intersecting a posting list
-  -- of half the table costs more than testing them).
+  -- missing from the statistics counting as rare (1 in 2,000). And, for a query of several
+  -- plain words (no phrase, or, -word), the same query without its words found in more than
+  -- 5 % of messages (or, when all are, its least common word alone): the index then
+  -- intersects only the selective posting lists, and the common words are tested on the rows
+  -- that come out (intersecting a posting list of half the table costs more than testing them).
   SELECT exp(sum(ln(greatest(coalesce(st.freq, 0.0005), 1e-9)))),
-    CASE WHEN v_query::text ~ '^''[^'']+''( & ''[^'']+'')*$' AND bool_or(coalesce(st.freq, 0) <= 0.05)
-      THEN to_tsquery('simple'::regconfig, string_agg(quote_literal(w.word), ' & ') FILTER (WHERE coalesce(st.freq, 0) <= 0.05))
+    CASE WHEN v_query::text ~ '^''[^'']+''( & ''[^'']+'')*$' AND count(*) > 1
+      THEN to_tsquery('simple'::regconfig, coalesce(
+        string_agg(quote_literal(w.word), ' & ') FILTER (WHERE coalesce(st.freq, 0) <= 0.05),
+        -- Every word common: the least common one alone.
+        quote_literal((array_agg(w.word ORDER BY st.freq, w.word))[1])))
       ELSE v_query END
   INTO v_share, v_index_query
   FROM unnest(tsvector_to_array(to_tsvector('simple'::regconfig, lower(p_query COLLATE "und-x-icu")))) w(word)

@@ -191,5 +191,7 @@ describe("GET /v1/search", () => {
     expect(bodies(await search(alice, { q: "needle" })).sort()).toEqual(["needle alone", "ubiquitous needle"]);
     expect(bodies(await search(alice, { q: "needle -ubiquitous" }))).toEqual(["needle alone"]);
     expect(bodies(await search(alice, { q: '"ubiquitous needle"' }))).toEqual(["ubiquitous needle"]);
+    // Every word common: the least common one goes to the index, the rest is tested.
+    expect(bodies(await search(alice, { q: "filler ubiquitous 7", conversationId: group }))).toEqual(["ubiquitous filler 7"]);
   });
 });
