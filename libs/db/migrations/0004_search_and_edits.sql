@@ -116,17 +116,20 @@ ALTER FUNCTION parley_search_recent(uuid[], tsquery, int) SET enable_bitmapscan 
 --        p_conversation  NULL, or the one conversation to search (the caller must belong to it;
 --                        otherwise nothing is found, and the gateway answers FORBIDDEN first)
 --        p_limit         rows to return
--- RETURNS (conversation_id, seq, rank), best first: the newest 500 matches ranked by ts_rank
+-- RETURNS (conversation_id, seq, rank), best first: the newest 200 matches ranked by ts_rank
 -- (normalised by body length), ties newest first. A query with no word to look up (only
 -- punctuation, or only -excluded words) finds nothing rather than scanning everything.
 --
--- Two ways to the newest 500 matches, chosen by how many matches the index statistics
--- (pg_stats' most common lexemes of messages_search_idx) predict among the caller's messages:
--- - up to 5,000: the index. The caller's conversations are read first and passed as an
---   array, so the planner knows how many there are and GIN intersects each conversation's
---   posting list with the words' inside the index; the matches are sorted by time.
--- - more (a query of one or two very common words, "the", "ok"): parley_search_recent, which
---   reads about 500 / share rows instead of every match.
+-- Two ways to the newest 200 matches, whichever reads fewer rows by the index statistics
+-- (pg_stats' most common lexemes of messages_search_idx give each word's share of messages):
+-- - the index reads every match, about share × (the caller's messages). The caller's
+--   conversations are read first and passed as an array, so the planner knows how many
+--   there are and GIN intersects each conversation's posting list with the words' inside the
+--   index; the matches are sorted by time.
+-- - parley_search_recent reads about 200 / share rows, newest first: fewer for a query of
+--   very common words ("the", "ok").
+-- (Both cost a few microseconds per row read: a heap row for the one, a body's words for
+-- the other.)
 -- Planned on every call (plan_cache_mode below): how selective the words are decides the plan,
 -- and a generic plan cached for "any word" measured 10 to 50 times slower for common words.
 CREATE OR REPLACE FUNCTION parley_search(p_user text, p_query text, p_conversation uuid, p_limit int)
@@ -172,11 +175,11 @@ BEGIN
     WHERE s.schemaname = current_schema() AND s.tablename = 'messages_search_idx' AND s.attname = 'to_tsvector'
   ) st ON st.elem = w.word;
 
-  IF coalesce(v_share, 0) * v_messages > 5000 THEN
+  IF 200 / greatest(coalesce(v_share, 0), 1e-9) < coalesce(v_share, 0) * v_messages THEN
     RETURN QUERY
       SELECT h.conversation_id, h.seq,
         ts_rank(to_tsvector('simple'::regconfig, lower(h.body COLLATE "und-x-icu")), v_query, 1) AS rank
-      FROM parley_search_recent(v_conversations, v_query, 500) h
+      FROM parley_search_recent(v_conversations, v_query, 200) h
       ORDER BY rank DESC, h.created_at DESC, h.conversation_id, h.seq
       LIMIT p_limit;
     RETURN;
@@ -192,7 +195,7 @@ BEGIN
         AND (v_index_query = v_query OR ts_match_vq(to_tsvector('simple'::regconfig, lower(m.body COLLATE "und-x-icu")), v_query))
         AND m.deleted_at IS NULL AND m.body IS NOT NULL
       ORDER BY m.created_at DESC
-      LIMIT 500
+      LIMIT 200
     )
     SELECT h.conversation_id, h.seq,
       ts_rank(to_tsvector('simple'::regconfig, lower(h.body COLLATE "und-x-icu")), v_query, 1) AS rank

@@ -18,10 +18,10 @@ export interface SearchQuery {
  *
  * Matches are live messages whose body holds every word of the query (configuration 'simple':
  * words lower-cased by ICU, no stemming, any language); deleted messages are never found,
- * edited ones by their current text only. Order: the newest 500 matches ranked by `ts_rank`
+ * edited ones by their current text only. Order: the newest 200 matches ranked by `ts_rank`
  * normalised by body length, ties newest first. Chat search favours recent messages, and a
  * bound on the candidates keeps a word found in thousands of messages cheap. The function
- * finds those 500 through the GIN index, or, for very common words, by walking the caller's
+ * finds those 200 through the GIN index, or, for very common words, by walking the caller's
  * conversations newest-first (`parley_search_recent`).
  */
 export async function searchMessages(sql: Sql, input: SearchQuery): Promise<Message[]> {

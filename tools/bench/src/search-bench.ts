@@ -331,7 +331,7 @@ export async function runSearchBench(opts: { messages?: number; command?: string
     }
 
     // The walk (parley_search_recent, used for very common words) and the index must agree on
-    // the newest 500 matches: checked for the ten most common words across the caller's conversations.
+    // the newest 200 matches: checked for the ten most common words across the caller's conversations.
     const agreement: SearchBenchResults["agreement"] = [];
     const callerIds = callerConvs.map((c) => c.id);
     for (let rank = 1; rank <= 10; rank++) {
@@ -340,14 +340,14 @@ export async function runSearchBench(opts: { messages?: number; command?: string
         select m.conversation_id || ':' || m.seq as k from messages m
         where m.conversation_id = any(${callerIds}::uuid[]) and m.deleted_at is null and m.body is not null
           and to_tsvector('simple'::regconfig, lower(m.body COLLATE "und-x-icu")) @@ to_tsquery('simple', ${word})
-        order by m.created_at desc, m.seq desc limit 500`;
+        order by m.created_at desc, m.seq desc limit 200`;
       const walked = await admin<{ k: string }[]>`
-        select conversation_id || ':' || seq as k from parley_search_recent(${callerIds}::uuid[], to_tsquery('simple', ${word}), 500)`;
+        select conversation_id || ':' || seq as k from parley_search_recent(${callerIds}::uuid[], to_tsquery('simple', ${word}), 200)`;
       const a = new Set(byIndex.map((r) => r.k));
       const same = walked.length === byIndex.length && walked.every((r) => a.has(r.k));
       agreement.push({ word, same, matches: byIndex.length });
     }
-    log(`  walk and index agree on the newest 500: ${agreement.every((x) => x.same) ? "yes" : "NO"} (${agreement.map((x) => `${x.word}${x.same ? "" : " DIFFERS"}`).join(", ")})`);
+    log(`  walk and index agree on the newest 200: ${agreement.every((x) => x.same) ? "yes" : "NO"} (${agreement.map((x) => `${x.word}${x.same ? "" : " DIFFERS"}`).join(", ")})`);
 
     log("  EXPLAIN (ANALYZE, BUFFERS) of one query per class");
     for (const cls of classes) {
@@ -453,7 +453,7 @@ function renderSearchMarkdown(r: SearchBenchResults): string {
       `in batches of ${r.config.writeBatch}, on the seeded table, mean of ${r.config.writeRounds} alternating rounds): ${r.write.withoutIndexUsPerMessage.toFixed(0)} µs/message without the index, ` +
       `${r.write.withIndexUsPerMessage.toFixed(0)} µs/message with it (batch p99 ${f(r.write.withoutIndexBatchP99Ms)} → ${f(r.write.withIndexBatchP99Ms)} ms).`,
     "",
-    `**Both paths agree**: for the ten most common words, the walk (\`parley_search_recent\`) and the index found the same newest 500 matches: ` +
+    `**Both paths agree**: for the ten most common words, the walk (\`parley_search_recent\`) and the index found the same newest 200 matches: ` +
       `${r.agreement.every((a) => a.same) ? "yes" : `NO (${r.agreement.filter((a) => !a.same).map((a) => a.word).join(", ")})`}.`,
     "",
     "<details><summary>Plans (EXPLAIN ANALYZE, BUFFERS) of one query per class</summary>",
