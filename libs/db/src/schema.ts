@@ -92,11 +92,9 @@ export const messages = pgTable(
     uniqueIndex("messages_sender_client_id_uq").on(t.senderId, t.clientMessageId),
     /**
      * Full-text search (migrations/0004_search_and_edits.sql says why it is shaped so): the conversation
-     * and the body's words in one GIN index (btree_gin), 'simple' configuration, live rows only.
+     * and the body's words in one GIN index (btree_gin), 'simple' configuration.
      */
-    index("messages_search_idx")
-      .using("gin", t.conversationId, sql`to_tsvector('simple'::regconfig, lower(${t.body} COLLATE "und-x-icu"))`)
-      .where(sql`${t.deletedAt} IS NULL AND ${t.body} IS NOT NULL`),
+    index("messages_search_idx").using("gin", t.conversationId, sql`to_tsvector('simple'::regconfig, lower(${t.body} COLLATE "und-x-icu"))`),
   ],
 );
 
