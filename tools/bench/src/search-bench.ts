@@ -178,7 +178,8 @@ export async function buildIndex(sql: postgres.Sql): Promise<number> {
   const started = Date.now();
   // The migration's definition, verbatim (libs/db/migrations/0004_search_and_edits.sql).
   const migration = readFileSync(join(ROOT, "libs/db/migrations/0004_search_and_edits.sql"), "utf8");
-  const create = migration.slice(migration.indexOf("CREATE INDEX"));
+  const from = migration.indexOf("CREATE INDEX");
+  const create = migration.slice(from, migration.indexOf(";", from) + 1);
   await sql.unsafe(create);
   await sql`analyze`;
   return Date.now() - started;
