@@ -8,3 +8,5 @@ export * from "./conversations.js";
 export * from "./users.js";
 export * from "./timestamps.js";
 export * from "./receipts.js";
+export * from "./message-changes.js";
+export * from "./search.js";

@@ -1,6 +1,6 @@
 import type { Sql } from "./client.js";
 import { toIso } from "./timestamps.js";
-import type { Attachment, Message, MessageKind } from "@parley/protocol";
+import type { Attachment, Message, MessageKind, ReactionSummary } from "@parley/protocol";
 
 /** A message row as the read queries select it (snake_case, joined with the sender's name). */
 export interface MessageRow {
@@ -17,12 +17,21 @@ export interface MessageRow {
   created_at: Date | string;
   edited_at: Date | string | null;
   deleted_at: Date | string | null;
+  /** Selected by `messageColumns`; absent from rows that never had reactions (new messages). */
+  reactions?: ReactionSummary[] | null;
 }
 
-/** The columns every message read selects, as a fragment; `m` is messages, `u` the sender's user row. */
+/**
+ * The columns every message read selects, as a fragment; `m` is messages, `u` the sender's user row.
+ * Reactions come along as one JSON array per message (a probe of the reactions primary key,
+ * which leads with message_id): one emoji per entry in the order each was first used.
+ */
 export function messageColumns(sql: Sql) {
   return sql`m.id, m.conversation_id, m.seq, m.sender_id, u.display_name as sender_name,
-    m.client_message_id, m.kind, m.body, m.reply_to_id, m.attachments, m.created_at, m.edited_at, m.deleted_at`;
+    m.client_message_id, m.kind, m.body, m.reply_to_id, m.attachments, m.created_at, m.edited_at, m.deleted_at,
+    (select jsonb_agg(jsonb_build_object('emoji', r.emoji, 'userIds', r.user_ids) order by r.first_at, r.emoji)
+      from (select emoji, array_agg(user_id order by created_at, user_id) as user_ids, min(created_at) as first_at
+            from reactions where message_id = m.id group by emoji) r) as reactions`;
 }
 
 export function toMessage(row: MessageRow): Message {
@@ -41,5 +50,6 @@ export function toMessage(row: MessageRow): Message {
   if (row.attachments && row.attachments.length > 0) message.attachments = row.attachments;
   if (row.edited_at) message.editedAt = toIso(row.edited_at);
   if (row.deleted_at) message.deletedAt = toIso(row.deleted_at);
+  else if (row.reactions && row.reactions.length > 0) message.reactions = row.reactions;
   return message;
 }

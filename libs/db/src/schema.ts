@@ -90,6 +90,11 @@ export const messages = pgTable(
     uniqueIndex("messages_id_uq").on(t.id),
     /** Idempotency: one message per (sender, clientMessageId), decided inside the writing transaction. */
     uniqueIndex("messages_sender_client_id_uq").on(t.senderId, t.clientMessageId),
+    /**
+     * Full-text search (migrations/0004_search_and_edits.sql says why it is shaped so): the conversation
+     * and the body's words in one GIN index (btree_gin), 'simple' configuration.
+     */
+    index("messages_search_idx").using("gin", t.conversationId, sql`to_tsvector('simple'::regconfig, lower(${t.body} COLLATE "und-x-icu"))`),
   ],
 );
 

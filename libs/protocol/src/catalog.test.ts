@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, expectTypeOf, it } from "vitest";
 import {
   ClientEvents,
+  LIMITS,
+  MessageSchema,
   ERROR_STATUS,
   HttpRoutes,
   ParleyError,
@@ -100,5 +102,55 @@ describe("errors", () => {
 
   it("names the offending field in VALIDATION errors", () => {
     expect(() => parseOrThrow(ClientEvents["messages:history"].payload, { conversationId: "x" })).toThrow(/conversationId/);
+  });
+});
+
+describe("issue 3: reactions and search", () => {
+  it("adds reactions to the Message object as an optional field (extend only by adding)", () => {
+    expectTypeOf<Message["reactions"]>().toEqualTypeOf<{ emoji: string; userIds: string[] }[] | undefined>();
+    const base = {
+      id: randomUUID(),
+      conversationId: randomUUID(),
+      seq: 1,
+      senderId: "alice",
+      senderName: "Alice",
+      clientMessageId: randomUUID(),
+      kind: "text",
+      body: "hi",
+      createdAt: new Date().toISOString(),
+    };
+    expect(MessageSchema.safeParse(base).success).toBe(true);
+    expect(MessageSchema.safeParse({ ...base, reactions: [{ emoji: "👍", userIds: ["bob"] }] }).success).toBe(true);
+  });
+
+  it("accepts one emoji or a :shortcode: as a reaction, nothing else", () => {
+    const schema = ClientEvents["reaction:add"].payload;
+    const messageId = randomUUID();
+    for (const emoji of ["👍", "❤️", "👍🏽", "👨‍👩‍👧‍👦", "🇫🇷", "1️⃣", ":party_parrot:", ":+1:"]) {
+      expect({ emoji, ok: schema.safeParse({ messageId, emoji }).success }).toEqual({ emoji, ok: true });
+    }
+    for (const emoji of ["", "a", "1", "hello", "👍👍", "👍 ", " 👍", "\uD83D", ":Nope:", "::", `:${"x".repeat(31)}:`, "👍".repeat(17)]) {
+      expect({ emoji, ok: schema.safeParse({ messageId, emoji }).success }).toEqual({ emoji, ok: false });
+    }
+    expect(ClientEvents["reaction:remove"].payload.safeParse({ messageId, emoji: "🎉" }).success).toBe(true);
+    expect(LIMITS.emojiChars).toBe(32);
+  });
+
+  it("validates edits with the send body's rules", () => {
+    const schema = ClientEvents["message:edit"].payload;
+    const messageId = randomUUID();
+    expect(schema.safeParse({ messageId, body: "fixed" }).success).toBe(true);
+    for (const body of ["", "   ", "x".repeat(4_001), "nul\u0000", "cut \uD83D"]) {
+      expect(schema.safeParse({ messageId, body }).success).toBe(false);
+    }
+  });
+
+  it("bounds search's q and limit, coercing the query string", () => {
+    const q = HttpRoutes.search.query;
+    expect(q.parse({ q: "hello world", limit: "5" })).toEqual({ q: "hello world", limit: 5 });
+    for (const bad of [{}, { q: "" }, { q: "   " }, { q: "x".repeat(257) }, { q: "a\u0000" }, { q: "\uD83D" }, { q: "a", limit: "0" }, { q: "a", limit: "101" }, { q: "a", limit: "x" }, { q: "a", conversationId: "nope" }]) {
+      expect({ bad, ok: q.safeParse(bad).success }).toEqual({ bad, ok: false });
+    }
+    expect(LIMITS.searchMaxLimit).toBe(100);
   });
 });

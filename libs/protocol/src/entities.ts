@@ -17,6 +17,37 @@ export const AttachmentSchema = z.object({
 });
 export type Attachment = z.infer<typeof AttachmentSchema>;
 
+/**
+ * What a reaction may be: one emoji (a single grapheme cluster with a pictographic code point,
+ * a flag or a keycap) or a custom `:shortcode:`. Anything else (words, several emoji, control
+ * characters) is refused, so a reaction stays a small label every client can render.
+ */
+export const EmojiSchema = z
+  .string()
+  .min(1)
+  .max(LIMITS.emojiChars)
+  .refine(isReactionLabel, "must be one emoji or a :shortcode:");
+
+const SHORTCODE = /^:[a-z0-9_+-]{1,30}:$/;
+const PICTOGRAPHIC = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20E3/u;
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+function isReactionLabel(s: string): boolean {
+  if (SHORTCODE.test(s)) return true;
+  if (!s.isWellFormed() || !PICTOGRAPHIC.test(s)) return false;
+  let count = 0;
+  for (const _ of graphemes.segment(s)) if (++count > 1) return false;
+  return count === 1;
+}
+
+/**
+ * The reactions on a message, one entry per emoji in the order each was first used, with the
+ * users who reacted (in the order they did). Sent in `sync`, history, search and
+ * `message:updated`; live changes arrive as `reaction` events.
+ */
+export const ReactionSummarySchema = z.object({ emoji: z.string(), userIds: z.array(UserIdSchema) });
+export type ReactionSummary = z.infer<typeof ReactionSummarySchema>;
+
 export const MessageSchema = z.object({
   id: UuidSchema,
   conversationId: UuidSchema,
@@ -31,6 +62,8 @@ export const MessageSchema = z.object({
   createdAt: IsoTimestampSchema,
   editedAt: IsoTimestampSchema.optional(),
   deletedAt: IsoTimestampSchema.optional(),
+  /** Added in issue 3 (optional, so older readers are unaffected); absent when there are none. */
+  reactions: z.array(ReactionSummarySchema).optional(),
 });
 export type Message = z.infer<typeof MessageSchema>;
 

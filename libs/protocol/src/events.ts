@@ -4,6 +4,7 @@ import type { ErrorBodySchema } from "./errors.js";
 import {
   AttachmentSchema,
   ConversationSchema,
+  EmojiSchema,
   IsoTimestampSchema,
   MessageKindSchema,
   MessageSchema,
@@ -49,7 +50,7 @@ export const HistoryQuerySchema = z.object({
 });
 
 const WatermarkSchema = z.object({ conversationId: UuidSchema, seq: SeqSchema });
-const ReactionSchema = z.object({ messageId: UuidSchema, emoji: z.string().min(1).max(64) });
+const ReactionSchema = z.object({ messageId: UuidSchema, emoji: EmojiSchema });
 
 /**
  * The client → server catalog: one entry per event with its payload and its ok-ack.

@@ -102,9 +102,14 @@ export const HttpRoutes = {
     method: "GET",
     url: "/v1/search",
     query: z.object({
-      q: z.string().min(1).max(256),
+      q: z
+        .string()
+        .max(LIMITS.searchQueryChars)
+        .refine((s) => s.trim().length > 0, "must not be empty")
+        .refine((s) => !s.includes("\u0000"), "must not contain NUL characters")
+        .refine((s) => s.isWellFormed(), "must be well-formed Unicode (no lone surrogates)"),
       conversationId: UuidSchema.optional(),
-      limit: z.coerce.number().int().min(1).max(100).optional(),
+      limit: z.coerce.number().int().min(1).max(LIMITS.searchMaxLimit).optional(),
     }),
     reply: z.object({ messages: z.array(MessageSchema) }),
     status: 200,

@@ -17,5 +17,16 @@ export const LIMITS = {
   attachmentsPerMessage: 10,
   membersPerRequest: 500,
   titleChars: 200,
+  /**
+   * A reaction is one emoji (a single grapheme cluster, ZWJ sequences and skin tones
+   * included) or a `:shortcode:`; 32 UTF-16 units hold the longest emoji sequences.
+   */
+  emojiChars: 32,
+  /** Distinct reactions one user may put on one message (keeps a message's payload bounded). */
+  reactionsPerUserPerMessage: 20,
+  /** `GET /v1/search`: query text, and how many messages one answer carries. */
+  searchQueryChars: 256,
+  searchDefaultLimit: 20,
+  searchMaxLimit: 100,
   shutdownGraceMs: 25_000,
 } as const;

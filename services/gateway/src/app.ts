@@ -26,6 +26,8 @@ import { SendBuffer } from "./send/send-buffer.js";
 import { SendService } from "./send/send-service.js";
 import { attachSockets, type ParleyServer } from "./socket/attach.js";
 import { createHandlers } from "./socket/handlers.js";
+import { MessageChangeService } from "./messages/message-change-service.js";
+import { SearchService } from "./messages/search-service.js";
 
 export interface GatewayConfig {
   podName: string;
@@ -153,6 +155,23 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     logger,
     dbTimeoutMs,
   });
+  const changes = new MessageChangeService({
+    database: deps.database,
+    io,
+    rateLimiter: createSendRateLimiter(deps.redis, {
+      ...config.rateLimit,
+      keyPrefix: `${deps.keyspace.sendRateLimitPrefix}:changes`,
+      noun: "edits, deletions and reactions",
+    }),
+    bodyMaxChars: config.bodyMaxChars,
+    dbTimeoutMs,
+  });
+  const search = new SearchService({
+    database: deps.database,
+    requireMember: (conversationId, userId) => conversations.requireRole(conversationId, userId),
+    metrics,
+    dbTimeoutMs,
+  });
 
   // This pod's acks, and membership changes made on other pods.
   const acks = deps.keyspace.ackChannel(podId);
@@ -183,7 +202,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     users,
     verify: deps.verify,
     database: deps.database,
-    handlers: createHandlers({ send, conversations, receipts, verify: deps.verify }),
+    handlers: createHandlers({ send, conversations, receipts, verify: deps.verify, changes }),
     metrics,
     logger,
     dbTimeoutMs,
@@ -196,7 +215,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     return reply.code(ok ? 200 : 503).send({ status: ok ? "ready" : draining ? "draining" : "not ready" });
   });
   app.get("/metrics", async (_req, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
-  await registerRoutes(app, { verify: deps.verify, conversations, receipts, send, users });
+  await registerRoutes(app, { verify: deps.verify, conversations, receipts, send, users, search });
 
   let closing: Promise<void> | undefined;
   const close = () =>

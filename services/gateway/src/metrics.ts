@@ -44,6 +44,13 @@ export function createGatewayMetrics(registry: Registry) {
       help: "message:delivered watermarks handed to the receipts queue (after coalescing per conversation and user).",
       registers: [registry],
     }),
+    searchSeconds: new Histogram({
+      name: "parley_gateway_search_seconds",
+      help: "GET /v1/search from arrival to answer, by outcome (ok or the error code).",
+      labelNames: ["outcome"] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
+      registers: [registry],
+    }),
     pendingAcks: new Gauge({
       name: "parley_gateway_pending_acks",
       help: "Sends waiting for the persister's commit.",

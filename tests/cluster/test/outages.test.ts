@@ -66,7 +66,8 @@ describe("outages answer UNAVAILABLE within 2 s and recover without a restart", 
   });
 
   it("Postgres going away and coming back, losing nothing that was answered UNAVAILABLE", async () => {
-    expect((await send()).ok).toBe(true);
+    const before = await send();
+    if (!before.ok) throw new Error(JSON.stringify(before));
     await postgres.stop();
     const id = randomUUID();
     const { value, ms } = await timed(send(id, "during the outage"));
@@ -75,6 +76,21 @@ describe("outages answer UNAVAILABLE within 2 s and recover without a restart", 
     const http = await cluster.http(0, "GET", `/v1/conversations/${conversationId}/messages`, { token: await cluster.token("alice") });
     expect(http.status).toBe(503);
     expect(http.body.error.code).toBe("UNAVAILABLE");
+    // Edits, reactions and search too (issue 3), each within the same bound.
+    const messageId = before.message.id;
+    for (const [event, payload] of [
+      ["message:edit", { messageId, body: "edited in the dark" }],
+      ["message:delete", { messageId }],
+      ["reaction:add", { messageId, emoji: "🔥" }],
+      ["reaction:remove", { messageId, emoji: "🔥" }],
+    ] as const) {
+      const answer = await timed(socket.timeout(10_000).emitWithAck(event as "message:edit", payload as { messageId: string; body: string }));
+      expect({ event, ack: answer.value }).toMatchObject({ event, ack: { ok: false, error: { code: "UNAVAILABLE" } } });
+      expect(answer.ms).toBeLessThan(2_000);
+    }
+    const search = await timed(cluster.http(1, "GET", "/v1/search?q=hi", { token: await cluster.token("alice") }));
+    expect({ status: search.value.status, code: search.value.body.error.code }).toEqual({ status: 503, code: "UNAVAILABLE" });
+    expect(search.ms).toBeLessThan(2_000);
 
     await postgres.start();
     // The client retries with the same clientMessageId: stored once, whichever attempt won.
@@ -84,5 +100,10 @@ describe("outages answer UNAVAILABLE within 2 s and recover without a restart", 
     expect(rows).toHaveLength(1);
     const seqs = await cluster.database.sql<{ seq: number }[]>`select seq from messages where conversation_id = ${conversationId} order by seq`;
     expect(seqs.map((r) => r.seq)).toEqual(seqs.map((_, i) => i + 1));
+    // Nothing half-done by the refused changes, and they work again.
+    const [row] = await cluster.database.sql`select body, edited_at, deleted_at from messages where id = ${messageId}`;
+    expect(row).toEqual({ body: "hi", edited_at: null, deleted_at: null });
+    expect(await socket.emitWithAck("message:edit", { messageId, body: "edited after" })).toMatchObject({ ok: true, message: { body: "edited after" } });
+    expect((await cluster.http(0, "GET", "/v1/search?q=edited", { token: await cluster.token("alice") })).body.messages).toHaveLength(1);
   });
 });

@@ -10,6 +10,7 @@
 //  5. The ceiling: two bare Socket.IO servers with the same sharded Redis adapter, searched
 //     the same way.
 //  6. docs/benchmarks.md (the issue-2 section) and bench-results/<stamp>.json.
+//  7. The search benchmark (search-bench.ts; `--only=search` runs it alone).
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -21,6 +22,7 @@ import { NEVER_MS, type BenchUser, type Command, type Report, type RunCommand, t
 import { counterDelta, histogramDelta, scrape, type HistogramDelta, type Scrape } from "./prom-scrape.js";
 import { codeInfo, machineInfo, writeResults, type BenchResults, type RunRecord } from "./report.js";
 import { seedHistory } from "./seed.js";
+import { runSearchBench, searchMessagesArg } from "./search-bench.js";
 import { tablesBetween, tableStats, type TableCounts } from "./pg-stats.js";
 import { commandStats, PERSIST_JOB_ID_KEY, readCounter, redisBetween, type CommandCounts } from "./redis-stats.js";
 import { verifyDatabase } from "./verify.js";
@@ -547,8 +549,10 @@ async function main(): Promise<void> {
   if (!allVerified) process.exitCode = 1;
 }
 
+// --only=search runs only the search benchmark (search-bench.ts); without --only it runs after the message path.
+const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
 try {
-  await main();
+  if (only === undefined || only === "message-path") await main();
 } catch (error) {
   if (!interrupted) {
     log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
@@ -556,4 +560,12 @@ try {
   }
 } finally {
   await cleanup();
+}
+if (!interrupted && (only === undefined || only === "search")) {
+  try {
+    await runSearchBench({ messages: searchMessagesArg(process.argv), command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}` });
+  } catch (error) {
+    log(`search bench FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+  }
 }

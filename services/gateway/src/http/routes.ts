@@ -6,6 +6,7 @@ import type { UserRecords } from "../auth/user-records.js";
 import type { ConversationService } from "../conversation-service.js";
 import type { ReceiptService } from "../receipts/receipt-service.js";
 import type { SendService } from "../send/send-service.js";
+import type { SearchService } from "../messages/search-service.js";
 
 export interface RouteDeps {
   verify: TokenVerifier;
@@ -13,6 +14,7 @@ export interface RouteDeps {
   receipts: ReceiptService;
   send: SendService;
   users: UserRecords;
+  search: SearchService;
 }
 
 declare module "fastify" {
@@ -96,6 +98,11 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     const user = userOf(req);
     const result = await deps.send.send(user, { ...body, conversationId: id });
     return reply.code(201).send(result);
+  });
+
+  app.get(r.search.url, async (req) => {
+    const query = parseOrThrow(r.search.query, req.query);
+    return deps.search.search(userOf(req).userId, query);
   });
 
   app.post(r.markRead.url, async (req) => {

@@ -12,7 +12,10 @@ export interface SendRateLimiter {
  * sustained, with up to `burst` at once. The burst allowance refills over 10 s, so a client
  * that bursts cannot keep sending faster than the rate for long.
  */
-export function createSendRateLimiter(redis: Redis, opts: { perSecond: number; burst: number; keyPrefix: string }): SendRateLimiter {
+export function createSendRateLimiter(
+  redis: Redis,
+  opts: { perSecond: number; burst: number; keyPrefix: string; /** What is counted, for the refusal's message. */ noun?: string },
+): SendRateLimiter {
   const prefix = opts.keyPrefix;
   const limiter = new BurstyRateLimiter(
     new RateLimiterRedis({ storeClient: redis, keyPrefix: prefix, points: opts.perSecond, duration: 1 }),
@@ -30,7 +33,7 @@ export function createSendRateLimiter(redis: Redis, opts: { perSecond: number; b
       } catch (err) {
         if (err instanceof RateLimiterRes) {
           const retryAfterMs = Math.max(1, Math.ceil(err.msBeforeNext));
-          throw new ParleyError("RATE_LIMITED", `too many messages; retry in ${retryAfterMs} ms`, retryAfterMs);
+          throw new ParleyError("RATE_LIMITED", `too many ${opts.noun ?? "messages"}; retry in ${retryAfterMs} ms`, retryAfterMs);
         }
         throw new ParleyError("UNAVAILABLE", "rate limiter unavailable; retry later");
       }

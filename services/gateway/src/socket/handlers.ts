@@ -3,6 +3,7 @@ import { ParleyError, type ClientEvents, type ClientEventName, type ClientPayloa
 import type { ConversationService } from "../conversation-service.js";
 import type { ReceiptService } from "../receipts/receipt-service.js";
 import type { SendService } from "../send/send-service.js";
+import type { MessageChangeService } from "../messages/message-change-service.js";
 import type { TokenVerifier } from "../auth/token-verifier.js";
 
 export interface SocketSession {
@@ -20,6 +21,7 @@ export interface HandlerDeps {
   conversations: ConversationService;
   receipts: ReceiptService;
   verify: TokenVerifier;
+  changes: MessageChangeService;
 }
 
 type OkAck<E extends ClientEventName> = z.infer<(typeof ClientEvents)[E]["ack"]>;
@@ -49,9 +51,9 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     "typing:start": notYet("typing:start") as Handler<"typing:start">,
     "typing:stop": notYet("typing:stop") as Handler<"typing:stop">,
     "presence:query": notYet("presence:query") as Handler<"presence:query">,
-    "message:edit": notYet("message:edit") as Handler<"message:edit">,
-    "message:delete": notYet("message:delete") as Handler<"message:delete">,
-    "reaction:add": notYet("reaction:add") as Handler<"reaction:add">,
-    "reaction:remove": notYet("reaction:remove") as Handler<"reaction:remove">,
+    "message:edit": (s, p) => deps.changes.edit(s, p),
+    "message:delete": (s, p) => deps.changes.delete(s, p),
+    "reaction:add": (s, p) => deps.changes.react(s, "add", p),
+    "reaction:remove": (s, p) => deps.changes.react(s, "remove", p),
   };
 }

@@ -1,0 +1,36 @@
+import { LIMITS, type Message } from "@parley/protocol";
+import type { Sql } from "./client.js";
+import { messageColumns, toMessage, type MessageRow } from "./message-row.js";
+
+export interface SearchQuery {
+  userId: string;
+  /** Web-search syntax: words (all must match), "quoted phrases", `or`, `-excluded`. */
+  q: string;
+  /** Only this conversation (the caller's membership is checked by the caller of this function). */
+  conversationId?: string | undefined;
+  limit?: number | undefined;
+}
+
+/**
+ * Full-text search over the messages of the caller's conversations. The work is the SQL
+ * function `parley_search` (migrations/0004_search_and_edits.sql, with the index and why both are shaped
+ * so); this adds the message columns (reactions included), in the function's order.
+ *
+ * Matches are live messages whose body holds every word of the query (configuration 'simple':
+ * words lower-cased by ICU, no stemming, any language); deleted messages are never found,
+ * edited ones by their current text only. Order: the newest 200 matches ranked by `ts_rank`
+ * normalised by body length, ties newest first. Chat search favours recent messages, and a
+ * bound on the candidates keeps a word found in thousands of messages cheap. The function
+ * finds those 200 through the GIN index, or, for very common words, by walking the caller's
+ * conversations newest-first (`parley_search_recent`).
+ */
+export async function searchMessages(sql: Sql, input: SearchQuery): Promise<Message[]> {
+  const limit = Math.min(input.limit ?? LIMITS.searchDefaultLimit, LIMITS.searchMaxLimit);
+  const rows = await sql<MessageRow[]>`
+    select ${messageColumns(sql)}
+    from parley_search(${input.userId}, ${input.q}, ${input.conversationId ?? null}::uuid, ${limit}::int) s
+    join messages m on m.conversation_id = s.conversation_id and m.seq = s.seq
+    left join users u on u.id = m.sender_id
+    order by s.rank desc, m.created_at desc, m.conversation_id, m.seq`;
+  return rows.map(toMessage);
+}

@@ -1,0 +1,125 @@
+import { conversationRoom } from "@parley/bus";
+import {
+  addReaction,
+  deleteMessage,
+  editMessage,
+  removeReaction,
+  type Database,
+  type MessageChange,
+  type MessageUpdate,
+} from "@parley/db";
+import { LIMITS, ParleyError, type Message } from "@parley/protocol";
+import { guardDb } from "../guard-db.js";
+import type { ParleyServer } from "../socket/attach.js";
+import type { SendRateLimiter } from "../send/rate-limiter.js";
+
+export interface MessageChangeServiceDeps {
+  database: Database;
+  io: ParleyServer;
+  /**
+   * Each change is fanned out to every member, so a client looping on reactions would flood
+   * the room: changes have a per-user budget of their own (the send limit's numbers), so they
+   * never eat into the user's sends.
+   */
+  rateLimiter: SendRateLimiter;
+  bodyMaxChars: number;
+  dbTimeoutMs: number;
+}
+
+export interface Actor {
+  userId: string;
+}
+
+/**
+ * Edits, deletions and reactions: each is one short transaction in Postgres (libs/db
+ * message-changes.ts), answered after the commit and then announced to the conversation's room
+ * on every pod through the adapter. Changes that change nothing (a repeated reaction, an edit
+ * to the same text, deleting a tombstone) are answered the same way and announced to no one.
+ */
+export class MessageChangeService {
+  constructor(private readonly deps: MessageChangeServiceDeps) {}
+
+  async edit(actor: Actor, input: { messageId: string; body: string }): Promise<{ message: Message }> {
+    if (input.body.length > this.deps.bodyMaxChars) {
+      throw new ParleyError("VALIDATION", `body: at most ${this.deps.bodyMaxChars} characters`);
+    }
+    await this.deps.rateLimiter.consume(actor.userId);
+    const result = await this.commit(editMessage(this.deps.database.sql, { ...input, userId: actor.userId }), (r) => this.announceUpdate(r));
+    return { message: expectOk(result, "edit").message };
+  }
+
+  async delete(actor: Actor, input: { messageId: string }): Promise<{ message: Message }> {
+    await this.deps.rateLimiter.consume(actor.userId);
+    const result = await this.commit(deleteMessage(this.deps.database.sql, { ...input, userId: actor.userId }), (r) => this.announceUpdate(r));
+    return { message: expectOk(result, "delete").message };
+  }
+
+  async react(actor: Actor, op: "add" | "remove", input: { messageId: string; emoji: string }): Promise<Record<string, never>> {
+    await this.deps.rateLimiter.consume(actor.userId);
+    const change = op === "add" ? addReaction : removeReaction;
+    const result = await this.commit(change(this.deps.database.sql, { ...input, userId: actor.userId }), (r) => {
+      if (r.status !== "ok" || !r.changed) return;
+      this.deps.io.to(conversationRoom(r.conversationId)).emit("reaction", {
+        conversationId: r.conversationId,
+        messageId: input.messageId,
+        userId: actor.userId,
+        emoji: input.emoji,
+        op,
+      });
+    });
+    expectOk(result, `${op} a reaction to`);
+    return {};
+  }
+
+  private announceUpdate(result: MessageUpdate): void {
+    if (result.status !== "ok" || !result.changed) return;
+    this.deps.io.to(conversationRoom(result.message.conversationId)).emit("message:updated", result.message);
+  }
+
+  /**
+   * Waits for the change's transaction within the request bound and announces what it did.
+   * A change that commits after the caller was already answered UNAVAILABLE (a stalled
+   * database) is announced when it lands: the client's retry will find it done, which changes
+   * nothing and announces nothing, so this is the only chance to tell the other members.
+   */
+  private async commit<T>(work: Promise<T>, announce: (result: T) => void): Promise<T> {
+    let answered = false;
+    work.then(
+      (result) => {
+        if (answered) announce(result);
+      },
+      () => {
+        // Failed after the caller was answered: nothing was committed, nothing to announce.
+      },
+    );
+    try {
+      const result = await guardDb(work, this.deps.dbTimeoutMs);
+      announce(result);
+      return result;
+    } finally {
+      answered = true;
+    }
+  }
+}
+
+/** The contract's codes for what the database said (see MessageChange). */
+function expectOk<T>(result: MessageChange<T>, what: string): T {
+  switch (result.status) {
+    case "ok":
+      return result;
+    case "not_found":
+      return fail(new ParleyError("NOT_FOUND", "no such message"));
+    case "forbidden":
+      return fail(new ParleyError("FORBIDDEN", `you may not ${what} this message`));
+    case "deleted":
+      // The tombstone exists and is visible, so NOT_FOUND would be untrue: the request
+      // conflicts with the message's state.
+      return fail(new ParleyError("CONFLICT", "the message was deleted"));
+    case "too_many":
+      return fail(new ParleyError("VALIDATION", `emoji: at most ${LIMITS.reactionsPerUserPerMessage} reactions per user on one message`));
+  }
+}
+
+function fail(err: ParleyError): never {
+  throw err;
+}
