@@ -7,3 +7,4 @@ export * from "./read-messages.js";
 export * from "./conversations.js";
 export * from "./users.js";
 export * from "./timestamps.js";
+export * from "./presence.js";

@@ -14,8 +14,16 @@ await runWorkerService({
     ping: (database) => database.sql`select 1`,
     close: (database) => database.close(),
   },
-  build: ({ workerRedis, logger }) => {
-    const delivery = buildDelivery({ workerRedis, logger, keyspace: DEFAULT_KEYSPACE });
-    return { run: () => void delivery.worker.run(), stop: () => delivery.stop() };
+  build: ({ workerRedis, publishRedis, database, registry, logger }) => {
+    const delivery = buildDelivery({
+      workerRedis,
+      publishRedis,
+      database,
+      registry,
+      logger,
+      keyspace: DEFAULT_KEYSPACE,
+      presence: { ttlMs: env.PRESENCE_TTL_MS, flushMs: env.PRESENCE_FLUSH_MS },
+    });
+    return { run: delivery.run, stop: delivery.stop };
   },
 });

@@ -3,6 +3,8 @@ import { ParleyError, type ClientEvents, type ClientEventName, type ClientPayloa
 import type { ConversationService } from "../conversation-service.js";
 import type { SendService } from "../send/send-service.js";
 import type { TokenVerifier } from "../auth/token-verifier.js";
+import type { PresenceQuery } from "../presence/presence-query.js";
+import type { TypingService } from "../typing/typing-service.js";
 
 export interface SocketSession {
   userId: string;
@@ -16,6 +18,8 @@ export interface HandlerDeps {
   send: SendService;
   conversations: ConversationService;
   verify: TokenVerifier;
+  typing: TypingService;
+  presence: PresenceQuery;
 }
 
 type OkAck<E extends ClientEventName> = z.infer<(typeof ClientEvents)[E]["ack"]>;
@@ -41,10 +45,10 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       s.extend(token.exp);
       return { exp: token.exp };
     },
-    "typing:start": notYet("typing:start") as Handler<"typing:start">,
-    "typing:stop": notYet("typing:stop") as Handler<"typing:stop">,
+    "typing:start": (s, p) => deps.typing.start(s, p.conversationId),
+    "typing:stop": (s, p) => deps.typing.stop(s, p.conversationId),
     "message:delivered": notYet("message:delivered") as Handler<"message:delivered">,
-    "presence:query": notYet("presence:query") as Handler<"presence:query">,
+    "presence:query": (s, p) => deps.presence.query(s.userId, p.userIds),
     "message:edit": notYet("message:edit") as Handler<"message:edit">,
     "message:delete": notYet("message:delete") as Handler<"message:delete">,
     "reaction:add": notYet("reaction:add") as Handler<"reaction:add">,
