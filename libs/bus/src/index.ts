@@ -3,3 +3,4 @@ export * from "./jobs.js";
 export * from "./room-emitter.js";
 export * from "./keyspace.js";
 export * from "./presence-store.js";
+export * from "./presence-scripts.js";

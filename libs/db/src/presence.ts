@@ -43,6 +43,9 @@ export async function recordLastSeen(sql: Sql, entries: readonly { userId: strin
   if (entries.length === 0) return;
   await sql`
     update users u set last_seen_at = t.seen
-    from unnest(${entries.map((e) => e.userId)}::text[], ${entries.map((e) => e.lastSeenAt)}::timestamptz[]) as t(id, seen)
+    from (
+      select id, seen::timestamptz as seen
+      from unnest(${entries.map((e) => e.userId)}::text[], ${entries.map((e) => e.lastSeenAt)}::text[]) as x(id, seen)
+    ) as t
     where u.id = t.id and (u.last_seen_at is null or u.last_seen_at < t.seen)`;
 }

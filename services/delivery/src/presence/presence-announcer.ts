@@ -41,6 +41,7 @@ export class PresenceAnnouncer {
   private stopped = false;
   /** Changes taken but not yet published (Postgres or Redis failed): retried first. */
   private pending: PresenceChange[] = [];
+  private pendingAttempts = 0;
 
   constructor(private readonly deps: PresenceAnnouncerDeps) {}
 
@@ -90,17 +91,27 @@ export class PresenceAnnouncer {
     let published = 0;
     try {
       if (this.pending.length > 0) {
-        published += await this.announce(this.pending);
-        this.pending = [];
+        if (++this.pendingAttempts > MAX_ATTEMPTS) {
+          // Not an outage any more but something these changes trip over: let them go, so
+          // presence keeps moving. Their users' next change, or a presence:query, corrects clients.
+          logger.error({ users: this.pending.length }, "presence: giving up on announcing changes after repeated failures");
+          this.pending = [];
+        } else {
+          published += await this.announce(this.pending);
+          this.pending = [];
+        }
       }
+      this.pendingAttempts = 0;
       // Bounded: a backlog bigger than this is finished by the next ticks.
       for (let round = 0; round < 20; round++) {
         const taken = await store.take(batch);
         metrics.coalesced.inc(taken.unchanged);
         if (taken.changes.length > 0) {
           this.pending = taken.changes;
+          this.pendingAttempts = 1;
           published += await this.announce(taken.changes);
           this.pending = [];
+          this.pendingAttempts = 0;
         }
         if (taken.taken < batch) break;
       }
@@ -139,6 +150,9 @@ export class PresenceAnnouncer {
     }, this.deps.config.flushMs);
   }
 }
+
+/** Ticks a taken batch is retried on (an outage of a minute, at the default window) before it is dropped. */
+const MAX_ATTEMPTS = 60;
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
