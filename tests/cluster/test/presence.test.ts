@@ -236,16 +236,17 @@ describe("presence bookkeeping in Redis", () => {
     ]);
     // Every command the gateways send on the connection presence uses, by script.
     const sent: string[] = [];
-    const restore = cluster.nodes.slice(0, 2).map(({ redis: [r] }) => {
-      const original = r!.sendCommand.bind(r);
-      r!.sendCommand = ((command: { name: string; args: unknown[] }, ...rest: unknown[]) => {
+    const restore = cluster.nodes.slice(0, 2).map((node) => {
+      const r = node.redis[0]!;
+      const original = r.sendCommand.bind(r);
+      r.sendCommand = ((command: { name: string; args: unknown[] }, ...rest: unknown[]) => {
         const first = String(command.args[0]);
         const script = command.name === "evalsha" ? names.get(first) : command.name === "eval" ? names.get(sha(first)) : undefined;
         sent.push(script ?? command.name);
         return (original as (...a: unknown[]) => unknown)(command, ...rest);
       }) as typeof r.sendCommand;
       return () => {
-        r!.sendCommand = original;
+        r.sendCommand = original;
       };
     });
     try {
