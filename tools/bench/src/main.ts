@@ -24,6 +24,7 @@ import { seedHistory } from "./seed.js";
 import { tablesBetween, tableStats, type TableCounts } from "./pg-stats.js";
 import { commandStats, PERSIST_JOB_ID_KEY, readCounter, redisBetween, type CommandCounts } from "./redis-stats.js";
 import { verifyDatabase } from "./verify.js";
+import { runPresenceStorm } from "./presence-storm.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../../..");
@@ -49,6 +50,8 @@ export const CONFIG = {
 };
 
 const quick = process.argv.includes("--quick");
+/** --only=presence: just the presence storm (presence-storm.ts); by default it runs after the message path. */
+const only = process.argv.find((a) => a.startsWith("--only="))?.split("=")[1];
 /** --no-fsync: PostgreSQL with fsync/synchronous_commit off, to see what the disk costs (not the durable configuration). */
 const fsync = !process.argv.includes("--no-fsync");
 /** --seed-messages N: start from N stored history messages (analyzed) instead of an empty table. */
@@ -548,7 +551,8 @@ async function main(): Promise<void> {
 }
 
 try {
-  await main();
+  if (only !== "presence") await main();
+  if (only === undefined || only === "presence") await runPresenceStorm(ROOT);
 } catch (error) {
   if (!interrupted) {
     log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
