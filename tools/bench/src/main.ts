@@ -50,12 +50,8 @@ export const CONFIG = {
 };
 
 const quick = process.argv.includes("--quick");
-/**
- * --only=presence: just the presence storm (presence-storm.ts); by default it runs after the
- * message path. Through `npm run bench -- --only=presence` the inner npm takes `--only` as
- * its own config and hands it over as npm_config_only instead of an argument.
- */
-const only = process.argv.find((a) => a.startsWith("--only="))?.split("=")[1] ?? process.env.npm_config_only;
+/** --only=presence: just the presence storm (presence-storm.ts); by default it runs after the message path. */
+const only = process.argv.find((a) => a.startsWith("--only="))?.split("=")[1];
 /** --no-fsync: PostgreSQL with fsync/synchronous_commit off, to see what the disk costs (not the durable configuration). */
 const fsync = !process.argv.includes("--no-fsync");
 /** --seed-messages N: start from N stored history messages (analyzed) instead of an empty table. */
