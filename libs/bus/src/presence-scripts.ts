@@ -153,14 +153,18 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', nowMs() - tonumber(ARGV[1]),
  * last announced (`announced` holds the users last announced online). The decision and the
  * record of it happen in one step, so several delivery replicas never announce one change
  * twice, and a user who went offline and came back within one window announces nothing.
+ * A user gone offline after the cutoff (a grace period) is put back as dirty, undecided:
+ * if they reconnect within the grace, however the windows fall, nothing is announced.
  * KEYS: 1 dirty, 2 counts, 3 announced, 4 lastSeen
- * ARGV: 1 at most this many users
- * Returns { unchanged, { userId, 'online'|'offline', lastSeen or '', ... } }.
+ * ARGV: 1 at most this many users, 2 offline cutoff (ISO 8601, compared as text: every
+ *       lastSeen is written by Date#toISOString, where text order is time order; '' = none)
+ * Returns { unchanged, { userId, 'online'|'offline', lastSeen or '', ... }, deferred }.
  */
 export const TAKE_LUA = `
 local users = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
 local out = {}
 local unchanged = 0
+local deferred = {}
 for _, user in ipairs(users) do
   local online = tonumber(redis.call('HGET', KEYS[2], user) or '0') > 0
   local was = redis.call('SISMEMBER', KEYS[3], user) == 1
@@ -170,9 +174,15 @@ for _, user in ipairs(users) do
     redis.call('SADD', KEYS[3], user)
     out[#out + 1] = user; out[#out + 1] = 'online'; out[#out + 1] = ''
   else
-    redis.call('SREM', KEYS[3], user)
-    out[#out + 1] = user; out[#out + 1] = 'offline'; out[#out + 1] = redis.call('HGET', KEYS[4], user) or ''
+    local seen = redis.call('HGET', KEYS[4], user) or ''
+    if ARGV[2] ~= '' and seen > ARGV[2] then
+      deferred[#deferred + 1] = user
+    else
+      redis.call('SREM', KEYS[3], user)
+      out[#out + 1] = user; out[#out + 1] = 'offline'; out[#out + 1] = seen
+    end
   end
 end
-return { unchanged, out }
+for _, user in ipairs(deferred) do redis.call('SADD', KEYS[1], user) end
+return { unchanged, out, #deferred }
 `;

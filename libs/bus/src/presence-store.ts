@@ -24,7 +24,7 @@ const COMMANDS = {
 type CommandName = keyof typeof COMMANDS;
 
 const CountReply = z.tuple([z.number().int(), z.union([z.literal(0), z.literal(1)])]);
-const TakeReply = z.tuple([z.number().int(), z.array(z.string())]);
+const TakeReply = z.tuple([z.number().int(), z.array(z.string()), z.number().int()]);
 const ExpiredReply = z.array(z.string());
 
 export interface PresenceChange {
@@ -113,17 +113,22 @@ export class PresenceStore {
     return Number(await this.run("parleyPresenceRelease", this.podKeys(podId), [podId, lastSeenIso, ttlMs]));
   }
 
-  /** Takes up to `max` dirty users and returns those whose announced status changes. */
-  async take(max: number): Promise<{ changes: PresenceChange[]; unchanged: number; taken: number }> {
+  /**
+   * Takes up to `max` dirty users and returns those whose announced status changes. Users who
+   * went offline after `offlineCutoffIso` stay dirty for a later take (`deferred`).
+   */
+  async take(max: number, offlineCutoffIso = ""): Promise<{ changes: PresenceChange[]; unchanged: number; deferred: number; taken: number }> {
     const k = this.keys;
-    const [unchanged, flat] = TakeReply.parse(await this.run("parleyPresenceTake", [k.dirty, k.counts, k.announced, k.lastSeen], [max]));
+    const [unchanged, flat, deferred] = TakeReply.parse(
+      await this.run("parleyPresenceTake", [k.dirty, k.counts, k.announced, k.lastSeen], [max, offlineCutoffIso]),
+    );
     const changes: PresenceChange[] = [];
     for (let i = 0; i + 2 < flat.length; i += 3) {
       const status = flat[i + 1] === "online" ? "online" : "offline";
       const lastSeenAt = flat[i + 2];
       changes.push({ userId: flat[i]!, status, ...(status === "offline" && lastSeenAt ? { lastSeenAt } : {}) });
     }
-    return { changes, unchanged, taken: unchanged + changes.length };
+    return { changes, unchanged, deferred, taken: unchanged + changes.length + deferred };
   }
 
   /** Current status of each user (one round trip: two HMGETs in a pipeline). */

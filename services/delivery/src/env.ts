@@ -14,6 +14,11 @@ export const DeliveryEnv = CommonEnv.extend({
   PRESENCE_TTL_MS: z.coerce.number().int().min(1_000).max(60_000).default(20_000),
   /** How often presence changes are taken and announced: the coalescing window. */
   PRESENCE_FLUSH_MS: z.coerce.number().int().min(50).max(10_000).default(1_000),
+  /**
+   * A user is announced offline only after being offline this long, so a flaky network's
+   * drop-and-reconnect announces nothing wherever the flush windows fall.
+   */
+  PRESENCE_OFFLINE_GRACE_MS: z.coerce.number().int().min(0).max(10_000).default(2_000),
 });
 export type DeliveryEnv = z.infer<typeof DeliveryEnv>;
 

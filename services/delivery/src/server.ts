@@ -22,7 +22,7 @@ await runWorkerService({
       registry,
       logger,
       keyspace: DEFAULT_KEYSPACE,
-      presence: { ttlMs: env.PRESENCE_TTL_MS, flushMs: env.PRESENCE_FLUSH_MS },
+      presence: { ttlMs: env.PRESENCE_TTL_MS, flushMs: env.PRESENCE_FLUSH_MS, offlineGraceMs: env.PRESENCE_OFFLINE_GRACE_MS },
     });
     return { run: delivery.run, stop: delivery.stop };
   },

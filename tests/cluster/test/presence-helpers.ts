@@ -13,7 +13,7 @@ const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
  * The delivery service's presence module running inside the test process against the
  * cluster's Redis namespace and database (the real module, real Redis, real Postgres).
  */
-export async function startPresence(cluster: Cluster, config: { ttlMs?: number; flushMs?: number } = {}) {
+export async function startPresence(cluster: Cluster, config: { ttlMs?: number; flushMs?: number; offlineGraceMs?: number } = {}) {
   const redis: Redis = createRedis({ url: testInfra().redisUrl, name: "delivery:presence", role: "producer", logger });
   await waitForReady(redis);
   const registry = new Registry();
@@ -23,7 +23,7 @@ export async function startPresence(cluster: Cluster, config: { ttlMs?: number; 
     registry,
     logger,
     keyspace: cluster.keyspace,
-    config: { ttlMs: config.ttlMs ?? 20_000, flushMs: config.flushMs ?? 200 },
+    config: { ttlMs: config.ttlMs ?? 20_000, flushMs: config.flushMs ?? 200, offlineGraceMs: config.offlineGraceMs ?? 0 },
   });
   return {
     ...module,

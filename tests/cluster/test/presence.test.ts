@@ -122,7 +122,7 @@ describe("presence across pods", () => {
     hears.presence.length = 0;
 
     // Each flapper connects and disconnects five times across both pods and ends connected.
-    const finals: ClientSocket[] = [];
+    const finals = new Map<string, ClientSocket>();
     await Promise.all(
       flappers.map(async (user) => {
         for (let i = 0; i < 5; i++) {
@@ -130,7 +130,7 @@ describe("presence across pods", () => {
           s.disconnect();
           await until(async () => (await count(user)) === 0, 5_000);
         }
-        finals.push(await connectAs(0, user));
+        finals.set(user, await connectAs(0, user));
         await settled(user, 1);
       }),
     );
@@ -144,7 +144,7 @@ describe("presence across pods", () => {
     // Offline and back within one window: nothing at all.
     hears.presence.length = 0;
     const user = flappers[0]!;
-    finals[0]!.disconnect();
+    finals.get(user)!.disconnect();
     await settled(user, 0);
     const back = await connectAs(1, user);
     await settled(user, 1);
@@ -155,7 +155,38 @@ describe("presence across pods", () => {
 
     presence.start();
     back.disconnect();
-    for (const s of finals) s.disconnect();
+    for (const s of finals.values()) s.disconnect();
+  });
+
+  it("with an offline grace period, a drop-and-reconnect spanning several windows announces nothing; offline comes once the grace is over", async () => {
+    const [watcher, flaky] = ids("watcher3", "flaky");
+    await cluster.createConversation(await cluster.token(watcher!), [flaky!]);
+    const hears = listen(await connectAs(0, watcher!));
+    await presence.stop();
+    const graceful = await startPresence(cluster, { flushMs: FLUSH_MS, offlineGraceMs: 1_000 });
+    graceful.start();
+    try {
+      const first = await connectAs(1, flaky!);
+      await until(() => hears.presenceOf(flaky!).length === 1, 5_000, "online");
+      first.disconnect();
+      await settled(flaky!, 0);
+      await sleep(FLUSH_MS * 3); // several windows go by while the user is away
+      const again = await connectAs(0, flaky!);
+      await settled(flaky!, 1);
+      await sleep(1_500);
+      expect(hears.presenceOf(flaky!).map((p) => p.status)).toEqual(["online"]);
+
+      const leftAt = Date.now();
+      again.disconnect();
+      await until(() => hears.presenceOf(flaky!).length === 2, 5_000, "offline after the grace");
+      const offline = hears.presenceOf(flaky!)[1]!;
+      expect(offline.status).toBe("offline");
+      expect(offline.at - leftAt).toBeGreaterThanOrEqual(1_000);
+      expect(offline.at - leftAt).toBeLessThan(3_000);
+    } finally {
+      await graceful.close();
+      presence.start();
+    }
   });
 
   it("a removed member no longer hears presence, cannot query it, and cannot type", async () => {

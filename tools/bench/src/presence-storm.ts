@@ -74,7 +74,9 @@ export interface PhaseResult {
   coalesced: number;
   received: { online: number; offline: number };
   redisCalls: number;
+  /** Redis commands per socket event, the adapter's room (un)subscriptions left out. */
   redisCallsPerSocketEvent: number;
+  adapterSubscriptionsPerSocketEvent: number;
   scriptCallsPerSocketEvent: number;
   publishesPerSocketEvent: number;
   topCommands: [string, number][];
@@ -176,7 +178,10 @@ export async function runPresenceStorm(root = ROOT): Promise<PhaseResult[]> {
       const calls = redisDelta(redisBefore, redisAfter);
       // The bench's own INFO/SCARD calls are not the system's.
       for (const own of ["info", "scard", "hello", "client"]) delete calls[own];
-      const total = Object.values(calls).reduce((a, b) => a + b, 0);
+      // Socket.IO's own cost, not presence's: the sharded adapter (un)subscribes a room's
+      // channel when its first socket on a pod joins or its last one leaves.
+      const adapterSubscriptions = (calls.ssubscribe ?? 0) + (calls.sunsubscribe ?? 0);
+      const total = Object.values(calls).reduce((a, b) => a + b, 0) - adapterSubscriptions;
       const published = counterDelta(metricsBefore, metricsAfter, "parley_presence_events_total");
       const lastChange = samples.reduce((last, s, i) => (i > 0 && s.events > samples[i - 1]!.events ? s.at : last), clientEnd);
       const seconds = Math.max(0.25, (lastChange - t0) / 1000);
@@ -199,17 +204,21 @@ export async function runPresenceStorm(root = ROOT): Promise<PhaseResult[]> {
         coalesced: counterDelta(metricsBefore, metricsAfter, "parley_presence_coalesced_total"),
         received: { online: receivedAfter.online - receivedBefore.online, offline: receivedAfter.offline - receivedBefore.offline },
         redisCalls: total,
+        adapterSubscriptionsPerSocketEvent: Math.round((adapterSubscriptions / socketEvents) * 100) / 100,
         redisCallsPerSocketEvent: Math.round((total / socketEvents) * 100) / 100,
         scriptCallsPerSocketEvent: Math.round((((calls.evalsha ?? 0) + (calls.eval ?? 0)) / socketEvents) * 100) / 100,
         publishesPerSocketEvent: Math.round(((calls.spublish ?? 0) / socketEvents) * 1000) / 1000,
-        topCommands: Object.entries(calls).sort((a, b) => b[1] - a[1]).slice(0, 8),
+        topCommands: Object.entries(calls)
+          .filter(([name]) => name !== "ssubscribe" && name !== "sunsubscribe")
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 8),
         cpu: cpuUse,
       };
       log(
         `${name}: ${socketEvents} socket events in ${(report.ms / 1000).toFixed(1)} s (${report.failed} failed); ` +
           `presence published ${published} (${result.presencePerSecondMean}/s mean, ${result.presencePerSecondPeak}/s peak), coalesced ${result.coalesced}, ` +
           `received online ${result.received.online} offline ${result.received.offline}; redis ${total} commands = ${result.redisCallsPerSocketEvent} per socket event ` +
-          `(${result.scriptCallsPerSocketEvent} script calls); top ${result.topCommands.map(([n, c]) => `${n} ${c}`).join(", ")}`,
+          `(${result.scriptCallsPerSocketEvent} script calls; adapter subscriptions ${result.adapterSubscriptionsPerSocketEvent} more); top ${result.topCommands.map(([n, c]) => `${n} ${c}`).join(", ")}`,
       );
       return result;
     };
@@ -258,14 +267,14 @@ function render(results: PhaseResult[], info: { machine: ReturnType<typeof machi
     "",
     `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC (${info.seconds} s), commit \`${info.code.commit}\`${info.code.dirty.length ? " with uncommitted changes" : ""}; ${m.cores} cores (${m.cpuModel}), Node ${m.node}, ${m.redis}. Raw numbers: \`bench-results/presence-*.json\`.`,
     "",
-    `**Set-up**: two gateways and the delivery service as processes (defaults: heartbeat 5 s, TTL 20 s, flush window ${STORM.flushMs} ms), one Redis, PostgreSQL (fsync off: presence never waits on a commit). ${STORM.users.toLocaleString("en")} users, each in one group of ${STORM.groupSize} spread over both gateways; one websocket per user from a separate client process, ${STORM.connectConcurrency} handshakes in flight. Phases: every user connects; every socket drops and reconnects at once (a flaky network: each user is offline for a few ms); every socket disconnects. Each phase starts and ends with nothing dirty and nothing being published.`,
+    `**Set-up**: two gateways and the delivery service as processes (defaults: heartbeat 5 s, TTL 20 s, flush window ${STORM.flushMs} ms, offline grace 2 s), one Redis, PostgreSQL (fsync off: presence never waits on a commit). ${STORM.users.toLocaleString("en")} users, each in one group of ${STORM.groupSize} spread over both gateways; one websocket per user from a separate client process, ${STORM.connectConcurrency} handshakes in flight. Phases: every user connects; every socket drops and reconnects at once (a flaky network: each user is offline for a few ms); every socket disconnects. Each phase starts and ends with nothing dirty and nothing being published.`,
     "",
-    "| phase | socket events | client time | presence events published | published/s mean · peak | coalesced (no change) | presence received by clients | Redis commands per socket event | of which script calls | top Redis commands |",
-    "|---|---:|---:|---:|---|---:|---|---:|---:|---|",
+    "| phase | socket events | client time | presence events published | published/s mean · peak | coalesced (no change) | presence received by clients | Redis commands per socket event | of which script calls | + adapter room (un)subscriptions | top Redis commands |",
+    "|---|---:|---:|---:|---|---:|---|---:|---:|---:|---|",
   ];
   for (const r of results) {
     lines.push(
-      `| ${r.phase} | ${r.socketEvents.toLocaleString("en")} | ${(r.clientMs / 1000).toFixed(1)} s | ${r.presencePublished.toLocaleString("en")} | ${r.presencePerSecondMean} · ${r.presencePerSecondPeak} | ${r.coalesced.toLocaleString("en")} | online ${r.received.online.toLocaleString("en")}, offline ${r.received.offline.toLocaleString("en")} | ${r.redisCallsPerSocketEvent} | ${r.scriptCallsPerSocketEvent} | ${r.topCommands.slice(0, 6).map(([n, c]) => `${n} ${c.toLocaleString("en")}`).join(", ")} |`,
+      `| ${r.phase} | ${r.socketEvents.toLocaleString("en")} | ${(r.clientMs / 1000).toFixed(1)} s | ${r.presencePublished.toLocaleString("en")} | ${r.presencePerSecondMean} · ${r.presencePerSecondPeak} | ${r.coalesced.toLocaleString("en")} | online ${r.received.online.toLocaleString("en")}, offline ${r.received.offline.toLocaleString("en")} | ${r.redisCallsPerSocketEvent} | ${r.scriptCallsPerSocketEvent} | ${r.adapterSubscriptionsPerSocketEvent} | ${r.topCommands.slice(0, 6).map(([n, c]) => `${n} ${c.toLocaleString("en")}`).join(", ")} |`,
     );
   }
   lines.push("", "CPU during each phase (% of one core):", "");
@@ -274,7 +283,7 @@ function render(results: PhaseResult[], info: { machine: ReturnType<typeof machi
   }
   lines.push(
     "",
-    "Reading it: Redis commands are counted by `INFO commandstats`, which counts a script call (`evalsha`) and each command it runs (`hincrby`, `sadd`, …), plus the delivery service's takes (`spop` inside a script) and publishes (`spublish`, one per announced change), heartbeats and the delivery worker's own polling. A connect or disconnect is one script call from the gateway (one round trip); what runs inside is bounded (at most 6 commands). Presence events are one publish per change of a user's status, reaching every co-member's sockets once (the receivers count is events × co-members online).",
+    "Reading it: Redis commands are counted by `INFO commandstats` over the whole phase, which counts a script call (`evalsha`) and each command it runs (`hincrby`, `sadd`, …), the delivery service's takes (`spop` inside a script) and publishes (`spublish`, one per announced change), heartbeats and the delivery worker's own polling. The Socket.IO adapter's `ssubscribe`/`sunsubscribe` (a room's channel, when its first socket on a pod joins or its last leaves) are Socket.IO's cost and shown apart. A connect or disconnect is one script call from the gateway (one round trip), with at most 7 commands inside. A presence event is one publish per change of a user's status, heard once by each co-member's sockets (so received = published × co-members online). In the reconnect storm every user is away for one reconnect (tens of ms): within the offline grace, so nothing changes and nothing is announced.",
     "",
   );
   return lines.join("\n");

@@ -16,6 +16,11 @@ export function createAnnouncerMetrics(registry: Registry) {
       help: "Dirty users taken whose status had not changed since it was last announced (flapped within one window): nothing sent.",
       registers: [registry],
     }),
+    deferred: new Counter({
+      name: "parley_presence_offline_deferred_total",
+      help: "Takes of users offline for less than the grace period: left dirty for a later window (a quick reconnect then announces nothing).",
+      registers: [registry],
+    }),
     sweeps: new Counter({
       name: "parley_presence_sweeps_total",
       help: "Sweeps for pods whose heartbeat is older than the TTL, by outcome (ok, error).",

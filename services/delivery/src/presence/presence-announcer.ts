@@ -8,6 +8,11 @@ export interface PresenceAnnouncerConfig {
   ttlMs: number;
   /** How often dirty users are taken and announced (the coalescing window). */
   flushMs: number;
+  /**
+   * A user is announced offline only once they have been offline this long: a reconnect
+   * within it announces nothing, wherever the flush windows fall (default 0: none).
+   */
+  offlineGraceMs?: number;
   /** Users taken per script call. */
   batchSize?: number;
 }
@@ -104,8 +109,10 @@ export class PresenceAnnouncer {
       this.pendingAttempts = 0;
       // Bounded: a backlog bigger than this is finished by the next ticks.
       for (let round = 0; round < 20; round++) {
-        const taken = await store.take(batch);
+        const grace = this.deps.config.offlineGraceMs ?? 0;
+        const taken = await store.take(batch, grace > 0 ? new Date(Date.now() - grace).toISOString() : "");
         metrics.coalesced.inc(taken.unchanged);
+        metrics.deferred.inc(taken.deferred);
         if (taken.changes.length > 0) {
           this.pending = taken.changes;
           this.pendingAttempts = 1;
@@ -113,7 +120,8 @@ export class PresenceAnnouncer {
           this.pending = [];
           this.pendingAttempts = 0;
         }
-        if (taken.taken < batch) break;
+        // Deferred users went back into the set: more rounds would only take them again.
+        if (taken.taken < batch || taken.deferred > 0) break;
       }
     } catch (err) {
       metrics.flushErrors.inc();
