@@ -552,7 +552,7 @@ async function main(): Promise<void> {
 
 try {
   if (only !== "presence") await main();
-  if (only === undefined || only === "presence") await runPresenceStorm(ROOT);
+  if (only === undefined || only === "presence") await runPresenceStorm(ROOT, cleanups);
 } catch (error) {
   if (!interrupted) {
     log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -92,24 +92,34 @@ function redisDelta(a: CommandCounts, b: CommandCounts): Record<string, number> 
   return out;
 }
 
-export async function runPresenceStorm(root = ROOT): Promise<PhaseResult[]> {
+/**
+ * `cleanups`: where to register each teardown step; main.ts passes its own list so Ctrl-C
+ * stops these processes too (it then runs them). Standalone, the storm runs them itself.
+ */
+export async function runPresenceStorm(root = ROOT, shared?: Array<() => Promise<void>>): Promise<PhaseResult[]> {
   const started = Date.now();
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   const logDir = join(root, "bench-results", `presence-logs-${stamp}`);
   mkdirSync(logDir, { recursive: true });
   const cpu = new CpuSampler();
-  const cleanups: Array<() => Promise<unknown>> = [];
+  const cleanups: Array<() => Promise<void>> = shared ?? [];
   const code = codeInfo(root);
   const machine = machineInfo();
   try {
     log(`code ${code.commit}${code.dirty.length ? ` (uncommitted changes in ${code.dirty.join(", ")})` : ""}; ${machine.cores} cores; logs in ${relative(root, logDir)}`);
     const redis = await startRedis({ infra: "local" });
-    cleanups.push(() => redis.close());
+    cleanups.push(async () => {
+      await redis.close();
+    });
     // Presence never waits on a commit: fsync off keeps the disk out of these numbers.
     const pg = await startPostgres({ infra: "local", durable: false });
-    cleanups.push(() => pg.close());
+    cleanups.push(async () => {
+      await pg.close();
+    });
     const db = await createDatabase(pg.url, { prefix: "parley_presence_bench" });
-    cleanups.push(() => db.drop());
+    cleanups.push(async () => {
+      await db.drop();
+    });
 
     log(`seeding ${STORM.users} users in ${STORM.users / STORM.groupSize} groups of ${STORM.groupSize}`);
     const sql = postgres(db.url, { max: 1, onnotice: () => {} });
@@ -132,12 +142,16 @@ export async function runPresenceStorm(root = ROOT): Promise<PhaseResult[]> {
       const name = `gateway-${"ab"[i]}`;
       const child = BenchChild.spawn(name, join(root, "services/gateway/dist/server.js"), { ...common, PORT: String(port), HOST: "127.0.0.1", POD_NAME: `storm-${name}` }, join(logDir, `${name}.log`));
       cpu.name(child.pid, name);
-      cleanups.push(() => child.stop());
+      cleanups.push(async () => {
+        await child.stop();
+      });
       return child;
     });
     const delivery = BenchChild.spawn("delivery", join(root, "services/delivery/dist/server.js"), { ...common, METRICS_PORT: String(deliveryPort), POD_NAME: "storm-delivery", PRESENCE_FLUSH_MS: String(STORM.flushMs) }, join(logDir, "delivery.log"));
     cpu.name(delivery.pid, "delivery");
-    cleanups.push(() => delivery.stop());
+    cleanups.push(async () => {
+      await delivery.stop();
+    });
     const urls = ports.map((p) => `http://127.0.0.1:${p}`);
     const deliveryMetrics = `http://127.0.0.1:${deliveryPort}/metrics`;
     await Promise.all([...gateways.map((g, i) => waitReady(`${urls[i]}/readyz`, g)), waitReady(`http://127.0.0.1:${deliveryPort}/readyz`, delivery)]);
@@ -147,10 +161,14 @@ export async function runPresenceStorm(root = ROOT): Promise<PhaseResult[]> {
     );
     const clientsChild = BenchChild.fork("clients", join(HERE, "presence-storm-clients.js"), join(logDir, "clients.log"));
     cpu.name(clientsChild.pid, "clients");
-    cleanups.push(() => clientsChild.stop(2_000));
+    cleanups.push(async () => {
+      await clientsChild.stop(2_000);
+    });
     const clients = new StormClients(clientsChild);
     const admin = new Redis(redis.url);
-    cleanups.push(async () => admin.disconnect());
+    cleanups.push(async () => {
+      admin.disconnect();
+    });
     const dirtyKey = "parley:{presence}:dirty";
 
     const phase = async (name: string, command: StormCommand, socketEvents: number): Promise<PhaseResult> => {
@@ -227,7 +245,7 @@ export async function runPresenceStorm(root = ROOT): Promise<PhaseResult[]> {
     results.push(await phase("connect storm", { type: "connect", urls, users, concurrency: STORM.connectConcurrency }, STORM.users));
     results.push(await phase("reconnect storm", { type: "flap", concurrency: STORM.connectConcurrency }, 2 * STORM.users));
     results.push(await phase("disconnect storm", { type: "disconnect" }, STORM.users));
-    await clients.request({ type: "close" }).catch(() => undefined);
+    clientsChild.process.send({ type: "close" } satisfies StormCommand);
 
     const json = join(root, "bench-results", `presence-${stamp}.json`);
     writeFileSync(json, JSON.stringify({ date: new Date().toISOString(), machine, code, config: STORM, results }, null, 2) + "\n");
@@ -235,7 +253,7 @@ export async function runPresenceStorm(root = ROOT): Promise<PhaseResult[]> {
     log(`wrote docs/benchmarks.md (presence section) and ${relative(root, json)}`);
     return results;
   } finally {
-    for (const step of cleanups.reverse()) await step().catch((err: unknown) => log(`cleanup: ${err instanceof Error ? err.message : String(err)}`));
+    if (!shared) for (const step of cleanups.splice(0).reverse()) await step().catch((err: unknown) => log(`cleanup: ${err instanceof Error ? err.message : String(err)}`));
   }
 }
 
