@@ -82,6 +82,7 @@ it("a gateway killed with SIGKILL: its users go offline within 30 s (default hea
   const offline = hears.presenceOf("victim")[1]!;
   expect(offline.status).toBe("offline");
   expect(offline.at - killedAt).toBeLessThan(30_000);
+  process.stdout.write(`SIGKILL → offline announced after ${offline.at - killedAt} ms (last heartbeat ${killedAt - Date.parse(offline.lastSeenAt!)} ms before the kill)\n`);
   // lastSeenAt is the dead pod's last heartbeat: at most a heartbeat before the kill.
   expect(Date.parse(offline.lastSeenAt!)).toBeLessThanOrEqual(killedAt);
   expect(Date.parse(offline.lastSeenAt!)).toBeGreaterThan(killedAt - 10_000);
