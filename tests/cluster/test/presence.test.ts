@@ -90,6 +90,24 @@ describe("presence across pods", () => {
     await expectCountsConsistent();
   });
 
+  it("a user in several conversations: each co-member hears one event, once, on whichever pod", async () => {
+    const [hub, a, b] = ids("hub", "a", "b");
+    const hubToken = await cluster.token(hub!);
+    // hub shares two conversations with a (one with b too): a must hear hub once, not twice.
+    await cluster.createConversation(hubToken, [a!]);
+    await cluster.createConversation(hubToken, [a!, b!]);
+    await cluster.createConversation(hubToken, [], "group");
+    const aHears = listen(await connectAs(0, a!));
+    const bHears = listen(await connectAs(1, b!));
+    const hubSocket = await connectAs(1, hub!);
+    await until(() => aHears.presenceOf(hub!).length >= 1 && bHears.presenceOf(hub!).length >= 1, 5_000, "both hear hub online");
+    hubSocket.disconnect();
+    await until(() => aHears.presenceOf(hub!).length >= 2 && bHears.presenceOf(hub!).length >= 2, 5_000, "both hear hub offline");
+    await quiet();
+    expect(aHears.presenceOf(hub!).map((p) => p.status)).toEqual(["online", "offline"]);
+    expect(bHears.presenceOf(hub!).map((p) => p.status)).toEqual(["online", "offline"]);
+  });
+
   it("presence:query answers only for users who share a conversation with the caller", async () => {
     const [dan, erin, frank, gina] = ids("dan", "erin", "frank", "gina");
     await cluster.createConversation(await cluster.token(dan!), [erin!, frank!]);
