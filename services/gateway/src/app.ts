@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Server } from "socket.io";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { Queue } from "bullmq";
-import { AckBatchSchema, AckSchema, PresenceStore, type Keyspace } from "@parley/bus";
+import { AckBatchSchema, AckSchema, type Keyspace } from "@parley/bus";
 import { memberRole, upsertUser, type Database } from "@parley/db";
 import { LIMITS, ParleyError } from "@parley/protocol";
 import { createReadiness, type Logger, type Redis } from "@parley/runtime";
@@ -18,18 +18,14 @@ import { installErrorHandler } from "./http/error-handler.js";
 import { registerRoutes } from "./http/routes.js";
 import { MembershipCache } from "./membership-cache.js";
 import { createGatewayMetrics } from "./metrics.js";
-import { createPresenceMetrics } from "./presence/metrics.js";
-import { PresenceQuery } from "./presence/presence-query.js";
-import { PresenceTracker } from "./presence/presence-tracker.js";
 import { PendingAcks } from "./send/pending-acks.js";
 import { createSendRateLimiter } from "./send/rate-limiter.js";
 import { SendBuffer } from "./send/send-buffer.js";
 import { SendService } from "./send/send-service.js";
 import { attachSockets, type ParleyServer } from "./socket/attach.js";
 import { createHandlers } from "./socket/handlers.js";
-import { createTypingMetrics } from "./typing/metrics.js";
-import { PressureGate } from "./typing/pressure-gate.js";
-import { TypingService, type TypingConfig } from "./typing/typing-service.js";
+import { createRealtime } from "./realtime.js";
+import type { TypingConfig } from "./typing/typing-service.js";
 
 export interface GatewayConfig {
   podName: string;
@@ -171,49 +167,19 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   // After a reconnect, cached answers may have missed invalidations.
   deps.eventsSubscriber.on("ready", () => membership.clear());
 
-  // Presence (this pod's socket counts in Redis) and typing (fanned out, never stored).
-  const presenceMetrics = createPresenceMetrics(deps.registry);
-  const presenceStore = new PresenceStore(deps.redis, deps.keyspace);
-  const tracker = new PresenceTracker({
-    store: presenceStore,
-    redis: deps.redis,
-    podId,
-    heartbeatMs: config.presenceHeartbeatMs ?? 5_000,
-    logger,
-    metrics: presenceMetrics,
-  });
-  const typingMetrics = createTypingMetrics(deps.registry);
-  const gate = new PressureGate({ maxDelayMs: config.typingShedLoopDelayMs ?? 100 }).start((delayMs) => typingMetrics.loopDelay.set(delayMs / 1000));
-  const typing = new TypingService({
-    io,
-    conversations,
-    gate,
-    metrics: typingMetrics,
-    config: { throttleMs: 3_000, timeoutMs: 6_000, ...config.typing },
-  });
-  const presence = new PresenceQuery({ database: deps.database, store: presenceStore, logger, dbTimeoutMs });
-
+  const realtime = createRealtime({ io, redis: deps.redis, keyspace: deps.keyspace, podId, database: deps.database, conversations, registry: deps.registry, logger, dbTimeoutMs, config });
   const users = new UserRecords((userId, name) => guardDb(upsertUser(deps.database.sql, userId, name), dbTimeoutMs));
   attachSockets({
     io,
     users,
     verify: deps.verify,
     database: deps.database,
-    handlers: createHandlers({ send, conversations, verify: deps.verify, typing, presence }),
+    handlers: createHandlers({ send, conversations, verify: deps.verify, typing: realtime.typing, presence: realtime.presence }),
     metrics,
     logger,
     dbTimeoutMs,
   });
-  // After attachSockets' own listener: the socket is authenticated and in its rooms.
-  io.on("connection", (socket) => {
-    const userId = socket.data.userId;
-    tracker.socketConnected(userId);
-    socket.on("disconnect", () => {
-      tracker.socketDisconnected(userId);
-      if (tracker.sockets(userId) === 0) typing.userGone(userId);
-    });
-  });
-  tracker.start();
+  realtime.start();
 
   const ready = createReadiness({ redis: deps.redis, pingDatabase: () => deps.database.sql`select 1`, draining: () => draining });
   app.get("/healthz", async () => ({ status: "ok" }));
@@ -229,10 +195,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     (closing ??= (async () => {
       draining = true;
       await new Promise<void>((resolve) => io.close(() => resolve()));
-      // Sockets are closed: this pod's users stop counting here at once, not after the TTL.
-      await tracker.close();
-      typing.close();
-      gate.stop();
+      await realtime.close();
       await app.close().catch(() => {});
       await deps.eventsSubscriber.sunsubscribe(acks).catch(() => {});
     })());
