@@ -29,6 +29,8 @@ export interface Keyspace {
     dirty: string;
     /** Hash: userId → when they were last seen (ISO 8601), set when they go offline. */
     lastSeen: string;
+    /** Set: users last announced online (the delivery service's record of what it told clients). */
+    announced: string;
   };
   /** Offline notifications. */
   notify: {
@@ -53,6 +55,7 @@ export function createKeyspace(namespace = ""): Keyspace {
       counts: `${namespace}parley:{presence}:counts`,
       dirty: `${namespace}parley:{presence}:dirty`,
       lastSeen: `${namespace}parley:{presence}:last-seen`,
+      announced: `${namespace}parley:{presence}:announced`,
     },
     notify: {
       // The user id is last and may hold any character; each key is used alone, so no hash tag.

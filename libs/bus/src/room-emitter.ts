@@ -44,4 +44,24 @@ export class RoomEmitter {
   emit<E extends ServerEventName>(room: string, event: E, payload: ServerPayload<E>): Promise<unknown> {
     return this.redis.spublish(this.channelOf(room), this.encode(room, event, payload));
   }
+
+  /**
+   * One broadcast to several rooms, except sockets in `except`: each socket hears it once,
+   * however many of the rooms it is in. Like the adapter itself, a broadcast to more than
+   * one room goes on the namespace's main channel (every pod subscribes to it); a single
+   * room keeps its interest-routed channel.
+   */
+  emitToRooms<E extends ServerEventName>(rooms: readonly string[], event: E, payload: ServerPayload<E>, except: readonly string[] = []): Promise<unknown> {
+    const channel = rooms.length === 1 ? this.channelOf(rooms[0]!) : `${this.channelPrefix}#${this.namespace}#`;
+    const message = JSON.stringify({
+      uid: this.uid,
+      nsp: this.namespace,
+      type: BROADCAST,
+      data: {
+        packet: { type: EVENT_PACKET, data: [event, payload], nsp: this.namespace },
+        opts: { rooms: [...rooms], except: [...except], flags: {} },
+      },
+    });
+    return this.redis.spublish(channel, message);
+  }
 }

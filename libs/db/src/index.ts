@@ -10,3 +10,4 @@ export * from "./timestamps.js";
 export * from "./receipts.js";
 export * from "./message-changes.js";
 export * from "./search.js";
+export * from "./presence.js";

@@ -21,6 +21,8 @@ export const users = pgTable("users", {
   displayName: text("display_name").notNull(),
   createdAt: createdAt(),
   updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  /** When the user's last socket closed (presence); null if never seen. Only ever moved forward. */
+  lastSeenAt: timestamp("last_seen_at", { withTimezone: true, mode: "date" }),
 });
 
 export const conversations = pgTable(

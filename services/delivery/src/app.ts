@@ -2,6 +2,8 @@ import type { Keyspace } from "@parley/bus";
 import type { Database } from "@parley/db";
 import type { Logger, Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
+import { createPresenceModule } from "./presence/presence-module.js";
+import type { PresenceAnnouncerConfig } from "./presence/presence-announcer.js";
 import { createDeliveryMetrics } from "./metrics.js";
 import type { DeliveryContext, DeliveryModule } from "./module.js";
 import { createNotificationsModule, type NotificationsConfig } from "./notifications/notifications-module.js";
@@ -11,6 +13,7 @@ import { createReceiptsModule, type ReceiptsConfig } from "./receipts/receipts-m
 export interface DeliveryConfig {
   receipts: ReceiptsConfig;
   notifications: NotificationsConfig;
+  presence: PresenceAnnouncerConfig;
 }
 
 export interface DeliveryDeps {
@@ -34,13 +37,21 @@ export interface Delivery {
 
 /**
  * The delivery service: a list of independent modules, each with its own queues and workers.
- * A new concern (presence, …) is one more entry in `modules`.
+ * Receipts, offline notifications and presence; a new concern is one more entry in `modules`.
  */
 export function buildDelivery(deps: DeliveryDeps): Delivery {
   const ctx: DeliveryContext = { ...deps, metrics: createDeliveryMetrics(deps.registry) };
   const modules: DeliveryModule[] = [
     createReceiptsModule(ctx, deps.config.receipts),
     createNotificationsModule(ctx, deps.config.notifications, deps.notifier),
+    createPresenceModule({
+      publishRedis: deps.publishRedis,
+      database: deps.database,
+      registry: deps.registry,
+      logger: deps.logger,
+      keyspace: deps.keyspace,
+      config: deps.config.presence,
+    }),
   ];
 
   let stopping: Promise<void> | undefined;

@@ -33,6 +33,19 @@ export const DeliveryEnv = CommonEnv.extend({
   PUSH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   /** Characters of the latest message's text in a notification; 0 sends no text at all. */
   PUSH_PREVIEW_CHARS: z.coerce.number().int().min(0).max(280).default(140),
+  /**
+   * A gateway pod whose heartbeat (PRESENCE_HEARTBEAT_MS, default 5 s) is older than this is
+   * dead and its sockets stop counting. With the flush below, a killed pod's users are
+   * announced offline within TTL + 2 × flush (22 s by default; the contract says 30 s).
+   */
+  PRESENCE_TTL_MS: z.coerce.number().int().min(1_000).max(60_000).default(20_000),
+  /** How often presence changes are taken and announced: the coalescing window. */
+  PRESENCE_FLUSH_MS: z.coerce.number().int().min(50).max(10_000).default(1_000),
+  /**
+   * A user is announced offline only after being offline this long, so a flaky network's
+   * drop-and-reconnect announces nothing wherever the flush windows fall.
+   */
+  PRESENCE_OFFLINE_GRACE_MS: z.coerce.number().int().min(0).max(10_000).default(2_000),
 }).superRefine((env, ctx) => {
   if (env.PUSH_WEBHOOK_URL && !env.PUSH_WEBHOOK_SECRET) {
     ctx.addIssue({ code: "custom", path: ["PUSH_WEBHOOK_SECRET"], message: "PUSH_WEBHOOK_URL needs PUSH_WEBHOOK_SECRET to sign its requests" });

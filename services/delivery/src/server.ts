@@ -33,6 +33,7 @@ await runWorkerService({
           pushConcurrency: env.PUSH_CONCURRENCY,
           previewChars: env.PUSH_PREVIEW_CHARS,
         },
+        presence: { ttlMs: env.PRESENCE_TTL_MS, flushMs: env.PRESENCE_FLUSH_MS, offlineGraceMs: env.PRESENCE_OFFLINE_GRACE_MS },
       },
       notifier:
         env.PUSH_WEBHOOK_URL && env.PUSH_WEBHOOK_SECRET

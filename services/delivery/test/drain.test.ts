@@ -62,6 +62,7 @@ describe("delivery drain", () => {
       config: {
         receipts: { concurrency: 4, maxBatch: 100 },
         notifications: { collapseMs: 0, attempts: 2, backoffMs: 100, handOffConcurrency: 1, pushConcurrency: 2, previewChars: 140 },
+        presence: { ttlMs: 20_000, flushMs: 1_000, offlineGraceMs: 2_000 },
       },
       notifier: createWebhookNotifier({ url, secret: "s".repeat(32), timeoutMs: 5_000 }),
     });

@@ -28,6 +28,8 @@ import { attachSockets, type ParleyServer } from "./socket/attach.js";
 import { createHandlers } from "./socket/handlers.js";
 import { MessageChangeService } from "./messages/message-change-service.js";
 import { SearchService } from "./messages/search-service.js";
+import { createRealtime } from "./realtime.js";
+import type { TypingConfig } from "./typing/typing-service.js";
 
 export interface GatewayConfig {
   podName: string;
@@ -42,6 +44,12 @@ export interface GatewayConfig {
   receiptBatchWindowMs?: number;
   /** Bound on a database call on a request path (below the contract's 2 s). */
   dbTimeoutMs?: number;
+  /** Presence heartbeat period (the delivery service sweeps pods silent past its TTL). */
+  presenceHeartbeatMs?: number;
+  /** Typing throttle and expiry (defaults: 3 s, the contract's 6 s). */
+  typing?: Partial<TypingConfig>;
+  /** Typing is shed while the event loop's p99 delay is above this. */
+  typingShedLoopDelayMs?: number;
 }
 
 export interface GatewayDeps {
@@ -196,17 +204,19 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   // After a reconnect, cached answers may have missed invalidations.
   deps.eventsSubscriber.on("ready", () => membership.clear());
 
+  const realtime = createRealtime({ io, redis: deps.redis, keyspace: deps.keyspace, podId, database: deps.database, conversations, registry: deps.registry, logger, dbTimeoutMs, config });
   const users = new UserRecords((userId, name) => guardDb(upsertUser(deps.database.sql, userId, name), dbTimeoutMs));
   attachSockets({
     io,
     users,
     verify: deps.verify,
     database: deps.database,
-    handlers: createHandlers({ send, conversations, receipts, verify: deps.verify, changes }),
+    handlers: createHandlers({ send, conversations, receipts, verify: deps.verify, changes, typing: realtime.typing, presence: realtime.presence }),
     metrics,
     logger,
     dbTimeoutMs,
   });
+  realtime.start();
 
   const ready = createReadiness({ redis: deps.redis, pingDatabase: () => deps.database.sql`select 1`, draining: () => draining });
   app.get("/healthz", async () => ({ status: "ok" }));
@@ -222,6 +232,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     (closing ??= (async () => {
       draining = true;
       await new Promise<void>((resolve) => io.close(() => resolve()));
+      await realtime.close();
       await app.close().catch(() => {});
       await deps.eventsSubscriber.sunsubscribe(acks).catch(() => {});
     })());

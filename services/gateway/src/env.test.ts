@@ -35,3 +35,14 @@ describe("gateway env", () => {
     expect(() => loadEnv({ RATE_LIMIT_PER_SECOND: "50", RATE_LIMIT_BURST: "10" })).toThrow(/burst/);
   });
 });
+
+describe("gateway env: presence and typing", () => {
+  it("defaults keep the contract's 30 s and 6 s", () => {
+    expect(loadEnv({})).toMatchObject({ PRESENCE_HEARTBEAT_MS: 5_000, TYPING_THROTTLE_MS: 3_000, TYPING_TIMEOUT_MS: 6_000, TYPING_SHED_LOOP_DELAY_MS: 100 });
+  });
+
+  it("refuses a typing throttle that is not shorter than the timeout, and a heartbeat too slow for the TTL", () => {
+    expect(() => loadEnv({ TYPING_THROTTLE_MS: "6000" })).toThrow(/TYPING_THROTTLE_MS/);
+    expect(() => loadEnv({ PRESENCE_HEARTBEAT_MS: "30000" })).toThrow(/PRESENCE_HEARTBEAT_MS/);
+  });
+});

@@ -41,12 +41,26 @@ export const GatewayEnv = CommonEnv.extend({
   RECEIPT_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1_000).default(5),
   MESSAGE_BODY_MAX_CHARS: z.coerce.number().int().min(1).max(LIMITS.messageBodyChars).default(LIMITS.messageBodyChars),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /**
+   * How often this pod tells Redis it is alive. The delivery service sweeps a pod silent for
+   * PRESENCE_TTL_MS (default 20 s), so its users go offline within the contract's 30 s.
+   */
+  PRESENCE_HEARTBEAT_MS: z.coerce.number().int().min(200).max(10_000).default(5_000),
+  /** A typing:start for the same user and conversation is forwarded at most once per this. */
+  TYPING_THROTTLE_MS: z.coerce.number().int().min(0).max(60_000).default(3_000),
+  /** `isTyping: false` goes out when no typing:start came for this long (the contract's 6 s). */
+  TYPING_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(6_000),
+  /** Typing is dropped (first, before anything else) while the event loop's p99 delay is above this. */
+  TYPING_SHED_LOOP_DELAY_MS: z.coerce.number().int().min(1).max(10_000).default(100),
 }).superRefine((env, ctx) => {
   if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
     ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "a production start needs JWT_SECRET or JWT_JWKS_URL" });
   }
   if (env.JWT_SECRET && env.JWT_JWKS_URL) {
     ctx.addIssue({ code: "custom", path: ["JWT_JWKS_URL"], message: "set JWT_SECRET or JWT_JWKS_URL, not both" });
+  }
+  if (env.TYPING_THROTTLE_MS >= env.TYPING_TIMEOUT_MS) {
+    ctx.addIssue({ code: "custom", path: ["TYPING_THROTTLE_MS"], message: "the typing throttle must be shorter than TYPING_TIMEOUT_MS, or refreshes would never reach anyone" });
   }
   if (env.RATE_LIMIT_BURST < env.RATE_LIMIT_PER_SECOND) {
     ctx.addIssue({ code: "custom", path: ["RATE_LIMIT_BURST"], message: "the burst must be at least the per-second rate" });

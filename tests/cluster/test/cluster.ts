@@ -25,7 +25,7 @@ export interface ClusterOptions {
   /** Start the persister (default true). */
   persister?: boolean;
   /** Start the delivery service (default false), with this notifier (none: notifications off). */
-  delivery?: { notifier?: Notifier; logger?: Logger; config?: { receipts?: Partial<DeliveryConfig["receipts"]>; notifications?: Partial<DeliveryConfig["notifications"]> } };
+  delivery?: { notifier?: Notifier; logger?: Logger; config?: { receipts?: Partial<DeliveryConfig["receipts"]>; notifications?: Partial<DeliveryConfig["notifications"]>; presence?: Partial<DeliveryConfig["presence"]> } };
 }
 
 interface GatewayNode {
@@ -137,6 +137,8 @@ export async function startCluster(options: ClusterOptions = {}) {
           previewChars: 140,
           ...c?.notifications,
         },
+        // The contract's defaults, except a quicker flush so tests hear changes sooner.
+        presence: { ttlMs: 20_000, flushMs: 200, offlineGraceMs: 0, ...c?.presence },
       },
       notifier: options.delivery.notifier,
     });

@@ -26,6 +26,7 @@ import { runSearchBench, searchMessagesArg } from "./search-bench.js";
 import { tablesBetween, tableStats, type TableCounts } from "./pg-stats.js";
 import { commandStats, PERSIST_JOB_ID_KEY, readCounter, redisBetween, type CommandCounts } from "./redis-stats.js";
 import { verifyDatabase } from "./verify.js";
+import { runPresenceStorm } from "./presence-storm.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../../..");
@@ -51,6 +52,12 @@ export const CONFIG = {
 };
 
 const quick = process.argv.includes("--quick");
+/**
+ * --only=NAME[,NAME]: just those parts (message-path, presence, search); without it, all of them
+ * in that order.
+ */
+const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
+const wants = (part: string) => only === undefined || only.includes(part);
 /** --no-fsync: PostgreSQL with fsync/synchronous_commit off, to see what the disk costs (not the durable configuration). */
 const fsync = !process.argv.includes("--no-fsync");
 /** --seed-messages N: start from N stored history messages (analyzed) instead of an empty table. */
@@ -549,10 +556,9 @@ async function main(): Promise<void> {
   if (!allVerified) process.exitCode = 1;
 }
 
-// --only=search runs only the search benchmark (search-bench.ts); without --only it runs after the message path.
-const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
 try {
-  if (only === undefined || only === "message-path") await main();
+  if (wants("message-path")) await main();
+  if (wants("presence")) await runPresenceStorm(ROOT, cleanups);
 } catch (error) {
   if (!interrupted) {
     log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
@@ -561,7 +567,7 @@ try {
 } finally {
   await cleanup();
 }
-if (!interrupted && (only === undefined || only === "search")) {
+if (!interrupted && wants("search")) {
   try {
     await runSearchBench({ messages: searchMessagesArg(process.argv), command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}` });
   } catch (error) {

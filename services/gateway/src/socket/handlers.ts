@@ -5,6 +5,8 @@ import type { ReceiptService } from "../receipts/receipt-service.js";
 import type { SendService } from "../send/send-service.js";
 import type { MessageChangeService } from "../messages/message-change-service.js";
 import type { TokenVerifier } from "../auth/token-verifier.js";
+import type { PresenceQuery } from "../presence/presence-query.js";
+import type { TypingService } from "../typing/typing-service.js";
 
 export interface SocketSession {
   userId: string;
@@ -22,16 +24,14 @@ export interface HandlerDeps {
   receipts: ReceiptService;
   verify: TokenVerifier;
   changes: MessageChangeService;
+  typing: TypingService;
+  presence: PresenceQuery;
 }
 
 type OkAck<E extends ClientEventName> = z.infer<(typeof ClientEvents)[E]["ack"]>;
 export type Handler<E extends ClientEventName> = (session: SocketSession, payload: ClientPayload<E>) => Promise<OkAck<E>>;
 /** A missing handler is a compile error: every event of the catalog is answered. */
 export type Handlers = { [E in ClientEventName]: Handler<E> };
-
-const notYet = (event: ClientEventName): Handler<ClientEventName> => async () => {
-  throw new ParleyError("UNAVAILABLE", `${event} is not available on this server version yet`);
-};
 
 export function createHandlers(deps: HandlerDeps): Handlers {
   return {
@@ -48,9 +48,9 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       s.extend(token.exp);
       return { exp: token.exp };
     },
-    "typing:start": notYet("typing:start") as Handler<"typing:start">,
-    "typing:stop": notYet("typing:stop") as Handler<"typing:stop">,
-    "presence:query": notYet("presence:query") as Handler<"presence:query">,
+    "typing:start": (s, p) => deps.typing.start(s, p.conversationId),
+    "typing:stop": (s, p) => deps.typing.stop(s, p.conversationId),
+    "presence:query": (s, p) => deps.presence.query(s.userId, p.userIds),
     "message:edit": (s, p) => deps.changes.edit(s, p),
     "message:delete": (s, p) => deps.changes.delete(s, p),
     "reaction:add": (s, p) => deps.changes.react(s, "add", p),

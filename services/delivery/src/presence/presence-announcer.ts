@@ -1,0 +1,167 @@
+import { conversationRoom, userRoom, type PresenceChange, type PresenceStore, type RoomEmitter } from "@parley/bus";
+import { conversationIdsOfUsers, recordLastSeen, type Database } from "@parley/db";
+import type { Logger } from "@parley/runtime";
+import type { AnnouncerMetrics } from "./metrics.js";
+
+export interface PresenceAnnouncerConfig {
+  /** A gateway pod whose heartbeat is older than this is dead: its sockets stop counting. */
+  ttlMs: number;
+  /** How often dirty users are taken and announced (the coalescing window). */
+  flushMs: number;
+  /**
+   * A user is announced offline only once they have been offline this long: a reconnect
+   * within it announces nothing, wherever the flush windows fall (default 0: none).
+   */
+  offlineGraceMs?: number;
+  /** Users taken per script call. */
+  batchSize?: number;
+}
+
+export interface PresenceAnnouncerDeps {
+  store: Pick<PresenceStore, "expiredPods" | "sweep" | "take">;
+  emitter: Pick<RoomEmitter, "emitToRooms">;
+  database: Database;
+  logger: Logger;
+  metrics: AnnouncerMetrics;
+  config: PresenceAnnouncerConfig;
+}
+
+/**
+ * The delivery service's half of presence. Every `flushMs`:
+ *
+ * 1. **Sweep**: gateway pods whose heartbeat is older than the TTL are released (their
+ *    counts subtracted, their users marked dirty) in one script per pod, which re-checks
+ *    the heartbeat, so a pod is swept once however many replicas look.
+ * 2. **Flush**: dirty users are taken (SPOP inside a script that also decides and records
+ *    what to announce, so replicas never announce one change twice); each change becomes
+ *    one `presence` broadcast to the user's conversation rooms, except the user's own
+ *    devices; offline times are stored in `users.last_seen_at`.
+ *
+ * A user who went offline and came back within one window is taken once, found unchanged,
+ * and announces nothing: a rollout or a flaky network does not become a storm.
+ */
+export class PresenceAnnouncer {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  /** Changes taken but not yet published (Postgres or Redis failed): retried first. */
+  private pending: PresenceChange[] = [];
+  private pendingAttempts = 0;
+
+  constructor(private readonly deps: PresenceAnnouncerDeps) {}
+
+  start(): void {
+    this.stopped = false;
+    this.schedule();
+  }
+
+  /** Stops ticking and waits for a tick in progress. Safe to call twice. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One sweep and one flush (what each tick does); exposed for tests and tools. */
+  async tick(): Promise<void> {
+    await this.sweep();
+    await this.flush();
+  }
+
+  async sweep(): Promise<number> {
+    const { store, config, metrics, logger } = this.deps;
+    try {
+      let swept = 0;
+      for (const pod of await store.expiredPods(config.ttlMs)) {
+        const users = await store.sweep(pod.podId, config.ttlMs, new Date(pod.lastBeatMs).toISOString());
+        if (users < 0) continue;
+        swept++;
+        metrics.sweptPods.inc();
+        logger.warn({ pod: pod.podId, users, silentMs: Date.now() - pod.lastBeatMs }, "presence: swept a gateway pod whose heartbeat stopped");
+      }
+      metrics.sweeps.inc({ outcome: "ok" });
+      return swept;
+    } catch (err) {
+      metrics.sweeps.inc({ outcome: "error" });
+      logger.warn({ err: errorText(err) }, "presence: sweep failed; retrying next tick");
+      return 0;
+    }
+  }
+
+  /** Announces every change waiting; returns how many presence events were published. */
+  async flush(): Promise<number> {
+    const { store, metrics, logger } = this.deps;
+    const batch = this.deps.config.batchSize ?? 1_000;
+    const end = metrics.flushSeconds.startTimer();
+    let published = 0;
+    try {
+      if (this.pending.length > 0) {
+        if (++this.pendingAttempts > MAX_ATTEMPTS) {
+          // Not an outage any more but something these changes trip over: let them go, so
+          // presence keeps moving. Their users' next change, or a presence:query, corrects clients.
+          logger.error({ users: this.pending.length }, "presence: giving up on announcing changes after repeated failures");
+          this.pending = [];
+        } else {
+          published += await this.announce(this.pending);
+          this.pending = [];
+        }
+      }
+      this.pendingAttempts = 0;
+      // Bounded: a backlog bigger than this is finished by the next ticks.
+      for (let round = 0; round < 20; round++) {
+        const grace = this.deps.config.offlineGraceMs ?? 0;
+        const taken = await store.take(batch, grace > 0 ? new Date(Date.now() - grace).toISOString() : "");
+        metrics.coalesced.inc(taken.unchanged);
+        metrics.deferred.inc(taken.deferred);
+        if (taken.changes.length > 0) {
+          this.pending = taken.changes;
+          this.pendingAttempts = 1;
+          published += await this.announce(taken.changes);
+          this.pending = [];
+          this.pendingAttempts = 0;
+        }
+        // Deferred users went back into the set: more rounds would only take them again.
+        if (taken.taken < batch || taken.deferred > 0) break;
+      }
+    } catch (err) {
+      metrics.flushErrors.inc();
+      logger.warn({ err: errorText(err), pending: this.pending.length }, "presence: flush failed; retrying next tick");
+    } finally {
+      end();
+    }
+    return published;
+  }
+
+  private async announce(changes: readonly PresenceChange[]): Promise<number> {
+    const { database, emitter, metrics } = this.deps;
+    const conversations = await conversationIdsOfUsers(database.sql, changes.map((c) => c.userId));
+    const publishes: Promise<unknown>[] = [];
+    for (const change of changes) {
+      const ids = conversations.get(change.userId);
+      if (!ids) continue; // in no conversation: nobody may see them
+      publishes.push(emitter.emitToRooms(ids.map(conversationRoom), "presence", change, [userRoom(change.userId)]));
+    }
+    await Promise.all(publishes);
+    for (const change of changes) if (conversations.has(change.userId)) metrics.events.inc({ status: change.status });
+    const seen = changes.flatMap((c) => (c.status === "offline" && c.lastSeenAt ? [{ userId: c.userId, lastSeenAt: c.lastSeenAt }] : []));
+    await recordLastSeen(database.sql, seen);
+    return publishes.length;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.tick().finally(() => {
+        this.running = undefined;
+        this.schedule();
+      });
+    }, this.deps.config.flushMs);
+  }
+}
+
+/** Ticks a taken batch is retried on (an outage of a minute, at the default window) before it is dropped. */
+const MAX_ATTEMPTS = 60;
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,118 @@
+import { conversationRoom, userRoom } from "@parley/bus";
+import type { ConversationService } from "../conversation-service.js";
+import type { ParleyServer } from "../socket/attach.js";
+import type { TypingMetrics } from "./metrics.js";
+import type { PressureGate } from "./pressure-gate.js";
+
+export interface TypingConfig {
+  /** A start for the same user and conversation is forwarded at most once per this. */
+  throttleMs: number;
+  /** `isTyping: false` is sent when no start came for this long (the contract's 6 s). */
+  timeoutMs: number;
+}
+
+export interface TypingDeps {
+  io: ParleyServer;
+  conversations: Pick<ConversationService, "requireRole">;
+  gate: Pick<PressureGate, "shedding">;
+  metrics: TypingMetrics;
+  config: TypingConfig;
+}
+
+interface Typist {
+  conversationId: string;
+  userId: string;
+  userName: string;
+  lastForwardedAt: number;
+  expiry: NodeJS.Timeout;
+}
+
+type Cause = "start" | "stop" | "expired" | "gone";
+
+/**
+ * Typing indicators: ephemeral (never stored, nothing in Redis but the fan-out itself),
+ * throttled per (user, conversation), expired by the server, and the first thing dropped
+ * when the pod is under pressure.
+ *
+ * State lives on the pod that receives the typist's events (their socket's pod). A user
+ * typing on two devices on two pods has two independent states; each expires on its own.
+ */
+export class TypingService {
+  private readonly typists = new Map<string, Typist>();
+
+  constructor(private readonly deps: TypingDeps) {}
+
+  async start(user: { userId: string; name: string }, conversationId: string): Promise<Record<string, never>> {
+    if (this.deps.gate.shedding) {
+      // Answered as usual: the client cannot act on a refusal, and retrying would add load.
+      this.deps.metrics.shed.inc();
+      return {};
+    }
+    await this.deps.conversations.requireRole(conversationId, user.userId);
+    const key = keyOf(user.userId, conversationId);
+    const now = Date.now();
+    const typist = this.typists.get(key);
+    if (typist) {
+      typist.expiry.refresh();
+      typist.userName = user.name;
+      if (now - typist.lastForwardedAt < this.deps.config.throttleMs) {
+        this.deps.metrics.throttled.inc();
+        return {};
+      }
+      typist.lastForwardedAt = now;
+      this.forward(typist, true, "start");
+      return {};
+    }
+    const fresh: Typist = {
+      conversationId,
+      userId: user.userId,
+      userName: user.name,
+      lastForwardedAt: now,
+      expiry: setTimeout(() => this.end(key, "expired"), this.deps.config.timeoutMs),
+    };
+    fresh.expiry.unref();
+    this.typists.set(key, fresh);
+    this.forward(fresh, true, "start");
+    return {};
+  }
+
+  async stop(user: { userId: string }, conversationId: string): Promise<Record<string, never>> {
+    await this.deps.conversations.requireRole(conversationId, user.userId);
+    this.end(keyOf(user.userId, conversationId), "stop");
+    return {};
+  }
+
+  /** The user's last socket on this pod closed: whatever they were typing here ends now. */
+  userGone(userId: string): void {
+    for (const [key, typist] of this.typists) if (typist.userId === userId) this.end(key, "gone");
+  }
+
+  /** Typists being tracked on this pod. */
+  get size(): number {
+    return this.typists.size;
+  }
+
+  close(): void {
+    for (const typist of this.typists.values()) clearTimeout(typist.expiry);
+    this.typists.clear();
+  }
+
+  private end(key: string, cause: Cause): void {
+    const typist = this.typists.get(key);
+    if (!typist) return;
+    clearTimeout(typist.expiry);
+    this.typists.delete(key);
+    this.forward(typist, false, cause);
+  }
+
+  /** To the conversation's room, except the typist's own devices (their user room). */
+  private forward(typist: Typist, isTyping: boolean, cause: Cause): void {
+    this.deps.metrics.forwarded.inc({ cause });
+    this.deps.io
+      .to(conversationRoom(typist.conversationId))
+      .except(userRoom(typist.userId))
+      .emit("typing", { conversationId: typist.conversationId, userId: typist.userId, userName: typist.userName, isTyping });
+  }
+}
+
+const keyOf = (userId: string, conversationId: string) => `${conversationId}|${userId}`;
