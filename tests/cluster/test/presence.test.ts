@@ -127,6 +127,12 @@ describe("presence across pods", () => {
     ]);
     const invalid = await ask(danSocket, "presence:query", { userIds: [] });
     expect(invalid).toMatchObject({ ok: false, error: { code: "VALIDATION" } });
+    // Ids Postgres cannot hold in text (NUL, a lone surrogate): refused as VALIDATION before
+    // any query, not INTERNAL from the database; the socket goes on answering.
+    for (const bad of ["\u0000", `${erin!}\u0000`, "\uD83D"]) {
+      expect(await ask(danSocket, "presence:query", { userIds: [erin!, bad] })).toMatchObject({ ok: false, error: { code: "VALIDATION" } });
+    }
+    expect(await ask(danSocket, "presence:query", { userIds: [erin!] })).toEqual({ ok: true, presence: [{ userId: erin, status: "online" }] });
     erinSocket.disconnect();
   });
 
@@ -418,5 +424,34 @@ describe("a pod that closes", () => {
     expect(watcherHears.presenceOf(gone!)[1]!.status).toBe("offline");
     expect(Date.now() - closing).toBeLessThan(5_000);
     await expectCountsConsistent();
+  });
+});
+
+describe("presence when Postgres refuses the lastSeenAt write", () => {
+  it("announces each change once and keeps announcing new ones (lastSeenAt stays in Redis)", async () => {
+    const [alice, bob, carol] = ids("alice", "bob", "carol");
+    await cluster.createConversation(await cluster.token(alice!, "Alice"), [bob!, carol!]);
+    const bobHears = listen(await connectAs(1, bob!));
+    // The column is out of reach as it was on databases that skipped migration 0003.
+    await cluster.database.sql`ALTER TABLE users RENAME COLUMN last_seen_at TO last_seen_at_away`;
+    try {
+      const a = await connectAs(0, alice!);
+      await until(() => bobHears.presenceOf(alice!).length === 1, 5_000, "alice online");
+      a.disconnect();
+      await until(() => bobHears.presenceOf(alice!).length === 2, 5_000, "alice offline");
+      // The failed write sent nothing back for a retry: carol's change still gets through, and
+      // alice's offline is not heard again.
+      await connectAs(0, carol!);
+      await until(() => bobHears.presenceOf(carol!).length === 1, 5_000, "carol online");
+      await quiet();
+      expect(bobHears.presenceOf(alice!).map((p) => p.status)).toEqual(["online", "offline"]);
+    } finally {
+      await cluster.database.sql`ALTER TABLE users RENAME COLUMN last_seen_at_away TO last_seen_at`;
+    }
+    // Redis kept when she was last seen.
+    expect(await ask(await connectAs(1, bob!), "presence:query", { userIds: [alice!] })).toMatchObject({
+      ok: true,
+      presence: [{ userId: alice, status: "offline", lastSeenAt: expect.any(String) }],
+    });
   });
 });

@@ -43,5 +43,10 @@ export function createAnnouncerMetrics(registry: Registry) {
       help: "Flushes that failed (Redis or Postgres out of reach); the taken changes are retried on the next tick.",
       registers: [registry],
     }),
+    lastSeenWriteErrors: new Counter({
+      name: "parley_presence_last_seen_write_errors_total",
+      help: "Announced offline changes whose lastSeenAt could not be kept in Postgres (Redis still has it; not retried).",
+      registers: [registry],
+    }),
   };
 }

@@ -143,8 +143,15 @@ export class PresenceAnnouncer {
     }
     await Promise.all(publishes);
     for (const change of changes) if (conversations.has(change.userId)) metrics.events.inc({ status: change.status });
+    // Published: from here on nothing may send the batch back for a retry, or clients would
+    // hear it again and newer changes would wait behind it. Redis already holds lastSeen for
+    // presence:query; the column only keeps it past a Redis restart, so a failed write is
+    // logged and left for the user's next change.
     const seen = changes.flatMap((c) => (c.status === "offline" && c.lastSeenAt ? [{ userId: c.userId, lastSeenAt: c.lastSeenAt }] : []));
-    await recordLastSeen(database.sql, seen);
+    await recordLastSeen(database.sql, seen).catch((err: unknown) => {
+      metrics.lastSeenWriteErrors.inc();
+      this.deps.logger.warn({ err: errorText(err), users: seen.length }, "presence: could not keep lastSeenAt in Postgres (Redis has it)");
+    });
     return publishes.length;
   }
 
