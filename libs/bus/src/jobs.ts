@@ -28,10 +28,11 @@ const SeqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 export const DeliveredReceiptSchema = z.object({ conversationId: UuidSchema, userId: UserIdSchema, seq: SeqSchema });
 export type DeliveredReceipt = z.infer<typeof DeliveredReceiptSchema>;
 
-/** Characters of a message's text the persister hands to notifications (the notifier may cut further). */
-export const HANDOFF_PREVIEW_CHARS = 280;
-
-/** A newly committed message as the persister hands it to notifications: no more than a push needs. */
+/**
+ * A newly committed message as the persister hands it to notifications: who sent what seq where,
+ * and no text. The push reads the text from Postgres when it is sent, so a message deleted or
+ * edited meanwhile is never pushed with the text it had (and no job or Redis key holds it).
+ */
 export const CommittedMessageSchema = z.object({
   id: UuidSchema,
   conversationId: UuidSchema,
@@ -39,7 +40,6 @@ export const CommittedMessageSchema = z.object({
   senderId: UserIdSchema,
   senderName: z.string(),
   kind: MessageKindSchema,
-  preview: z.string().max(HANDOFF_PREVIEW_CHARS),
   createdAt: IsoTimestampSchema,
 });
 export type CommittedMessage = z.infer<typeof CommittedMessageSchema>;
@@ -75,7 +75,8 @@ export const JobCatalog = {
   },
   /**
    * The messages of one committed batch, handed from the persister to notifications. Applying
-   * one twice counts nothing twice (the collapse state ignores seqs it has seen).
+   * one twice, or batches of one conversation in any order, counts each seq once (the collapse
+   * state remembers the seqs it has counted).
    */
   notify: {
     data: z.object({ messages: z.array(CommittedMessageSchema).min(1).max(20_000) }),

@@ -35,10 +35,13 @@ export interface Keyspace {
   /** Offline notifications. */
   notify: {
     /**
-     * Hash per (conversation, recipient): the open collapse window (messages not yet pushed,
-     * the latest one, the highest seq counted) and the snapshots of windows being pushed.
+     * Hash per (conversation, recipient): the open collapse window (its count and seqs, never
+     * message text), the floor below which every seq counts as seen, and the snapshots of
+     * windows being pushed.
      */
     pending(conversationId: string, userId: string): string;
+    /** Sorted set per (conversation, recipient): seqs counted recently → when (ms). */
+    seen(conversationId: string, userId: string): string;
   };
 }
 
@@ -58,8 +61,10 @@ export function createKeyspace(namespace = ""): Keyspace {
       announced: `${namespace}parley:{presence}:announced`,
     },
     notify: {
-      // The user id is last and may hold any character; each key is used alone, so no hash tag.
-      pending: (conversationId, userId) => `${namespace}parley:notify:${conversationId}:${userId}`,
+      // One hash tag per pair: the collapse script touches both keys together. The user id may
+      // hold any character, '}' included; the tag then ends inside it, the same way in both keys.
+      pending: (conversationId, userId) => `${namespace}parley:notify:{${conversationId}:${userId}}`,
+      seen: (conversationId, userId) => `${namespace}parley:notify:{${conversationId}:${userId}}:seen`,
     },
   };
 }

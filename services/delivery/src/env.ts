@@ -13,8 +13,8 @@ export const DeliveryEnv = CommonEnv.extend({
   /** Delivered watermarks in one UPDATE at most. */
   RECEIPT_MAX_BATCH: z.coerce.number().int().min(1).max(50_000).default(5_000),
   /**
-   * Hand-off jobs (committed batches) processed at once. 1 keeps each conversation's batches in
-   * commit order, which keeps collapsed counts exact; more may undercount a reordered batch.
+   * Hand-off jobs (committed batches) processed at once by this replica. Counts stay exact at any
+   * value and with any number of replicas: the collapse script counts each seq once, in any order.
    */
   NOTIFY_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(1),
   /** Notifications being sent at once (each waits on the receiver). */
@@ -31,7 +31,7 @@ export const DeliveryEnv = CommonEnv.extend({
   PUSH_BACKOFF_MS: z.coerce.number().int().min(1).max(3_600_000).default(1_000),
   /** One webhook call's time limit; a timeout is retried. */
   PUSH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
-  /** Characters of the latest message's text in a notification; 0 sends no text at all. */
+  /** Characters of the latest message's current text in a notification; 0 sends no text at all. */
   PUSH_PREVIEW_CHARS: z.coerce.number().int().min(0).max(280).default(140),
   /**
    * A gateway pod whose heartbeat (PRESENCE_HEARTBEAT_MS, default 5 s) is older than this is

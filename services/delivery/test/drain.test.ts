@@ -6,7 +6,7 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKeyspace, JobCatalog } from "@parley/bus";
-import { createConversation, createDatabase, type Database } from "@parley/db";
+import { createConversation, createDatabase, persistBatch, type Database } from "@parley/db";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { createTestDatabase, testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
 import type { TestDatabase } from "@parley/testkit";
@@ -68,14 +68,16 @@ describe("delivery drain", () => {
     });
     delivery.run();
 
+    // The push reads the message from Postgres when it leaves: it must be stored.
+    const [stored] = await persistBatch(database.sql, [
+      { id: randomUUID(), conversationId: conversation.id, senderId: "alice", senderName: "Alice", clientMessageId: randomUUID(), kind: "text", body: "hi" },
+    ]);
+    if (!stored?.ok) throw new Error(JSON.stringify(stored));
+    const m = stored.message;
     const notify = new Queue("notify", { connection: publishRedis, prefix: keyspace.queuePrefix });
     await notify.add(
       "notify",
-      {
-        messages: [
-          { id: randomUUID(), conversationId: conversation.id, seq: 1, senderId: "alice", senderName: "Alice", kind: "text", preview: "hi", createdAt: new Date().toISOString() },
-        ],
-      },
+      { messages: [{ id: m.id, conversationId: m.conversationId, seq: m.seq, senderId: m.senderId, senderName: m.senderName, kind: m.kind, createdAt: m.createdAt }] },
       JobCatalog.notify.options,
     );
     await expect.poll(() => requests.length, { timeout: 10_000 }).toBe(1);

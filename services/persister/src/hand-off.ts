@@ -1,5 +1,5 @@
 import type { Queue } from "bullmq";
-import { HANDOFF_PREVIEW_CHARS, JobCatalog, type CommittedMessage } from "@parley/bus";
+import { JobCatalog, type CommittedMessage } from "@parley/bus";
 import type { PersistOutcome } from "@parley/db";
 import type { Logger } from "@parley/runtime";
 import type { PersisterMetrics } from "./metrics.js";
@@ -8,7 +8,8 @@ import type { PersisterMetrics } from "./metrics.js";
  * Hands each committed batch's new messages to the delivery service (offline notifications):
  * one `notify` job per batch, not per message. Fire-and-forget: the ack path never waits on it
  * and never fails because of it; a lost hand-off costs notifications, never messages, and is
- * counted and logged.
+ * counted and logged. No text is handed off: the push reads it when it leaves, so a message
+ * deleted or edited meanwhile is not sent as it was, and no queue keeps the text for a day.
  */
 export class HandOff {
   constructor(
@@ -29,7 +30,6 @@ export class HandOff {
         senderId: m.senderId,
         senderName: m.senderName,
         kind: m.kind,
-        preview: previewOf(m.body ?? ""),
         createdAt: m.createdAt,
       });
     }
@@ -42,15 +42,4 @@ export class HandOff {
       },
     );
   }
-}
-
-/** The start of a text within HANDOFF_PREVIEW_CHARS UTF-16 units, cut between code points (never an emoji in half). */
-export function previewOf(text: string): string {
-  if (text.length <= HANDOFF_PREVIEW_CHARS) return text;
-  let out = "";
-  for (const ch of text) {
-    if (out.length + ch.length > HANDOFF_PREVIEW_CHARS) break;
-    out += ch;
-  }
-  return out;
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { Queue } from "bullmq";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JobCatalog, type CommittedMessage } from "@parley/bus";
 import { createWebhookNotifier, verifyWebhook } from "@parley/delivery";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { testInfra } from "@parley/testkit/vitest";
@@ -37,16 +39,30 @@ afterAll(async () => {
 });
 
 /**
- * Presence as the delivery service reads it: `keyspace.presence.counts` (userId → live sockets).
- * The presence engineer's gateway code, which maintains it, is not on this branch: the tests
- * write the hash directly as a fixture.
+ * Presence as the delivery service reads it: `keyspace.presence.counts` (userId → live sockets),
+ * kept by the gateways' presence scripts as sockets connect and disconnect. The tests make users
+ * online with real sockets and only read the hash, to know when the gateway has counted them.
  */
-const setLiveSockets = (userId: string, n: number) => redis.hset(cluster.keyspace.presence.counts, userId, n);
+const liveSockets = async (userId: string) => Number((await redis.hget(cluster.keyspace.presence.counts, userId)) ?? 0);
+
+/** A real socket of the user on gateway `i`, resolved once the cluster counts the user online. */
+async function online(i: number, userId: string) {
+  const socket = await cluster.connect(i, await cluster.token(userId));
+  await until(async () => (await liveSockets(userId)) > 0);
+  return socket;
+}
 
 async function send(socket: ClientSocket, conversationId: string, body: string) {
   const ack = await socket.emitWithAck("message:send", { conversationId, clientMessageId: randomUUID(), body });
   if (!ack.ok) throw new Error(JSON.stringify(ack));
   return ack.message;
+}
+
+async function change(socket: ClientSocket, event: "message:edit" | "message:delete", payload: { messageId: string; body?: string }) {
+  const ack = event === "message:edit"
+    ? await socket.emitWithAck("message:edit", { messageId: payload.messageId, body: payload.body ?? "" })
+    : await socket.emitWithAck("message:delete", { messageId: payload.messageId });
+  if (!ack.ok) throw new Error(JSON.stringify(ack));
 }
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs = 8_000) {
@@ -121,8 +137,11 @@ describe("offline notifications through the signed webhook", () => {
   it("an online user gets none while offline co-members (absent or 0 sockets) get theirs", async () => {
     const alice = await cluster.token("p3-alice", "Alice");
     const conversation = await cluster.createConversation(alice, ["p3-bob", "p3-carol", "p3-dave"]);
-    await setLiveSockets("p3-bob", 2);
-    await setLiveSockets("p3-dave", 0);
+    // bob is connected on both gateways; dave was, and left (0 sockets); carol never connected.
+    await online(0, "p3-bob");
+    await online(1, "p3-bob");
+    (await online(1, "p3-dave")).disconnect();
+    await until(async () => (await liveSockets("p3-dave")) === 0);
     const socket = await cluster.connect(0, alice);
     await send(socket, conversation.id, "anyone there?");
     await until(() => receiver.for("p3-carol").length === 1 && receiver.for("p3-dave").length === 1);
@@ -141,7 +160,7 @@ describe("offline notifications through the signed webhook", () => {
     await send(socket, conversation.id, "two");
     // Within the window: bob reads both on another device (HTTP), carol connects somewhere.
     expect((await cluster.http(1, "POST", `/v1/conversations/${conversation.id}/read`, { token: bob, body: { seq: 2 } })).status).toBe(200);
-    await setLiveSockets("p4-carol", 1);
+    await online(1, "p4-carol");
     await until(async () => (await counter("parley_delivery_notifications_skipped_total", { reason: "read" })) > skipped.read);
     await until(async () => (await counter("parley_delivery_notifications_skipped_total", { reason: "online" })) > skipped.online);
     await quiet();
@@ -211,5 +230,105 @@ describe("offline notifications through the signed webhook", () => {
     const counts = members.map((m) => receiver.for(m).reduce((n, r) => n + (r.body.count as number), 0));
     expect(counts.every((n) => n === 10)).toBe(true);
     expect(members.every((m) => receiver.for(m).length <= 2)).toBe(true);
+  });
+
+  it("a message deleted within the window is neither counted nor shown: its text never reaches the webhook; with nothing left, nothing is sent", async () => {
+    const alice = await cluster.token("p9-alice", "Alice");
+    const socket = await cluster.connect(0, alice);
+    const withBob = await cluster.createConversation(alice, ["p9-bob"]);
+    const kept = await send(socket, withBob.id, "keep me");
+    const gone = await send(socket, withBob.id, "secret nine, take it back");
+    await change(socket, "message:delete", { messageId: gone.id });
+    const withCarol = await cluster.createConversation(alice, ["p9-carol"]);
+    const deleted = await counter("parley_delivery_notifications_skipped_total", { reason: "deleted" });
+    const alone = await send(socket, withCarol.id, "secret nine alone");
+    await change(socket, "message:delete", { messageId: alone.id });
+
+    await until(() => receiver.for("p9-bob").length === 1);
+    await until(async () => (await counter("parley_delivery_notifications_skipped_total", { reason: "deleted" })) === deleted + 1);
+    await quiet();
+    const [only] = receiver.for("p9-bob");
+    expect(receiver.for("p9-bob")).toHaveLength(1);
+    expect(only!.body).toMatchObject({ count: 1, firstSeq: kept.seq, lastSeq: kept.seq, latest: { messageId: kept.id, seq: kept.seq, preview: "keep me" } });
+    expect(receiver.for("p9-carol")).toHaveLength(0);
+    expect(receiver.requests.filter((r) => r.rawBody.includes("secret nine"))).toHaveLength(0);
+    // Nor does Redis hold it: the collapse state keeps seqs, never text.
+    const keys = [cluster.keyspace.notify.pending(withBob.id, "p9-bob"), cluster.keyspace.notify.pending(withCarol.id, "p9-carol")];
+    for (const key of keys) expect(JSON.stringify(await redis.hgetall(key))).not.toContain("secret");
+  });
+
+  it("a message edited within the window is shown with its new text", async () => {
+    const alice = await cluster.token("p10-alice", "Alice");
+    const socket = await cluster.connect(1, alice);
+    const conversation = await cluster.createConversation(alice, ["p10-bob"]);
+    const m = await send(socket, conversation.id, "draft wording");
+    await change(socket, "message:edit", { messageId: m.id, body: "final wording ✨" });
+    await until(() => receiver.for("p10-bob").length === 1);
+    expect(receiver.for("p10-bob")[0]!.body).toMatchObject({ count: 1, latest: { messageId: m.id, preview: "final wording ✨" } });
+    expect(receiver.for("p10-bob")[0]!.rawBody).not.toContain("draft");
+  });
+
+  it("a message deleted between attempts is not in the next attempt", async () => {
+    script.set("p11-bob", [500, 500, 500]);
+    const alice = await cluster.token("p11-alice", "Alice");
+    const socket = await cluster.connect(0, alice);
+    const conversation = await cluster.createConversation(alice, ["p11-bob"]);
+    const kept = await send(socket, conversation.id, "keep eleven");
+    const gone = await send(socket, conversation.id, "secret eleven");
+    // The first attempt left before the deletion, with the text as it was then.
+    await until(() => receiver.for("p11-bob").length === 1);
+    expect(receiver.for("p11-bob")[0]!.body).toMatchObject({ count: 2, latest: { preview: "secret eleven" } });
+    await change(socket, "message:delete", { messageId: gone.id });
+    // One attempt may have read the message just before the deletion and be on its way; every
+    // later one (retries are 150 ms and more apart) reads it deleted.
+    const inFlight = receiver.for("p11-bob").length + 1;
+    await until(() => receiver.for("p11-bob").length === 4);
+    await quiet();
+    const attempts = receiver.for("p11-bob");
+    expect(attempts).toHaveLength(4);
+    expect(new Set(attempts.map((a) => a.body.id)).size).toBe(1);
+    for (const a of attempts.slice(inFlight)) expect(a.rawBody).not.toContain("secret eleven");
+    expect(attempts[3]!.body).toMatchObject({ count: 1, lastSeq: kept.seq, latest: { messageId: kept.id, preview: "keep eleven" } });
+  });
+
+  it("hand-offs of one conversation applied out of order, and one twice, give the exact count", async () => {
+    const alice = await cluster.token("p12-alice", "Alice");
+    const conversation = await cluster.createConversation(alice, ["p12-bob"]);
+    const notify = new Queue("notify", { connection: redis, prefix: cluster.keyspace.queuePrefix });
+    const pending = async () => Object.values(await notify.getJobCounts("waiting", "active", "delayed", "prioritized")).reduce((a, b) => a + b, 0);
+    try {
+      // The persister's own hand-offs find bob online and notify nobody; the test then hands
+      // the same messages off again, as several replicas could process them: reordered.
+      const bob = await online(1, "p12-bob");
+      const socket = await cluster.connect(0, alice);
+      const sent = [];
+      for (let i = 1; i <= 4; i++) sent.push(await send(socket, conversation.id, `order ${i}`));
+      // Each hand-off is added right after its commit, without the ack waiting for it: let the
+      // last ones land, then wait for them to be processed.
+      await until(async () => (await pending()) === 0);
+      await quiet(300);
+      await until(async () => (await pending()) === 0);
+      bob.disconnect();
+      await until(async () => (await liveSockets("p12-bob")) === 0);
+
+      const committed = sent.map((m): CommittedMessage => ({ id: m.id, conversationId: m.conversationId, seq: m.seq, senderId: m.senderId, senderName: m.senderName, kind: m.kind, createdAt: m.createdAt }));
+      const later = { messages: committed.slice(2) };
+      const earlier = { messages: committed.slice(0, 2) };
+      // One at a time (NOTIFY_CONCURRENCY=1 here), so they run in this order: the later batch
+      // first, then the earlier one it overtook, then the later one again (a re-run).
+      for (const data of [later, earlier, later]) await notify.add("notify", data, JobCatalog.notify.options);
+
+      await until(() => receiver.for("p12-bob").length === 1);
+      await quiet();
+      expect(receiver.for("p12-bob")).toHaveLength(1);
+      expect(receiver.for("p12-bob")[0]!.body).toMatchObject({
+        count: 4,
+        firstSeq: sent[0]!.seq,
+        lastSeq: sent[3]!.seq,
+        latest: { messageId: sent[3]!.id, preview: "order 4" },
+      });
+    } finally {
+      await notify.close();
+    }
   });
 });

@@ -3,50 +3,63 @@ import { z } from "zod";
 import type { Keyspace } from "@parley/bus";
 
 /**
- * Counts new messages into the (conversation, recipient) collapse window.
- * KEYS[1]: the pair's hash (keyspace.notify.pending).
- * ARGV[1]: latest message (JSON), ARGV[2]: now (ms), ARGV[3]: re-arm after (ms),
- * ARGV[4]: TTL of the hash (s), ARGV[5..]: the new messages' seqs, ascending.
- * Returns { status, window }: status 1 = a window was opened, 2 = re-arm the open window
- * (its job may have been lost: a re-run of a hand-off, or armed long ago), 0 = folded into
- * the open window, -1 = nothing to do. Seqs at or below `lastSeq` were counted before (a
- * re-run of the same hand-off) and are not counted again.
+ * Counts new messages into the (conversation, recipient) collapse window. Each seq counts once,
+ * whatever order batches arrive in and however often one is re-run: a seq is counted when it
+ * enters the pair's seen set. Seqs counted longer ago than the horizon leave the set and the
+ * highest of them becomes the floor, at or below which every seq counts as seen: the set stays
+ * small, and a re-run later than the horizon still counts nothing twice.
+ * KEYS[1]: the pair's hash (keyspace.notify.pending), KEYS[2]: its seen set (keyspace.notify.seen).
+ * ARGV[1]: now (ms), ARGV[2]: re-arm after (ms), ARGV[3]: TTL of both keys (s),
+ * ARGV[4]: the seen set's horizon (ms), ARGV[5..]: the new messages' seqs, ascending.
+ * Returns { status, window }: status 1 = a window was opened (named by its first seq), 2 =
+ * re-arm the open window (its job may have been lost: a re-run of a hand-off, or armed long
+ * ago), 0 = folded into the open window, -1 = nothing to do.
  */
 const COLLAPSE_ADD = `
-local last = tonumber(redis.call('HGET', KEYS[1], 'lastSeq') or '0')
-local added = 0
-local top = nil
-local first = nil
+local now = tonumber(ARGV[1])
+local cutoff = now - tonumber(ARGV[4])
+local floor = tonumber(redis.call('HGET', KEYS[1], 'floor') or '0')
+local old = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', cutoff)
+if #old > 0 then
+  for _, s in ipairs(old) do
+    if tonumber(s) > floor then floor = tonumber(s) end
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', cutoff)
+  redis.call('HSET', KEYS[1], 'floor', floor)
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+end
+local added = {}
 for i = 5, #ARGV do
-  if tonumber(ARGV[i]) > last then
-    added = added + 1
-    top = ARGV[i]
-    if added == 1 then first = ARGV[i] end
+  if tonumber(ARGV[i]) > floor and redis.call('ZADD', KEYS[2], 'NX', now, ARGV[i]) == 1 then
+    added[#added + 1] = ARGV[i]
   end
 end
 local open = tonumber(redis.call('HGET', KEYS[1], 'count') or '0') > 0
-if added == 0 then
+if #added == 0 then
   if open then return {2, redis.call('HGET', KEYS[1], 'window')} end
   return {-1, '0'}
 end
-redis.call('HINCRBY', KEYS[1], 'count', added)
-redis.call('HSET', KEYS[1], 'lastSeq', top, 'latest', ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('HINCRBY', KEYS[1], 'count', #added)
+local seqs = table.concat(added, ',')
+if open then seqs = redis.call('HGET', KEYS[1], 'seqs') .. ',' .. seqs end
+redis.call('HSET', KEYS[1], 'seqs', seqs)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
 if not open then
-  redis.call('HSET', KEYS[1], 'window', first, 'armedAt', ARGV[2])
-  return {1, first}
+  redis.call('HSET', KEYS[1], 'window', added[1], 'armedAt', now)
+  return {1, added[1]}
 end
-if tonumber(ARGV[2]) - tonumber(redis.call('HGET', KEYS[1], 'armedAt') or '0') > tonumber(ARGV[3]) then
-  redis.call('HSET', KEYS[1], 'armedAt', ARGV[2])
+if now - tonumber(redis.call('HGET', KEYS[1], 'armedAt') or '0') > tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], 'armedAt', now)
   return {2, redis.call('HGET', KEYS[1], 'window')}
 end
 return {0, redis.call('HGET', KEYS[1], 'window')}
 `;
 
 /**
- * Takes a window for its push job. The first call snapshots it (count, lastSeq, latest) into a
- * field named after the window and resets the count, so messages arriving from now on open a
- * new window (a new job); retries of the same job get the same snapshot.
+ * Takes a window for its push job. The first call snapshots it (the seqs it counted) into a
+ * field named after the window and empties it, so messages arriving from now on open a new
+ * window (a new job); retries of the same job get the same snapshot.
  * KEYS[1]: the pair's hash. ARGV[1]: the window (its first seq), ARGV[2]: TTL of the hash (s).
  * Returns the snapshot (JSON) or false when the window is gone (already pushed, or unknown).
  */
@@ -55,40 +68,31 @@ local field = 'snap:' .. ARGV[1]
 local snap = redis.call('HGET', KEYS[1], field)
 if snap then return snap end
 if redis.call('HGET', KEYS[1], 'window') ~= ARGV[1] then return false end
-local count = redis.call('HGET', KEYS[1], 'count') or '0'
-if tonumber(count) == 0 then return false end
-snap = '{"count":' .. count .. ',"lastSeq":' .. redis.call('HGET', KEYS[1], 'lastSeq') .. ',"latest":' .. redis.call('HGET', KEYS[1], 'latest') .. '}'
+if tonumber(redis.call('HGET', KEYS[1], 'count') or '0') == 0 then return false end
+snap = '{"seqs":[' .. redis.call('HGET', KEYS[1], 'seqs') .. ']}'
 redis.call('HSET', KEYS[1], field, snap, 'count', 0)
-redis.call('HDEL', KEYS[1], 'window', 'armedAt')
+redis.call('HDEL', KEYS[1], 'window', 'armedAt', 'seqs')
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return snap
 `;
 
-export const LatestMessageSchema = z.object({
-  messageId: z.string(),
-  seq: z.number().int().positive(),
-  senderId: z.string(),
-  senderName: z.string(),
-  kind: z.enum(["text", "image", "file", "audio", "video", "system"]),
-  preview: z.string(),
-  createdAt: z.string(),
-});
-export type LatestMessage = z.infer<typeof LatestMessageSchema>;
-
-const SnapshotSchema = z.object({ count: z.number().int().positive(), lastSeq: z.number().int().positive(), latest: LatestMessageSchema });
+/** A taken window: the seqs counted into it (distinct; the push reads them from Postgres). */
+const SnapshotSchema = z.object({ seqs: z.array(z.number().int().positive()).min(1) });
 export type WindowSnapshot = z.infer<typeof SnapshotSchema>;
 
 export type AddResult = { status: "opened" | "rearm" | "collapsed" | "none"; window: number };
 
 interface CollapseCommands {
-  parleyCollapseAdd(key: string, ...args: (string | number)[]): Promise<[number, string]>;
+  parleyCollapseAdd(pending: string, seen: string, ...args: (string | number)[]): Promise<[number, string]>;
   parleyCollapseTake(key: string, window: number, ttl: number): Promise<string | null>;
 }
 
 /**
  * The collapse windows of offline notifications, in Redis so every delivery replica shares them.
- * A pair's hash lives for `ttlSeconds` after its last change: long enough to recognise a
- * re-run hand-off, short enough that idle pairs cost nothing.
+ * A pair's keys live for `ttlSeconds` after their last change: long enough to recognise a
+ * re-run hand-off, short enough that idle pairs cost nothing. A seq stays in the seen set for
+ * `seenHorizonMs`: longer than a hand-off job can be overtaken or retried, so counts are exact
+ * with any number of replicas and any concurrency (one later than that may be left out).
  */
 export class CollapseStore {
   private readonly redis: Redis & CollapseCommands;
@@ -96,17 +100,17 @@ export class CollapseStore {
   constructor(
     redis: Redis,
     private readonly keyspace: Keyspace,
-    private readonly opts: { rearmAfterMs: number; ttlSeconds: number },
+    private readonly opts: { rearmAfterMs: number; ttlSeconds: number; seenHorizonMs: number },
   ) {
     if (!("parleyCollapseAdd" in redis)) {
-      redis.defineCommand("parleyCollapseAdd", { numberOfKeys: 1, lua: COLLAPSE_ADD });
+      redis.defineCommand("parleyCollapseAdd", { numberOfKeys: 2, lua: COLLAPSE_ADD });
       redis.defineCommand("parleyCollapseTake", { numberOfKeys: 1, lua: COLLAPSE_TAKE });
     }
     this.redis = redis as Redis & CollapseCommands;
   }
 
   /** Counts each pair's new messages in one round trip; answers per pair, in order. */
-  async addMany(entries: { conversationId: string; userId: string; seqs: number[]; latest: LatestMessage }[]): Promise<AddResult[]> {
+  async addMany(entries: { conversationId: string; userId: string; seqs: number[] }[]): Promise<AddResult[]> {
     if (entries.length === 0) return [];
     // defineCommand adds the scripts to pipelines too; ioredis' types only know the built-in commands.
     const pipeline = this.redis.pipeline() as unknown as { parleyCollapseAdd: CollapseCommands["parleyCollapseAdd"]; exec(): Promise<[Error | null, unknown][] | null> };
@@ -114,10 +118,11 @@ export class CollapseStore {
     for (const e of entries) {
       pipeline.parleyCollapseAdd(
         this.keyspace.notify.pending(e.conversationId, e.userId),
-        JSON.stringify(e.latest),
+        this.keyspace.notify.seen(e.conversationId, e.userId),
         now,
         this.opts.rearmAfterMs,
         this.opts.ttlSeconds,
+        this.opts.seenHorizonMs,
         ...e.seqs,
       );
     }

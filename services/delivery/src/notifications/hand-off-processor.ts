@@ -4,7 +4,7 @@ import { membersWithReadSeq, type Database } from "@parley/db";
 import type { Logger, Redis } from "@parley/runtime";
 import type { DeliveryMetrics } from "../metrics.js";
 import { onlineUsers } from "../presence-reader.js";
-import type { CollapseStore, LatestMessage } from "./collapse-store.js";
+import type { CollapseStore } from "./collapse-store.js";
 import { windowJobId } from "./window-job-id.js";
 
 export interface HandOffDeps {
@@ -24,14 +24,14 @@ interface Pair {
   conversationId: string;
   userId: string;
   seqs: number[];
-  latest: CommittedMessage;
 }
 
 /**
  * One committed batch from the persister: finds the members each new message concerns (not its
  * sender, not one who already read past it) who have no live socket, counts the messages into
  * their (conversation, recipient) windows, and schedules one push job per window opened, after
- * the collapse delay.
+ * the collapse delay. Batches may run at once and in any order (several replicas, concurrency
+ * above 1): each seq is counted once whatever the order (collapse-store.ts).
  */
 export function createHandOffProcessor(deps: HandOffDeps) {
   return async (job: Job<unknown>): Promise<{ windows: number; collapsed: number }> => {
@@ -53,9 +53,8 @@ export function createHandOffProcessor(deps: HandOffDeps) {
       let pair: Pair | undefined;
       for (const m of byConversation.get(member.conversationId) ?? []) {
         if (m.senderId === member.userId || m.seq <= member.readSeq) continue;
-        if (!pair) pairs.push((pair = { conversationId: member.conversationId, userId: member.userId, seqs: [], latest: m }));
+        if (!pair) pairs.push((pair = { conversationId: member.conversationId, userId: member.userId, seqs: [] }));
         pair.seqs.push(m.seq);
-        if (m.seq > pair.latest.seq) pair.latest = m;
       }
     }
     if (pairs.length === 0) return { windows: 0, collapsed: 0 };
@@ -65,7 +64,7 @@ export function createHandOffProcessor(deps: HandOffDeps) {
     if (pairs.length > offline.length) deps.metrics.notificationsSkipped.inc({ reason: "online" }, pairs.length - offline.length);
     for (const p of offline) p.seqs.sort((a, b) => a - b);
 
-    const results = await deps.store.addMany(offline.map((p) => ({ ...p, latest: toLatest(p.latest) })));
+    const results = await deps.store.addMany(offline);
     const arm: { name: "push"; data: { conversationId: string; recipientId: string; window: number }; opts: JobsOptions }[] = [];
     let opened = 0;
     let collapsed = 0;
@@ -95,13 +94,3 @@ export function createHandOffProcessor(deps: HandOffDeps) {
     return { windows: opened, collapsed };
   };
 }
-
-const toLatest = (m: CommittedMessage): LatestMessage => ({
-  messageId: m.id,
-  seq: m.seq,
-  senderId: m.senderId,
-  senderName: m.senderName,
-  kind: m.kind,
-  preview: m.preview,
-  createdAt: m.createdAt,
-});

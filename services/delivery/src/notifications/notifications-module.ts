@@ -13,7 +13,7 @@ export interface NotificationsConfig {
   /** Tries per notification, and the first retry's delay (doubling after). */
   attempts: number;
   backoffMs: number;
-  /** Hand-off jobs at once (1 keeps a conversation's batches in commit order: exact counts). */
+  /** Hand-off jobs at once (counts are exact at any value: each seq is counted once, in any order). */
   handOffConcurrency: number;
   /** Notifications being sent at once. */
   pushConcurrency: number;
@@ -61,7 +61,14 @@ export function createNotificationsModule(ctx: DeliveryContext, config: Notifica
 
   // Windows are re-armed when their job may have been lost (a hand-off re-run, an add that
   // failed): well after the job should have run. Pair hashes outlive any retry of a hand-off.
-  const store = new CollapseStore(ctx.publishRedis, ctx.keyspace, { rearmAfterMs: config.collapseMs + 60_000, ttlSeconds: 24 * 3600 });
+  // A counted seq is remembered one by one for 15 minutes, then under the pair's floor: longer
+  // than a notify job's retries (10 attempts from 500 ms, doubling: about 4 minutes), so a
+  // batch overtaken by a later one of its conversation, or re-run, is still counted exactly.
+  const store = new CollapseStore(ctx.publishRedis, ctx.keyspace, {
+    rearmAfterMs: config.collapseMs + 60_000,
+    ttlSeconds: 24 * 3600,
+    seenHorizonMs: 15 * 60_000,
+  });
   const pushQueue = new Queue("push", { connection: ctx.publishRedis, prefix: ctx.keyspace.queuePrefix });
   pushQueue.on("error", (err) => logger.debug({ err: err.message }, "push queue error"));
 

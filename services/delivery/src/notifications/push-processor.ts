@@ -7,6 +7,7 @@ import { onlineUsers } from "../presence-reader.js";
 import type { CollapseStore } from "./collapse-store.js";
 import { NotificationRejectedError } from "./notification-rejected-error.js";
 import type { Notification, Notifier } from "./notifier.js";
+import { readWindowMessages } from "./window-messages.js";
 
 export interface PushDeps {
   database: Database;
@@ -20,13 +21,15 @@ export interface PushDeps {
   previewChars: number;
 }
 
-export type PushOutcome = "sent" | "online" | "read" | "not_member" | "stale";
+export type PushOutcome = "sent" | "online" | "read" | "deleted" | "not_member" | "stale";
 
 /**
- * One collapse window, when its delay is over: skipped if the recipient came online or read up
- * to its latest message meanwhile, otherwise one notification with the count and the latest
- * message. Failures the receiver may get over are thrown (BullMQ retries with backoff); a
- * refusal stops the retries at once (UnrecoverableError) with its reason.
+ * One collapse window, when its delay is over: skipped if the recipient came online, read up
+ * to its latest message, or every unread message of it was deleted meanwhile; otherwise one
+ * notification with the count and the latest message, both read from Postgres on each attempt
+ * (a message deleted since is left out, an edited one shows its current text). Failures the
+ * receiver may get over are thrown (BullMQ retries with backoff); a refusal stops the retries
+ * at once (UnrecoverableError) with its reason.
  */
 export function createPushProcessor(deps: PushDeps) {
   return async (job: Job<unknown>): Promise<PushOutcome> => {
@@ -55,17 +58,20 @@ export function createPushProcessor(deps: PushDeps) {
     if ((await onlineUsers(deps.redis, deps.keyspace, [recipientId])).has(recipientId)) return skip("online");
     const readSeq = await readSeqOf(deps.database.sql, conversationId, recipientId);
     if (readSeq === undefined) return skip("not_member");
-    if (readSeq >= snapshot.lastSeq) return skip("read");
+    if (readSeq >= Math.max(...snapshot.seqs)) return skip("read");
+    const current = await readWindowMessages(deps.database.sql, { conversationId, seqs: snapshot.seqs, readSeq, previewChars: deps.previewChars });
+    // Every message of the window still unread was deleted: nothing is left to tell.
+    if (!current) return skip("deleted");
 
-    const { preview, ...latest } = snapshot.latest;
+    const { preview, ...latest } = current.latest;
     const notification: Notification = {
       id: job.id ?? `${conversationId}-${window}`,
       recipientId,
       conversationId,
-      count: snapshot.count,
-      firstSeq: window,
-      lastSeq: snapshot.lastSeq,
-      latest: deps.previewChars > 0 ? { ...latest, preview: [...preview].slice(0, deps.previewChars).join("") } : latest,
+      count: current.count,
+      firstSeq: current.firstSeq,
+      lastSeq: latest.seq,
+      latest: deps.previewChars > 0 ? { ...latest, preview } : latest,
     };
     try {
       await deps.notifier.send(notification);
