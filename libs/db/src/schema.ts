@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   check,
+  customType,
   index,
   jsonb,
   pgTable,
@@ -12,6 +13,9 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import type { Attachment } from "@parley/protocol";
+
+/** drizzle-orm 0.45 has no bytea column builder. */
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => "bytea" });
 
 const createdAt = () => timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow();
 
@@ -86,6 +90,12 @@ export const messages = pgTable(
     createdAt: createdAt(),
     editedAt: timestamp("edited_at", { withTimezone: true, mode: "date" }),
     deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+    /**
+     * The first 16 bytes of sha256(id, body as sent), set by parley_persist_batch at insert and
+     * never changed, so a retried send is compared with what was sent even after an edit or a
+     * deletion (which removes the body). NULL for rows stored before migration 0006.
+     */
+    bodyDigest: bytea("body_digest"),
   },
   (t) => [
     primaryKey({ name: "messages_pkey", columns: [t.conversationId, t.seq] }),

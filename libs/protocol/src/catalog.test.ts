@@ -7,6 +7,7 @@ import {
   ERROR_STATUS,
   HttpRoutes,
   ParleyError,
+  UserIdSchema,
   parseOrThrow,
   type ClientAck,
   type ClientToServerEvents,
@@ -98,6 +99,17 @@ describe("errors", () => {
       UNAVAILABLE: 503,
     });
     expect(new ParleyError("RATE_LIMITED", "slow down", 250).toBody()).toEqual({ code: "RATE_LIMITED", message: "slow down", retryAfterMs: 250 });
+  });
+
+  it("refuses user ids Postgres cannot store (NUL, lone surrogates), wherever they are given", () => {
+    for (const id of ["alice", "user-1@example.com", "Zoë", "👩‍💻", "x".repeat(128)]) {
+      expect({ id, ok: UserIdSchema.safeParse(id).success }).toEqual({ id, ok: true });
+    }
+    for (const id of ["", "\u0000", "al\u0000ice", "\uD83D", "a\uDC4D", "x".repeat(129)]) {
+      expect({ id, ok: UserIdSchema.safeParse(id).success }).toEqual({ id, ok: false });
+    }
+    expect(() => parseOrThrow(ClientEvents["presence:query"].payload, { userIds: ["bob", "\u0000"] })).toThrow(ParleyError);
+    expect(HttpRoutes.addMembers.body.safeParse({ userIds: ["b\u0000b"] }).success).toBe(false);
   });
 
   it("names the offending field in VALIDATION errors", () => {

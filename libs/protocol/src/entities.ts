@@ -2,7 +2,16 @@ import { z } from "zod";
 import { LIMITS } from "./limits.js";
 
 /** JWT `sub`: any string of 1..128 characters. */
-export const UserIdSchema = z.string().min(1).max(128);
+/**
+ * A user id (the JWT `sub`). Postgres cannot store NUL in text, nor a lone UTF-16 surrogate, so
+ * both are refused here (VALIDATION, or AUTH_INVALID for a token) rather than failing a query.
+ */
+export const UserIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .refine((s) => !s.includes("\u0000"), "must not contain NUL characters")
+  .refine((s) => s.isWellFormed(), "must be well-formed Unicode (no lone surrogates)");
 export const UuidSchema = z.uuid();
 export const IsoTimestampSchema = z.iso.datetime({ offset: true });
 

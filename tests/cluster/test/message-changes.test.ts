@@ -125,22 +125,61 @@ describe("message:edit", () => {
 });
 
 describe("a send retried after its message changed", () => {
-  it("is answered duplicate: true with the message as it is now (edited or deleted), and stores nothing", async () => {
+  const row = async (id: string) => {
+    const [r] = await cluster.database.sql`select seq, body, attachments, edited_at, deleted_at, body_digest from messages where id = ${id}`;
+    return r!;
+  };
+  const state = async (conversationId: string) => {
+    const [r] = await cluster.database.sql`
+      select (select count(*)::int from messages where conversation_id = ${conversationId}) as n, last_seq
+      from conversations where id = ${conversationId}`;
+    return r!;
+  };
+
+  it("with the body it was sent with: duplicate: true with the message as it is now (edited or deleted); with any other body: CONFLICT; neither changes anything", async () => {
     const t = await setup("retry");
     for (const change of ["edit", "delete"] as const) {
       const payload = { conversationId: t.conversationId, clientMessageId: randomUUID(), body: `sent once (${change})` };
       const first = await t.authorSocket.emitWithAck("message:send", payload);
       if (!first.ok) throw new Error(JSON.stringify(first));
+      const digest = (await row(first.message.id)).body_digest as Buffer;
+      expect(digest).toHaveLength(16);
       // The other device saw it and changed it before this one heard its ack (say the ack was lost).
       const changed =
         change === "edit"
           ? await t.authorSecond.emitWithAck("message:edit", { messageId: first.message.id, body: "changed" })
           : await t.authorSecond.emitWithAck("message:delete", { messageId: first.message.id });
       if (!changed.ok) throw new Error(JSON.stringify(changed));
+      const before = { row: await row(first.message.id), state: await state(t.conversationId) };
+      // The digest of what was sent outlives the edit or the deletion (which removed the body).
+      expect(before.row.body_digest).toEqual(digest);
+
       expect(await t.authorSocket.emitWithAck("message:send", payload)).toEqual({ ok: true, message: changed.message, duplicate: true });
+      // Another body for the same key (the edited one included): the contract's CONFLICT.
+      for (const body of ["something else", "changed", `${payload.body} `]) {
+        expectRefusal(await t.authorSocket.emitWithAck("message:send", { ...payload, body }), "CONFLICT");
+      }
+      expect({ row: await row(first.message.id), state: await state(t.conversationId) }).toEqual(before);
+      // Over the other gateway, and again: still the duplicate.
+      expect(await t.authorSecond.emitWithAck("message:send", payload)).toEqual({ ok: true, message: changed.message, duplicate: true });
     }
-    const [{ n }] = await cluster.database.sql<[{ n: number }]>`select count(*)::int as n from messages where conversation_id = ${t.conversationId}`;
-    expect(n).toBe(2);
+    expect((await state(t.conversationId)).n).toBe(2);
+  });
+
+  it("keeps 0004's answer for a message stored before the digest existed: any body of an edited one is a duplicate", async () => {
+    const t = await setup("retry-legacy");
+    const payload = { conversationId: t.conversationId, clientMessageId: randomUUID(), body: "stored before 0006" };
+    const first = await t.authorSocket.emitWithAck("message:send", payload);
+    if (!first.ok) throw new Error(JSON.stringify(first));
+    await cluster.database.sql`update messages set body_digest = null where id = ${first.message.id}`;
+    // Unedited: compared with the stored body, as always.
+    expectRefusal(await t.authorSocket.emitWithAck("message:send", { ...payload, body: "other" }), "CONFLICT");
+    const edited = await t.authorSecond.emitWithAck("message:edit", { messageId: first.message.id, body: "edited" });
+    if (!edited.ok) throw new Error(JSON.stringify(edited));
+    for (const body of [payload.body, "other"]) {
+      expect(await t.authorSocket.emitWithAck("message:send", { ...payload, body })).toEqual({ ok: true, message: edited.message, duplicate: true });
+    }
+    expect((await state(t.conversationId)).n).toBe(1);
   });
 });
 
