@@ -24,6 +24,7 @@ import { seedHistory } from "./seed.js";
 import { tablesBetween, tableStats, type TableCounts } from "./pg-stats.js";
 import { commandStats, PERSIST_JOB_ID_KEY, readCounter, redisBetween, type CommandCounts } from "./redis-stats.js";
 import { verifyDatabase } from "./verify.js";
+import { runFanout } from "./fanout.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../../..");
@@ -49,6 +50,9 @@ export const CONFIG = {
 };
 
 const quick = process.argv.includes("--quick");
+/** --only=NAME runs one benchmark: `message-path` (issue 2) or `fanout` (issue 3); all of them without it. */
+const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
+const selected = (name: string) => only === undefined || only.split(",").includes(name);
 /** --no-fsync: PostgreSQL with fsync/synchronous_commit off, to see what the disk costs (not the durable configuration). */
 const fsync = !process.argv.includes("--no-fsync");
 /** --seed-messages N: start from N stored history messages (analyzed) instead of an empty table. */
@@ -548,7 +552,14 @@ async function main(): Promise<void> {
 }
 
 try {
-  await main();
+  if (selected("message-path")) {
+    await main();
+    await cleanup();
+  }
+  if (selected("fanout")) {
+    const fanout = await runFanout({ root: ROOT, logDir, stamp, quick, cpu, log, cleanups, watch, unexpectedExits });
+    if (!fanout.verified) process.exitCode = 1;
+  }
 } catch (error) {
   if (!interrupted) {
     log(`FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
