@@ -30,14 +30,14 @@ export class DeliveryTally {
   deliver(key: string, socket: number, stream: number, seq: number): boolean {
     const seen = this.got.get(key);
     if (!seen) return false;
-    let last = this.lastSeq.get(stream);
-    if (!last) this.lastSeq.set(stream, (last = new Float64Array(this.sockets)));
-    if (seq <= last[socket]!) this.outOfOrder++;
-    else last[socket] = seq;
     if (seen[socket]) {
       this.duplicates++;
       return false;
     }
+    let last = this.lastSeq.get(stream);
+    if (!last) this.lastSeq.set(stream, (last = new Float64Array(this.sockets)));
+    if (seq <= last[socket]!) this.outOfOrder++;
+    else last[socket] = seq;
     seen[socket] = 1;
     this.counts.set(key, this.counts.get(key)! + 1);
     return true;
