@@ -46,6 +46,9 @@ const END = "<!-- bench:fanout:end -->";
 const ms = (v: number) => (v >= NEVER_MS ? "never" : Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v.toFixed(1)) : "—");
 const n = (v: number) => v.toLocaleString("en-US");
 
+/** Processes of the system under test besides the socket servers (the bare stack has only Redis). */
+const SYSTEM_SHARED = ["persister", "delivery", "redis", "postgres"];
+
 const ROLES = ["loadgen", "gateway-a", "gateway-b", "persister", "delivery", "redis", "postgres", "ceiling-a", "ceiling-b", "orchestrator", "softirq", "others"];
 
 /** CPU microseconds per delivery received, for the roles given (summed). */
@@ -99,20 +102,19 @@ export function renderFanoutMarkdown(r: FanoutResults): string {
   lines.push("");
   lines.push("### Where the CPU goes");
   lines.push("");
-  lines.push("Per process over each measured window, in % of one core (2 cores = 200 %), from `/proc/PID/stat`; `softirq` is kernel interrupt time (loopback networking), `others` is busy time of processes outside the bench. The µs columns divide CPU time by deliveries received: *servers* are the two gateways (or the two bare servers), *loadgen* the 1,000 client sockets.");
+  lines.push("Per process over each measured window, in % of one core (2 cores = 200 %), from `/proc/PID/stat`; `softirq` is kernel interrupt time (loopback networking), `others` is busy time of processes outside the bench. The µs columns divide CPU time by deliveries received: *socket servers* are the two gateways (or the two bare servers); *whole system under test* adds the persister, the delivery service, Redis and Postgres; *loadgen* is the 1,000 client sockets and the sender; *softirq* is the loopback network, both directions.");
   lines.push("");
   const roles = ROLES.filter((role) => r.steps.some((s) => (s.cpu?.percentOfCore[role] ?? 0) > 0.5));
-  lines.push(`| target | msgs/s | ${roles.join(" | ")} | machine busy | servers µs/delivery | loadgen µs/delivery | everything µs/delivery |`);
-  lines.push(`|---|---:|${roles.map(() => "---:").join("|")}|---:|---:|---:|---:|`);
+  lines.push(`| target | msgs/s | ${roles.join(" | ")} | machine busy | µs/delivery: socket servers | whole system under test | loadgen | softirq |`);
+  lines.push(`|---|---:|${roles.map(() => "---:").join("|")}|---:|---:|---:|---:|---:|`);
   for (const s of r.steps) {
     const servers = s.target === "durable" ? ["gateway-a", "gateway-b"] : ["ceiling-a", "ceiling-b"];
-    const all = roles.filter((role) => role !== "others" && role !== "orchestrator");
     lines.push(
-      `| ${s.target} | ${s.rate} | ${roles.map((role) => (s.cpu?.percentOfCore[role] ?? 0).toFixed(0)).join(" | ")} | ${s.cpu ? `${s.cpu.machineBusyPercent.toFixed(0)} %` : ""} | ${perDelivery(s, servers)} | ${perDelivery(s, ["loadgen"])} | ${perDelivery(s, all)} |`,
+      `| ${s.target} | ${s.rate} | ${roles.map((role) => (s.cpu?.percentOfCore[role] ?? 0).toFixed(0)).join(" | ")} | ${s.cpu ? `${s.cpu.machineBusyPercent.toFixed(0)} %` : ""} | ${perDelivery(s, servers)} | ${perDelivery(s, [...servers, ...SYSTEM_SHARED])} | ${perDelivery(s, ["loadgen"])} | ${perDelivery(s, ["softirq"])} |`,
     );
   }
   for (const [kind, use] of Object.entries(r.idle)) {
-    lines.push(`| ${kind} | idle | ${roles.map((role) => (use.percentOfCore[role] ?? 0).toFixed(0)).join(" | ")} | ${use.machineBusyPercent.toFixed(0)} % | | | |`);
+    lines.push(`| ${kind} | idle | ${roles.map((role) => (use.percentOfCore[role] ?? 0).toFixed(0)).join(" | ")} | ${use.machineBusyPercent.toFixed(0)} % | | | | |`);
   }
   lines.push("");
   const failing = r.steps.filter((s) => !s.pass);
