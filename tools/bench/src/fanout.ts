@@ -299,12 +299,12 @@ export async function runFanout(ctx: FanoutContext): Promise<FanoutResults> {
   const common = { REDIS_URL: redis.url, DATABASE_URL: db.url, LOG_LEVEL: "warn", NODE_ENV: "production", JWT_SECRET: jwtSecret };
   // --fanout-profile: CPU profiles of the gateways and the bare servers (written when they exit).
   const profileDir = join(logDir, "profiles");
-  const profile: Record<string, string> = process.argv.includes("--fanout-profile") ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir} --cpu-prof-interval=500` } : {};
-  if (profile.NODE_OPTIONS) log(`  CPU profiles of the gateways and bare servers go to ${profileDir}`);
+  const profile = process.argv.includes("--fanout-profile") ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-interval=500"] : [];
+  if (profile.length) log(`  CPU profiles of the gateways and bare servers go to ${profileDir}`);
   const gatewayPorts = [await freePort(), await freePort()];
   const gateways = gatewayPorts.map((port, i) => {
     const name = `gateway-${"ab"[i]}`;
-    const child = ctx.watch(BenchChild.spawn(name, join(root, "services/gateway/dist/server.js"), { ...common, ...profile, PORT: String(port), HOST: "127.0.0.1", POD_NAME: `fanout-${name}` }, join(logDir, `fanout-${name}.log`)));
+    const child = ctx.watch(BenchChild.spawn(name, join(root, "services/gateway/dist/server.js"), { ...common, PORT: String(port), HOST: "127.0.0.1", POD_NAME: `fanout-${name}` }, join(logDir, `fanout-${name}.log`), profile));
     ctx.cpu.name(child.pid, name);
     ctx.cleanups.push(() => child.stop());
     return child;
@@ -364,7 +364,7 @@ export async function runFanout(ctx: FanoutContext): Promise<FanoutResults> {
   const ceilingPorts = [await freePort(), await freePort()];
   const ceilings = ceilingPorts.map((port, i) => {
     const name = `ceiling-${"ab"[i]}`;
-    const child = ctx.watch(BenchChild.spawn(name, join(root, "tools/bench/dist/ceiling-server.js"), { ...profile, REDIS_URL: redis.url, PORT: String(port) }, join(logDir, `fanout-${name}.log`)));
+    const child = ctx.watch(BenchChild.spawn(name, join(root, "tools/bench/dist/ceiling-server.js"), { REDIS_URL: redis.url, PORT: String(port) }, join(logDir, `fanout-${name}.log`), profile));
     ctx.cpu.name(child.pid, name);
     ctx.cleanups.push(() => child.stop());
     return child;

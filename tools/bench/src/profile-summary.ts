@@ -23,7 +23,7 @@ function packageOf(url: string): string {
     return rest[0]!.startsWith("@") ? `${rest[0]}/${rest[1]}` : rest[0]!;
   }
   if (url.startsWith("node:")) return "(node)";
-  if (url === "") return "(native, gc, idle)";
+  if (url === "") return "(native: syscalls such as writev, V8 builtins)";
   const service = /\/(services|libs|tools)\/([^/]+)\//.exec(url);
   return service ? `${service[1]}/${service[2]}` : url;
 }
