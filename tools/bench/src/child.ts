@@ -40,9 +40,9 @@ export class BenchChild {
   }
 
   /** With an IPC channel (the load generator). */
-  static fork(name: string, script: string, logFile: string): BenchChild {
+  static fork(name: string, script: string, logFile: string, nodeArgs: string[] = []): BenchChild {
     const fd = openSync(logFile, "a");
-    const child = fork(script, [], { stdio: ["ignore", fd, fd, "ipc"] });
+    const child = fork(script, [], { stdio: ["ignore", fd, fd, "ipc"], execArgv: nodeArgs });
     return new BenchChild(name, child, fd);
   }
 

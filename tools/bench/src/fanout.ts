@@ -297,10 +297,10 @@ export async function runFanout(ctx: FanoutContext): Promise<FanoutResults> {
   log("fan-out phase 2: two gateways, the persister and the delivery service");
   const jwtSecret = randomBytes(24).toString("hex");
   const common = { REDIS_URL: redis.url, DATABASE_URL: db.url, LOG_LEVEL: "warn", NODE_ENV: "production", JWT_SECRET: jwtSecret };
-  // --fanout-profile: CPU profiles of the gateways and the bare servers (written when they exit).
+  // --fanout-profile: CPU profiles of the gateways, the bare servers and the load generators (written when they exit).
   const profileDir = join(logDir, "profiles");
   const profile = process.argv.includes("--fanout-profile") ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-interval=500"] : [];
-  if (profile.length) log(`  CPU profiles of the gateways and bare servers go to ${profileDir}`);
+  if (profile.length) log(`  CPU profiles of the socket servers and load generators go to ${profileDir}`);
   const gatewayPorts = [await freePort(), await freePort()];
   const gateways = gatewayPorts.map((port, i) => {
     const name = `gateway-${"ab"[i]}`;
@@ -330,7 +330,7 @@ export async function runFanout(ctx: FanoutContext): Promise<FanoutResults> {
   const layout = (withTokens: boolean): FanoutMember[] => userIds.map((userId, u) => ({ userId, server: u % 2, ...(withTokens ? { token: tokens[u]! } : {}) }));
 
   const startLoadgen = (label: string) => {
-    const child = BenchChild.fork(`fanout-loadgen-${label}`, join(root, "tools/bench/dist/fanout-loadgen.js"), join(logDir, `fanout-loadgen-${label}.log`));
+    const child = BenchChild.fork(`fanout-loadgen-${label}`, join(root, "tools/bench/dist/fanout-loadgen.js"), join(logDir, `fanout-loadgen-${label}.log`), profile);
     ctx.cpu.name(child.pid, "loadgen");
     const loadgen = new FanoutLoadGenerator(child, log);
     ctx.cleanups.push(() => loadgen.close());
