@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { CpuUse } from "./cpu-sampler.js";
 import type { FanoutResult } from "./fanout-protocol.js";
+import type { Pressure } from "./pressure.js";
 import { NEVER_MS } from "./loadgen-protocol.js";
 import type { CodeInfo, MachineInfo } from "./report.js";
 import type { Verification } from "./verify.js";
@@ -17,6 +18,8 @@ export interface FanoutStep {
   /** A failed step, measured once more at once (the second attempt decides). */
   discarded?: boolean;
   verification?: Verification;
+  /** Pressure stall information over the window (Linux PSI). */
+  pressure?: Pressure;
   /** Persister commits over the window (durable only); max values are histogram bucket bounds. */
   persister?: { commits: number; commitMeanMs: number; commitMaxMs: number; lagMeanMs: number; lagMaxMs: number };
 }
@@ -104,19 +107,19 @@ export function renderFanoutMarkdown(r: FanoutResults): string {
   lines.push("");
   lines.push("### Where the CPU goes");
   lines.push("");
-  lines.push("Per process over each measured window, in % of one core (2 cores = 200 %), from `/proc/PID/stat`; `softirq` is kernel interrupt time (loopback networking), `others` is busy time of processes outside the bench. The µs columns divide CPU time by deliveries received: *socket servers* are the two gateways (or the two bare servers); *whole system under test* adds the persister, the delivery service, Redis and Postgres; *loadgen* is the 1,000 client sockets and the sender; *softirq* is the loopback network, both directions.");
+  lines.push("Per process over each measured window, in % of one core (2 cores = 200 %), from `/proc/PID/stat`; `softirq` is kernel interrupt time (loopback networking), `others` is busy time of processes outside the bench; *stalled on cpu / io* is Linux pressure stall information (`/proc/pressure`, the *some* line): the share of the window in which at least one task waited for a CPU, or for the disk (a neighbour that only fills the disk shows there, not in `others`). The µs columns divide CPU time by deliveries received: *socket servers* are the two gateways (or the two bare servers); *whole system under test* adds the persister, the delivery service, Redis and Postgres; *loadgen* is the 1,000 client sockets and the sender; *softirq* is the loopback network, both directions.");
   lines.push("");
   const roles = ROLES.filter((role) => r.steps.some((s) => (s.cpu?.percentOfCore[role] ?? 0) > 0.5));
-  lines.push(`| target | msgs/s | ${roles.join(" | ")} | machine busy | µs/delivery: socket servers | whole system under test | loadgen | softirq |`);
-  lines.push(`|---|---:|${roles.map(() => "---:").join("|")}|---:|---:|---:|---:|---:|`);
+  lines.push(`| target | msgs/s | ${roles.join(" | ")} | machine busy | stalled on cpu / io | µs/delivery: socket servers | whole system under test | loadgen | softirq |`);
+  lines.push(`|---|---:|${roles.map(() => "---:").join("|")}|---:|---:|---:|---:|---:|---:|`);
   for (const s of r.steps) {
     const servers = s.target === "durable" ? ["gateway-a", "gateway-b"] : ["ceiling-a", "ceiling-b"];
     lines.push(
-      `| ${s.target} | ${s.rate} | ${roles.map((role) => (s.cpu?.percentOfCore[role] ?? 0).toFixed(0)).join(" | ")} | ${s.cpu ? `${s.cpu.machineBusyPercent.toFixed(0)} %` : ""} | ${perDelivery(s, servers)} | ${perDelivery(s, [...servers, ...SYSTEM_SHARED])} | ${perDelivery(s, ["loadgen"])} | ${perDelivery(s, ["softirq"])} |`,
+      `| ${s.target} | ${s.rate} | ${roles.map((role) => (s.cpu?.percentOfCore[role] ?? 0).toFixed(0)).join(" | ")} | ${s.cpu ? `${s.cpu.machineBusyPercent.toFixed(0)} %` : ""} | ${s.pressure ? `${s.pressure.cpuSomePercent ?? "?"} / ${s.pressure.ioSomePercent ?? "?"} %` : ""} | ${perDelivery(s, servers)} | ${perDelivery(s, [...servers, ...SYSTEM_SHARED])} | ${perDelivery(s, ["loadgen"])} | ${perDelivery(s, ["softirq"])} |`,
     );
   }
   for (const [kind, use] of Object.entries(r.idle)) {
-    lines.push(`| ${kind} | idle | ${roles.map((role) => (use.percentOfCore[role] ?? 0).toFixed(0)).join(" | ")} | ${use.machineBusyPercent.toFixed(0)} % | | | | |`);
+    lines.push(`| ${kind} | idle | ${roles.map((role) => (use.percentOfCore[role] ?? 0).toFixed(0)).join(" | ")} | ${use.machineBusyPercent.toFixed(0)} % | | | | | |`);
   }
   lines.push("");
   lines.push("Persister over the same windows (`parley_persist_commit_duration_seconds`, `parley_persist_lag_seconds`; slowest = upper bound of the highest bucket used): a late delivery with a slow commit behind it waited on Postgres (the disk), one without waited on CPU.");

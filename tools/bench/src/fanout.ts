@@ -22,6 +22,7 @@ import { cpuBetween, type CpuSampler, type CpuSnapshot, type CpuUse } from "./cp
 import type { FanoutCommand, FanoutMember, FanoutReport, FanoutResult, FanoutRun } from "./fanout-protocol.js";
 import { writeFanoutResults, type FanoutResults, type FanoutStep } from "./fanout-report.js";
 import { NEVER_MS, type AckedMessage } from "./loadgen-protocol.js";
+import { pressureBetween, pressureSnapshot, type PressureSnapshot } from "./pressure.js";
 import { counterDelta, histogramDelta, scrape, type Scrape } from "./prom-scrape.js";
 import { codeInfo, machineInfo } from "./report.js";
 import { verifyDatabase } from "./verify.js";
@@ -154,12 +155,16 @@ async function measure(ctx: FanoutContext, target: Target, rate: number): Promis
   let cpuEnd: CpuSnapshot | undefined;
   let metricsStart: Promise<Scrape> | undefined;
   let metricsEnd: Promise<Scrape> | undefined;
+  let pressureStart: PressureSnapshot | undefined;
+  let pressureEnd: PressureSnapshot | undefined;
   target.loadgen.onPhase = (phase) => {
     if (phase === "measure") {
       cpuStart = ctx.cpu.snapshot();
+      pressureStart = pressureSnapshot();
       if (target.persisterMetrics) metricsStart = scrape(target.persisterMetrics);
     } else if (phase === "drain") {
       cpuEnd = ctx.cpu.snapshot();
+      pressureEnd = pressureSnapshot();
       if (target.persisterMetrics) metricsEnd = scrape(target.persisterMetrics);
     }
   };
@@ -176,6 +181,7 @@ async function measure(ctx: FanoutContext, target: Target, rate: number): Promis
   const cpu: CpuUse | undefined = cpuStart && cpuEnd ? cpuBetween(cpuStart, cpuEnd) : undefined;
   const { ackedMessages, ...summary } = result;
   const step: FanoutStep = { target: target.kind, rate, pass: sustained(result), result: summary, cpu };
+  if (pressureStart && pressureEnd) step.pressure = pressureBetween(pressureStart, pressureEnd);
   if (metricsStart && metricsEnd) {
     const [before, after] = [await metricsStart, await metricsEnd];
     const commit = histogramDelta(before, after, "parley_persist_commit_duration_seconds");
@@ -193,7 +199,10 @@ async function measure(ctx: FanoutContext, target: Target, rate: number): Promis
     ctx.log(`    persister: ${p.commits} commits, mean ${p.commitMeanMs.toFixed(1)} ms, slowest ≤ ${p.commitMaxMs} ms; enqueue→commit mean ${p.lagMeanMs.toFixed(1)} ms, slowest ≤ ${p.lagMaxMs} ms`);
   }
   if (cpu) {
-    ctx.log(`    cpu (% of one core): ${Object.entries(cpu.percentOfCore).filter(([, v]) => v > 0.5).map(([k, v]) => `${k} ${v}`).join(", ")}; machine busy ${cpu.machineBusyPercent}%`);
+    ctx.log(
+      `    cpu (% of one core): ${Object.entries(cpu.percentOfCore).filter(([, v]) => v > 0.5).map(([k, v]) => `${k} ${v}`).join(", ")}; machine busy ${cpu.machineBusyPercent}%` +
+        `; stalled on cpu ${step.pressure?.cpuSomePercent ?? "?"}%, on io ${step.pressure?.ioSomePercent ?? "?"}% of the time`,
+    );
   }
   await target.settle();
   if (target.verify) {
