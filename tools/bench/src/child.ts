@@ -32,16 +32,17 @@ export class BenchChild {
     return this.process.exitCode !== null || this.process.signalCode !== null;
   }
 
-  static spawn(name: string, script: string, env: Record<string, string>, logFile: string): BenchChild {
+  /** `nodeArgs` go before the script (e.g. `--cpu-prof`, which NODE_OPTIONS does not take). */
+  static spawn(name: string, script: string, env: Record<string, string>, logFile: string, nodeArgs: string[] = []): BenchChild {
     const fd = openSync(logFile, "a");
-    const child = spawn(process.execPath, [script], { env: { ...process.env, ...env }, stdio: ["ignore", fd, fd] });
+    const child = spawn(process.execPath, [...nodeArgs, script], { env: { ...process.env, ...env }, stdio: ["ignore", fd, fd] });
     return new BenchChild(name, child, fd);
   }
 
   /** With an IPC channel (the load generator). */
-  static fork(name: string, script: string, logFile: string): BenchChild {
+  static fork(name: string, script: string, logFile: string, nodeArgs: string[] = []): BenchChild {
     const fd = openSync(logFile, "a");
-    const child = fork(script, [], { stdio: ["ignore", fd, fd, "ipc"] });
+    const child = fork(script, [], { stdio: ["ignore", fd, fd, "ipc"], execArgv: nodeArgs });
     return new BenchChild(name, child, fd);
   }
 

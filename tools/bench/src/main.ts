@@ -27,6 +27,7 @@ import { tablesBetween, tableStats, type TableCounts } from "./pg-stats.js";
 import { commandStats, PERSIST_JOB_ID_KEY, readCounter, redisBetween, type CommandCounts } from "./redis-stats.js";
 import { verifyDatabase } from "./verify.js";
 import { runPresenceStorm } from "./presence-storm.js";
+import { runFanout } from "./fanout.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../../..");
@@ -53,8 +54,8 @@ export const CONFIG = {
 
 const quick = process.argv.includes("--quick");
 /**
- * --only=NAME[,NAME]: just those parts (message-path, presence, search); without it, all of them
- * in that order.
+ * --only=NAME[,NAME]: just those benchmarks (message-path, fanout, presence, search); without it,
+ * all of them in that order.
  */
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 const wants = (part: string) => only === undefined || only.includes(part);
@@ -557,7 +558,14 @@ async function main(): Promise<void> {
 }
 
 try {
-  if (wants("message-path")) await main();
+  if (wants("message-path")) {
+    await main();
+    await cleanup();
+  }
+  if (wants("fanout")) {
+    const fanout = await runFanout({ root: ROOT, logDir, stamp, quick, cpu, log, cleanups, watch, unexpectedExits });
+    if (!fanout.verified) process.exitCode = 1;
+  }
   if (wants("presence")) await runPresenceStorm(ROOT, cleanups);
 } catch (error) {
   if (!interrupted) {
