@@ -14,7 +14,8 @@ export interface SearchQuery {
 /**
  * Full-text search over the messages of the caller's conversations. The work is the SQL
  * function `parley_search` (migrations/0004_search_and_edits.sql, with the index and why both are shaped
- * so); this adds the message columns (reactions included), in the function's order.
+ * so; re-created in 0007_search_common_words_in_index.sql, which asks the index for every word);
+ * this adds the message columns (reactions included), in the function's order.
  *
  * Matches are live messages whose body holds every word of the query (configuration 'simple':
  * words lower-cased by ICU, no stemming, any language); deleted messages are never found,
