@@ -5,9 +5,10 @@
 // runs in its own process so the CPU its sockets cost is measured on its own.
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { io, type Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import { DeliveryTally } from "./delivery-tally.js";
 import { LatencyRecorder } from "./latency-recorder.js";
+import { openSockets } from "./open-sockets.js";
 import { NEVER_MS, type AckedMessage } from "./loadgen-protocol.js";
 import type { FanoutCommand, FanoutConnect, FanoutMember, FanoutReport, FanoutResult, FanoutRun } from "./fanout-protocol.js";
 
@@ -86,37 +87,15 @@ async function connect(command: FanoutConnect): Promise<void> {
   const started = performance.now();
   members = command.members;
   conversationId = command.conversationId;
-  sockets = new Array<Socket>(members.length);
-  let next = 0;
-  const openOne = async (): Promise<void> => {
-    while (next < members.length) {
-      const index = next++;
-      const member = members[index]!;
-      const socket = io(command.urls[member.server]!, {
-        transports: ["websocket"],
-        forceNew: true, // one connection per member, never multiplexed
-        reconnection: false, // a dropped socket must show up as missing deliveries, not be hidden
-        auth: member.token ? { token: member.token } : { userId: member.userId, conversationIds: [conversationId] },
-      });
-      socket.on("message:new", (message: DeliveredShape) => onDelivered(index, message));
-      socket.on("disconnect", (reason) => {
-        if (!closing) send({ type: "error", message: `socket of ${member.userId} disconnected: ${reason}` });
-      });
-      sockets[index] = socket;
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${member.userId}: no session:ready within 15 s`)), 15_000);
-        socket.once("session:ready", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        socket.once("connect_error", (error) => {
-          clearTimeout(timer);
-          reject(new Error(`${member.userId}: connect_error ${error.message}`));
-        });
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: command.concurrency }, openOne));
+  sockets = await openSockets<DeliveredShape>({
+    urls: command.urls,
+    clients: members.map((m) => ({ server: m.server, userId: m.userId, ...(m.token ? { token: m.token } : {}), conversationIds: [conversationId] })),
+    concurrency: command.concurrency,
+    onMessage: onDelivered,
+    onDisconnect: (client, reason) => {
+      if (!closing) send({ type: "error", message: `socket of ${client.userId} disconnected: ${reason}` });
+    },
+  });
   send({ type: "connected", sockets: sockets.length, ms: Math.round(performance.now() - started) });
 }
 

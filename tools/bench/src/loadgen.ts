@@ -6,8 +6,9 @@
 // of slowing the offered load down (no coordinated omission).
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { io, type Socket } from "socket.io-client";
+import type { Socket } from "socket.io-client";
 import { LatencyRecorder } from "./latency-recorder.js";
+import { openSockets } from "./open-sockets.js";
 import { NEVER_MS, type AckedMessage, type BenchUser, type Command, type ConnectCommand, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
 
 interface AckShape {
@@ -91,37 +92,15 @@ async function connect(command: ConnectCommand): Promise<void> {
     return slot;
   });
   recipientsOf = new Map([...members].map(([id, n]) => [id, n - 1]));
-  sockets = new Array<Socket>(users.length);
-  let next = 0;
-  const openOne = async (): Promise<void> => {
-    while (next < users.length) {
-      const index = next++;
-      const user = users[index]!;
-      const socket = io(command.urls[user.server]!, {
-        transports: ["websocket"],
-        forceNew: true, // one connection per user, never multiplexed
-        reconnection: false, // a dropped socket must show up as unanswered sends, not be hidden
-        auth: user.token ? { token: user.token } : { userId: user.userId, conversationIds: [user.conversationId] },
-      });
-      socket.on("message:new", (message: DeliveredShape) => onDelivered(index, message));
-      socket.on("disconnect", (reason) => {
-        if (!closing) send({ type: "error", message: `socket of ${user.userId} disconnected: ${reason}` });
-      });
-      sockets[index] = socket;
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${user.userId}: no session:ready within 15 s`)), 15_000);
-        socket.once("session:ready", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        socket.once("connect_error", (error) => {
-          clearTimeout(timer);
-          reject(new Error(`${user.userId}: connect_error ${error.message}`));
-        });
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: command.concurrency }, openOne));
+  sockets = await openSockets<DeliveredShape>({
+    urls: command.urls,
+    clients: users.map((u) => ({ server: u.server, userId: u.userId, ...(u.token ? { token: u.token } : {}), conversationIds: [u.conversationId] })),
+    concurrency: command.concurrency,
+    onMessage: onDelivered,
+    onDisconnect: (client, reason) => {
+      if (!closing) send({ type: "error", message: `socket of ${client.userId} disconnected: ${reason}` });
+    },
+  });
   send({ type: "connected", sockets: sockets.length, ms: Math.round(performance.now() - started) });
 }
 
