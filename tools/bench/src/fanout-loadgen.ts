@@ -8,6 +8,7 @@ import { performance } from "node:perf_hooks";
 import type { Socket } from "socket.io-client";
 import { DeliveryTally } from "./delivery-tally.js";
 import { LatencyRecorder } from "./latency-recorder.js";
+import { runOpenLoop } from "./open-loop.js";
 import { openSockets } from "./open-sockets.js";
 import { NEVER_MS, type AckedMessage } from "./loadgen-protocol.js";
 import type { FanoutCommand, FanoutConnect, FanoutMember, FanoutReport, FanoutResult, FanoutRun } from "./fanout-protocol.js";
@@ -109,9 +110,7 @@ function run(command: FanoutRun): Promise<FanoutResult> {
   const windowEnd = windowStart + command.durationMs;
   state.windowStart = windowStart;
   const body = "bench ".repeat(10); // ~60 characters, a typical chat line
-  let i = 0;
-  let phase: "warmup" | "measure" | "drain" = "warmup";
-  send({ type: "phase", phase });
+  send({ type: "phase", phase: "warmup" });
 
   const sendOne = (n: number, due: number, now: number) => {
     const sender = (n * STRIDE) % members.length;
@@ -184,48 +183,21 @@ function run(command: FanoutRun): Promise<FanoutResult> {
       resolve(result);
     };
 
-    // After the schedule: wait until every window message has reached every socket, at
-    // most graceMs; what is still missing then counts as missing.
-    const awaitStragglers = () => {
-      const deadline = performance.now() + command.graceMs;
-      const check = () => {
-        let open = false;
-        for (const [key, flight] of state.flights) {
-          if (flight.inWindow && !state.tally.complete(key)) {
-            open = true;
-            break;
-          }
-        }
-        if (!open || performance.now() >= deadline) finish();
-        else setTimeout(check, 50);
-      };
-      check();
-    };
-
-    // A 1 ms timer, not a busy loop: the generator shares two cores with the servers.
-    const tick = () => {
-      const now = performance.now();
-      while (i < total) {
-        const due = start + i * interval;
-        if (due > now) break;
-        if (phase === "warmup" && due >= windowStart) {
-          phase = "measure";
-          send({ type: "phase", phase });
-        }
-        sendOne(i, due, now);
-        i++;
-      }
-      if (i < total) {
-        setTimeout(tick, Math.max(0, Math.min(1, start + i * interval - performance.now())));
-        return;
-      }
-      setTimeout(() => {
-        phase = "drain";
-        send({ type: "phase", phase });
-        awaitStragglers();
-      }, Math.max(0, windowEnd - performance.now()));
-    };
-    setTimeout(tick, Math.max(0, start - performance.now()));
+    runOpenLoop({
+      start,
+      interval,
+      total,
+      windowStart,
+      windowEnd,
+      graceMs: command.graceMs,
+      sendOne,
+      onPhase: (phase) => send({ type: "phase", phase }),
+      owed: () => {
+        for (const [key, flight] of state.flights) if (flight.inWindow && !state.tally.complete(key)) return true;
+        return false;
+      },
+      finish,
+    });
   });
 }
 

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { Socket } from "socket.io-client";
 import { LatencyRecorder } from "./latency-recorder.js";
+import { runOpenLoop } from "./open-loop.js";
 import { openSockets } from "./open-sockets.js";
 import { NEVER_MS, type AckedMessage, type BenchUser, type Command, type ConnectCommand, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
 
@@ -115,9 +116,7 @@ function run(command: RunCommand): Promise<RunResult> {
   const windowStart = start + command.warmupMs;
   const windowEnd = start + command.warmupMs + command.durationMs;
   const body = "bench ".repeat(10); // ~60 characters, a typical chat line
-  let i = 0;
-  let phase: "warmup" | "measure" | "drain" = "warmup";
-  send({ type: "phase", phase, at: epoch(start) });
+  send({ type: "phase", phase: "warmup", at: epoch(start) });
 
   const sendOne = (n: number, due: number, now: number) => {
     const sender = n % users.length;
@@ -207,52 +206,25 @@ function run(command: RunCommand): Promise<RunResult> {
       resolve(result);
     };
 
-    // After the schedule: wait until every window message is answered and delivered, at
-    // most graceMs; what is still missing then is shortfall.
-    const awaitStragglers = () => {
-      const deadline = performance.now() + command.graceMs;
-      const check = () => {
-        let open = false;
+    runOpenLoop({
+      start,
+      interval,
+      total,
+      windowStart,
+      windowEnd,
+      graceMs: command.graceMs,
+      sendOne,
+      onPhase: (phase, at) => send({ type: "phase", phase, at: epoch(at) }),
+      owed: () => {
         for (const flight of state.flights.values()) {
           if (!flight.inWindow) continue;
           const wanted = recipientsOf.get(users[flight.sender]!.conversationId) ?? 0;
-          if (!flight.answered || (flight.id !== undefined && popcount(flight.gotMask) < wanted)) {
-            open = true;
-            break;
-          }
+          if (!flight.answered || (flight.id !== undefined && popcount(flight.gotMask) < wanted)) return true;
         }
-        if (!open || performance.now() >= deadline) finish();
-        else setTimeout(check, 50);
-      };
-      check();
-    };
-
-    // The sender loop: a 1 ms timer (not a busy loop: the generator shares two cores with
-    // the system under test) sends everything that is due.
-    const tick = () => {
-      const now = performance.now();
-      while (i < total) {
-        const due = start + i * interval;
-        if (due > now) break;
-        if (phase === "warmup" && due >= windowStart) {
-          phase = "measure";
-          send({ type: "phase", phase, at: epoch(due) });
-        }
-        sendOne(i, due, now);
-        i++;
-      }
-      if (i < total) {
-        setTimeout(tick, Math.max(0, Math.min(1, start + i * interval - performance.now())));
-        return;
-      }
-      // The window ends at windowEnd even if the last message was due a little earlier.
-      setTimeout(() => {
-        phase = "drain";
-        send({ type: "phase", phase, at: epoch(windowEnd) });
-        awaitStragglers();
-      }, Math.max(0, windowEnd - performance.now()));
-    };
-    setTimeout(tick, Math.max(0, start - performance.now()));
+        return false;
+      },
+      finish,
+    });
   });
 }
 
