@@ -13,6 +13,11 @@ export const CommonEnv = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Names this process in logs, metrics and the ack channel; Kubernetes sets it to the pod name. */
   POD_NAME: z.string().min(1).max(200).optional(),
+  /**
+   * How often Redis and Postgres are checked for `parley_up` and `parley_ready`, whether or not
+   * anything probes `/readyz`: the gauges fall within this of an outage and come back by themselves.
+   */
+  DEPENDENCY_CHECK_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
 });
 
 /** Turns a zod failure into one readable start-up error listing every bad variable. */

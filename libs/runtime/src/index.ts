@@ -5,5 +5,6 @@ export * from "./ops-server.js";
 export * from "./env.js";
 export * from "./shutdown.js";
 export * from "./startup.js";
-export * from "./readiness.js";
+export * from "./dependency-health.js";
+export * from "./queue-metrics.js";
 export * from "./worker-service.js";

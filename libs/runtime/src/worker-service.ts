@@ -5,7 +5,7 @@ import type { Registry } from "prom-client";
 import { createLogger } from "./logger.js";
 import { createMetricsRegistry } from "./metrics.js";
 import { startOpsServer } from "./ops-server.js";
-import { createReadiness } from "./readiness.js";
+import { createDependencyHealth, type DependencyHealth } from "./dependency-health.js";
 import { assertNoEviction, createRedis, waitForReady } from "./redis.js";
 import { onShutdown } from "./shutdown.js";
 import { startOrExit } from "./startup.js";
@@ -30,7 +30,7 @@ export interface WorkerContext<D> {
 
 export interface WorkerServiceOptions<D> {
   service: string;
-  env: { POD_NAME?: string | undefined; LOG_LEVEL: string; REDIS_URL: string; METRICS_PORT: number; SHUTDOWN_GRACE_MS: number };
+  env: { POD_NAME?: string | undefined; LOG_LEVEL: string; REDIS_URL: string; METRICS_PORT: number; SHUTDOWN_GRACE_MS: number; DEPENDENCY_CHECK_MS: number };
   database: {
     open(pod: string): D;
     ping(database: D): Promise<unknown>;
@@ -55,15 +55,21 @@ export async function runWorkerService<D>(opts: WorkerServiceOptions<D>): Promis
   let draining = false;
   let worker: Worker | undefined;
   let ops: Awaited<ReturnType<typeof startOpsServer>> | undefined;
+  let health: DependencyHealth | undefined;
   await startOrExit(service, logger, async () => {
     await waitForReady(publishRedis, 30_000);
     await assertNoEviction(publishRedis);
     worker = opts.build({ pod, logger, registry, database, workerRedis, publishRedis });
-    ops = await startOpsServer({
-      port: env.METRICS_PORT,
+    health = createDependencyHealth({
       registry,
-      ready: createReadiness({ redis: publishRedis, pingDatabase: () => opts.database.ping(database), draining: () => draining }),
+      redis: publishRedis,
+      pingDatabase: () => opts.database.ping(database),
+      draining: () => draining,
+      intervalMs: env.DEPENDENCY_CHECK_MS,
+      logger,
     });
+    ops = await startOpsServer({ port: env.METRICS_PORT, registry, ready: () => health!.ready() });
+    health.start();
   });
   worker!.run();
   logger.info({ metricsPort: ops!.port }, `${service} started`);
@@ -76,6 +82,7 @@ export async function runWorkerService<D>(opts: WorkerServiceOptions<D>): Promis
     stop: async () => {
       draining = true;
       await worker!.stop();
+      health!.stop();
       await Promise.allSettled([opts.database.close(database), workerRedis.quit(), publishRedis.quit()]);
       await ops!.close();
     },

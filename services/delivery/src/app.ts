@@ -1,6 +1,7 @@
 import type { Keyspace } from "@parley/bus";
 import type { Database } from "@parley/db";
-import type { Logger, Redis } from "@parley/runtime";
+import { Queue } from "bullmq";
+import { registerQueueMetrics, type Logger, type Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
 import { createPresenceModule } from "./presence/presence-module.js";
 import type { PresenceAnnouncerConfig } from "./presence/presence-announcer.js";
@@ -54,6 +55,15 @@ export function buildDelivery(deps: DeliveryDeps): Delivery {
     }),
   ];
 
+  // BullMQ's depth and totals of the queues this service consumes (it scales on them), read at
+  // scrape time on the fail-fast connection so a scrape during an outage answers at once.
+  const metricsQueues = (["receipts", "notify", "push"] as const).map((name) => {
+    const queue = new Queue(name, { connection: deps.publishRedis, prefix: deps.keyspace.queuePrefix });
+    queue.on("error", (err) => deps.logger.debug({ err: err.message, queue: name }, "metrics queue error"));
+    return queue;
+  });
+  registerQueueMetrics({ registry: deps.registry, queues: metricsQueues, logger: deps.logger });
+
   let stopping: Promise<void> | undefined;
   return {
     modules,
@@ -68,6 +78,7 @@ export function buildDelivery(deps: DeliveryDeps): Delivery {
         results.forEach((r, i) => {
           if (r.status === "rejected") deps.logger.error({ module: modules[i]!.name, err: String(r.reason) }, "module did not stop cleanly");
         });
+        await Promise.allSettled(metricsQueues.map((q) => q.close()));
       })()),
   };
 }

@@ -6,7 +6,7 @@ import type { Queue } from "bullmq";
 import { AckBatchSchema, AckSchema, type Keyspace } from "@parley/bus";
 import { memberRole, upsertUser, type Database } from "@parley/db";
 import { LIMITS, ParleyError } from "@parley/protocol";
-import { createReadiness, type Logger, type Redis } from "@parley/runtime";
+import { createDependencyHealth, type Logger, type Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import type { TokenVerifier } from "./auth/token-verifier.js";
@@ -50,6 +50,8 @@ export interface GatewayConfig {
   typing?: Partial<TypingConfig>;
   /** Typing is shed while the event loop's p99 delay is above this. */
   typingShedLoopDelayMs?: number;
+  /** Redis and Postgres are checked this often for `parley_up` / `parley_ready` (default 5 s). */
+  dependencyCheckMs?: number;
 }
 
 export interface GatewayDeps {
@@ -151,6 +153,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     io,
     dbTimeoutMs,
     membershipChannel: deps.keyspace.membershipChannel,
+    metrics,
   });
 
   const receipts = new ReceiptService({
@@ -218,10 +221,18 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   });
   realtime.start();
 
-  const ready = createReadiness({ redis: deps.redis, pingDatabase: () => deps.database.sql`select 1`, draining: () => draining });
+  const health = createDependencyHealth({
+    registry: deps.registry,
+    redis: deps.redis,
+    pingDatabase: () => deps.database.sql`select 1`,
+    draining: () => draining,
+    intervalMs: config.dependencyCheckMs ?? 5_000,
+    logger,
+  });
+  health.start();
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_req, reply) => {
-    const ok = await ready();
+    const ok = await health.ready();
     return reply.code(ok ? 200 : 503).send({ status: ok ? "ready" : draining ? "draining" : "not ready" });
   });
   app.get("/metrics", async (_req, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
@@ -231,6 +242,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const close = () =>
     (closing ??= (async () => {
       draining = true;
+      health.stop();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await realtime.close();
       await app.close().catch(() => {});

@@ -18,6 +18,7 @@ import { LIMITS, ParleyError, type Conversation, type ConversationKind, type Mem
 import type { Redis } from "@parley/runtime";
 import { guardDb } from "./guard-db.js";
 import type { MembershipCache } from "./membership-cache.js";
+import type { GatewayMetrics } from "./metrics.js";
 
 export interface ConversationServiceDeps {
   database: Database;
@@ -27,6 +28,7 @@ export interface ConversationServiceDeps {
   io: ParleyServer;
   dbTimeoutMs: number;
   membershipChannel: string;
+  metrics: Pick<GatewayMetrics, "syncMessages">;
 }
 
 const FORBIDDEN = () => new ParleyError("FORBIDDEN", "not a member of this conversation");
@@ -119,11 +121,14 @@ export class ConversationService {
     if (q.beforeSeq !== undefined && q.afterSeq !== undefined && q.beforeSeq <= q.afterSeq) {
       throw new ParleyError("VALIDATION", "beforeSeq must be greater than afterSeq");
     }
-    return this.db(readHistory(this.deps.database.sql, q));
+    const page = await this.db(readHistory(this.deps.database.sql, q));
+    this.deps.metrics.syncMessages.observe({ request: "history" }, page.messages.length);
+    return page;
   }
 
   async sync(userId: string, q: { cursors?: Record<string, number> | undefined; limit?: number | undefined }) {
     const conversations = await this.db(readSync(this.deps.database.sql, { userId, cursors: q.cursors, limit: q.limit ?? LIMITS.syncDefaultLimit }));
+    this.deps.metrics.syncMessages.observe({ request: "sync" }, conversations.reduce((n, c) => n + c.messages.length, 0));
     return { conversations };
   }
 

@@ -51,6 +51,25 @@ export function createGatewayMetrics(registry: Registry) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2],
       registers: [registry],
     }),
+    syncs: new Counter({
+      name: "parley_gateway_sync_total",
+      help: "sync requests (a client catching up after a reconnect or a seq gap) by outcome (ok or the error code).",
+      labelNames: ["outcome"] as const,
+      registers: [registry],
+    }),
+    syncMessages: new Histogram({
+      name: "parley_gateway_sync_messages",
+      help: "Messages returned by one answered catch-up read, by request (sync: one answer over every conversation, at most 2,000; history: one page of messages:history or GET /v1/conversations/:id/messages).",
+      labelNames: ["request"] as const,
+      buckets: [0, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2000],
+      registers: [registry],
+    }),
+    disconnects: new Counter({
+      name: "parley_gateway_disconnects_total",
+      help: "Sockets disconnected from this pod, by Socket.IO's reason (transport close, ping timeout, client namespace disconnect, server namespace disconnect, server shutting down, …; other for anything unknown).",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
     pendingAcks: new Gauge({
       name: "parley_gateway_pending_acks",
       help: "Sends waiting for the persister's commit.",

@@ -55,6 +55,7 @@ const gateway = await buildApp({
     presenceHeartbeatMs: env.PRESENCE_HEARTBEAT_MS,
     typing: { throttleMs: env.TYPING_THROTTLE_MS, timeoutMs: env.TYPING_TIMEOUT_MS },
     typingShedLoopDelayMs: env.TYPING_SHED_LOOP_DELAY_MS,
+    dependencyCheckMs: env.DEPENDENCY_CHECK_MS,
   },
   logger,
   registry,

@@ -1,7 +1,7 @@
 import { Queue, Worker } from "bullmq";
 import type { Keyspace } from "@parley/bus";
 import { persistBatch, type Database } from "@parley/db";
-import type { Logger, Redis } from "@parley/runtime";
+import { BULLMQ_WORKER_METRICS, registerQueueMetrics, type Logger, type Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
 import { CommitBatcher } from "./commit-batcher.js";
 import { FanOut } from "./fan-out.js";
@@ -34,11 +34,18 @@ export interface Persister {
 export function buildPersister(deps: PersisterDeps): Persister {
   const metrics = createPersisterMetrics(deps.registry);
   const fanOut = new FanOut(deps.publishRedis, deps.keyspace);
-  const publish: FanOut["publish"] = (items, replyTo, outcomes) =>
-    fanOut.publish(items, replyTo, outcomes).catch((err: unknown) => {
-      // The rows are committed; a lost fan-out is recovered by clients' sync, a lost ack by their retry.
-      deps.logger.warn({ err: String(err) }, "fan-out after commit failed");
-    });
+  // Called right after the commit (commit-lane.ts), so the time to the pipeline's answer is
+  // commit → fan-out published.
+  const publish: FanOut["publish"] = (items, replyTo, outcomes) => {
+    const committedAt = performance.now();
+    return fanOut.publish(items, replyTo, outcomes).then(
+      () => metrics.fanOutSeconds.observe((performance.now() - committedAt) / 1000),
+      (err: unknown) => {
+        // The rows are committed; a lost fan-out is recovered by clients' sync, a lost ack by their retry.
+        deps.logger.warn({ err: String(err) }, "fan-out after commit failed");
+      },
+    );
+  };
 
   const notifyQueue = new Queue("notify", { connection: deps.publishRedis, prefix: deps.keyspace.queuePrefix });
   notifyQueue.on("error", (err) => deps.logger.debug({ err: err.message }, "notify queue error"));
@@ -71,6 +78,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
     connection: deps.workerRedis,
     prefix: deps.keyspace.queuePrefix,
     concurrency: deps.concurrency,
+    metrics: BULLMQ_WORKER_METRICS,
     // Jobs are small and committed in milliseconds; a stalled job (dead worker) is re-run
     // after this, and the idempotent insert makes the re-run harmless.
     lockDuration: 30_000,
@@ -81,6 +89,12 @@ export function buildPersister(deps: PersisterDeps): Persister {
   });
   worker.on("error", (err) => deps.logger.warn({ err: err.message }, "persist worker error"));
 
+  // The persist queue's depth and totals for Prometheus (workers scale on it), read at scrape
+  // time on the fail-fast connection so a scrape during an outage answers at once.
+  const metricsQueue = new Queue("persist", { connection: deps.publishRedis, prefix: deps.keyspace.queuePrefix });
+  metricsQueue.on("error", (err) => deps.logger.debug({ err: err.message }, "persist metrics queue error"));
+  registerQueueMetrics({ registry: deps.registry, queues: [metricsQueue], logger: deps.logger });
+
   let stopping: Promise<void> | undefined;
   return {
     worker,
@@ -90,7 +104,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
         // close() waits for the jobs in flight; their commits and fan-out finish first.
         await worker.close();
         await batcher.idle();
-        await notifyQueue.close();
+        await Promise.allSettled([notifyQueue.close(), metricsQueue.close()]);
       })()),
   };
 }

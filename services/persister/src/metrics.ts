@@ -22,6 +22,12 @@ export function createPersisterMetrics(registry: Registry) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
+    fanOutSeconds: new Histogram({
+      name: "parley_persist_fanout_seconds",
+      help: "From a batch's commit to its live fan-out (message:new to the conversations' rooms and the acks to the waiting gateways) published to Redis.",
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
     messages: new Counter({
       name: "parley_persist_messages_total",
       help: "Messages answered by the persister, by outcome (stored, duplicate, conflict, refused).",

@@ -1,5 +1,6 @@
 import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import { JobCatalog } from "@parley/bus";
+import { BULLMQ_WORKER_METRICS } from "@parley/runtime";
 import type { DeliveryContext, DeliveryModule } from "../module.js";
 import { workersModule } from "../module.js";
 import { CollapseStore } from "./collapse-store.js";
@@ -43,6 +44,7 @@ export function createNotificationsModule(ctx: DeliveryContext, config: Notifica
     prefix: ctx.keyspace.queuePrefix,
     concurrency,
     autorun: false,
+    metrics: BULLMQ_WORKER_METRICS,
   });
 
   if (!notifier) {

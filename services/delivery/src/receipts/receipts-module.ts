@@ -1,6 +1,7 @@
 import { Worker, UnrecoverableError, type Job } from "bullmq";
 import { conversationRoom, JobCatalog, RoomEmitter } from "@parley/bus";
 import { applyDelivered, type DeliveredWatermark } from "@parley/db";
+import { BULLMQ_WORKER_METRICS } from "@parley/runtime";
 import type { DeliveryContext, DeliveryModule } from "../module.js";
 import { workersModule } from "../module.js";
 import { ReceiptBatcher } from "./receipt-batcher.js";
@@ -65,7 +66,7 @@ export function createReceiptsModule(ctx: DeliveryContext, config: ReceiptsConfi
         throw err;
       }
     },
-    { connection: ctx.workerRedis, prefix: ctx.keyspace.queuePrefix, concurrency: config.concurrency, autorun: false },
+    { connection: ctx.workerRedis, prefix: ctx.keyspace.queuePrefix, concurrency: config.concurrency, autorun: false, metrics: BULLMQ_WORKER_METRICS },
   );
   worker.on("failed", (job, err) => logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "receipts job failed"));
   worker.on("error", (err) => logger.warn({ err: err.message }, "receipts worker error"));

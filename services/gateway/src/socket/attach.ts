@@ -16,6 +16,7 @@ import { guardDb } from "../guard-db.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { toErrorBody } from "../to-error-body.js";
 import type { Handlers, SocketSession } from "./handlers.js";
+import { countDisconnect, countEvent } from "./socket-metrics.js";
 
 interface SocketData {
   userId: string;
@@ -152,7 +153,7 @@ export function attachSockets(deps: AttachDeps): void {
         const parsed = schema.safeParse(args.length > 1 ? args[0] : undefined);
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
-          deps.metrics.events.inc({ event, outcome: "VALIDATION" });
+          countEvent(deps.metrics, event, "VALIDATION");
           answer({
             ok: false,
             error: { code: "VALIDATION", message: `${issue?.path.join(".") || "payload"}: ${issue?.message ?? "invalid"}` },
@@ -161,21 +162,22 @@ export function attachSockets(deps: AttachDeps): void {
         }
         handler(session, parsed.data).then(
           (result) => {
-            deps.metrics.events.inc({ event, outcome: "ok" });
+            countEvent(deps.metrics, event, "ok");
             answer({ ok: true, ...result });
           },
           (err: unknown) => {
             const error = toErrorBody(err, logger, { event, socket: socket.id, user: data.userId });
-            deps.metrics.events.inc({ event, outcome: error.code });
+            countEvent(deps.metrics, event, error.code);
             answer({ ok: false, error });
           },
         );
       }) as never);
     }
 
-    socket.on("disconnect", () => {
+    socket.on("disconnect", (reason) => {
       clearTimeout(expiry);
       deps.metrics.sockets.dec();
+      countDisconnect(deps.metrics, reason);
     });
     socket.emit("session:ready", { userId: data.userId, serverTime: new Date().toISOString() });
   });

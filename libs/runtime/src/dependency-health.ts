@@ -1,0 +1,122 @@
+import type { Redis } from "ioredis";
+import type { Logger } from "pino";
+import { Gauge, type Registry } from "prom-client";
+
+export type Dependency = "redis" | "postgres";
+
+export interface DependencyHealthOptions {
+  registry: Registry;
+  /** The service's fail-fast (producer) connection: a PING on it fails at once while Redis is away. */
+  redis: Redis;
+  /** A trivial query; a failure or a slow answer means Postgres is out of reach. */
+  pingDatabase: () => Promise<unknown>;
+  draining: () => boolean;
+  /** Checks run this often even when nobody probes, so `parley_up` falls without `/readyz` traffic. */
+  intervalMs: number;
+  /** Probes come often; a check's answer is reused for this long. */
+  cacheMs?: number;
+  /** A ping not answered within this counts as out of reach. */
+  timeoutMs?: number;
+  logger?: Logger;
+}
+
+export interface DependencyHealth {
+  /** `/readyz`: not while draining, nor while Redis or Postgres is out of reach. */
+  ready(): Promise<boolean>;
+  /** Checks once now, then every `intervalMs`. */
+  start(): void;
+  stop(): void;
+}
+
+/**
+ * Readiness and the `parley_up{dependency}` / `parley_ready` gauges, from one set of checks:
+ * a probe and the periodic timer share the same check (and its cached answer), so the gauges
+ * say exactly what `/readyz` answers.
+ */
+export function createDependencyHealth(opts: DependencyHealthOptions): DependencyHealth {
+  const cacheMs = opts.cacheMs ?? 1_000;
+  const timeoutMs = opts.timeoutMs ?? 1_000;
+  let last: Record<Dependency, boolean> & { at: number } = { redis: false, postgres: false, at: 0 };
+  // The connection's status is read at every use: a dropped socket shows at once, while the
+  // PING of the last check also catches a connection that is open but no longer answers.
+  const redisUp = () => last.redis && opts.redis.status === "ready";
+
+  new Gauge({
+    name: "parley_up",
+    help: "1 when the dependency (redis, postgres) answered this process's last check, 0 when not. Checked every DEPENDENCY_CHECK_MS and by readiness probes.",
+    labelNames: ["dependency"] as const,
+    registers: [opts.registry],
+    collect() {
+      this.set({ dependency: "redis" }, redisUp() ? 1 : 0);
+      this.set({ dependency: "postgres" }, last.postgres ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: "parley_ready",
+    help: "1 when this process is ready (what /readyz answers), 0 while draining or while Redis or Postgres is out of reach.",
+    registers: [opts.registry],
+    collect() {
+      this.set(!opts.draining() && redisUp() && last.postgres ? 1 : 0);
+    },
+  });
+
+  const within = async (work: () => Promise<unknown>): Promise<boolean> => {
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      // A synchronous throw is a failed check too, not an escaped exception.
+      Promise.resolve()
+        .then(work)
+        .then(
+          () => true,
+          () => false,
+        ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    return answered;
+  };
+
+  const report = (dependency: Dependency, was: boolean, now: boolean, first: boolean) => {
+    if (was === now || (first && now)) return;
+    if (now) opts.logger?.info({ dependency }, `${dependency} answers again`);
+    else opts.logger?.warn({ dependency, timeoutMs }, `${dependency} is out of reach`);
+  };
+
+  // Probes and the timer that arrive while a check is out share it instead of starting their
+  // own: a slow database would otherwise collect one query per probe.
+  let inFlight: Promise<void> | undefined;
+  const check = () =>
+    (inFlight ??= (async () => {
+      const [redis, postgres] = await Promise.all([
+        within(() => (opts.redis.status === "ready" ? opts.redis.ping() : Promise.reject(new Error(opts.redis.status)))),
+        within(opts.pingDatabase),
+      ]);
+      const first = last.at === 0;
+      report("redis", last.redis, redis, first);
+      report("postgres", last.postgres, postgres, first);
+      last = { redis, postgres, at: Date.now() };
+    })().finally(() => {
+      inFlight = undefined;
+    }));
+
+  let timer: NodeJS.Timeout | undefined;
+  return {
+    async ready() {
+      if (opts.draining() || opts.redis.status !== "ready") return false;
+      if (Date.now() - last.at > cacheMs) await check();
+      return redisUp() && last.postgres;
+    },
+    start() {
+      if (timer) return;
+      void check();
+      timer = setInterval(() => void check(), opts.intervalMs);
+      timer.unref();
+    },
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}
