@@ -37,6 +37,8 @@ interface GatewayNode {
   adapterSubscriber: Redis;
   queue: Queue;
   receiptsQueue: Queue;
+  /** This gateway's /metrics registry. */
+  registry: Registry;
 }
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -59,6 +61,7 @@ export async function startCluster(options: ClusterOptions = {}) {
   };
   const database = openDatabase({ url: testDb.url, max: 4 });
   const deliveryRegistry = new Registry();
+  const persisterRegistry = new Registry();
 
   const nodes: GatewayNode[] = [];
   for (let i = 0; i < (options.gateways ?? 2); i++) {
@@ -71,6 +74,7 @@ export async function startCluster(options: ClusterOptions = {}) {
     const receiptsQueue = new Queue("receipts", { connection: redis, prefix: keyspace.queuePrefix });
     receiptsQueue.on("error", () => {});
     const gwDatabase = openDatabase({ url: testDb.url, max: 4, connectTimeoutSeconds: 1 });
+    const registry = new Registry();
     const gateway = await buildApp({
       config: {
         podName: `gw${i}`,
@@ -82,7 +86,7 @@ export async function startCluster(options: ClusterOptions = {}) {
         ...options.config,
       },
       logger,
-      registry: new Registry(),
+      registry,
       database: gwDatabase,
       verify: createTokenVerifier(options.verifier ?? { secret: SECRET }),
       redis,
@@ -93,7 +97,7 @@ export async function startCluster(options: ClusterOptions = {}) {
       keyspace,
     });
     const port = await gateway.listen(0, "127.0.0.1");
-    nodes.push({ gateway, url: `http://127.0.0.1:${port}`, database: gwDatabase, redis: [redis], adapterSubscriber, queue, receiptsQueue });
+    nodes.push({ gateway, url: `http://127.0.0.1:${port}`, database: gwDatabase, redis: [redis], adapterSubscriber, queue, receiptsQueue, registry });
   }
 
   let persister: Persister | undefined;
@@ -104,7 +108,7 @@ export async function startCluster(options: ClusterOptions = {}) {
       database: persisterDatabase,
       workerRedis: redisConn("persister:worker", "consumer"),
       publishRedis: redisConn("persister:publish", "producer"),
-      registry: new Registry(),
+      registry: persisterRegistry,
       logger,
       concurrency: 64,
       maxBatch: 1_000,
@@ -155,6 +159,7 @@ export async function startCluster(options: ClusterOptions = {}) {
     persister,
     delivery,
     deliveryRegistry,
+    persisterRegistry,
     url: (i: number) => nodes[i]!.url,
 
     token: (sub: string, name?: string, extra: Partial<Parameters<typeof signToken>[0]> = {}) =>
