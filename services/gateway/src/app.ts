@@ -113,7 +113,10 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     }),
     cors: { origin: (origin, cb) => cb(null, allowOrigin(origin)), credentials: true },
     allowRequest: (req, cb) => {
-      if (draining) return cb("draining", false);
+      if (draining) {
+        metrics.handshakes.inc({ outcome: "draining" });
+        return cb("draining", false);
+      }
       const origin = req.headers.origin;
       if (!allowOrigin(origin)) {
         metrics.handshakes.inc({ outcome: "origin" });

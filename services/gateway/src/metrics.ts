@@ -12,7 +12,7 @@ export function createGatewayMetrics(registry: Registry) {
     }),
     handshakes: new Counter({
       name: "parley_gateway_handshakes_total",
-      help: "Socket handshakes by outcome (accepted, AUTH_REQUIRED, AUTH_INVALID, AUTH_EXPIRED, UNAVAILABLE, draining).",
+      help: "Socket handshakes by outcome (accepted, AUTH_REQUIRED, AUTH_INVALID, AUTH_EXPIRED, UNAVAILABLE, INTERNAL, draining, origin).",
       labelNames: ["outcome"] as const,
       registers: [registry],
     }),
