@@ -102,10 +102,14 @@ export function createDependencyHealth(opts: DependencyHealthOptions): Dependenc
     }));
 
   let timer: NodeJS.Timeout | undefined;
+  // A reconnect is checked at once instead of at the next tick, so parley_up comes back with it.
+  const onReconnect = () => void check();
   return {
     async ready() {
       if (opts.draining() || opts.redis.status !== "ready") return false;
-      if (Date.now() - last.at > cacheMs) await check();
+      // A cached "Redis down" is not trusted once the connection is back: readiness follows
+      // Redis's connection at once, as it always has; Postgres answers are kept for cacheMs.
+      if (Date.now() - last.at > cacheMs || !last.redis) await check();
       return redisUp() && last.postgres;
     },
     start() {
@@ -113,10 +117,12 @@ export function createDependencyHealth(opts: DependencyHealthOptions): Dependenc
       void check();
       timer = setInterval(() => void check(), opts.intervalMs);
       timer.unref();
+      opts.redis.on("ready", onReconnect);
     },
     stop() {
       clearInterval(timer);
       timer = undefined;
+      opts.redis.off("ready", onReconnect);
     },
   };
 }

@@ -6,7 +6,7 @@ import { createDependencyHealth } from "../src/dependency-health.js";
 // The check's logic only: the Redis connection and the database ping are stand-ins (the
 // services' gauges and /readyz against real servers stopping and starting are covered by
 // tests/cluster metrics-processes, outages and processes tests).
-const redisStandIn = (status = "ready") => ({ status, ping: async () => "PONG" }) as unknown as Redis & { status: string };
+const redisStandIn = (status = "ready") => ({ status, ping: async () => "PONG", on() {}, off() {} }) as unknown as Redis & { status: string };
 
 async function gauges(registry: Registry) {
   const text = await registry.metrics();
@@ -85,5 +85,17 @@ describe("dependency health", () => {
     redis.status = "reconnecting";
     expect(await gauges(registry)).toEqual({ redis: 0, postgres: 1, ready: 0 });
     expect(await health.ready()).toBe(false);
+  });
+
+  it("does not keep answering not ready from a cached Redis failure once the connection is back", async () => {
+    const redis = redisStandIn("reconnecting");
+    const registry = new Registry();
+    const health = createDependencyHealth({ registry, redis, draining: () => false, pingDatabase: async () => {}, intervalMs: 60_000, cacheMs: 60_000 });
+    health.start();
+    await expect.poll(() => gauges(registry)).toEqual({ redis: 0, postgres: 1, ready: 0 });
+    redis.status = "ready";
+    expect(await health.ready()).toBe(true);
+    expect(await gauges(registry)).toEqual({ redis: 1, postgres: 1, ready: 1 });
+    health.stop();
   });
 });
