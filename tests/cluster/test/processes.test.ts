@@ -81,6 +81,10 @@ describe("each service as its own process", () => {
     });
     late.close();
     expect(lateResult).toBe("refused");
+    // The metrics say so too while the drain runs: not ready, and the refusal counted.
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^parley_ready\{service="gateway"\} 0$/m);
+    expect(metrics).toMatch(/^parley_gateway_handshakes_total\{outcome="draining",service="gateway"\} 1$/m);
 
     const code = await gw.exited;
     expect(code).toBe(0);
