@@ -22,7 +22,7 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 function componentKustomization(dashboards: BuiltDashboard[]): string {
   const generators = dashboards
     .map(
-      (d) => `  - name: ${d.uid}
+      (d) => `  - name: grafana-dashboard-${d.uid}
     files:
       - dashboards/${d.uid}.json`,
     )
