@@ -54,6 +54,16 @@ export class Q {
   }
 }
 
+/**
+ * A BullMQ queue-wide figure: every replica of a worker exports the same queue's counts, so
+ * take one copy per queue (the max over replicas, within one namespace: another namespace is
+ * another Parley with its own Redis), then add up, kept apart by `by`.
+ */
+export function queueWide(by: readonly string[], series: string): string {
+  // `state` is absent from the counters; grouping by a missing label is harmless.
+  return `${sumBy(by)}(max by (namespace, queue, state) (${series}))`;
+}
+
 function sumBy(by: readonly string[]): string {
   return by.length > 0 ? `sum by (${by.join(", ")}) ` : "sum";
 }

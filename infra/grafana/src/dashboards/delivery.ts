@@ -1,5 +1,6 @@
 import { type BuiltDashboard, ParleyDashboard } from "../compose.js";
 import { timeseries } from "../panels.js";
+import { queueWide } from "../promql.js";
 import { activeQueueStates } from "./shared.js";
 
 const DELIVERY_QUEUES = `queue=~"receipts|notify|push"`;
@@ -44,7 +45,7 @@ export function deliveryDashboard(): BuiltDashboard {
         description: "Jobs waiting, active or delayed in the receipts, notify and push queues (every delivery pod exports the same queues: the max is the queue's count). Delayed push jobs are retries in backoff.",
         queries: [
           {
-            expr: `sum by (queue) (max by (queue, state) (${q.clusterSel("bullmq_job_count", DELIVERY_QUEUES, activeQueueStates)}))`,
+            expr: queueWide(["queue"], q.clusterSel("bullmq_job_count", DELIVERY_QUEUES, activeQueueStates)),
             legend: "{{queue}}",
           },
         ],
@@ -58,7 +59,7 @@ export function deliveryDashboard(): BuiltDashboard {
       timeseries({
         title: "Failed jobs by queue",
         description: "Jobs of the delivery queues that failed per second.",
-        queries: [{ expr: `max by (queue) (rate(${q.clusterSel("bullmq_job_failed_total", DELIVERY_QUEUES)}[$__rate_interval]))`, legend: "{{queue}}" }],
+        queries: [{ expr: queueWide(["queue"], `rate(${q.clusterSel("bullmq_job_failed_total", DELIVERY_QUEUES)}[$__rate_interval])`), legend: "{{queue}}" }],
         unit: "ops",
         min: 0,
         runbooks: ["ParleyJobsFailing"],

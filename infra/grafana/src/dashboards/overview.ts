@@ -1,5 +1,6 @@
 import { type BuiltDashboard, ParleyDashboard } from "../compose.js";
 import { stat, timeseries } from "../panels.js";
+import { queueWide } from "../promql.js";
 import { SEND_ACK_OBJECTIVE_SECONDS, activeQueueStates } from "./shared.js";
 
 /** What an SRE looks at first: the send path against its objective, traffic, queues, pods. */
@@ -171,7 +172,7 @@ export function overviewDashboard(): BuiltDashboard {
         description: "Jobs waiting, active or delayed per BullMQ queue (persist: messages to commit; receipts, notify, push: delivery work). Steady growth means the workers do not keep up.",
         queries: [
           {
-            expr: `sum by (queue) (max by (queue, state) (${q.clusterSel("bullmq_job_count", activeQueueStates)}))`,
+            expr: queueWide(["queue"], q.clusterSel("bullmq_job_count", activeQueueStates)),
             legend: "{{queue}}",
           },
         ],
@@ -185,7 +186,7 @@ export function overviewDashboard(): BuiltDashboard {
       timeseries({
         title: "Failed jobs",
         description: "Jobs that failed per second, per queue (every replica exports the same queue: the max is the queue's rate).",
-        queries: [{ expr: `max by (queue) (rate(${q.clusterSel("bullmq_job_failed_total")}[$__rate_interval]))`, legend: "{{queue}}" }],
+        queries: [{ expr: queueWide(["queue"], `rate(${q.clusterSel("bullmq_job_failed_total")}[$__rate_interval])`), legend: "{{queue}}" }],
         unit: "ops",
         min: 0,
         runbooks: ["ParleyJobsFailing"],

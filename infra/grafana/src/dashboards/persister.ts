@@ -1,6 +1,6 @@
 import { type BuiltDashboard, ParleyDashboard } from "../compose.js";
 import { heatmap, stat, timeseries } from "../panels.js";
-import { POD_LABELS, POD_LEGEND } from "../promql.js";
+import { POD_LABELS, POD_LEGEND, queueWide } from "../promql.js";
 
 /** The persister pods: what they store, how they batch, how far behind they are, their queue. */
 export function persisterDashboard(): BuiltDashboard {
@@ -111,7 +111,7 @@ export function persisterDashboard(): BuiltDashboard {
       timeseries({
         title: "Persist queue depth",
         description: "Jobs of the persist queue by state (every persister exports the same queue: the max is the queue's count). Waiting jobs are what KEDA scales the persisters on.",
-        queries: [{ expr: `max by (state) (${q.clusterSel("bullmq_job_count", `queue="persist"`)})`, legend: "{{state}}" }],
+        queries: [{ expr: queueWide(["state"], q.clusterSel("bullmq_job_count", `queue="persist"`)), legend: "{{state}}" }],
         unit: "short",
         min: 0,
         runbooks: ["ParleyQueueGrowing"],
@@ -123,8 +123,8 @@ export function persisterDashboard(): BuiltDashboard {
         title: "Persist queue throughput",
         description: "Jobs of the persist queue completed and failed per second.",
         queries: [
-          { expr: `max(rate(${q.clusterSel("bullmq_job_completed_total", `queue="persist"`)}[$__rate_interval]))`, legend: "completed" },
-          { expr: `max(rate(${q.clusterSel("bullmq_job_failed_total", `queue="persist"`)}[$__rate_interval]))`, legend: "failed" },
+          { expr: queueWide([], `rate(${q.clusterSel("bullmq_job_completed_total", `queue="persist"`)}[$__rate_interval])`), legend: "completed" },
+          { expr: queueWide([], `rate(${q.clusterSel("bullmq_job_failed_total", `queue="persist"`)}[$__rate_interval])`), legend: "failed" },
         ],
         unit: "ops",
         min: 0,

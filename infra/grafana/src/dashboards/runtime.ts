@@ -1,7 +1,6 @@
 import { type BuiltDashboard, ParleyDashboard } from "../compose.js";
 import { table, timeseries } from "../panels.js";
 import { POD_LEGEND } from "../promql.js";
-import { parleyServices } from "./shared.js";
 
 /** Series of one process: its service and pod (Kubernetes) or scrape address. */
 const PROCESS = ["service", "pod", "instance"] as const;
@@ -18,13 +17,20 @@ export function runtimeDashboard(): BuiltDashboard {
   });
   const { q } = d;
   const by = `sum by (${PROCESS.join(", ")})`;
+  /**
+   * Only Parley's processes: any Node or Go process Prometheus scrapes (Prometheus itself
+   * included) exports process_* series. Parley's are the scrape targets that also export
+   * parley_ready; matching on the target (job, instance) works whatever other labels the
+   * scrape configuration adds.
+   */
+  const parley = (series: string) => `${series} and on (job, instance) ${q.sel("parley_ready")}`;
 
   d.row("CPU and memory")
     .panel(
       timeseries({
         title: "CPU per pod",
         description: "CPU time used per second (1 = one core). Node runs JavaScript on one core: a gateway near 1 is saturated whatever its CPU limit.",
-        queries: [{ expr: `${by} (${q.rate("process_cpu_seconds_total", parleyServices)})`, legend: PROCESS_LEGEND }],
+        queries: [{ expr: `${by} (${parley(q.rate("process_cpu_seconds_total"))})`, legend: PROCESS_LEGEND }],
         unit: "percentunit",
         min: 0,
       }),
@@ -34,7 +40,7 @@ export function runtimeDashboard(): BuiltDashboard {
       timeseries({
         title: "Resident memory",
         description: "Resident set size per pod: what the container's memory limit counts.",
-        queries: [{ expr: `${by} (${q.sel("process_resident_memory_bytes", parleyServices)})`, legend: PROCESS_LEGEND }],
+        queries: [{ expr: `${by} (${parley(q.sel("process_resident_memory_bytes"))})`, legend: PROCESS_LEGEND }],
         unit: "bytes",
         min: 0,
       }),
@@ -45,8 +51,8 @@ export function runtimeDashboard(): BuiltDashboard {
         title: "Heap used",
         description: "V8 heap used per pod (solid) against the heap's current size; steady growth under steady load suggests a leak.",
         queries: [
-          { expr: `${by} (${q.sel("nodejs_heap_size_used_bytes", parleyServices)})`, legend: `used ${PROCESS_LEGEND}` },
-          { expr: `${by} (${q.sel("nodejs_heap_size_total_bytes", parleyServices)})`, legend: `size ${PROCESS_LEGEND}` },
+          { expr: `${by} (${parley(q.sel("nodejs_heap_size_used_bytes"))})`, legend: `used ${PROCESS_LEGEND}` },
+          { expr: `${by} (${parley(q.sel("nodejs_heap_size_total_bytes"))})`, legend: `size ${PROCESS_LEGEND}` },
         ],
         unit: "bytes",
         min: 0,
@@ -56,7 +62,7 @@ export function runtimeDashboard(): BuiltDashboard {
       timeseries({
         title: "External memory",
         description: "Memory held outside the V8 heap (Buffers: socket frames, Redis and Postgres replies).",
-        queries: [{ expr: `${by} (${q.sel("nodejs_external_memory_bytes", parleyServices)})`, legend: PROCESS_LEGEND }],
+        queries: [{ expr: `${by} (${parley(q.sel("nodejs_external_memory_bytes"))})`, legend: PROCESS_LEGEND }],
         unit: "bytes",
         min: 0,
       }),
@@ -68,8 +74,8 @@ export function runtimeDashboard(): BuiltDashboard {
         title: "Event-loop lag",
         description: "p99 and mean event-loop lag per pod (prom-client's monitorEventLoopDelay). Lag delays every socket of the pod and every job of the worker.",
         queries: [
-          { expr: `${by} (${q.sel("nodejs_eventloop_lag_p99_seconds", parleyServices)})`, legend: `p99 ${PROCESS_LEGEND}` },
-          { expr: `${by} (${q.sel("nodejs_eventloop_lag_mean_seconds", parleyServices)})`, legend: `mean ${PROCESS_LEGEND}` },
+          { expr: `${by} (${parley(q.sel("nodejs_eventloop_lag_p99_seconds"))})`, legend: `p99 ${PROCESS_LEGEND}` },
+          { expr: `${by} (${parley(q.sel("nodejs_eventloop_lag_mean_seconds"))})`, legend: `mean ${PROCESS_LEGEND}` },
         ],
         unit: "s",
         min: 0,
@@ -82,7 +88,7 @@ export function runtimeDashboard(): BuiltDashboard {
         description: "Share of time spent in GC pauses per pod and kind (major, minor, incremental, weakcb).",
         queries: [
           {
-            expr: `sum by (service, pod, instance, kind) (${q.rate("nodejs_gc_duration_seconds_sum", parleyServices)})`,
+            expr: `sum by (service, pod, instance, kind) (${parley(q.rate("nodejs_gc_duration_seconds_sum"))})`,
             legend: `{{kind}} ${PROCESS_LEGEND}`,
           },
         ],
@@ -96,7 +102,7 @@ export function runtimeDashboard(): BuiltDashboard {
       timeseries({
         title: "Open file descriptors",
         description: "Open file descriptors per pod (sockets included); the process's limit is process_max_fds.",
-        queries: [{ expr: `${by} (${q.sel("process_open_fds", parleyServices)})`, legend: PROCESS_LEGEND }],
+        queries: [{ expr: `${by} (${parley(q.sel("process_open_fds"))})`, legend: PROCESS_LEGEND }],
         unit: "short",
         min: 0,
       }),
@@ -105,7 +111,7 @@ export function runtimeDashboard(): BuiltDashboard {
       timeseries({
         title: "Active handles",
         description: "libuv handles (sockets, timers, servers) keeping each process alive.",
-        queries: [{ expr: `${by} (${q.sel("nodejs_active_handles_total", parleyServices)})`, legend: PROCESS_LEGEND }],
+        queries: [{ expr: `${by} (${parley(q.sel("nodejs_active_handles_total"))})`, legend: PROCESS_LEGEND }],
         unit: "short",
         min: 0,
       }),
@@ -114,7 +120,7 @@ export function runtimeDashboard(): BuiltDashboard {
       timeseries({
         title: "Uptime",
         description: "Time since each process started: a drop to zero is a restart (a crash, an OOM kill, a rollout).",
-        queries: [{ expr: `time() - ${by} (${q.sel("process_start_time_seconds", parleyServices)})`, legend: PROCESS_LEGEND }],
+        queries: [{ expr: `time() - ${by} (${parley(q.sel("process_start_time_seconds"))})`, legend: PROCESS_LEGEND }],
         unit: "s",
         min: 0,
       }),
@@ -124,7 +130,7 @@ export function runtimeDashboard(): BuiltDashboard {
       table({
         title: "Restarts in range",
         description: "Process starts seen within the dashboard's time range per pod (changes of process_start_time_seconds: a container restarted in its pod; a replaced pod is a new row).",
-        queries: [{ expr: `${by} (changes(${q.sel("process_start_time_seconds", parleyServices)}[$__range]))` }],
+        queries: [{ expr: `${by} (${parley(`changes(${q.sel("process_start_time_seconds")}[$__range])`)})` }],
       }),
     );
 
