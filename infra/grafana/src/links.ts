@@ -1,11 +1,11 @@
 import { DashboardLinkBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
 
 /**
- * Where the runbooks live: docs/operations.md of the repository, as a web page. Change it to
- * your fork or internal mirror and run `npm run generate -w @parley/grafana`; the dashboards'
- * runbook links are built from it.
+ * Where the repository's docs/ is served (the same place as the alert rules' runbook_url,
+ * infra/prometheus). Change it to your fork or internal mirror and run
+ * `npm run generate -w @parley/grafana`; the dashboards' runbook links are built from it.
  */
-export const DOCS_BASE_URL = "https://github.com/parley-chat/parley/blob/main/docs";
+export const DOCS_BASE_URL = "https://github.com/example/parley/blob/main/docs";
 
 /** The alerts the dashboards link to; each has a runbook section `#runbook-<name lowercased>`. */
 export type AlertName =

@@ -77,6 +77,11 @@ const cases: Case[] = [
     expect: [{ labels: "{}", value: 0 }],
   },
   {
+    name: "the server-error ratio (the error objective's) is 0 as well",
+    expr: query("parley-overview", "Send error ratio", "B"),
+    expect: [{ labels: "{}", value: 0 }],
+  },
+  {
     name: "the error share over the range is 0 as well",
     expr: query("parley-overview", "Send errors"),
     expect: [{ labels: "{}", value: 0 }],

@@ -29,7 +29,7 @@ export function gatewayDashboard(): BuiltDashboard {
     .panel(
       timeseries({
         title: "Handshakes by outcome",
-        description: "Socket handshakes per second: accepted, refused for the token (AUTH_*), UNAVAILABLE (Redis or Postgres), draining (pod shutting down).",
+        description: "Socket handshakes per second: accepted, refused for the token (AUTH_*), origin (outside CORS_ORIGINS), UNAVAILABLE (Redis or Postgres), INTERNAL, draining (pod shutting down).",
         queries: [{ expr: q.sumRate(["outcome"], "parley_gateway_handshakes_total"), legend: "{{outcome}}" }],
         unit: "reqps",
         min: 0,
@@ -142,11 +142,11 @@ export function gatewayDashboard(): BuiltDashboard {
     .panel(
       timeseries({
         title: "Messages per sync page",
-        description: "Messages returned per sync or history page: p50, p99 and the mean.",
+        description: "Messages returned by one catch-up read, by request: a whole sync answer (at most 2,000) or one history page. p50, p99 and the mean.",
         queries: [
-          { expr: q.quantile(0.5, "parley_gateway_sync_messages"), legend: "p50" },
-          { expr: q.quantile(0.99, "parley_gateway_sync_messages"), legend: "p99" },
-          { expr: q.mean("parley_gateway_sync_messages"), legend: "mean" },
+          { expr: q.quantile(0.5, "parley_gateway_sync_messages", ["request"]), legend: "p50 {{request}}" },
+          { expr: q.quantile(0.99, "parley_gateway_sync_messages", ["request"]), legend: "p99 {{request}}" },
+          { expr: q.mean("parley_gateway_sync_messages", ["request"]), legend: "mean {{request}}" },
         ],
         unit: "short",
         min: 0,

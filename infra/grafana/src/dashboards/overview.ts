@@ -1,7 +1,7 @@
 import { type BuiltDashboard, ParleyDashboard } from "../compose.js";
 import { stat, timeseries } from "../panels.js";
 import { queueWide } from "../promql.js";
-import { SEND_ACK_OBJECTIVE_SECONDS, activeQueueStates } from "./shared.js";
+import { PARLEY_JOBS, SEND_ACK_OBJECTIVE_SECONDS, SEND_ERROR_BUDGET, SERVER_ERRORS, activeQueueStates } from "./shared.js";
 
 /** What an SRE looks at first: the send path against its objective, traffic, queues, pods. */
 export function overviewDashboard(): BuiltDashboard {
@@ -59,18 +59,17 @@ export function overviewDashboard(): BuiltDashboard {
     .panel(
       stat({
         title: "Send errors",
-        description: "Share of sends answered with an error (any outcome but ok) over the dashboard's time range.",
+        description: `Share of sends answered with a server error (UNAVAILABLE, INTERNAL) over the dashboard's time range: what the error objective counts (at most ${SEND_ERROR_BUDGET * 100} %). Refusals the contract prescribes (RATE_LIMITED, VALIDATION, …) are not errors here; the Send error ratio panel shows them.`,
         queries: [
           {
-            expr: `(sum(rate(${q.sel(sends, `outcome!="ok"`)}[$__range])) or vector(0)) / sum(rate(${q.sel(sends)}[$__range]))`,
-            legend: "errors",
+            expr: `(sum(rate(${q.sel(sends, SERVER_ERRORS)}[$__range])) or vector(0)) / sum(rate(${q.sel(sends)}[$__range]))`,
+            legend: "server errors",
           },
         ],
         unit: "percentunit",
         steps: [
           { value: null, color: "green" },
-          { value: 0.001, color: "orange" },
-          { value: 0.01, color: "red" },
+          { value: SEND_ERROR_BUDGET, color: "red" },
         ],
         runbooks: ["ParleySendErrorBurnRate"],
         width: 4,
@@ -127,11 +126,13 @@ export function overviewDashboard(): BuiltDashboard {
     .panel(
       timeseries({
         title: "Send error ratio",
-        description: "Sends answered with an error over all sends, in total and by error code (RATE_LIMITED, VALIDATION, UNAVAILABLE, …).",
+        description: `Sends answered with an error over all sends: every outcome but ok, the server errors the error objective counts (UNAVAILABLE, INTERNAL; the dashed line is its budget, ${SEND_ERROR_BUDGET * 100} %), and each error code.`,
         queries: [
-          { expr: `(sum(${q.rate(sends, `outcome!="ok"`)}) or vector(0)) / sum(${q.rate(sends)})`, legend: "all errors" },
+          { expr: `(sum(${q.rate(sends, `outcome!="ok"`)}) or vector(0)) / sum(${q.rate(sends)})`, legend: "all errors (outcome ≠ ok)" },
+          { expr: `(sum(${q.rate(sends, SERVER_ERRORS)}) or vector(0)) / sum(${q.rate(sends)})`, legend: "server errors" },
           { expr: `sum by (outcome) (${q.rate(sends, `outcome!="ok"`)}) / scalar(sum(${q.rate(sends)}))`, legend: "{{outcome}}" },
         ],
+        thresholdLine: SEND_ERROR_BUDGET,
         unit: "percentunit",
         min: 0,
         runbooks: ["ParleySendErrorBurnRate"],
@@ -199,7 +200,7 @@ export function overviewDashboard(): BuiltDashboard {
         queries: [
           { expr: `sum by (service) (${q.sel("parley_ready")})`, legend: "{{service}} ready" },
           { expr: `count by (service) (${q.sel("parley_ready")})`, legend: "{{service}} reporting" },
-          { expr: `sum by (job) (${q.sel("up")})`, legend: "{{job}} targets up" },
+          { expr: `sum by (job) (${q.sel("up", PARLEY_JOBS)})`, legend: "{{job}} targets up" },
         ],
         unit: "short",
         min: 0,
@@ -225,7 +226,7 @@ export function overviewDashboard(): BuiltDashboard {
     .panel(
       timeseries({
         title: "Handshake failures",
-        description: "Socket handshakes refused per second, by outcome (AUTH_*: token problems; UNAVAILABLE: Redis or Postgres; draining: a gateway shutting down, expected during rollouts).",
+        description: "Socket handshakes refused per second, by outcome (AUTH_*: token problems; origin: a browser origin outside CORS_ORIGINS; UNAVAILABLE: Redis or Postgres; INTERNAL: a bug; draining: a gateway shutting down, expected during rollouts).",
         queries: [{ expr: `sum by (outcome) (${q.rate("parley_gateway_handshakes_total", `outcome!="accepted"`)})`, legend: "{{outcome}}" }],
         unit: "reqps",
         min: 0,
