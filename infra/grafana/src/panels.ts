@@ -57,24 +57,26 @@ const LEGEND = () =>
 
 const TOOLTIP = () => new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending);
 
-function targets(queries: Query[]): DataqueryBuilder[] {
+/** Queries A, B, C… on the datasource variable; `format` for panels that need other frames than time series. */
+function targets(queries: Query[], format?: PromQueryFormat): DataqueryBuilder[] {
   return queries.map((query, index) => {
     const target = new DataqueryBuilder()
       .datasource(DATASOURCE)
       .refId(String.fromCharCode(65 + index))
       .expr(query.expr)
       .legendFormat(query.legend ?? "__auto");
+    if (format) target.format(format);
     return query.instant ? target.instant() : target.range();
   });
 }
 
 /** The settings every panel kind takes the same way. */
-function common_<T extends TimeseriesPanel | StatPanel | GaugePanel | HeatmapPanel | TablePanel>(panel: T, spec: PanelSpec): T {
+function withBasics<T extends TimeseriesPanel | StatPanel | GaugePanel | HeatmapPanel | TablePanel>(panel: T, spec: PanelSpec, format?: PromQueryFormat): T {
   panel
     .title(spec.title)
     .description(spec.description)
     .datasource(DATASOURCE)
-    .targets(targets(spec.queries))
+    .targets(targets(spec.queries, format))
     .span(spec.width ?? 12)
     .height(spec.height ?? 8);
   if (spec.unit) panel.unit(spec.unit);
@@ -87,7 +89,7 @@ function thresholds(steps: { value: number | null; color: string }[]): dashboard
 }
 
 export function timeseries(spec: TimeseriesSpec): TimeseriesPanel {
-  const panel = common_(new TimeseriesPanel(), spec)
+  const panel = withBasics(new TimeseriesPanel(), spec)
     .legend(LEGEND())
     .tooltip(TOOLTIP())
     .lineWidth(1)
@@ -109,7 +111,7 @@ export function timeseries(spec: TimeseriesSpec): TimeseriesPanel {
 }
 
 export function stat(spec: StatSpec): StatPanel {
-  const panel = common_(new StatPanel(), { ...spec, queries: spec.queries.map((q) => ({ instant: true, ...q })) })
+  const panel = withBasics(new StatPanel(), { ...spec, queries: spec.queries.map((q) => ({ instant: true, ...q })) })
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
     .graphMode(common.BigValueGraphMode.None)
     .colorMode(common.BigValueColorMode.Value)
@@ -122,7 +124,7 @@ export function stat(spec: StatSpec): StatPanel {
 }
 
 export function gauge(spec: StatSpec): GaugePanel {
-  const panel = common_(new GaugePanel(), { ...spec, queries: spec.queries.map((q) => ({ instant: true, ...q })) })
+  const panel = withBasics(new GaugePanel(), { ...spec, queries: spec.queries.map((q) => ({ instant: true, ...q })) })
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
     .showThresholdMarkers(true)
     .thresholds(thresholds(spec.steps ?? [{ value: null, color: "green" }]));
@@ -133,21 +135,21 @@ export function gauge(spec: StatSpec): GaugePanel {
 
 /** A Prometheus histogram's buckets over time; `unit` is the unit of the buckets' bounds. */
 export function heatmap(spec: PanelSpec): HeatmapPanel {
-  const panel = common_(new HeatmapPanel(), spec).calculate(false).showLegend();
-  panel.yAxis(new YAxisConfigBuilder().unit(spec.unit ?? "short"));
-  // The buckets come as one frame with a field per `le`: tell the target so.
-  const built = targets(spec.queries).map((target) => target.format(PromQueryFormat.Heatmap).legendFormat("{{le}}"));
-  return panel.targets(built);
+  // The buckets come as one frame with a field per `le` (format heatmap), already counted.
+  const buckets = spec.queries.map((q) => ({ ...q, legend: "{{le}}" }));
+  return withBasics(new HeatmapPanel(), { ...spec, queries: buckets }, PromQueryFormat.Heatmap)
+    .calculate(false)
+    .showLegend()
+    .yAxis(new YAxisConfigBuilder().unit(spec.unit ?? "short"));
 }
 
 /** One row per series, one column per label, the instant value last. */
 export function table(spec: PanelSpec): TablePanel {
-  const panel = common_(new TablePanel(), { ...spec, queries: spec.queries.map((q) => ({ instant: true, ...q })) });
-  const built = targets(spec.queries.map((q) => ({ instant: true, ...q }))).map((target) => target.format(PromQueryFormat.Table));
-  panel.targets(built);
-  // Drop the Time column and the labels every row shares, so the table reads at a glance.
-  panel.withTransformation({ id: "organize", options: { excludeByName: { Time: true, __name__: true, job: true } } });
-  return panel;
+  return (
+    withBasics(new TablePanel(), { ...spec, queries: spec.queries.map((q) => ({ instant: true, ...q })) }, PromQueryFormat.Table)
+      // Drop the Time column and the labels every row shares, so the table reads at a glance.
+      .withTransformation({ id: "organize", options: { excludeByName: { Time: true, __name__: true, job: true } } })
+  );
 }
 
 export type AnyPanel = cog.Builder<dashboard.Panel>;
