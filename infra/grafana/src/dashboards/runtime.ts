@@ -1,5 +1,5 @@
 import { type BuiltDashboard, ParleyDashboard } from "../compose.js";
-import { table, timeseries } from "../panels.js";
+import { gauge, table, timeseries } from "../panels.js";
 import { POD_LEGEND } from "../promql.js";
 
 /** Series of one process: its service and pod (Kubernetes) or scrape address. */
@@ -105,6 +105,26 @@ export function runtimeDashboard(): BuiltDashboard {
         queries: [{ expr: `${by} (${parley(q.sel("process_open_fds"))})`, legend: PROCESS_LEGEND }],
         unit: "short",
         min: 0,
+      }),
+    )
+    .panel(
+      gauge({
+        title: "File descriptors in use",
+        description: "Open file descriptors as a share of each process's limit (process_max_fds). Every socket holds one: a gateway near its limit refuses connections.",
+        queries: [
+          {
+            expr: `max by (${PROCESS.join(", ")}) (${parley(`${q.sel("process_open_fds")} / ${q.sel("process_max_fds")}`)})`,
+            legend: PROCESS_LEGEND,
+          },
+        ],
+        unit: "percentunit",
+        min: 0,
+        max: 1,
+        steps: [
+          { value: null, color: "green" },
+          { value: 0.7, color: "orange" },
+          { value: 0.9, color: "red" },
+        ],
       }),
     )
     .panel(
