@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCorePanels, loadDashboards, queriesOfPanel, type Dashboard } from "./dashboards.js";
 import { startLightLoad } from "./light-load.js";
 import { startLocalCluster, type LocalCluster } from "./local-cluster.js";
-import { prometheusBinary, promtoolCheckConfig, startPrometheus, type PrometheusApi, type RunningPrometheus, type ScrapeTarget } from "./prometheus.js";
+import { prometheusBinary, promtoolCheckConfig, startPrometheus, type PrometheusApi, type RunningPrometheus } from "./prometheus.js";
+import { kubernetesTargets } from "./kubernetes-scrape.js";
 import { FIXTURE, REPO, ruleFilesForTest } from "./repo-files.js";
 import { loadRuleFiles, type LoadedRuleFiles } from "./rule-files.js";
 
@@ -17,16 +18,6 @@ import { loadRuleFiles, type LoadedRuleFiles } from "./rule-files.js";
 const LOAD_SECONDS = 20;
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const note = (text: string) => process.stdout.write(`[observability] ${text}\n`);
-
-// The labels a Kubernetes scrape adds: the namespace and the pod (the services export
-// `service` themselves). Job names as the ServiceMonitor / PodMonitor in infra/k8s give them.
-function targetsOf(cluster: LocalCluster): ScrapeTarget[] {
-  return cluster.services.map((s) => ({
-    job: s.service === "gateway" ? "parley-gateway" : "parley/parley-workers",
-    address: `127.0.0.1:${s.port}`,
-    labels: { namespace: "parley", pod: s.pod },
-  }));
-}
 
 const repoRules = loadRuleFiles(REPO.rules);
 const fixtureRules = loadRuleFiles(FIXTURE.rules);
@@ -43,7 +34,7 @@ beforeAll(async () => {
   if (repoDashboards.length === 0) note(`no dashboards in ${REPO.dashboards}: only the fixture dashboard is checked`);
   cluster = await startLocalCluster();
   prometheus = await startPrometheus({
-    targets: targetsOf(cluster),
+    targets: kubernetesTargets(cluster.services),
     ruleFiles: ruleFilesForTest([...repoRules.files, ...fixtureRules.files]),
     intervalSeconds: 1,
   });
@@ -118,13 +109,20 @@ describe("a real Prometheus scraping the local cluster", () => {
     expect(checked.ok, checked.output).toBe(true);
   });
 
-  it("scrapes every service: every target up, with the namespace and pod labels a Kubernetes scrape adds", async () => {
+  it("scrapes every service: every target up, labelled as the monitors in infra/k8s label them", async () => {
     const targets = await prometheus.api.targets();
     expect(targets.map((t) => `${t.labels.pod}:${t.health}${t.lastError ? ` (${t.lastError})` : ""}`).sort()).toEqual(
       ["delivery-0:up", "gateway-0:up", "gateway-1:up", "persister-0:up"],
     );
     const up = await prometheus.api.query('up{namespace="parley"} == 1');
     expect(up.ok && up.size).toBe(4);
+    // No label of the services pushed aside by a target label (`exported_service` would break every `service=` selector).
+    const clashed = await prometheus.api.query('count by (__name__) ({namespace="parley", __name__=~".+", exported_service=~".+"})');
+    expect(clashed.ok && clashed.samples.map((s) => s.metric.__name__)).toEqual([]);
+    const services = await prometheus.api.query('count by (service, pod) (process_start_time_seconds{namespace="parley"})');
+    expect(services.ok && services.samples.map((s) => `${s.metric.pod}:${s.metric.service}`).sort()).toEqual(
+      ["delivery-0:delivery", "gateway-0:gateway", "gateway-1:gateway", "persister-0:persister"],
+    );
   });
 
   it("has the core series of the metric catalogue from every service that exports them", async () => {

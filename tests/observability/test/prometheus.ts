@@ -43,8 +43,10 @@ export interface ScrapeTarget {
   job: string;
   /** host:port of the target's /metrics. */
   address: string;
-  /** Target labels a Kubernetes scrape adds (namespace, pod). */
+  /** Target labels a Kubernetes scrape adds (namespace, pod, …). */
   labels: Record<string, string>;
+  /** Prometheus' honor_labels: on a clash the scraped labels win (else they become exported_*). */
+  honorLabels?: boolean;
 }
 
 export interface PrometheusConfigOptions {
@@ -68,6 +70,7 @@ export function prometheusConfig(options: PrometheusConfigOptions): string {
     scrape_configs: [...jobs].map(([job, targets]) => ({
       job_name: job,
       metrics_path: "/metrics",
+      honor_labels: targets.some((t) => t.honorLabels),
       static_configs: targets.map((t) => ({ targets: [t.address], labels: t.labels })),
     })),
   });
