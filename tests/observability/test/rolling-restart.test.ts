@@ -1,4 +1,5 @@
 import postgres from "postgres";
+import { io, type Socket } from "socket.io-client";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startLocalCluster, type LocalCluster } from "./local-cluster.js";
 import { ResilientClient, type Reconnect } from "./resilient-client.js";
@@ -66,6 +67,22 @@ it("a rolling restart of both gateways under load loses no message and stores no
     );
   }
   await Promise.all(clients.map((c) => c.connect()));
+  // A stock Socket.IO client on each gateway, with nothing but the library's own reconnection
+  // (as the contract's connection example): it must come back by itself after the drain.
+  const stock = await Promise.all(
+    gatewayUrls.map(async (url, i) => {
+      const socket: Socket = io(url, { auth: { token: await cluster.token(`stock-${i}`) }, transports: ["websocket"], forceNew: true });
+      const seen = { sessions: 0, drops: [] as { reason: string; at: number; backAt?: number }[] };
+      socket.on("session:ready", () => {
+        seen.sessions += 1;
+        const drop = seen.drops.at(-1);
+        if (drop && drop.backAt === undefined) drop.backAt = Date.now();
+      });
+      socket.on("disconnect", (reason) => seen.drops.push({ reason, at: Date.now() }));
+      await until(() => seen.sessions === 1, 10_000, "the stock client's session");
+      return { socket, seen };
+    }),
+  );
   for (const client of clients) client.startSending();
   await delay(3_000);
 
@@ -83,6 +100,10 @@ it("a rolling restart of both gateways under load loses no message and stores no
   }
   await delay(2_000);
   for (const client of clients) client.stopSending();
+
+  // The stock clients reconnected by themselves (to the same URL: here that is the restarted pod).
+  await until(() => stock.every((c) => c.socket.connected && c.seen.drops.length > 0 && c.seen.drops.every((d) => d.backAt !== undefined)), 20_000, "the stock clients to come back");
+  for (const c of stock) c.socket.off("disconnect").close();
 
   // Every message acked (re-sent over the new sockets as needed), every member caught up.
   await until(() => clients.every((c) => c.outbox.size === 0 && c.connected), 30_000, "every message acked");
@@ -161,6 +182,10 @@ it("a rolling restart of both gateways under load loses no message and stores no
       `disconnect → session ready again: p50 ${percentile(back, 50)} ms, max ${Math.max(...back)} ms; ` +
       `disconnect → first ack after it: p50 ${percentile(acked, 50)} ms, max ${Math.max(...acked)} ms (over ${acked.length}); ` +
       `attempts per reconnect max ${Math.max(...drops.map((d) => d.attempts))}`);
+
+    note(`stock Socket.IO clients (library reconnection, same URL): ${stock
+      .map((c, i) => `gateway-${i}: ${c.seen.drops.map((d) => `${d.reason} → back after ${d.backAt! - d.at} ms`).join(", ")}`)
+      .join("; ")}`);
 
     for (const restart of restarts) {
       expect(restart.exitCode).toBe(0);
