@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BUILTIN_VARIABLES, loadCorePanels, loadDashboards, queriesOfPanel, substituteVariables } from "./dashboards.js";
-import { prometheusConfig } from "./prometheus.js";
+import { prometheusBinary, prometheusConfig } from "./prometheus.js";
 import { FIXTURE } from "./repo-files.js";
 import { loadRuleFiles } from "./rule-files.js";
 
@@ -62,6 +62,10 @@ describe("rule files and the Prometheus configuration", () => {
     expect(fixture.groups.map((g) => g.name)).toEqual(["fixture-parley-recording", "fixture-parley-alerts"]);
     expect(fixture.rules.filter((r) => r.kind === "alerting")).toHaveLength(3);
     expect(loadRuleFiles("/nonexistent")).toEqual({ files: [], groups: [], rules: [] });
+  });
+
+  it("says what to install when the prometheus binary is missing", () => {
+    expect(() => prometheusBinary("prometheus-not-installed-here")).toThrow(/binary is missing.*apt-get install --no-install-recommends prometheus/);
   });
 
   it("writes one scrape job per job label, with the Kubernetes labels on each target", () => {

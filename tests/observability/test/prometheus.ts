@@ -26,11 +26,11 @@ export function findBinary(name: string): string | undefined {
 }
 
 /** The prometheus binary, or an error that says how to get it (CI installs it in .ci/run). */
-export function prometheusBinary(): string {
-  const found = findBinary("prometheus");
+export function prometheusBinary(name = "prometheus"): string {
+  const found = findBinary(name);
   if (!found) {
     throw new Error(
-      "the prometheus binary is missing: these tests run a real Prometheus. Install Debian's package " +
+      `the ${name} binary is missing: these tests run a real Prometheus. Install Debian's package ` +
         "(`apt-get install --no-install-recommends prometheus`, which also brings promtool; .ci/run does this on CI) " +
         "or put a prometheus 2.x binary on the PATH.",
     );
