@@ -33,6 +33,7 @@ describe("dashboard queries", () => {
           { id: 2, title: "row", type: "row", panels: [{ id: 3, title: "nested", targets: [{ expr: "sum(x)" }, { expr: "sum(y)" }] }] },
           { id: 4, title: "notes", type: "text" },
           { id: 5, title: "logs", targets: [{ refId: "A", expr: "{app=\"x\"}", datasource: { type: "loki" } }] },
+          { id: 6, title: "typo", targets: [{ refId: "A", expr: "up{pod=\"$podd\"}" }] },
         ],
       }),
     );
@@ -42,8 +43,10 @@ describe("dashboard queries", () => {
       ["top", "A", 'up{service="gateway"}'],
       ["nested", "A", "sum(x)"],
       ["nested", "B", "sum(y)"],
+      ["typo", "A", 'up{pod="$podd"}'],
       ["annotation deploys", "annotation", "changes(process_start_time_seconds[5s])"],
     ]);
+    expect(a!.queries.find((q) => q.panelTitle === "typo")!.substitutionError).toMatch(/undefined template variable \$podd/);
     expect(old!.queries.map((q) => q.expr)).toEqual(["sum(z)"]);
     expect(queriesOfPanel([a!, old!], { dashboard: "a", panel: 3 })).toHaveLength(2);
     expect(queriesOfPanel([a!, old!], { dashboard: "old.json", panel: "in a row" })).toHaveLength(1);

@@ -47,6 +47,8 @@ export interface PanelQuery {
   raw: string;
   /** Ready for Prometheus: variables replaced. */
   expr: string;
+  /** Why the variables could not be replaced (then `expr` is the raw query). */
+  substitutionError?: string;
 }
 
 export interface Dashboard {
@@ -76,6 +78,15 @@ export const BUILTIN_VARIABLES: Record<string, string> = {
   __range_s: "300",
   __range_ms: "300000",
 };
+
+/** The query with its variables replaced, or the raw query and the reason it could not be. */
+function prepare(raw: string, values: Record<string, string>): { expr: string; substitutionError?: string } {
+  try {
+    return { expr: substituteVariables(raw, values) };
+  } catch (error) {
+    return { expr: raw, substitutionError: (error as Error).message };
+  }
+}
 
 function walk(panels: PanelJson[] | undefined, into: PanelJson[]): PanelJson[] {
   for (const panel of panels ?? []) {
@@ -142,7 +153,7 @@ export function loadDashboards(dir: string): Dashboard[] {
             panelTitle: panel.title ?? `(untitled ${panel.type ?? "panel"})`,
             refId: target.refId ?? String.fromCharCode(65 + i),
             raw: target.expr,
-            expr: substituteVariables(target.expr, values),
+            ...prepare(target.expr, values),
           });
         }
       }
@@ -154,7 +165,7 @@ export function loadDashboards(dir: string): Dashboard[] {
           panelTitle: `annotation ${annotation.name ?? "(unnamed)"}`,
           refId: "annotation",
           raw: annotation.expr,
-          expr: substituteVariables(annotation.expr, values),
+          ...prepare(annotation.expr, values),
         });
       }
       return dashboard;

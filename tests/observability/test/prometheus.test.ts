@@ -54,8 +54,12 @@ async function evaluate(api: PrometheusApi, dashboards: Dashboard[]) {
   const errors: string[] = [];
   const empty = new Set<string>();
   for (const q of dashboards.flatMap((d) => d.queries)) {
-    const result = await api.query(q.expr);
     const where = `${q.dashboard.title} › ${q.panelTitle} › ${q.refId}`;
+    if (q.substitutionError) {
+      errors.push(`${where}: ${q.substitutionError}`);
+      continue;
+    }
+    const result = await api.query(q.expr);
     if (!result.ok) errors.push(`${where}: ${result.errorType}: ${result.error}\n    ${q.expr}`);
     else if (result.size === 0) empty.add(q.expr);
   }
