@@ -1,0 +1,42 @@
+import { alert, type RuleGroup } from "../rule.js";
+import { BY_NAMESPACE } from "../selectors.js";
+
+/**
+ * Work given up for good, each a user-visible loss: a message refused by Postgres (its sender
+ * got INTERNAL), a receipt or notification job out of attempts, a notification the receiver
+ * refused. Retries that later succeed are not counted by any of these.
+ */
+export const jobsFailing: RuleGroup = {
+  name: "parley-jobs",
+  rules: [
+    alert({
+      name: "ParleyJobsFailing",
+      severity: "ticket",
+      cause: "poison",
+      expr: `sum by (${BY_NAMESPACE}) (increase(parley_persist_jobs_failed_total{reason="poison"}[10m])) > 0`,
+      summary: "Persist jobs are refused by Postgres (poison messages)",
+      description:
+        "{{ $value | humanize }} persist jobs failed for good in the last 10 minutes: Postgres refused their messages " +
+        "and the senders were answered INTERNAL.",
+    }),
+    alert({
+      name: "ParleyJobsFailing",
+      severity: "ticket",
+      cause: "attempts_exhausted",
+      // Replicas exporting one queue report the same Redis counter: max, not sum.
+      expr: `max by (${BY_NAMESPACE}, queue) (increase(bullmq_job_failed_total[15m])) > 0`,
+      summary: "BullMQ jobs fail after their last attempt",
+      description: "{{ $value | humanize }} jobs of the {{ $labels.queue }} queue failed for good in the last 15 minutes.",
+    }),
+    alert({
+      name: "ParleyJobsFailing",
+      severity: "ticket",
+      cause: "notifications_lost",
+      expr: `sum by (${BY_NAMESPACE}) (increase(parley_delivery_notifications_failed_total{reason=~"rejected|exhausted"}[15m])) > 0`,
+      summary: "Offline notifications are lost (refused by the receiver or out of attempts)",
+      description:
+        "{{ $value | humanize }} offline notifications were given up in the last 15 minutes " +
+        "(the webhook refused them or every attempt failed).",
+    }),
+  ],
+};
