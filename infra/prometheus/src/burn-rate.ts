@@ -38,8 +38,10 @@ export interface Slo {
   /** PromQL for the share of bad events over `window`, aggregated by namespace. */
   badRatio(window: string): string;
   summary: string;
-  /** Sentence fragment: what a bad event is, e.g. "sends answered in more than 250 ms". */
+  /** What a bad event is, as a sentence's subject: "Successful sends slower than 250 ms". */
   badEvents: string;
+  /** The objective in words: "99 % of successful sends within 250 ms". */
+  objectiveText: string;
 }
 
 export function windowsOf(windows: readonly BurnWindow[]): string[] {
@@ -53,7 +55,7 @@ export function sloRecordingRules(slo: Slo, windows = BURN_WINDOWS): RecordingRu
 
 /** One alert per severity; its value is the burn rate over the first matching long window. */
 export function sloAlerts(slo: Slo, windows = BURN_WINDOWS): AlertingRule[] {
-  const budget = round(1 - slo.objective);
+  const budget = Number((1 - slo.objective).toPrecision(6));
   const severities = [...new Set(windows.map((w) => w.severity))];
   return severities.map((severity) => {
     const mine = windows.filter((w) => w.severity === severity);
@@ -71,11 +73,9 @@ export function sloAlerts(slo: Slo, windows = BURN_WINDOWS): AlertingRule[] {
       for: FOR[severity],
       summary: slo.summary,
       description:
-        `The error budget of ${percent(budget)} ${slo.badEvents} is burning {{ $value | printf "%.1f" }}× faster than ` +
-        `the objective (${percent(slo.objective)}) allows over the long window (alerting at ${rule}).`,
+        `${slo.badEvents} are spending the error budget {{ $value | printf "%.1f" }}× as fast as the objective ` +
+        `(${slo.objectiveText}) can sustain (alerting at ${rule}).`,
     });
   });
 }
 
-const round = (x: number) => Number(x.toPrecision(6));
-const percent = (x: number) => `${round(x * 100)} %`;

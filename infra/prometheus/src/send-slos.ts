@@ -22,7 +22,8 @@ export const SEND_LATENCY_SLO: Slo = {
       ${sends(w, `{outcome="ok"}`)}
     )`,
   summary: "Sends are acknowledged too slowly (send→ack latency objective)",
-  badEvents: "of successful sends slower than 250 ms",
+  badEvents: "Successful sends slower than 250 ms",
+  objectiveText: "99 % of successful sends within 250 ms",
 };
 
 /**
@@ -43,7 +44,8 @@ export const SEND_ERROR_SLO: Slo = {
     /
     ${sends(w)}`,
   summary: "Sends are failing (send error-ratio objective)",
-  badEvents: `of sends answered ${SEND_ERROR_OUTCOMES.join(" or ")}`,
+  badEvents: `Sends answered ${SEND_ERROR_OUTCOMES.join(" or ")}`,
+  objectiveText: "99.9 % of sends answered ok or with a refusal the contract prescribes",
 };
 
 export const sendSloGroups: RuleGroup[] = [SEND_LATENCY_SLO, SEND_ERROR_SLO].map((slo) => ({

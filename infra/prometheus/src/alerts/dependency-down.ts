@@ -15,8 +15,8 @@ export const dependencyDown: RuleGroup = {
       for: "2m",
       summary: "Parley pods cannot reach Redis or Postgres",
       description:
-        "{{ $value }} {{ $labels.service }} pod(s) have not reached {{ $labels.dependency }} for 2 minutes: " +
-        "sends and handshakes through them are answered UNAVAILABLE.",
+        "Pods of {{ $labels.service }} that have not reached {{ $labels.dependency }} for 2 minutes: {{ $value }}. " +
+        "Sends and handshakes through them are answered UNAVAILABLE.",
     }),
   ],
 };

@@ -16,18 +16,18 @@ export const heartbeatLoss: RuleGroup = {
       expr: `sum by (${BY_NAMESPACE}) (increase(parley_presence_swept_pods_total[10m])) > 0`,
       summary: "Gateway pods stopped heartbeating and were swept",
       description:
-        "{{ $value | humanize }} gateway pod(s) stopped heartbeating without draining in the last 10 minutes; " +
-        "their users were shown online until the sweep and had to reconnect.",
+        "Gateway pods swept in the last 10 minutes: {{ $value | humanize }}. They stopped heartbeating without " +
+        "draining; their users were shown online until the sweep and had to reconnect.",
     }),
     alert({
       name: "ParleyHeartbeatLoss",
       severity: "ticket",
       cause: "heartbeat_errors",
-      expr: `sum by (${BY_NAMESPACE}, job, instance) (rate(parley_presence_heartbeats_total{outcome="error"}[5m])) > 0`,
+      expr: `sum by (${BY_NAMESPACE}, job, instance) (rate(parley_presence_heartbeats_total{outcome="error"}[5m])) * 60 > 0`,
       for: "5m",
       summary: "A gateway pod's presence heartbeats fail",
       description:
-        "{{ $labels.instance }} has failed presence heartbeats for 5 minutes ({{ $value | humanize }}/s): " +
+        "{{ $labels.instance }} has failed presence heartbeats for 5 minutes ({{ $value | humanize }} a minute): " +
         "if it stays silent past PRESENCE_TTL_MS its users are swept offline.",
     }),
   ],

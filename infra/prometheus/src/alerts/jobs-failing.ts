@@ -16,8 +16,8 @@ export const jobsFailing: RuleGroup = {
       expr: `sum by (${BY_NAMESPACE}) (increase(parley_persist_jobs_failed_total{reason="poison"}[10m])) > 0`,
       summary: "Persist jobs are refused by Postgres (poison messages)",
       description:
-        "{{ $value | humanize }} persist jobs failed for good in the last 10 minutes: Postgres refused their messages " +
-        "and the senders were answered INTERNAL.",
+        "Persist jobs refused by Postgres in the last 10 minutes: {{ $value | humanize }}. " +
+        "Their senders were answered INTERNAL; the messages are not stored.",
     }),
     alert({
       name: "ParleyJobsFailing",
@@ -26,7 +26,7 @@ export const jobsFailing: RuleGroup = {
       // Replicas exporting one queue report the same Redis counter: max, not sum.
       expr: `max by (${BY_NAMESPACE}, queue) (increase(bullmq_job_failed_total[15m])) > 0`,
       summary: "BullMQ jobs fail after their last attempt",
-      description: "{{ $value | humanize }} jobs of the {{ $labels.queue }} queue failed for good in the last 15 minutes.",
+      description: "Jobs of the {{ $labels.queue }} queue failed for good in the last 15 minutes: {{ $value | humanize }}.",
     }),
     alert({
       name: "ParleyJobsFailing",
@@ -35,8 +35,8 @@ export const jobsFailing: RuleGroup = {
       expr: `sum by (${BY_NAMESPACE}) (increase(parley_delivery_notifications_failed_total{reason=~"rejected|exhausted"}[15m])) > 0`,
       summary: "Offline notifications are lost (refused by the receiver or out of attempts)",
       description:
-        "{{ $value | humanize }} offline notifications were given up in the last 15 minutes " +
-        "(the webhook refused them or every attempt failed).",
+        "Offline notifications given up in the last 15 minutes: {{ $value | humanize }} " +
+        "(the webhook refused them, or every attempt failed).",
     }),
   ],
 };
