@@ -2,6 +2,18 @@ import { alert, type RuleGroup } from "../rule.js";
 import { BY_NAMESPACE } from "../selectors.js";
 
 /**
+ * Counted at least once in the last `window`. prom-client exports a labelled counter only once
+ * it has been incremented, so a process's first failure appears as a new series already at 1,
+ * which `increase` cannot see; the second clause catches such a series while it is new.
+ */
+export function countedWithin(series: string, window: string): string {
+  return `
+    sum by (${BY_NAMESPACE}) (increase(${series}[${window}])) > 0
+    or
+    sum by (${BY_NAMESPACE}) (${series} unless ${series} offset ${window}) > 0`;
+}
+
+/**
  * Work given up for good, each a user-visible loss: a message refused by Postgres (its sender
  * got INTERNAL), a receipt or notification job out of attempts, a notification the receiver
  * refused. Retries that later succeed are not counted by any of these.
@@ -13,7 +25,7 @@ export const jobsFailing: RuleGroup = {
       name: "ParleyJobsFailing",
       severity: "ticket",
       cause: "poison",
-      expr: `sum by (${BY_NAMESPACE}) (increase(parley_persist_jobs_failed_total{reason="poison"}[10m])) > 0`,
+      expr: countedWithin(`parley_persist_jobs_failed_total{reason="poison"}`, "10m"),
       summary: "Persist jobs are refused by Postgres (poison messages)",
       description:
         "Persist jobs refused by Postgres in the last 10 minutes: {{ $value | humanize }}. " +
@@ -32,7 +44,7 @@ export const jobsFailing: RuleGroup = {
       name: "ParleyJobsFailing",
       severity: "ticket",
       cause: "notifications_lost",
-      expr: `sum by (${BY_NAMESPACE}) (increase(parley_delivery_notifications_failed_total{reason=~"rejected|exhausted"}[15m])) > 0`,
+      expr: countedWithin(`parley_delivery_notifications_failed_total{reason=~"rejected|exhausted"}`, "15m"),
       summary: "Offline notifications are lost (refused by the receiver or out of attempts)",
       description:
         "Offline notifications given up in the last 15 minutes: {{ $value | humanize }} " +
