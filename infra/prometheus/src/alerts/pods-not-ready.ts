@@ -1,5 +1,5 @@
 import { alert, type RuleGroup } from "../rule.js";
-import { PARLEY_JOBS } from "../selectors.js";
+import { BY_NAMESPACE, PARLEY_JOBS } from "../selectors.js";
 
 /**
  * A pod is unavailable when Prometheus cannot scrape it (`up == 0`: crashed, stuck, or not
@@ -16,9 +16,9 @@ export const podsNotReady: RuleGroup = {
       name: "ParleyPodsNotReady",
       severity: "page",
       expr: `
-        count by (namespace, job) (${unavailable})
+        count by (${BY_NAMESPACE}, job) (${unavailable})
         /
-        count by (namespace, job) (up{${PARLEY_JOBS}})
+        count by (${BY_NAMESPACE}, job) (up{${PARLEY_JOBS}})
         >= 0.5`,
       for: "5m",
       summary: "Half or more of a Parley job's pods are down or not ready",
