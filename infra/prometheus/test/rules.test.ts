@@ -26,7 +26,7 @@ const AGREED_ALERTS = [
   "ParleyHeartbeatLoss",
 ];
 
-/** The agreed metric catalogue (docs/operations.md, "Alerts"): a name outside it is a typo. */
+/** The metric names agreed between the metrics, dashboards, alerts and proof work: a name outside them is a typo. */
 const CATALOGUE = new Set([
   "up",
   "parley_up",
