@@ -1,0 +1,54 @@
+import { alert, type RuleGroup } from "../rule.js";
+import { BY_NAMESPACE } from "../selectors.js";
+
+/**
+ * Counted at least once in the last `window`. prom-client exports a labelled counter only once
+ * it has been incremented, so a process's first failure appears as a new series already at 1,
+ * which `increase` cannot see; the second clause catches such a series while it is new.
+ */
+export function countedWithin(series: string, window: string): string {
+  return `
+    sum by (${BY_NAMESPACE}) (increase(${series}[${window}])) > 0
+    or
+    sum by (${BY_NAMESPACE}) (${series} unless ${series} offset ${window}) > 0`;
+}
+
+/**
+ * Work given up for good, each a user-visible loss: a message refused by Postgres (its sender
+ * got INTERNAL), a receipt or notification job out of attempts, a notification the receiver
+ * refused. Retries that later succeed are not counted by any of these.
+ */
+export const jobsFailing: RuleGroup = {
+  name: "parley-jobs",
+  rules: [
+    alert({
+      name: "ParleyJobsFailing",
+      severity: "ticket",
+      cause: "poison",
+      expr: countedWithin(`parley_persist_jobs_failed_total{reason="poison"}`, "10m"),
+      summary: "Persist jobs are refused by Postgres (poison messages)",
+      description:
+        "Persist jobs refused by Postgres in the last 10 minutes: {{ $value | humanize }}. " +
+        "Their senders were answered INTERNAL; the messages are not stored.",
+    }),
+    alert({
+      name: "ParleyJobsFailing",
+      severity: "ticket",
+      cause: "attempts_exhausted",
+      // Replicas exporting one queue report the same Redis counter: max, not sum.
+      expr: `max by (${BY_NAMESPACE}, queue) (increase(bullmq_job_failed_total[15m])) > 0`,
+      summary: "BullMQ jobs fail after their last attempt",
+      description: "Jobs of the {{ $labels.queue }} queue failed for good in the last 15 minutes: {{ $value | humanize }}.",
+    }),
+    alert({
+      name: "ParleyJobsFailing",
+      severity: "ticket",
+      cause: "notifications_lost",
+      expr: countedWithin(`parley_delivery_notifications_failed_total{reason=~"rejected|exhausted"}`, "15m"),
+      summary: "Offline notifications are lost (refused by the receiver or out of attempts)",
+      description:
+        "Offline notifications given up in the last 15 minutes: {{ $value | humanize }} " +
+        "(the webhook refused them, or every attempt failed).",
+    }),
+  ],
+};

@@ -1,0 +1,20 @@
+import { dependencyDown } from "./alerts/dependency-down.js";
+import { handshakeFailures } from "./alerts/handshake-failures.js";
+import { heartbeatLoss } from "./alerts/heartbeat-loss.js";
+import { jobsFailing } from "./alerts/jobs-failing.js";
+import { persisterLag } from "./alerts/persister-lag.js";
+import { podsNotReady } from "./alerts/pods-not-ready.js";
+import { queueGrowing } from "./alerts/queue-growing.js";
+import { RuleGroup } from "./rule.js";
+import { sendSloGroups } from "./send-slos.js";
+
+/** Every rule group, in the order of the rule file; parsed so a mistake fails the generator. */
+export function parleyRuleGroups(): RuleGroup[] {
+  const groups = [...sendSloGroups, persisterLag, queueGrowing, jobsFailing, handshakeFailures, dependencyDown, podsNotReady, heartbeatLoss];
+  return groups.map((g) => RuleGroup.parse(g));
+}
+
+/** The alert names, each once (several rules may share one, e.g. per severity). */
+export function alertNames(groups: RuleGroup[] = parleyRuleGroups()): string[] {
+  return [...new Set(groups.flatMap((g) => g.rules.flatMap((r) => ("alert" in r ? [r.alert] : []))))];
+}

@@ -1,0 +1,114 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { BURN_WINDOWS } from "../src/burn-rate.js";
+import type { AlertingRule } from "../src/rule.js";
+import { alertNames, parleyRuleGroups } from "../src/rules.js";
+import { runbookAnchor, RUNBOOK_BASE_URL } from "../src/runbook.js";
+import { promtoolTestFiles } from "./paths.js";
+import { alertCases, ruleFilesOf } from "./promtool-tests.js";
+import { ROOT } from "./paths.js";
+
+const groups = parleyRuleGroups();
+const alerts = groups.flatMap((g) => g.rules.filter((r): r is AlertingRule => "alert" in r));
+const records = new Set(groups.flatMap((g) => g.rules.flatMap((r) => ("record" in r ? [r.record] : []))));
+
+/** The names agreed with the dashboards, which link panels to these alerts' runbooks. */
+const AGREED_ALERTS = [
+  "ParleySendLatencyBurnRate",
+  "ParleySendErrorBurnRate",
+  "ParleyPersisterLag",
+  "ParleyQueueGrowing",
+  "ParleyJobsFailing",
+  "ParleyHandshakeFailures",
+  "ParleyDependencyDown",
+  "ParleyPodsNotReady",
+  "ParleyHeartbeatLoss",
+];
+
+/** The metric names agreed between the metrics, dashboards, alerts and proof work: a name outside them is a typo. */
+const CATALOGUE = new Set([
+  "up",
+  "parley_up",
+  "parley_ready",
+  "parley_gateway_send_ack_seconds",
+  "parley_gateway_handshakes_total",
+  "parley_persist_lag_seconds",
+  "parley_persist_jobs_failed_total",
+  "parley_delivery_notifications_failed_total",
+  "parley_presence_swept_pods_total",
+  "parley_presence_heartbeats_total",
+  "bullmq_job_count",
+  "bullmq_job_failed_total",
+]);
+
+describe("the alerts", () => {
+  it("are exactly the agreed ones", () => {
+    expect(alertNames().sort()).toEqual([...AGREED_ALERTS].sort());
+  });
+
+  it("each link to their runbook, which docs/operations.md has", () => {
+    const operations = readFileSync(join(ROOT, "docs/operations.md"), "utf8");
+    for (const rule of alerts) {
+      const anchor = runbookAnchor(rule.alert);
+      expect(rule.annotations.runbook_url).toBe(`${RUNBOOK_BASE_URL}#${anchor}`);
+      expect(operations, `docs/operations.md lacks <a id="${anchor}"></a>`).toContain(`<a id="${anchor}"></a>`);
+    }
+  });
+
+  it("read only metrics of the agreed catalogue and the recording rules", () => {
+    const names = (expr: string) =>
+      [...expr.replace(/\{[^}]*\}|\[[^\]]*\]|"[^"]*"/g, "").matchAll(/\b([a-zA-Z_:][a-zA-Z0-9_:]*)\b\s*(?=[{[)\s]|$)/g)]
+        .map((m) => m[1]!)
+        .filter((n) => /^(parley_|bullmq_|up$)/.test(n) || n.includes(":"));
+    const used = new Set(groups.flatMap((g) => g.rules.flatMap((r) => names(r.expr))));
+    const known = (n: string) => records.has(n) || CATALOGUE.has(n) || CATALOGUE.has(n.replace(/_(bucket|count|sum)$/, ""));
+    expect([...used].filter((n) => !known(n))).toEqual([]);
+    // And the extraction finds them all: every catalogue entry is read by some rule.
+    const metrics = new Set([...used].flatMap((n) => [n, n.replace(/_(bucket|count|sum)$/, "")]));
+    expect([...CATALOGUE].filter((n) => !metrics.has(n))).toEqual([]);
+  });
+
+  it("never aggregate by user or conversation ids", () => {
+    for (const g of groups) for (const r of g.rules) expect(r.expr, g.name).not.toMatch(/user|conversation/i);
+  });
+});
+
+describe("the burn-rate windows", () => {
+  it("pair each long window with a short one a twelfth as long, spending 2–10 % of a 30-day budget", () => {
+    const hours = (d: string) => Number(d.slice(0, -1)) * { m: 1 / 60, h: 1, d: 24 }[d.slice(-1) as "m" | "h" | "d"];
+    for (const w of BURN_WINDOWS) {
+      expect(hours(w.short) * 12, `${w.long}/${w.short}`).toBe(hours(w.long));
+      const spent = (w.factor * hours(w.long)) / (30 * 24);
+      expect(spent, `${w.long} at ${w.factor}×`).toBeGreaterThanOrEqual(0.02);
+      expect(spent).toBeLessThanOrEqual(0.1);
+    }
+  });
+});
+
+describe("the promtool unit tests", () => {
+  const cases = alertCases();
+
+  it("all load the generated rule file", () => {
+    for (const file of promtoolTestFiles()) expect(ruleFilesOf(file), file).toEqual(["../rules/parley.rules.yml"]);
+  });
+
+  it("show every alert firing and every alert staying quiet", () => {
+    for (const name of AGREED_ALERTS) {
+      const mine = cases.filter((c) => c.alertname === name);
+      expect(mine.some((c) => c.firing.length > 0), `${name}: no case where it fires`).toBe(true);
+      expect(mine.some((c) => c.firing.length === 0), `${name}: no case where it must not fire`).toBe(true);
+    }
+  });
+
+  it("make every rule fire at least once, with its severity and cause", () => {
+    for (const rule of alerts) {
+      const fired = cases.some(
+        (c) =>
+          c.alertname === rule.alert &&
+          c.firing.some((labels) => labels.severity === rule.labels.severity && labels.cause === rule.labels.cause),
+      );
+      expect(fired, `${rule.alert} (${rule.labels.severity}${rule.labels.cause ? `, ${rule.labels.cause}` : ""}) never fires in tests/*.yml`).toBe(true);
+    }
+  });
+});
