@@ -22,7 +22,7 @@ export function ticksOf(message: Pick<ChatMessage, "status" | "seq" | "senderId"
 }
 
 export const TICK_GLYPHS: Record<Ticks, string> = {
-  pending: "🕓",
+  pending: "◷",
   failed: "⚠",
   sent: "✓",
   delivered: "✓✓",

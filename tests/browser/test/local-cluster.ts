@@ -80,8 +80,10 @@ export async function startLocalCluster(): Promise<LocalCluster> {
     const gateways = [`http://127.0.0.1:${gatewayA}`, `http://127.0.0.1:${gatewayB}`];
     const web = `http://127.0.0.1:${webPort}`;
     const shared = { REDIS_URL: redis.url, DATABASE_URL: db.url };
-    run("gateway-1", "services/gateway/dist/server.js", { ...shared, HOST: "127.0.0.1", PORT: String(gatewayA), POD_NAME: "gateway-1", CORS_ORIGINS: web });
-    run("gateway-2", "services/gateway/dist/server.js", { ...shared, HOST: "127.0.0.1", PORT: String(gatewayB), POD_NAME: "gateway-2", CORS_ORIGINS: web });
+    // The history test seeds a long conversation over HTTP; the default 20/s would slow it down.
+    const gatewayEnv = { ...shared, HOST: "127.0.0.1", CORS_ORIGINS: web, RATE_LIMIT_PER_SECOND: "1000", RATE_LIMIT_BURST: "2000" };
+    run("gateway-1", "services/gateway/dist/server.js", { ...gatewayEnv, PORT: String(gatewayA), POD_NAME: "gateway-1" });
+    run("gateway-2", "services/gateway/dist/server.js", { ...gatewayEnv, PORT: String(gatewayB), POD_NAME: "gateway-2" });
     run("persister", "services/persister/dist/server.js", { ...shared, METRICS_PORT: String(persisterPort), POD_NAME: "persister" });
     run("delivery", "services/delivery/dist/server.js", { ...shared, METRICS_PORT: String(deliveryPort), POD_NAME: "delivery" });
     run("web", "examples/web/dist/server/serve.js", {}, ["--port", String(webPort), "--host", "127.0.0.1", "--gateways", gateways.join(",")]);

@@ -64,13 +64,15 @@ export function chatApp(options: ChatAppOptions): { element: HTMLElement; dispos
       label: labelOf(summary.id),
       peerId: peerOf(summary.id),
     }));
-    sidebarList.replaceChildren(conversationList({ entries, selectedId, presenceOf: (id) => client.presenceOf(id), onSelect: select }));
+    sidebarList.replaceChildren(conversationList({ entries, selectedId, presenceOf: (id) => (client.state === "online" ? client.presenceOf(id) : undefined), onSelect: select }));
   }
 
   function renderConnection(): void {
     connection.textContent = client.state;
     connection.dataset.state = client.state;
     banner.update();
+    // Presence seen before the connection dropped may be stale: the dots go grey until online.
+    renderList();
   }
 
   async function loadDetails(ids: string[]): Promise<void> {
@@ -152,17 +154,12 @@ export function chatApp(options: ChatAppOptions): { element: HTMLElement; dispos
     client.on("unread", () => renderList()),
     client.on("presence", () => renderList()),
   ];
-  // The browser knows first when the network returns: skip the backoff wait.
-  const onOnline = () => client.reconnect();
-  window.addEventListener("online", onOnline);
-
   renderConnection();
   void refresh();
   return {
     element,
     dispose() {
       for (const unsubscribe of unsubscribes) unsubscribe();
-      window.removeEventListener("online", onOnline);
       pane?.dispose();
     },
   };

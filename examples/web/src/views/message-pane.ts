@@ -52,13 +52,16 @@ export function messagePane(client: ParleyClient, view: ConversationView, label:
   async function loadOlder(): Promise<void> {
     if (loadingOlder || !view.hasOlder) return;
     loadingOlder = true;
+    let added = 0;
     try {
-      await view.loadOlder();
+      added = await view.loadOlder();
+    } catch {
+      // Offline or refused: the button stays, and the next scroll or reconnect tries again.
     } finally {
       loadingOlder = false;
-      // A short first page may not fill the screen: keep going while the top is in sight.
-      if (scroller.scrollTop < LOAD_OLDER_AT_PX && view.hasOlder) void loadOlder();
     }
+    // A short page may not fill the screen: keep going while the top is in sight.
+    if (added > 0 && scroller.scrollTop < LOAD_OLDER_AT_PX) void loadOlder();
   }
   scroller.addEventListener("scroll", () => {
     if (scroller.scrollTop < LOAD_OLDER_AT_PX) void loadOlder();
@@ -82,6 +85,9 @@ export function messagePane(client: ParleyClient, view: ConversationView, label:
     typing.textContent = typingLine(view.typing.map((t) => t.userName));
     // Stay at the bottom for new messages; keep the reader's place when older ones are added above.
     scroller.scrollTop = atBottom ? scroller.scrollHeight : scroller.scrollHeight - fromBottom;
+    // Messages that do not fill the pane cannot be scrolled back: fetch older ones until they do
+    // (this is also how a conversation opens whose newest messages this client has not seen yet).
+    if (view.hasOlder && scroller.scrollHeight <= scroller.clientHeight + LOAD_OLDER_AT_PX) void loadOlder();
     markShown();
   }
 
