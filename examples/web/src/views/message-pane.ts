@@ -63,7 +63,10 @@ export function messagePane(client: ParleyClient, view: ConversationView, label:
     // A short page may not fill the screen: keep going while the top is in sight.
     if (added > 0 && scroller.scrollTop < LOAD_OLDER_AT_PX) void loadOlder();
   }
+  // Follow new messages while the reader is at the bottom; keep their place when they scrolled up.
+  let atBottom = true;
   scroller.addEventListener("scroll", () => {
+    atBottom = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 40;
     if (scroller.scrollTop < LOAD_OLDER_AT_PX) void loadOlder();
   });
 
@@ -79,7 +82,6 @@ export function messagePane(client: ParleyClient, view: ConversationView, label:
 
   function render(): void {
     const fromBottom = scroller.scrollHeight - scroller.scrollTop;
-    const atBottom = fromBottom - scroller.clientHeight < 40;
     list.replaceChildren(...view.messages.map((message) => messageItem(client, view, message)));
     older.hidden = !view.hasOlder;
     typing.textContent = typingLine(view.typing.map((t) => t.userName));
@@ -87,7 +89,8 @@ export function messagePane(client: ParleyClient, view: ConversationView, label:
     scroller.scrollTop = atBottom ? scroller.scrollHeight : scroller.scrollHeight - fromBottom;
     // Messages that do not fill the pane cannot be scrolled back: fetch older ones until they do
     // (this is also how a conversation opens whose newest messages this client has not seen yet).
-    if (view.hasOlder && scroller.scrollHeight <= scroller.clientHeight + LOAD_OLDER_AT_PX) void loadOlder();
+    // (Only once on screen: a detached pane measures 0 and would fetch everything.)
+    if (scroller.isConnected && view.hasOlder && scroller.scrollHeight <= scroller.clientHeight + LOAD_OLDER_AT_PX) void loadOlder();
     markShown();
   }
 
