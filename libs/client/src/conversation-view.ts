@@ -116,6 +116,9 @@ export class ConversationViewImpl implements ConversationView {
   get known(): boolean {
     return this.window.known;
   }
+  get loaded(): boolean {
+    return this.window.known;
+  }
 
   subscribe(fn: () => void): Unsubscribe {
     this.subscribers.add(fn);

@@ -101,7 +101,7 @@ describe("createClient", () => {
     client.on("messages", () => {});
     await waitFor(() => client.state === "online", "online");
     const view = client.conversation(gw.conversationId);
-    await waitFor(() => view.known, "the first sync");
+    await waitFor(() => view.loaded, "the first sync");
     view.input(); // typing timers
     const sent = await view.send("hello").settled;
     expect(sent.status).toBe("sent");
