@@ -201,6 +201,8 @@ export interface ConversationView {
   readonly typing: readonly Typist[];
   /** Other members' delivered/read watermarks, as far as known (live receipts and `members()`). */
   readonly receipts: readonly MemberReceipts[];
+  /** Who has received and who has read the message with this seq (other members, as far as known): for ticks. */
+  receiptFor(seq: number): { deliveredTo: string[]; readBy: string[] };
   /** Fetches the page before the window (`limit` default pageSize); resolves with the number of messages added. */
   loadOlder(limit?: number): Promise<number>;
   /**
