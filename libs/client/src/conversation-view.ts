@@ -116,6 +116,24 @@ export class ConversationViewImpl implements ConversationView {
   get known(): boolean {
     return this.window.known;
   }
+  get loaded(): boolean {
+    return this.window.known;
+  }
+
+  receiptFor(seq: number): { deliveredTo: string[]; readBy: string[] } {
+    const deliveredTo: string[] = [];
+    const readBy: string[] = [];
+    for (const r of this.receiptsByUser.values()) {
+      if (r.deliveredSeq >= seq) deliveredTo.push(r.userId);
+      if (r.readSeq >= seq) readBy.push(r.userId);
+    }
+    return { deliveredTo, readBy };
+  }
+
+  /** How many stored messages this view holds. */
+  get held(): number {
+    return this.window.size;
+  }
 
   subscribe(fn: () => void): Unsubscribe {
     this.subscribers.add(fn);

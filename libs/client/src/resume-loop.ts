@@ -44,7 +44,9 @@ export class ResumeLoop {
   private async once(generation: number): Promise<void> {
     if (!this.deps.online()) return;
     const cursors: Record<string, number> = {};
-    for (const v of this.deps.views()) if (v.known) cursors[v.id] = v.lastSeq;
+    // A view placed but still empty (from a conversation list or event) asks for the newest
+    // page instead, so opening it shows recent messages rather than nothing.
+    for (const v of this.deps.views()) if (v.known && v.held > 0) cursors[v.id] = v.lastSeq;
     const answer = await this.deps.request("sync", { cursors, limit: this.deps.pageSize });
     if (generation !== this.generation) return; // reconnected or closed meanwhile: that run decides
     if (!answer.ok) {

@@ -189,6 +189,8 @@ export interface ConversationView {
   readonly id: string;
   /** Stored messages ascending by `seq` (no duplicates, no gaps inside the window), then own pending/failed ones in send order. */
   readonly messages: readonly ChatMessage[];
+  /** The first sync (or a conversation event) has placed this view: `messages` reflect the server from here on. */
+  readonly loaded: boolean;
   /** Highest seq known to be stored (every seq up to it is in the window or older than it). */
   readonly lastSeq: number;
   /** There are older messages than the window's first one (`loadOlder()` fetches them). */
@@ -199,6 +201,8 @@ export interface ConversationView {
   readonly typing: readonly Typist[];
   /** Other members' delivered/read watermarks, as far as known (live receipts and `members()`). */
   readonly receipts: readonly MemberReceipts[];
+  /** Who has received and who has read the message with this seq (other members, as far as known): for ticks. */
+  receiptFor(seq: number): { deliveredTo: string[]; readBy: string[] };
   /** Fetches the page before the window (`limit` default pageSize); resolves with the number of messages added. */
   loadOlder(limit?: number): Promise<number>;
   /**
