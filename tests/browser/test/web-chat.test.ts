@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -9,7 +10,12 @@ import { ChatUser, eventually } from "./web-page.js";
 
 // The web chat (examples/web, built) in a real Chromium against a real local cluster: two
 // gateways, the persister and the delivery service as processes, Redis and PostgreSQL.
-const SCREENSHOT = fileURLToPath(new URL("../../../docs/images/web-chat.png", import.meta.url));
+// Each run's screenshot goes to tests/browser/artifacts/ (not committed); with
+// PARLEY_UPDATE_SCREENSHOT=1 it also replaces the one the docs show.
+const SCREENSHOTS = [
+  fileURLToPath(new URL("../artifacts/web-chat.png", import.meta.url)),
+  ...(process.env.PARLEY_UPDATE_SCREENSHOT === "1" ? [fileURLToPath(new URL("../../../docs/images/web-chat.png", import.meta.url))] : []),
+];
 
 let cluster: LocalCluster;
 let browser: Browser;
@@ -143,6 +149,8 @@ async function saveSideBySide(left: Buffer, leftCaption: string, right: Buffer, 
   );
   const png = await page.screenshot({ fullPage: true });
   await page.close();
-  mkdirSync(fileURLToPath(new URL(".", `file://${SCREENSHOT}`)), { recursive: true });
-  writeFileSync(SCREENSHOT, png);
+  for (const path of SCREENSHOTS) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, png);
+  }
 }
