@@ -15,6 +15,14 @@ const TYPES: Record<string, string> = {
   ".txt": "text/plain; charset=utf-8",
 };
 
+function decodePath(url: string): string | undefined {
+  try {
+    return decodeURIComponent(url.split("?")[0] ?? "/");
+  } catch {
+    return undefined; // e.g. "%E0%A4%A": answered 400
+  }
+}
+
 /**
  * Serves the built app from `root`: files as they are (hashed assets cached for a year),
  * anything else that a browser navigates to gets index.html, so deep links load the app.
@@ -23,10 +31,10 @@ export function staticFiles(root: string): Middleware {
   const base = normalize(root);
   return (req, res, next) => {
     if (req.method !== "GET" && req.method !== "HEAD") return next();
-    const path = decodeURIComponent((req.url ?? "/").split("?")[0] ?? "/");
-    const file = normalize(join(base, path));
-    // `..` in the URL must not leave the root.
-    if (file !== base && !file.startsWith(base + sep)) {
+    const path = decodePath(req.url ?? "/");
+    const file = path === undefined ? undefined : normalize(join(base, path));
+    // `..` in the URL must not leave the root; a malformed escape is refused too.
+    if (path === undefined || file === undefined || (file !== base && !file.startsWith(base + sep))) {
       res.writeHead(400).end();
       return;
     }

@@ -1,8 +1,12 @@
-import { createServer, type Server } from "node:http";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer, request, type Server } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { devRoutes } from "./dev-routes.js";
 import { DEV_JWT_SECRET } from "./dev-token.js";
+import { staticFiles } from "./static-files.js";
 import { WebConfigError, loadWebConfig } from "./web-config.js";
 
 describe("loadWebConfig", () => {
@@ -52,5 +56,48 @@ describe("devRoutes", () => {
 
   it("tells the page where the gateways are", async () => {
     expect(await (await fetch(`${base}/config.json`)).json()).toEqual({ gateways: ["http://127.0.0.1:3000"] });
+  });
+});
+
+describe("staticFiles", () => {
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    const root = mkdtempSync(join(tmpdir(), "parley-web-"));
+    mkdirSync(join(root, "assets"));
+    writeFileSync(join(root, "index.html"), "<!doctype html><title>app</title>");
+    writeFileSync(join(root, "assets", "app-1234.js"), "console.log(1)");
+    const serve = staticFiles(root);
+    server = createServer((req, res) => serve(req, res, () => res.writeHead(405).end()));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const address = server.address();
+    base = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  // fetch() normalises `..` away, so the raw request line is sent with node:http.
+  const rawGet = (path: string) =>
+    new Promise<number>((resolve, reject) => {
+      request(`${base}${path}`, { method: "GET", path }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+        .on("error", reject)
+        .end();
+    });
+
+  it("serves files, hashed assets as immutable, and index.html for a deep link", async () => {
+    const asset = await fetch(`${base}/assets/app-1234.js`);
+    expect(asset.headers.get("content-type")).toContain("text/javascript");
+    expect(asset.headers.get("cache-control")).toContain("immutable");
+    const deep = await fetch(`${base}/some/conversation`);
+    expect(await deep.text()).toContain("<title>app</title>");
+    expect((await fetch(`${base}/assets/missing.js`)).status).toBe(404);
+  });
+
+  it("never leaves the root, and refuses a malformed escape", async () => {
+    expect(await rawGet("/../../etc/passwd")).toBe(400);
+    expect(await rawGet("/%2e%2e/%2e%2e/etc/passwd")).toBe(400);
+    expect(await rawGet("/%E0%A4%A")).toBe(400);
   });
 });
