@@ -47,9 +47,11 @@ it("two users on two gateways chat; one goes offline, sends, comes back: every m
     const conversationId = (await pane.getAttribute("data-conversation-id"))!;
     await bob.conversationItem(conversationId).waitFor({ timeout: 20_000 });
 
-    // An unread badge before bob opens it; gone once he has read it; alice's ticks turn to read.
+    // An unread badge before bob opens it; gone once he has read it; alice's ticks turn to delivered, then read.
     await alice.send("Hi Bob!");
     await eventually(() => bob.conversationItem(conversationId).locator("[data-testid=unread]").textContent().catch(() => null), (text) => text === "1", "bob's unread badge");
+    // Bob's device has it, though he has not opened it: two grey ticks, not yet blue.
+    await eventually(() => alice.messages("Hi Bob!"), (m) => m.length === 1 && m[0]!.ticks === "delivered", "alice's delivered ticks");
     // Presence dots: each sees the other online.
     await alice.page.waitForSelector(`li[data-conversation-id="${conversationId}"] .presence[data-status="online"]`, { timeout: 20_000 });
     await bob.page.waitForSelector(`li[data-conversation-id="${conversationId}"] .presence[data-status="online"]`, { timeout: 20_000 });
