@@ -91,7 +91,8 @@ export class Connection {
 
   /** Connects now: skips a pending backoff wait, or leaves `unauthorized` with a fresh token. */
   reconnect(): void {
-    if (this.closed || this.current === "online" || (this.current === "connecting" && this.socket)) return;
+    // Online, or an attempt already under way (waiting for a token or a handshake): nothing to do.
+    if (this.closed || this.current === "online" || this.current === "connecting") return;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     void this.attempt(this.current === "unauthorized");

@@ -135,10 +135,11 @@ export class ConversationViewImpl implements ConversationView {
     return this.window.size;
   }
 
-  subscribe(fn: () => void): Unsubscribe {
+  /** An arrow property, so `useSyncExternalStore(view.subscribe, ...)` can pass it unbound. */
+  readonly subscribe = (fn: () => void): Unsubscribe => {
     this.subscribers.add(fn);
-    return () => this.subscribers.delete(fn);
-  }
+    return () => void this.subscribers.delete(fn);
+  };
 
   send(input: SendInput | string): OutgoingMessage {
     this.local.stop();

@@ -6,6 +6,7 @@ export { createClient } from "./create-client.js";
 export { memoryStorage, type OutboxRecord, type OutboxStorage } from "./outbox-storage.js";
 export { indexedDbStorage, type IndexedDbStorageOptions } from "./indexeddb-storage.js";
 export { fullJitterDelay } from "./backoff.js";
+export { ParleyRequestError } from "./request-error.js";
 export type {
   Attachment,
   ChatMessage,

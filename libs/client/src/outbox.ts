@@ -77,6 +77,7 @@ export class Outbox {
       entry.outgoing.senderId = userId;
       if (!entry.outgoing.senderName) entry.outgoing.senderName = entry.record.senderName = senderName;
       entry.persisted = this.persist(entry.record);
+      this.deps.onChange(entry.outgoing);
     }
     let stored: OutboxRecord[] = [];
     try {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { io } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ParleyClient } from "@parley/client";
 import { fileStorage } from "@parley/client/node";
@@ -65,6 +66,27 @@ describe("client SDK: offline outbox", () => {
     expect(aliceMessages.map((m) => [m.body, m.status])).toEqual(bodies.map((b) => [b, "sent"]));
     expect(aliceMessages.map((m) => m.key)).toEqual(sent.map((m) => `off-alice/${m.clientMessageId}`));
     expect(alice.outbox()).toEqual([]);
+  });
+
+  it("when the socket cannot connect (WebSockets blocked), sends go over HTTP, each once", async () => {
+    // The socket always dials a closed port, as behind a proxy that blocks WebSockets; HTTP to the gateway works.
+    const alice = clientFor(cluster, "http-alice", "Alice", {
+      url: cluster.url(0),
+      httpFallbackAfterMs: 300,
+      socketFactory: (_url, options) => io("http://127.0.0.1:9", options),
+    });
+    const bob = clientFor(cluster, "http-bob", "Bob", { url: cluster.url(1) });
+    clients.push(alice, bob);
+    await onlineState(bob);
+    const conversation = await alice.conversations.create({ kind: "group", memberIds: ["http-bob"] });
+    const sent = ["h1", "h2", "h3"].map((body) => alice.send(conversation.id, body));
+    const settled = await Promise.all(sent.map((m) => m.settled));
+    expect(settled.map((m) => m.status)).toEqual(["sent", "sent", "sent"]);
+    expect(alice.state).not.toBe("online");
+    expect((await storedBodies(conversation.id, "http-alice")).map((r) => r.body)).toEqual(["h1", "h2", "h3"]);
+    const view = bob.conversation(conversation.id);
+    await until(() => view.messages.length === 3, "bob to see the three");
+    expect(view.messages.map((m) => m.body)).toEqual(["h1", "h2", "h3"]);
   });
 
   it("messages written before an app restart are sent by the next start (file outbox), once", async () => {
