@@ -139,6 +139,34 @@ it("history scroll-back: a long conversation opens at its newest messages and sc
   expect(dave.errors).toEqual([]);
 });
 
+it("a message written offline survives closing the tab: the browser's next tab sends it, once", async () => {
+  const erin = await newUser(0, "erin", "Erin");
+  const finn = await newUser(1, "finn", "Finn");
+  await erin.page.fill("[data-testid=new-conversation] input[name=members]", "finn");
+  await erin.page.click("[data-testid=new-conversation] button[type=submit]");
+  const conversationId = (await (await erin.page.waitForSelector(".pane[data-conversation-id]")).getAttribute("data-conversation-id"))!;
+  await finn.conversationItem(conversationId).waitFor({ timeout: 20_000 });
+  await finn.open(conversationId);
+
+  await erin.context.setOffline(true);
+  await erin.page.waitForSelector("[data-testid=offline-banner]:not([hidden])", { timeout: 20_000 });
+  const text = "Written offline, then I closed the tab";
+  await erin.send(text);
+  // Durable in IndexedDB (not only in the page's memory) before the tab goes.
+  await eventually(() => erin.storedOutbox(), (n) => n === 1, "the message in erin's IndexedDB outbox");
+  await erin.page.close();
+
+  // The network is back and erin opens the chat again: the outbox goes out by itself.
+  await erin.context.setOffline(false);
+  const again = await ChatUser.signIn(erin.context, cluster.web, cluster.gateways[0]!, "erin", "Erin");
+  users.push(again);
+  await eventually(() => finn.bodies(), (b) => b.includes(text), "finn gets the message from the closed tab");
+  await eventually(() => again.storedOutbox(), (n) => n === 0, "erin's outbox emptied once stored");
+  await new Promise((resolve) => setTimeout(resolve, 500)); // a duplicate would have arrived by now
+  expect((await finn.bodies()).filter((b) => b === text)).toHaveLength(1);
+  expect([...erin.errors, ...again.errors, ...finn.errors]).toEqual([]);
+});
+
 /** Both screenshots side by side with captions, rendered by the browser itself. */
 async function saveSideBySide(left: Buffer, leftCaption: string, right: Buffer, rightCaption: string): Promise<void> {
   const page = await browser.newPage({ viewport: { width: 1840, height: 700 } });

@@ -74,6 +74,25 @@ export class ChatUser {
     await this.page.press("[data-testid=composer] input[name=body]", "Enter");
   }
 
+  /** Records in this user's IndexedDB outbox (what survives the tab), read by the page itself. */
+  storedOutbox(): Promise<number> {
+    return this.page.evaluate(
+      (name) =>
+        new Promise<number>((resolve, reject) => {
+          const open = indexedDB.open(name);
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const db = open.result;
+            if (!db.objectStoreNames.contains("outbox")) return resolve(0);
+            const count = db.transaction("outbox").objectStore("outbox").count();
+            count.onsuccess = () => resolve(count.result);
+            count.onerror = () => reject(count.error);
+          };
+        }),
+      `parley-outbox:${this.userId}`,
+    );
+  }
+
   typingLine(): Promise<string> {
     return this.page.locator("[data-testid=typing]").innerText();
   }
