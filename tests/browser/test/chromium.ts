@@ -8,9 +8,8 @@ const KNOWN_PATHS = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/snap/bi
  * The machine's Chromium (Debian's `chromium` package): playwright-core drives it and never
  * downloads a browser of its own. Missing: a clear error, not a skipped test.
  */
-export function findChromium(): string {
-  const onPath = (process.env.PATH ?? "").split(delimiter).flatMap((dir) => [join(dir, "chromium"), join(dir, "chromium-browser")]);
-  const found = [...KNOWN_PATHS, ...onPath].find((path) => existsSync(path));
+export function findChromium(candidates: readonly string[] = defaultCandidates()): string {
+  const found = candidates.find((path) => existsSync(path));
   if (!found) {
     throw new Error(
       "Chromium is not installed, and the browser tests need a real one: `apt-get install chromium` " +
@@ -19,6 +18,11 @@ export function findChromium(): string {
     );
   }
   return found;
+}
+
+function defaultCandidates(): string[] {
+  const onPath = (process.env.PATH ?? "").split(delimiter).flatMap((dir) => [join(dir, "chromium"), join(dir, "chromium-browser")]);
+  return [...KNOWN_PATHS, ...onPath];
 }
 
 /** Headless Chromium. playwright-core turns Chromium's sandbox off by default (needed as root). */
