@@ -16,6 +16,11 @@ export default tseslint.config(
     },
   },
   {
+    // The web chat's page runs in the browser.
+    files: ["examples/web/src/**/*.ts"],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ["services/**/*.ts", "libs/**/*.ts"],
     ignores: ["**/*.test.ts", "libs/testkit/**"],
     rules: { "no-console": "error" },

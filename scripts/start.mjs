@@ -7,7 +7,8 @@
 //      possible) with their data in .data/ (kept across runs), ports 6390 / 5440 or the next free;
 //   3. database `parley` created when missing, migrations applied;
 //   4. two gateways (:3000, :3001), the persister (metrics :9101) and delivery (:9102) as
-//      child processes, their logs interleaved and prettified;
+//      child processes, their logs interleaved and prettified, and the web chat's development
+//      server (examples/web: the built app and its dev sign-in, :8080 or the next free port);
 //   5. Ctrl-C / SIGTERM: SIGTERM to every service, wait for them to drain, then stop the
 //      databases. A second Ctrl-C kills at once.
 import { spawn } from "node:child_process";
@@ -124,6 +125,18 @@ async function infrastructure() {
   return { redisUrl, databaseUrl };
 }
 
+/** The web chat (examples/web): the built page and its development sign-in, on 127.0.0.1 only. */
+function webSpec(port) {
+  return {
+    name: "web",
+    entry: { dir: join(ROOT, "examples", "web"), main: "dist/server/serve.js" },
+    args: ["--port", String(port), "--host", "127.0.0.1", "--gateways", "http://localhost:3000,http://localhost:3001"],
+    env: {},
+    readyz: `http://127.0.0.1:${port}/healthz`,
+    url: `http://127.0.0.1:${port}/`,
+  };
+}
+
 function serviceEntry(service) {
   const dir = join(SERVICES_ROOT, service);
   let main = "dist/server.js";
@@ -137,7 +150,7 @@ function serviceEntry(service) {
 }
 
 function startService(spec, index, width, env) {
-  const { dir, main } = serviceEntry(spec.service);
+  const { dir, main } = spec.entry ?? serviceEntry(spec.service);
   if (!existsSync(join(dir, main))) {
     fail(`${spec.name}: ${join(dir, main)} does not exist (did the build of ${spec.service} fail?)`);
     return;
@@ -145,7 +158,7 @@ function startService(spec, index, width, env) {
   const prefix = prefixer(spec.name, index, width);
   // detached: a Ctrl-C in the terminal reaches only us; we then send SIGTERM so each
   // service drains instead of dying mid-request.
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [main, ...(spec.args ?? [])], {
     cwd: dir,
     env: { ...env, ...spec.env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -215,7 +228,7 @@ async function shutdown(reason) {
   process.exit(process.exitCode ?? 0);
 }
 
-function banner(notReady) {
+function banner(notReady, web) {
   const line = "─".repeat(66);
   const lines = [
     "",
@@ -224,6 +237,7 @@ function banner(notReady) {
     "",
     `  gateways     http://localhost:3000   http://localhost:3001`,
     `               (Socket.IO + HTTP API; /healthz /readyz /metrics)`,
+    ...(web ? [`  web chat     ${web.url}   (sign in as any user id; ?gateway=http://localhost:3001 picks a gateway)`] : []),
     `  metrics      http://localhost:9101/metrics (persister)`,
     `               http://localhost:9102/metrics (delivery)`,
     "",
@@ -273,15 +287,19 @@ async function main() {
     NODE_ENV: "development",
     CORS_ORIGINS: process.env.CORS_ORIGINS ?? "*",
   };
-  const width = Math.max(...SERVICES.map((s) => s.name.length));
-  step(`starting ${SERVICES.map((s) => s.name).join(", ")}…`);
-  SERVICES.forEach((spec, index) => startService(spec, index, width, env));
+  // The web chat only with the repository's own services (not with --services-root stand-ins).
+  const testkit = await import("@parley/testkit");
+  const web = SERVICES_ROOT === join(ROOT, "services") ? webSpec(await testkit.portFrom(8080)) : undefined;
+  const specs = web ? [...SERVICES, web] : SERVICES;
+  const width = Math.max(...specs.map((s) => s.name.length));
+  step(`starting ${specs.map((s) => s.name).join(", ")}…`);
+  specs.forEach((spec, index) => startService(spec, index, width, env));
   if (children.size === 0) {
     await shutdown("no service could start");
     return;
   }
-  const notReady = await waitReady(SERVICES);
-  if (!shuttingDown) banner(notReady);
+  const notReady = await waitReady(specs);
+  if (!shuttingDown) banner(notReady, web && !notReady.includes(web.name) ? web : undefined);
 }
 
 main().catch(async (error) => {

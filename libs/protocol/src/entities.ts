@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { LIMITS } from "./limits.js";
+import { isWellFormed } from "./well-formed.js";
 
 /** JWT `sub`: any string of 1..128 characters. */
 /**
@@ -11,7 +12,7 @@ export const UserIdSchema = z
   .min(1)
   .max(128)
   .refine((s) => !s.includes("\u0000"), "must not contain NUL characters")
-  .refine((s) => s.isWellFormed(), "must be well-formed Unicode (no lone surrogates)");
+  .refine((s) => isWellFormed(s), "must be well-formed Unicode (no lone surrogates)");
 export const UuidSchema = z.uuid();
 export const IsoTimestampSchema = z.iso.datetime({ offset: true });
 
@@ -22,7 +23,7 @@ export const AttachmentSchema = z.object({
   url: z.url({ protocol: /^https$/ }).max(2_048),
   mime: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, "a MIME type such as image/png").max(255),
   size: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  name: z.string().min(1).max(255).refine((s) => s.isWellFormed(), "must be well-formed Unicode").optional(),
+  name: z.string().min(1).max(255).refine((s) => isWellFormed(s), "must be well-formed Unicode").optional(),
 });
 export type Attachment = z.infer<typeof AttachmentSchema>;
 
@@ -39,13 +40,16 @@ export const EmojiSchema = z
 
 const SHORTCODE = /^:[a-z0-9_+-]{1,30}:$/;
 const PICTOGRAPHIC = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20E3/u;
-const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+// Made on first use, not at import: React Native's Hermes has no Intl.Segmenter, and the
+// client SDK imports this catalog without ever checking an emoji.
+let graphemes: Intl.Segmenter | undefined;
 
 function isReactionLabel(s: string): boolean {
   if (SHORTCODE.test(s)) return true;
-  if (!s.isWellFormed() || !PICTOGRAPHIC.test(s)) return false;
+  if (!isWellFormed(s) || !PICTOGRAPHIC.test(s)) return false;
+  const segmenter = (graphemes ??= new Intl.Segmenter(undefined, { granularity: "grapheme" }));
   let count = 0;
-  for (const _ of graphemes.segment(s)) if (++count > 1) return false;
+  for (const _ of segmenter.segment(s)) if (++count > 1) return false;
   return count === 1;
 }
 
@@ -116,4 +120,4 @@ export const TitleSchema = z
   .trim()
   .min(1)
   .max(LIMITS.titleChars)
-  .refine((s) => s.isWellFormed(), "must be well-formed Unicode (no lone surrogates)");
+  .refine((s) => isWellFormed(s), "must be well-formed Unicode (no lone surrogates)");

@@ -11,6 +11,7 @@ import {
   UserIdSchema,
   UuidSchema,
 } from "./entities.js";
+import { isWellFormed } from "./well-formed.js";
 
 const SeqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 /** Message text: Postgres cannot store NUL in text, so it is refused here rather than failing the commit. */
@@ -19,7 +20,7 @@ const BodySchema = z
   .max(LIMITS.messageBodyChars)
   .refine((s) => !s.includes("\u0000"), "must not contain NUL characters")
   // A lone UTF-16 surrogate (an emoji cut in half) is not valid in Postgres' JSON or text.
-  .refine((s) => s.isWellFormed(), "must be well-formed Unicode (no lone surrogates)");
+  .refine((s) => isWellFormed(s), "must be well-formed Unicode (no lone surrogates)");
 const EmptySchema = z.object({});
 
 export const SendMessageSchema = z.object({

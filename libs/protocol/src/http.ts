@@ -11,6 +11,7 @@ import {
   UuidSchema,
 } from "./entities.js";
 import { ClientEvents, SendMessageSchema } from "./events.js";
+import { isWellFormed } from "./well-formed.js";
 
 /** Query strings arrive as text: coerce, then apply the same bounds as the socket events. */
 const QuerySeq = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -107,7 +108,7 @@ export const HttpRoutes = {
         .max(LIMITS.searchQueryChars)
         .refine((s) => s.trim().length > 0, "must not be empty")
         .refine((s) => !s.includes("\u0000"), "must not contain NUL characters")
-        .refine((s) => s.isWellFormed(), "must be well-formed Unicode (no lone surrogates)"),
+        .refine((s) => isWellFormed(s), "must be well-formed Unicode (no lone surrogates)"),
       conversationId: UuidSchema.optional(),
       limit: z.coerce.number().int().min(1).max(LIMITS.searchMaxLimit).optional(),
     }),

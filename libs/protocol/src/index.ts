@@ -4,3 +4,4 @@ export * from "./entities.js";
 export * from "./events.js";
 export * from "./http.js";
 export * from "./validate.js";
+export * from "./well-formed.js";

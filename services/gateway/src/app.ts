@@ -14,6 +14,7 @@ import { UserRecords } from "./auth/user-records.js";
 import { ConversationService } from "./conversation-service.js";
 import { drainSockets } from "./drain.js";
 import { guardDb } from "./guard-db.js";
+import { registerCors } from "./http/cors.js";
 import { installErrorHandler } from "./http/error-handler.js";
 import { registerRoutes } from "./http/routes.js";
 import { MembershipCache } from "./membership-cache.js";
@@ -102,6 +103,8 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
 
   const allowOrigin = (origin: string | undefined) =>
     origin === undefined || config.corsOrigins.includes("*") || config.corsOrigins.includes(origin);
+
+  await registerCors(app, allowOrigin);
 
   const io: ParleyServer = new Server(app.server, {
     // Frames past 64 KiB are answered PAYLOAD_TOO_LARGE (socket/attach.ts); only frames past

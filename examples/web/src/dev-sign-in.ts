@@ -1,0 +1,43 @@
+/** Who is signed in on this tab (sessionStorage: each tab can be another user; a reload keeps it). */
+export interface DevUser {
+  userId: string;
+  name: string;
+}
+
+const KEY = "parley-web:user";
+
+export function rememberedUser(): DevUser | undefined {
+  try {
+    const raw = sessionStorage.getItem(KEY);
+    const value: unknown = raw ? JSON.parse(raw) : undefined;
+    if (typeof value === "object" && value !== null && typeof (value as DevUser).userId === "string" && typeof (value as DevUser).name === "string") {
+      return value as DevUser;
+    }
+  } catch {
+    // A damaged entry: sign in again.
+  }
+  return undefined;
+}
+
+export function rememberUser(user: DevUser | undefined): void {
+  if (user) sessionStorage.setItem(KEY, JSON.stringify(user));
+  else sessionStorage.removeItem(KEY);
+}
+
+/**
+ * The SDK's token provider for a development user: asks the web server's /dev/token (which
+ * exists only on development servers). A real app asks its identity provider here.
+ * Throws when the endpoint cannot be reached: the SDK retries with backoff.
+ */
+export function devTokenProvider(user: DevUser): () => Promise<string> {
+  return async () => {
+    const res = await fetch("/dev/token", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ userId: user.userId, name: user.name }),
+    });
+    if (!res.ok) throw new Error(`dev sign-in answered ${res.status}`);
+    const { token } = (await res.json()) as { token: string };
+    return token;
+  };
+}

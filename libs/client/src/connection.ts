@@ -1,0 +1,261 @@
+import { io, type ManagerOptions, type Socket, type SocketOptions } from "socket.io-client";
+import {
+  ClientEvents,
+  ErrorBodySchema,
+  ServerEvents,
+  type ClientAck,
+  type ClientEventName,
+  type ClientPayload,
+  type ErrorBody,
+  type ServerEventName,
+  type ServerPayload,
+} from "@parley/protocol";
+import { fullJitterDelay, type BackoffOptions } from "./backoff.js";
+import type { TokenSource } from "./token-source.js";
+import { TokenRefresher } from "./token-refresher.js";
+import type { ClientLogger, ConnectionState } from "./types.js";
+
+/** Makes the Socket.IO socket of one connection attempt (tests wrap it; apps never need to). */
+export type SocketFactory = (url: string, options: Partial<ManagerOptions & SocketOptions>) => Socket;
+
+export interface ConnectionDeps {
+  urls: readonly string[];
+  tokens: TokenSource;
+  transports: ("websocket" | "polling")[];
+  logger: ClientLogger;
+  now: () => number;
+  backoff: BackoffOptions;
+  refreshBeforeExpiryMs: number;
+  ackTimeoutMs: number;
+  socketFactory?: SocketFactory;
+  random?: () => number;
+  onState: (state: ConnectionState) => void;
+  /** `session:ready`: the socket is authenticated and in every room of the user. */
+  onReady: (userId: string) => void;
+  /** A validated server event (invalid ones are dropped with a debug line). */
+  onEvent: <E extends ServerEventName>(event: E, payload: ServerPayload<E>) => void;
+}
+
+/** The answer to a request: the ok ack, or the refusal (including "not connected" and "no ack in time"). */
+export type RequestResult<E extends ClientEventName> = ClientAck<E>;
+
+const SERVER_EVENTS = Object.keys(ServerEvents) as ServerEventName[];
+
+/** Handshake budget: a gateway that does not answer within it counts as a failed attempt. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * One logical connection to the cluster: a fresh Socket.IO socket per attempt (Socket.IO's own
+ * reconnection is off, so the backoff, the token of each attempt and the choice of URL are
+ * ours), the observable state, token refresh while online, and typed requests with acks.
+ */
+export class Connection {
+  private socket: Socket | undefined;
+  private current: ConnectionState = "connecting";
+  private attempts = 0;
+  private urlIndex = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+  private offlineSinceMs: number | undefined;
+  private readonly refresher: TokenRefresher;
+  private removeOnlineListener: (() => void) | undefined;
+
+  constructor(private readonly deps: ConnectionDeps) {
+    this.offlineSinceMs = deps.now();
+    this.refresher = new TokenRefresher({
+      now: deps.now,
+      leadMs: deps.refreshBeforeExpiryMs,
+      refresh: () => this.refreshToken(),
+      onError: (err) => deps.logger.warn?.({ err }, "token refresh failed"),
+    });
+    this.listenForNetwork();
+  }
+
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /** The base URL of the current (or next) attempt: the HTTP API lives there too. */
+  get url(): string {
+    return this.deps.urls[this.urlIndex]!;
+  }
+
+  /** Since when no socket has been online (undefined while online). */
+  get offlineSince(): number | undefined {
+    return this.offlineSinceMs;
+  }
+
+  start(): void {
+    void this.attempt(false);
+  }
+
+  /** Connects now: skips a pending backoff wait, or leaves `unauthorized` with a fresh token. */
+  reconnect(): void {
+    // Online, or an attempt already under way (waiting for a token or a handshake): nothing to do.
+    if (this.closed || this.current === "online" || this.current === "connecting") return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    void this.attempt(this.current === "unauthorized");
+  }
+
+  async request<E extends ClientEventName>(event: E, payload: ClientPayload<E>, timeoutMs = this.deps.ackTimeoutMs): Promise<RequestResult<E>> {
+    const socket = this.socket;
+    if (!socket || this.current !== "online") return refusal("UNAVAILABLE", "not connected");
+    return new Promise((resolve) => {
+      socket.timeout(timeoutMs).emit(event, payload, (err: Error | null, answer: unknown) => {
+        if (err) return resolve(refusal("UNAVAILABLE", `no answer to ${event}: ${err.message}`));
+        resolve(parseAck(event, answer));
+      });
+    });
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.refresher.disarm();
+    this.removeOnlineListener?.();
+    this.removeOnlineListener = undefined;
+    this.teardown();
+    this.setState("closed");
+  }
+
+  private async attempt(freshToken: boolean): Promise<void> {
+    if (this.closed) return;
+    this.retryTimer = undefined;
+    this.setState("connecting");
+    let token: string | null;
+    try {
+      token = await this.deps.tokens.get({ fresh: freshToken });
+    } catch (err) {
+      this.deps.logger.warn?.({ err }, "token provider failed; retrying");
+      return this.fail(false);
+    }
+    if (this.closed) return;
+    if (token === null) return this.setState("unauthorized");
+
+    const url = this.url;
+    const factory = this.deps.socketFactory ?? io;
+    const socket = factory(url, {
+      auth: { token },
+      transports: this.deps.transports,
+      reconnection: false,
+      forceNew: true,
+      timeout: CONNECT_TIMEOUT_MS,
+    });
+    this.socket = socket;
+    let expired = false;
+
+    socket.on("session:ready", (raw: unknown) => {
+      const parsed = ServerEvents["session:ready"].safeParse(raw);
+      if (!parsed.success || this.socket !== socket) return;
+      this.attempts = 0;
+      this.offlineSinceMs = undefined;
+      const claims = this.deps.tokens.claims;
+      if (claims?.exp !== undefined) this.refresher.arm(claims.exp, claims.iat);
+      this.setState("online");
+      this.deps.onReady(parsed.data.userId);
+    });
+    socket.on("session:expired", () => {
+      expired = true;
+      this.deps.tokens.invalidate();
+    });
+    socket.on("connect_error", (err: Error & { data?: { code?: string } }) => {
+      if (this.socket !== socket) return;
+      this.teardown();
+      if (err.message === "unauthorized") {
+        this.deps.logger.warn?.({ code: err.data?.code, url }, "the gateway refused the token");
+        this.deps.tokens.invalidate();
+        // A token fresh from the provider that is still refused will not get better by retrying.
+        if (freshToken) return this.setState("unauthorized");
+        return void this.attempt(true);
+      }
+      this.deps.logger.debug?.({ url, err: err.message }, "connection attempt failed");
+      this.fail(true);
+    });
+    socket.on("disconnect", (reason: string) => {
+      if (this.socket !== socket) return;
+      this.teardown();
+      if (this.closed) return;
+      this.deps.logger.info?.({ reason, expired }, "disconnected");
+      this.fail(false);
+    });
+    for (const event of SERVER_EVENTS) {
+      if (event === "session:ready" || event === "session:expired") continue;
+      socket.on(event, (raw: unknown) => {
+        const parsed = ServerEvents[event].safeParse(raw);
+        if (!parsed.success) {
+          this.deps.logger.debug?.({ event, issue: parsed.error.issues[0]?.message }, "malformed server event dropped");
+          return;
+        }
+        this.deps.onEvent(event, parsed.data as ServerPayload<typeof event>);
+      });
+    }
+  }
+
+  /** Not connected: wait (full jitter) and try again, on the next URL when the attempt itself failed. */
+  private fail(rotate: boolean): void {
+    if (this.closed) return;
+    this.refresher.disarm();
+    this.offlineSinceMs ??= this.deps.now();
+    if (rotate) this.urlIndex = (this.urlIndex + 1) % this.deps.urls.length;
+    this.setState("offline");
+    const delay = fullJitterDelay(this.attempts++, this.deps.backoff, this.deps.random);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.attempt(false), delay);
+  }
+
+  /** Drops the current socket with every listener on it. */
+  private teardown(): void {
+    const socket = this.socket;
+    if (!socket) return;
+    this.socket = undefined;
+    socket.removeAllListeners();
+    socket.disconnect();
+  }
+
+  private async refreshToken(): Promise<number | undefined> {
+    const token = await this.deps.tokens.get({ fresh: true });
+    if (!token) return undefined;
+    const answer = await this.request("auth:refresh", { token });
+    if (!answer.ok) {
+      this.deps.logger.warn?.({ code: answer.error.code }, "auth:refresh refused");
+      return undefined;
+    }
+    return answer.exp;
+  }
+
+  /** Browsers say when the network returns: reconnect then instead of waiting out the backoff. */
+  private listenForNetwork(): void {
+    const target = globalThis as { addEventListener?: (t: string, fn: () => void) => void; removeEventListener?: (t: string, fn: () => void) => void };
+    if (typeof target.addEventListener !== "function" || typeof target.removeEventListener !== "function") return;
+    const online = () => {
+      if (this.current === "offline") this.reconnect();
+    };
+    target.addEventListener("online", online);
+    this.removeOnlineListener = () => target.removeEventListener!("online", online);
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.current === state) return;
+    if (state !== "online") this.offlineSinceMs ??= this.deps.now();
+    this.current = state;
+    this.deps.onState(state);
+  }
+}
+
+function refusal(code: ErrorBody["code"], message: string): { ok: false; error: ErrorBody } {
+  return { ok: false, error: { code, message } };
+}
+
+function parseAck<E extends ClientEventName>(event: E, answer: unknown): RequestResult<E> {
+  const a = answer as { ok?: unknown; error?: unknown } | null;
+  if (a?.ok === true) {
+    const parsed = ClientEvents[event].ack.safeParse(answer);
+    if (parsed.success) return { ok: true, ...parsed.data } as RequestResult<E>;
+    return refusal("INTERNAL", `malformed ${event} ack: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+  }
+  const error = ErrorBodySchema.safeParse(a?.error);
+  return error.success ? { ok: false, error: error.data } : refusal("INTERNAL", `malformed ${event} refusal`);
+}

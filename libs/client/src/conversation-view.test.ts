@@ -1,0 +1,110 @@
+import { randomUUID } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { ClientAck, ClientEventName, ClientPayload, Message } from "@parley/protocol";
+import { ConversationViewImpl } from "./conversation-view.js";
+import { Emitter } from "./emitter.js";
+import type { HttpApi } from "./http-api.js";
+import type { ClientEventMap } from "./types.js";
+
+const cid = randomUUID();
+const msg = (seq: number, senderId = "bob"): Message => ({
+  id: randomUUID(),
+  conversationId: cid,
+  seq,
+  senderId,
+  senderName: senderId,
+  clientMessageId: randomUUID(),
+  kind: "text",
+  body: `m${seq}`,
+  createdAt: new Date(1_800_000_000_000 + seq).toISOString(),
+});
+
+/** A view with a scripted server: history answers from `server`, everything else `{ ok: true }`. */
+function makeView(server: Message[]) {
+  const requests: { event: ClientEventName; payload: unknown }[] = [];
+  const emitter = new Emitter<ClientEventMap>();
+  const request = async <E extends ClientEventName>(event: E, payload: ClientPayload<E>): Promise<ClientAck<E>> => {
+    requests.push({ event, payload });
+    if (event === "messages:history") {
+      const q = payload as ClientPayload<"messages:history">;
+      const after = server.filter((m) => m.seq > (q.afterSeq ?? 0) && m.seq < (q.beforeSeq ?? Infinity));
+      const page = q.afterSeq !== undefined ? after.slice(0, q.limit) : after.slice(-(q.limit ?? 50));
+      return { ok: true, messages: page, hasMore: page.length < after.length } as ClientAck<E>;
+    }
+    if (event === "message:read") {
+      const seq = (payload as { seq: number }).seq;
+      return { ok: true, lastReadSeq: seq, unreadCount: server.filter((m) => m.seq > seq && m.senderId !== "alice").length } as ClientAck<E>;
+    }
+    return { ok: true } as ClientAck<E>;
+  };
+  const view = new ConversationViewImpl(cid, {
+    userId: () => "alice",
+    request,
+    online: () => true,
+    http: {} as HttpApi,
+    outbox: { list: () => [], enqueue: () => { throw new Error("not in this test"); } },
+    emitter,
+    logger: {},
+    now: () => Date.now(),
+    pageSize: 3,
+    receiptDelayMs: 300,
+    typingIdleMs: 2_000,
+    remoteTypingExpiryMs: 7_000,
+  });
+  return { view, requests, emitter };
+}
+
+describe("ConversationView", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("a live message beyond lastSeq + 1 makes the view page forward until the gap is filled", async () => {
+    const server = Array.from({ length: 8 }, (_, i) => msg(i + 1));
+    const { view, requests } = makeView(server);
+    view.applySync({ id: cid, lastSeq: 2, lastReadSeq: 2, unreadCount: 0, messages: server.slice(0, 2), hasMore: false }, false);
+    view.applyLive(server[7]!); // 3..7 never arrived
+    await vi.advanceTimersByTimeAsync(0);
+    expect(view.messages.map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(requests.filter((r) => r.event === "messages:history").map((r) => r.payload)).toEqual([
+      { conversationId: cid, afterSeq: 2, limit: 3 },
+      { conversationId: cid, afterSeq: 5, limit: 3 },
+    ]);
+    expect(view.unreadCount).toBe(6); // 8, then 3..7 found by the fill
+  });
+
+  it("markShown lowers unread at once and sends one coalesced read (and delivered) watermark", async () => {
+    const server = Array.from({ length: 5 }, (_, i) => msg(i + 1, i === 2 ? "alice" : "bob"));
+    const { view, requests } = makeView(server);
+    view.applySync({ id: cid, lastSeq: 5, lastReadSeq: 0, unreadCount: 4, messages: server, hasMore: false }, false);
+    view.markShown(2);
+    view.markShown(4);
+    view.markShown(3); // lower: nothing
+    expect(view.unreadCount).toBe(1); // 1, 2 and 4 are bob's; 3 is alice's own
+    expect(requests.filter((r) => r.event === "message:read")).toEqual([]);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(requests.filter((r) => r.event !== "messages:history").map((r) => [r.event, (r.payload as { seq: number }).seq])).toEqual([
+      ["message:delivered", 5],
+      ["message:read", 4],
+    ]);
+    expect(view.lastReadSeq).toBe(4);
+    expect(view.unreadCount).toBe(1);
+  });
+
+  it("receipts give ticks; own and remote typing; close() clears every timer", async () => {
+    const { view, requests } = makeView([]);
+    view.applyReceipt({ conversationId: cid, userId: "bob", kind: "delivered", seq: 7, at: new Date().toISOString() });
+    view.applyReceipt({ conversationId: cid, userId: "bob", kind: "read", seq: 5, at: new Date().toISOString() });
+    view.applyReceipt({ conversationId: cid, userId: "carol", kind: "read", seq: 6, at: new Date().toISOString() });
+    expect(view.receiptFor(5)).toEqual({ deliveredTo: ["bob", "carol"], readBy: ["bob", "carol"] });
+    expect(view.receiptFor(7)).toEqual({ deliveredTo: ["bob"], readBy: [] });
+    view.input();
+    view.applyTyping({ conversationId: cid, userId: "bob", userName: "Bob", isTyping: true });
+    view.applyTyping({ conversationId: cid, userId: "alice", userName: "Alice", isTyping: true }); // own: ignored
+    expect(view.typing).toEqual([{ userId: "bob", userName: "Bob" }]);
+    view.markShown(1);
+    expect(vi.getTimerCount()).toBeGreaterThan(0);
+    view.close();
+    expect(vi.getTimerCount()).toBe(0);
+    expect(requests.map((r) => r.event)).toEqual(["typing:start"]);
+  });
+});

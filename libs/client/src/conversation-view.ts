@@ -1,0 +1,464 @@
+import type { ClientAck, ClientEventName, ClientPayload, Conversation, Message, ServerPayload, SyncConversation } from "@parley/protocol";
+import type { Emitter } from "./emitter.js";
+import type { HttpApi } from "./http-api.js";
+import { MessageWindow } from "./message-window.js";
+import { ParleyRequestError } from "./request-error.js";
+import { LocalTyping, RemoteTypists } from "./typing.js";
+import type {
+  ChatMessage,
+  ClientEventMap,
+  ClientLogger,
+  ConversationView,
+  MemberReceipts,
+  OutgoingMessage,
+  SendInput,
+  Typist,
+  Unsubscribe,
+} from "./types.js";
+
+export interface ViewDeps {
+  userId: () => string | undefined;
+  request: <E extends ClientEventName>(event: E, payload: ClientPayload<E>) => Promise<ClientAck<E>>;
+  online: () => boolean;
+  http: HttpApi;
+  outbox: { list(conversationId: string): OutgoingMessage[]; enqueue(conversationId: string, input: SendInput): OutgoingMessage };
+  emitter: Emitter<ClientEventMap>;
+  logger: ClientLogger;
+  now: () => number;
+  pageSize: number;
+  receiptDelayMs: number;
+  typingIdleMs: number;
+  remoteTypingExpiryMs: number;
+}
+
+/** The server forgets a typist after 6 s without `typing:start`; renewing every 3 s keeps the indicator up. */
+const TYPING_RENEW_MS = 3_000;
+
+/**
+ * One conversation as the app sees it: the message window (ordered, deduplicated, gap-free
+ * once filled) merged with own unsent messages, unread state, typists and receipts. It fills
+ * gaps and pages forward by itself; the client feeds it server events and sync answers.
+ */
+export class ConversationViewImpl implements ConversationView {
+  private readonly window = new MessageWindow();
+  private readonly subscribers = new Set<() => void>();
+  private readonly local: LocalTyping;
+  private readonly remote: RemoteTypists;
+  private readonly receiptsByUser = new Map<string, MemberReceipts>();
+  private cached: readonly ChatMessage[] | undefined;
+  private receiptsSnapshot: readonly MemberReceipts[] = [];
+  private readSeq = 0;
+  private unread = 0;
+  private readTarget = 0;
+  private readSent = 0;
+  private deliveredTarget = 0;
+  private deliveredSent = 0;
+  private receiptTimer: ReturnType<typeof setTimeout> | undefined;
+  private filling: Promise<void> | undefined;
+  private fillAgain = false;
+  private fillCountsUnread = false;
+  private closed = false;
+
+  constructor(
+    readonly id: string,
+    private readonly deps: ViewDeps,
+  ) {
+    this.local = new LocalTyping({
+      idleMs: deps.typingIdleMs,
+      renewMs: TYPING_RENEW_MS,
+      now: deps.now,
+      send: (event) => {
+        if (!deps.online()) return;
+        // Typing is best effort: a lost start or stop is corrected by the server's 6 s expiry.
+        void deps.request(event, { conversationId: id });
+      },
+    });
+    this.remote = new RemoteTypists(deps.remoteTypingExpiryMs, (typists) => {
+      deps.emitter.emit("typing", { conversationId: id, typists });
+      this.notify();
+    });
+  }
+
+  get messages(): readonly ChatMessage[] {
+    if (this.cached) return this.cached;
+    const me = this.deps.userId();
+    const stored = this.window.list().map((m) => toChat(m, me));
+    const keys = new Set(stored.map((m) => m.key));
+    const pending: ChatMessage[] = [];
+    for (const o of this.deps.outbox.list(this.id)) {
+      const chat = outgoingToChat(o);
+      if (!keys.has(chat.key)) pending.push(chat);
+    }
+    this.cached = pending.length > 0 ? [...stored, ...pending] : stored;
+    return this.cached;
+  }
+
+  get lastSeq(): number {
+    return this.window.lastSeq;
+  }
+  get hasOlder(): boolean {
+    const floor = this.window.floor;
+    return floor === undefined || floor > 0;
+  }
+  get lastReadSeq(): number {
+    return this.readSeq;
+  }
+  get unreadCount(): number {
+    return this.unread;
+  }
+  get typing(): readonly Typist[] {
+    return this.remote.list;
+  }
+  get receipts(): readonly MemberReceipts[] {
+    return this.receiptsSnapshot;
+  }
+  /** The window has been placed (a sync or conversation event said where it starts). */
+  get known(): boolean {
+    return this.window.known;
+  }
+  get loaded(): boolean {
+    return this.window.known;
+  }
+
+  receiptFor(seq: number): { deliveredTo: string[]; readBy: string[] } {
+    const deliveredTo: string[] = [];
+    const readBy: string[] = [];
+    for (const r of this.receiptsByUser.values()) {
+      if (r.deliveredSeq >= seq) deliveredTo.push(r.userId);
+      if (r.readSeq >= seq) readBy.push(r.userId);
+    }
+    return { deliveredTo, readBy };
+  }
+
+  /** How many stored messages this view holds. */
+  get held(): number {
+    return this.window.size;
+  }
+
+  /** An arrow property, so `useSyncExternalStore(view.subscribe, ...)` can pass it unbound. */
+  readonly subscribe = (fn: () => void): Unsubscribe => {
+    this.subscribers.add(fn);
+    return () => void this.subscribers.delete(fn);
+  };
+
+  send(input: SendInput | string): OutgoingMessage {
+    this.local.stop();
+    return this.deps.outbox.enqueue(this.id, typeof input === "string" ? { body: input } : input);
+  }
+
+  input(): void {
+    this.local.input();
+  }
+
+  stopTyping(): void {
+    this.local.stop();
+  }
+
+  markShown(seq: number): void {
+    const target = Math.min(seq, this.window.maxSeq);
+    if (target <= this.readSeq) return;
+    const before = this.readSeq;
+    this.readSeq = target;
+    this.unread = Math.max(0, this.unread - this.othersBetween(before, target));
+    this.readTarget = Math.max(this.readTarget, target);
+    this.emitUnread();
+    this.scheduleReceipts();
+  }
+
+  async loadOlder(limit = this.deps.pageSize): Promise<number> {
+    const floor = this.window.floor;
+    if (floor === 0) return 0;
+    const page = await this.history(floor === undefined ? { limit } : { beforeSeq: floor + 1, limit });
+    const added = this.window.addOlder(page.messages, page.hasMore);
+    this.afterAdd(added, false);
+    return added.length;
+  }
+
+  async members(): Promise<Conversation> {
+    const res = await this.deps.http.getConversation(this.id);
+    if (!res.ok) throw new ParleyRequestError(res.error);
+    const me = this.deps.userId();
+    for (const m of res.data.conversation.members ?? []) {
+      if (m.userId !== me) this.updateReceipt(m.userId, m.deliveredSeq, m.readSeq);
+      else if (m.readSeq > this.readSeq) this.readSeq = m.readSeq;
+    }
+    this.receiptsChanged();
+    return res.data.conversation;
+  }
+
+  // ---- fed by the client ----
+
+  /** A `sync` entry. Without a cursor it is the newest page and places the window. */
+  applySync(conv: SyncConversation, hadCursor: boolean): void {
+    const added = this.window.add(conv.messages);
+    if (!hadCursor || !this.window.known) {
+      const first = conv.messages[0];
+      this.window.setFloor(first ? first.seq - 1 : conv.lastSeq);
+    }
+    // The server's read state wins unless this device has read further and not said so yet;
+    // its count already includes the messages of this answer and of the pages still to come.
+    const serverWins = conv.lastReadSeq >= this.readSeq;
+    if (serverWins) {
+      this.readSeq = conv.lastReadSeq;
+      this.unread = conv.unreadCount;
+    }
+    this.afterAdd(added, !serverWins);
+    this.emitUnread();
+    if (conv.hasMore || this.window.hasGap || this.window.lastSeq < conv.lastSeq) this.fill(!serverWins);
+  }
+
+  /** A conversation this client had not seen (created, or the user was added): messages start after `lastSeq`. */
+  place(lastSeq: number): void {
+    if (!this.window.known) this.window.setFloor(lastSeq);
+  }
+
+  applyLive(message: Message): void {
+    const added = this.window.add([message]);
+    if (added.length === 0) return;
+    if (message.senderId !== this.deps.userId()) this.remote.remove(message.senderId);
+    this.afterAdd(added, true);
+    // Messages missed live were never counted: the fill counts them as unread.
+    if (this.window.hasGap) this.fill(true);
+  }
+
+  /** An own message acked by the outbox. */
+  applyOwn(message: Message): void {
+    this.afterAdd(this.window.add([message]), false);
+    if (this.window.hasGap) this.fill(true);
+  }
+
+  applyUpdate(message: Message): void {
+    if (this.window.replace(message)) this.changed();
+  }
+
+  applyReaction(r: ServerPayload<"reaction">): void {
+    const m = this.window.get(r.messageId);
+    if (!m) return;
+    const reactions = (m.reactions ?? []).map((x) => ({ emoji: x.emoji, userIds: [...x.userIds] }));
+    let entry = reactions.find((x) => x.emoji === r.emoji);
+    if (r.op === "add") {
+      if (!entry) reactions.push((entry = { emoji: r.emoji, userIds: [] }));
+      if (!entry.userIds.includes(r.userId)) entry.userIds.push(r.userId);
+    } else if (entry) {
+      entry.userIds = entry.userIds.filter((u) => u !== r.userId);
+    }
+    const kept = reactions.filter((x) => x.userIds.length > 0);
+    const next: Message = { ...m };
+    if (kept.length > 0) next.reactions = kept;
+    else delete next.reactions;
+    this.window.replace(next);
+    this.changed();
+  }
+
+  applyTyping(t: ServerPayload<"typing">): void {
+    if (t.userId === this.deps.userId()) return;
+    this.remote.set(t.userId, t.userName, t.isTyping);
+  }
+
+  applyReceipt(r: ServerPayload<"receipt">): void {
+    if (r.userId === this.deps.userId()) return;
+    const current = this.receiptsByUser.get(r.userId);
+    this.updateReceipt(
+      r.userId,
+      r.kind === "delivered" ? r.seq : (current?.deliveredSeq ?? 0),
+      r.kind === "read" ? r.seq : (current?.readSeq ?? 0),
+    );
+    this.receiptsChanged();
+  }
+
+  /** Read state from another device of this user (or this device's own read ack). */
+  applyUnread(u: { lastReadSeq: number; unreadCount: number }): void {
+    if (u.lastReadSeq < this.readSeq) return;
+    if (u.lastReadSeq === this.readSeq && u.unreadCount === this.unread) return;
+    this.readSeq = u.lastReadSeq;
+    this.unread = u.unreadCount;
+    this.emitUnread();
+  }
+
+  /** The outbox changed one of this conversation's messages. */
+  outboxChanged(): void {
+    this.changed();
+  }
+
+  /** Back online: send watermarks that could not go out while offline. */
+  flushReceipts(): void {
+    if (this.readTarget > this.readSent || this.deliveredTarget > this.deliveredSent) this.scheduleReceipts();
+  }
+
+  /** The socket went away: our typing ended with it; remote typists still expire by themselves. */
+  disconnected(): void {
+    this.local.reset();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.local.reset();
+    this.remote.clear();
+    clearTimeout(this.receiptTimer);
+    this.receiptTimer = undefined;
+    this.subscribers.clear();
+  }
+
+  // ---- internals ----
+
+  private afterAdd(added: Message[], countUnread: boolean): void {
+    if (added.length === 0) return;
+    const me = this.deps.userId();
+    let fromOthers = false;
+    for (const m of added) {
+      this.deps.emitter.emit("message", m);
+      if (m.senderId === me) continue;
+      fromOthers = true;
+      if (countUnread && m.seq > this.readSeq) this.unread++;
+    }
+    this.changed();
+    if (fromOthers) {
+      if (countUnread) this.emitUnread();
+      // Delivered: everything up to the contiguous end is on this device now.
+      if (this.window.lastSeq > this.deliveredTarget) {
+        this.deliveredTarget = this.window.lastSeq;
+        this.scheduleReceipts();
+      }
+    }
+  }
+
+  /** Pages forward from `lastSeq` until the server has nothing more: fills gaps and long absences. One at a time. */
+  private fill(countUnread: boolean): void {
+    this.fillCountsUnread ||= countUnread;
+    if (this.filling) {
+      this.fillAgain = true;
+      return;
+    }
+    this.filling = (async () => {
+      try {
+        do {
+          this.fillAgain = false;
+          for (;;) {
+            if (this.closed || !this.deps.online() || !this.window.known) return;
+            const from = this.window.lastSeq;
+            const page = await this.history({ afterSeq: from, limit: this.deps.pageSize });
+            const added = this.window.add(page.messages);
+            this.afterAdd(added, this.fillCountsUnread);
+            if (!page.hasMore && !this.window.hasGap) break;
+            if (this.window.lastSeq === from) break; // no progress: stop rather than spin
+          }
+        } while (this.fillAgain);
+      } catch (err) {
+        this.report("fill", err);
+      } finally {
+        this.filling = undefined;
+        this.fillCountsUnread = false;
+      }
+    })();
+  }
+
+  private async history(q: { beforeSeq?: number; afterSeq?: number; limit: number }): Promise<{ messages: Message[]; hasMore: boolean }> {
+    const answer = await this.deps.request("messages:history", { conversationId: this.id, ...q });
+    if (!answer.ok) throw new ParleyRequestError(answer.error);
+    return { messages: answer.messages, hasMore: answer.hasMore };
+  }
+
+  private othersBetween(after: number, upTo: number): number {
+    const me = this.deps.userId();
+    let n = 0;
+    for (const m of this.window.list()) if (m.seq > after && m.seq <= upTo && m.senderId !== me) n++;
+    return n;
+  }
+
+  private scheduleReceipts(): void {
+    if (this.receiptTimer || this.closed) return;
+    this.receiptTimer = setTimeout(() => {
+      this.receiptTimer = undefined;
+      void this.sendReceipts();
+    }, this.deps.receiptDelayMs);
+  }
+
+  private async sendReceipts(): Promise<void> {
+    if (!this.deps.online()) return; // flushReceipts() on reconnect
+    const delivered = Math.max(this.deliveredTarget, this.readTarget);
+    if (delivered > this.deliveredSent) {
+      this.deliveredSent = delivered;
+      const a = await this.deps.request("message:delivered", { conversationId: this.id, seq: delivered });
+      if (!a.ok) {
+        this.deliveredSent = 0;
+        this.report("message:delivered", new ParleyRequestError(a.error));
+      }
+    }
+    const read = this.readTarget;
+    if (read > this.readSent) {
+      this.readSent = read;
+      const a = await this.deps.request("message:read", { conversationId: this.id, seq: read });
+      if (a.ok) this.applyUnread(a);
+      else {
+        this.readSent = 0;
+        this.report("message:read", new ParleyRequestError(a.error));
+      }
+    }
+  }
+
+  private updateReceipt(userId: string, deliveredSeq: number, readSeq: number): void {
+    const current = this.receiptsByUser.get(userId);
+    this.receiptsByUser.set(userId, {
+      userId,
+      deliveredSeq: Math.max(deliveredSeq, readSeq, current?.deliveredSeq ?? 0),
+      readSeq: Math.max(readSeq, current?.readSeq ?? 0),
+    });
+  }
+
+  private receiptsChanged(): void {
+    this.receiptsSnapshot = [...this.receiptsByUser.values()];
+    this.notify();
+  }
+
+  private report(operation: string, err: unknown): void {
+    const error =
+      err instanceof ParleyRequestError
+        ? { code: err.code, message: err.message }
+        : { code: "INTERNAL" as const, message: err instanceof Error ? err.message : String(err) };
+    this.deps.logger.warn?.({ conversationId: this.id, operation, code: error.code }, error.message);
+    this.deps.emitter.emit("error", { operation, error });
+  }
+
+  private emitUnread(): void {
+    this.deps.emitter.emit("unread", { conversationId: this.id, lastReadSeq: this.readSeq, unreadCount: this.unread });
+    this.notify();
+  }
+
+  private changed(): void {
+    this.cached = undefined;
+    this.deps.emitter.emit("messages", { conversationId: this.id, messages: this.messages });
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const fn of [...this.subscribers]) {
+      try {
+        fn();
+      } catch (err) {
+        this.deps.logger.error?.({ err }, "a conversation subscriber threw");
+      }
+    }
+  }
+}
+
+function toChat(m: Message, me: string | undefined): ChatMessage {
+  return { ...m, key: `${m.senderId}/${m.clientMessageId}`, status: "sent", own: m.senderId === me };
+}
+
+function outgoingToChat(o: OutgoingMessage): ChatMessage {
+  return {
+    key: `${o.senderId}/${o.clientMessageId}`,
+    conversationId: o.conversationId,
+    senderId: o.senderId,
+    senderName: o.senderName,
+    clientMessageId: o.clientMessageId,
+    kind: o.kind,
+    body: o.body,
+    ...(o.replyToId !== undefined ? { replyToId: o.replyToId } : {}),
+    ...(o.attachments !== undefined ? { attachments: o.attachments } : {}),
+    createdAt: o.createdAt,
+    status: o.status,
+    ...(o.error ? { error: o.error } : {}),
+    own: true,
+  };
+}

@@ -1,0 +1,329 @@
+import type { ClientEventName as WireEventName, ClientPayload, ErrorBody, Message, ServerEventName, ServerPayload } from "@parley/protocol";
+import { Connection, type SocketFactory } from "./connection.js";
+import { ConversationViewImpl } from "./conversation-view.js";
+import { Emitter } from "./emitter.js";
+import { HttpApi } from "./http-api.js";
+import { Outbox } from "./outbox.js";
+import { memoryStorage } from "./outbox-storage.js";
+import { ParleyRequestError } from "./request-error.js";
+import { ResumeLoop } from "./resume-loop.js";
+import { TokenSource } from "./token-source.js";
+import type {
+  ClientEventMap,
+  ClientOptions,
+  ConnectionState,
+  ConversationsApi,
+  ConversationView,
+  OutgoingMessage,
+  ParleyClient,
+  PresenceEntry,
+  SendInput,
+} from "./types.js";
+import { randomUuid } from "./uuid.js";
+
+/** Options only tests use: not part of the documented API. */
+export interface ClientInternals {
+  /** Wraps or replaces the Socket.IO socket of each connection attempt. */
+  socketFactory?: SocketFactory;
+  /** Randomness of the backoff (tests make it deterministic). */
+  random?: () => number;
+}
+
+/** Creates a client and starts connecting. */
+export function createClient(options: ClientOptions & ClientInternals): ParleyClient {
+  const urls = typeof options.url === "string" ? [options.url] : [...options.url];
+  if (urls.length === 0) throw new Error("createClient: url is required");
+  const now = options.now ?? (() => Date.now());
+  const logger = options.logger ?? {};
+  const storage = options.storage ?? memoryStorage();
+  const pageSize = options.pageSize ?? 100;
+  const emitter = new Emitter<ClientEventMap>((event, err) => logger.error?.({ err, event: String(event) }, "a client listener threw"));
+  const tokens = new TokenSource(options.getToken, now);
+  const views = new Map<string, ConversationViewImpl>();
+  const presence = new Map<string, PresenceEntry>();
+  let closing: Promise<void> | undefined;
+  let outboxStarted = false;
+
+  const http = new HttpApi({
+    baseUrl: () => connection.url,
+    token: () => tokens.get(),
+    fetch: options.fetch ?? ((...args) => globalThis.fetch(...args)),
+    timeoutMs: options.ackTimeoutMs ?? 10_000,
+  });
+
+  const request = <E extends WireEventName>(event: E, payload: ClientPayload<E>) => connection.request(event, payload);
+  const online = () => connection.state === "online";
+  const userId = () => tokens.claims?.sub;
+
+  const view = (id: string): ConversationViewImpl => {
+    let v = views.get(id);
+    if (!v) {
+      v = new ConversationViewImpl(id, {
+        userId,
+        request,
+        online,
+        http,
+        outbox: { list: (cid) => outbox.list(cid), enqueue: (cid, input) => outbox.enqueue(cid, input) },
+        emitter,
+        logger,
+        now,
+        pageSize,
+        receiptDelayMs: options.receiptDelayMs ?? 300,
+        typingIdleMs: options.typingIdleMs ?? 2_000,
+        remoteTypingExpiryMs: options.remoteTypingExpiryMs ?? 7_000,
+      });
+      views.set(id, v);
+    }
+    return v;
+  };
+
+  const outbox = new Outbox({
+    storage,
+    now,
+    uuid: options.uuid ?? randomUuid,
+    logger,
+    retry: { baseMs: options.retry?.baseMs ?? 500, maxMs: options.retry?.maxMs ?? 30_000 },
+    httpFallbackAfterMs: options.httpFallbackAfterMs ?? 5_000,
+    ...(options.random ? { random: options.random } : {}),
+    transport: {
+      socket: (r) =>
+        online()
+          ? connection.request("message:send", {
+              conversationId: r.conversationId,
+              clientMessageId: r.clientMessageId,
+              body: r.body,
+              kind: r.kind,
+              ...(r.replyToId !== undefined ? { replyToId: r.replyToId } : {}),
+              ...(r.attachments !== undefined ? { attachments: r.attachments } : {}),
+            })
+          : undefined,
+      http: (r) =>
+        http.sendMessage(r.conversationId, {
+          clientMessageId: r.clientMessageId,
+          body: r.body,
+          kind: r.kind,
+          ...(r.replyToId !== undefined ? { replyToId: r.replyToId } : {}),
+          ...(r.attachments !== undefined ? { attachments: r.attachments } : {}),
+        }),
+      offlineSince: () => connection.offlineSince,
+    },
+    onStored: (message) => view(message.conversationId).applyOwn(message),
+    onChange: (outgoing) => {
+      view(outgoing.conversationId).outboxChanged();
+      emitter.emit("outbox", outgoing);
+    },
+  });
+
+  const resume = new ResumeLoop({
+    views: () => views.values(),
+    view,
+    request,
+    online,
+    pageSize,
+    logger,
+    onError: (error) => emitter.emit("error", { operation: "sync", error }),
+    onResumed: () => {
+      for (const v of views.values()) v.flushReceipts();
+    },
+  });
+
+  const onEvent = <E extends ServerEventName>(event: E, payload: ServerPayload<E>): void => {
+    const p = payload as ServerPayload<ServerEventName>;
+    switch (event) {
+      case "message:new": {
+        const m = p as Message;
+        view(m.conversationId).applyLive(m);
+        return;
+      }
+      case "message:updated": {
+        const m = p as Message;
+        views.get(m.conversationId)?.applyUpdate(m);
+        emitter.emit("message:updated", m);
+        return;
+      }
+      case "reaction": {
+        const r = p as ServerPayload<"reaction">;
+        views.get(r.conversationId)?.applyReaction(r);
+        emitter.emit("reaction", r);
+        return;
+      }
+      case "typing": {
+        const t = p as ServerPayload<"typing">;
+        view(t.conversationId).applyTyping(t);
+        return;
+      }
+      case "receipt": {
+        const r = p as ServerPayload<"receipt">;
+        view(r.conversationId).applyReceipt(r);
+        emitter.emit("receipt", r);
+        return;
+      }
+      case "unread": {
+        const u = p as ServerPayload<"unread">;
+        view(u.conversationId).applyUnread(u);
+        return;
+      }
+      case "presence": {
+        const entry = p as PresenceEntry;
+        presence.set(entry.userId, entry);
+        emitter.emit("presence", entry);
+        return;
+      }
+      case "conversation:updated": {
+        const c = p as ServerPayload<"conversation:updated">;
+        // A conversation new to this client: its messages start after lastSeq, nothing is missing.
+        view(c.id).place(c.lastSeq);
+        emitter.emit("conversation", c);
+        return;
+      }
+    }
+  };
+
+  const connection: Connection = new Connection({
+    urls,
+    tokens,
+    transports: options.transports ?? ["websocket"],
+    logger,
+    now,
+    backoff: { baseMs: options.reconnect?.baseMs ?? 500, maxMs: options.reconnect?.maxMs ?? 30_000 },
+    refreshBeforeExpiryMs: options.refreshBeforeExpiryMs ?? 60_000,
+    ackTimeoutMs: options.ackTimeoutMs ?? 10_000,
+    ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
+    ...(options.random ? { random: options.random } : {}),
+    onState: (state: ConnectionState) => {
+      if (state !== "online") for (const v of views.values()) v.disconnected();
+      if (state === "offline" || state === "connecting") resume.stop();
+      emitter.emit("state", state);
+    },
+    onReady: (id) => {
+      emitter.emit("session", { userId: id });
+      if (!outboxStarted) {
+        outboxStarted = true;
+        void outbox.start(id, tokens.claims?.name ?? id);
+      } else outbox.wake();
+      resume.run();
+    },
+    onEvent,
+  });
+
+  // The outbox can start before the socket does: the token names the user, and messages kept
+  // from an earlier session may go out over HTTP when the socket cannot connect.
+  void tokens
+    .get()
+    .then((t) => {
+      const claims = tokens.claims;
+      if (t && claims && !outboxStarted && !closing) {
+        outboxStarted = true;
+        void outbox.start(claims.sub, claims.name ?? claims.sub);
+      }
+    })
+    .catch(() => {
+      // The connection asks again and reports the failure.
+    });
+  connection.start();
+
+  const ask = async <E extends WireEventName>(event: E, payload: ClientPayload<E>) => {
+    const answer = await request(event, payload);
+    if (!answer.ok) throw new ParleyRequestError(answer.error);
+    return answer;
+  };
+  const orThrow = <T>(res: { ok: true; data: T } | { ok: false; error: ErrorBody }): T => {
+    if (!res.ok) throw new ParleyRequestError(res.error);
+    return res.data;
+  };
+
+  const conversations: ConversationsApi = {
+    async list() {
+      const all = [];
+      let cursor: string | undefined;
+      do {
+        const page = orThrow(await http.listConversations(cursor));
+        all.push(...page.conversations);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor);
+      for (const c of all) {
+        const v = view(c.id);
+        v.place(c.lastSeq);
+        v.applyUnread({ lastReadSeq: c.lastReadSeq, unreadCount: c.unreadCount });
+      }
+      return all;
+    },
+    async create(input) {
+      const { conversation } = orThrow(await http.createConversation(input));
+      view(conversation.id).place(conversation.lastSeq);
+      return conversation;
+    },
+    async get(id) {
+      return orThrow(await http.getConversation(id)).conversation;
+    },
+    async rename(id, title) {
+      return orThrow(await http.renameConversation(id, title)).conversation;
+    },
+    async addMembers(id, userIds) {
+      return orThrow(await http.addMembers(id, userIds)).conversation;
+    },
+    async removeMember(id, member) {
+      orThrow(await http.removeMember(id, member));
+    },
+  };
+
+  const client: ParleyClient = {
+    get state() {
+      return connection.state;
+    },
+    get userId() {
+      return userId();
+    },
+    on: (event, fn) => emitter.on(event, fn),
+    send: (conversationId: string, input: SendInput | string): OutgoingMessage => view(conversationId).send(input),
+    conversation: (id: string): ConversationView => view(id),
+    conversations,
+    async presence(userIds) {
+      const answer = await ask("presence:query", { userIds });
+      for (const entry of answer.presence) presence.set(entry.userId, entry);
+      return answer.presence;
+    },
+    presenceOf: (id) => presence.get(id),
+    async edit(messageId, body) {
+      const { message } = await ask("message:edit", { messageId, body });
+      views.get(message.conversationId)?.applyUpdate(message);
+      return message;
+    },
+    async delete(messageId) {
+      const { message } = await ask("message:delete", { messageId });
+      views.get(message.conversationId)?.applyUpdate(message);
+      return message;
+    },
+    async react(messageId, emoji) {
+      await ask("reaction:add", { messageId, emoji });
+    },
+    async unreact(messageId, emoji) {
+      await ask("reaction:remove", { messageId, emoji });
+    },
+    async search(q, opts = {}) {
+      return orThrow(await http.search(q, opts)).messages;
+    },
+    outbox: () => outbox.list(),
+    retry: (id) => outbox.retry(id),
+    discard: (id) => outbox.discard(id),
+    reconnect: () => connection.reconnect(),
+    close() {
+      closing ??= (async () => {
+        // Order: stop retries and sends first, then the socket (so nothing reconnects), then
+        // the views' timers, then listeners (the final `closed` state is still reported).
+        resume.stop();
+        outbox.close();
+        connection.close();
+        for (const v of views.values()) v.close();
+        emitter.clear();
+        try {
+          await storage.close?.();
+        } catch (err) {
+          logger.warn?.({ err }, "outbox storage close failed");
+        }
+      })();
+      return closing;
+    },
+  };
+  return client;
+}

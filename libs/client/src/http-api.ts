@@ -1,0 +1,91 @@
+import { z } from "zod";
+import { ErrorBodySchema, HttpRoutes, type ErrorBody } from "@parley/protocol";
+
+export type HttpResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: ErrorBody };
+
+export interface HttpApiDeps {
+  baseUrl: () => string;
+  token: () => Promise<string | null>;
+  fetch: typeof fetch;
+  timeoutMs: number;
+}
+
+const HttpErrorReply = z.object({ error: ErrorBodySchema.partial({ message: true }) });
+
+/**
+ * The gateway's HTTP API, each reply validated with the catalog's schema. Network failures and
+ * timeouts come back as `UNAVAILABLE` (retry later), never as a throw.
+ */
+export class HttpApi {
+  constructor(private readonly deps: HttpApiDeps) {}
+
+  async call<S extends z.ZodType>(
+    method: string,
+    path: string,
+    reply: S | undefined,
+    body?: unknown,
+  ): Promise<HttpResult<z.infer<S>>> {
+    const token = await this.deps.token().catch(() => null);
+    if (!token) return { ok: false, status: 401, error: { code: "UNAUTHORIZED", message: "no token" } };
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.deps.timeoutMs);
+    try {
+      const res = await this.deps.fetch(`${this.deps.baseUrl()}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: controller.signal,
+      });
+      const text = await res.text();
+      const json: unknown = text ? JSON.parse(text) : undefined;
+      if (!res.ok) {
+        const parsed = HttpErrorReply.safeParse(json);
+        const retryAfter = Number(res.headers.get("retry-after"));
+        const error: ErrorBody = parsed.success
+          ? { code: parsed.data.error.code, message: parsed.data.error.message ?? res.statusText }
+          : { code: res.status >= 500 ? "UNAVAILABLE" : "INTERNAL", message: `HTTP ${res.status}` };
+        if (Number.isFinite(retryAfter) && retryAfter > 0) error.retryAfterMs = retryAfter * 1000;
+        return { ok: false, status: res.status, error };
+      }
+      if (!reply) return { ok: true, status: res.status, data: undefined as z.infer<S> };
+      const parsed = reply.safeParse(json);
+      if (!parsed.success) {
+        return { ok: false, status: res.status, error: { code: "INTERNAL", message: `malformed reply to ${method} ${path}` } };
+      }
+      return { ok: true, status: res.status, data: parsed.data };
+    } catch (err) {
+      return { ok: false, status: 0, error: { code: "UNAVAILABLE", message: `HTTP ${method} ${path}: ${(err as Error).message}` } };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  listConversations(cursor?: string) {
+    const q = cursor ? `?cursor=${encodeURIComponent(cursor)}&limit=200` : "?limit=200";
+    return this.call("GET", `/v1/conversations${q}`, HttpRoutes.listConversations.reply);
+  }
+  createConversation(body: z.input<typeof HttpRoutes.createConversation.body>) {
+    return this.call("POST", "/v1/conversations", HttpRoutes.createConversation.reply, body);
+  }
+  getConversation(id: string) {
+    return this.call("GET", `/v1/conversations/${encodeURIComponent(id)}`, HttpRoutes.getConversation.reply);
+  }
+  renameConversation(id: string, title: string) {
+    return this.call("PATCH", `/v1/conversations/${encodeURIComponent(id)}`, HttpRoutes.renameConversation.reply, { title });
+  }
+  addMembers(id: string, userIds: string[]) {
+    return this.call("POST", `/v1/conversations/${encodeURIComponent(id)}/members`, HttpRoutes.addMembers.reply, { userIds });
+  }
+  removeMember(id: string, userId: string) {
+    return this.call("DELETE", `/v1/conversations/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`, undefined);
+  }
+  sendMessage(conversationId: string, body: z.input<typeof HttpRoutes.sendMessage.body>) {
+    return this.call("POST", `/v1/conversations/${encodeURIComponent(conversationId)}/messages`, HttpRoutes.sendMessage.reply, body);
+  }
+  search(q: string, options: { conversationId?: string; limit?: number }) {
+    const params = new URLSearchParams({ q });
+    if (options.conversationId) params.set("conversationId", options.conversationId);
+    if (options.limit) params.set("limit", String(options.limit));
+    return this.call("GET", `/v1/search?${params.toString()}`, HttpRoutes.search.reply);
+  }
+}

@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ParleyClient } from "@parley/client";
+import { startCluster, type Cluster } from "./cluster.js";
+import { clientFor, onlineState, until } from "./client-helpers.js";
+
+/** The rest of the contract through the SDK's typed API, against a real cluster with the delivery service. */
+describe("client SDK: history, receipts, unread, typing, presence, changes", () => {
+  let cluster: Cluster;
+  let alice: ParleyClient;
+  let bob: ParleyClient;
+  let conversationId: string;
+  beforeAll(async () => {
+    cluster = await startCluster({ gateways: 2, delivery: {} });
+    alice = clientFor(cluster, "feat-alice", "Alice", { url: cluster.url(0) });
+    await onlineState(alice);
+    conversationId = (await alice.conversations.create({ kind: "group", memberIds: ["feat-bob"], title: "Features" })).id;
+    // 30 messages before bob's client exists.
+    for (let i = 1; i <= 30; i++) await alice.send(conversationId, `h${i}`).settled;
+    bob = clientFor(cluster, "feat-bob", "Bob", { url: cluster.url(1), pageSize: 10 });
+    await onlineState(bob);
+  });
+  afterAll(async () => {
+    await Promise.all([alice?.close(), bob?.close()]);
+    await cluster?.stop();
+  });
+
+  it("the first sync shows the newest page; loadOlder pages back to the first message", async () => {
+    const view = bob.conversation(conversationId);
+    await until(() => view.messages.length === 10, "the newest page");
+    expect(view.messages.map((m) => m.body)).toEqual(Array.from({ length: 10 }, (_, i) => `h${i + 21}`));
+    expect(view.hasOlder).toBe(true);
+    expect(view.unreadCount).toBe(30);
+    expect(await view.loadOlder()).toBe(10);
+    expect(await view.loadOlder(15)).toBe(10);
+    expect(view.hasOlder).toBe(false);
+    expect(await view.loadOlder()).toBe(0);
+    expect(view.messages.map((m) => m.seq)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+  });
+
+  it("conversations.list carries unread counts; markShown sends the read watermark and the sender sees the read receipt", async () => {
+    const list = await bob.conversations.list();
+    expect(list.find((c) => c.id === conversationId)).toMatchObject({ unreadCount: 30, title: "Features" });
+    const view = bob.conversation(conversationId);
+    const aliceView = alice.conversation(conversationId);
+    await aliceView.members();
+    view.markShown(25);
+    expect(view.unreadCount).toBe(5); // at once, locally
+    await until(() => aliceView.receiptFor(25).readBy.includes("feat-bob"), "alice to see bob's read receipt");
+    expect(aliceView.receiptFor(26).readBy).toEqual([]);
+    expect(aliceView.receiptFor(30).deliveredTo).toEqual(["feat-bob"]); // delivered: sent when the messages arrived
+    const server = await cluster.http(1, "GET", "/v1/conversations", { token: await cluster.token("feat-bob") });
+    expect(server.body.conversations.find((c: { id: string }) => c.id === conversationId)).toMatchObject({ lastReadSeq: 25, unreadCount: 5 });
+  });
+
+  it("typing starts on input, reaches the other member, and stops after 2 s idle", async () => {
+    const view = bob.conversation(conversationId);
+    const typingSeen: string[][] = [];
+    const off = bob.on("typing", (t) => t.conversationId === conversationId && typingSeen.push(t.typists.map((x) => x.userName)));
+    // Keystrokes every 300 ms, as a user types, until bob sees it (a gateway under load sheds
+    // typing first, by design; continued input renews it).
+    const aliceView = alice.conversation(conversationId);
+    let lastInput = Date.now();
+    const deadline = Date.now() + 15_000;
+    while (view.typing.length === 0 && Date.now() < deadline) {
+      aliceView.input();
+      lastInput = Date.now();
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(view.typing).toEqual([{ userId: "feat-alice", userName: "Alice" }]);
+    await until(() => view.typing.length === 0, "alice's typing to stop", 10_000);
+    expect(Date.now() - lastInput).toBeGreaterThanOrEqual(1_900);
+    expect(typingSeen[0]).toEqual(["Alice"]);
+    expect(typingSeen.at(-1)).toEqual([]);
+    off();
+  });
+
+  it("presence: bob sees alice online, then offline when her client closes", async () => {
+    const [entry] = await bob.presence(["feat-alice"]);
+    expect(entry).toMatchObject({ userId: "feat-alice", status: "online" });
+    const carol = clientFor(cluster, "feat-carol", "Carol", { url: cluster.url(0) });
+    await onlineState(carol);
+    await carol.conversations.create({ kind: "direct", memberIds: ["feat-bob"] });
+    await until(() => bob.presenceOf("feat-carol")?.status === "online", "carol online", 10_000);
+    await carol.close();
+    await until(() => bob.presenceOf("feat-carol")?.status === "offline", "carol offline", 15_000);
+  });
+
+  it("edits, deletions and reactions reach the other member's view", async () => {
+    const out = await alice.send(conversationId, "typo").settled;
+    const id = out.message!.id;
+    const view = bob.conversation(conversationId);
+    await until(() => view.messages.some((m) => m.id === id), "bob to get the message");
+    await alice.edit(id, "fixed");
+    await until(() => view.messages.find((m) => m.id === id)?.body === "fixed", "the edit");
+    await bob.react(id, "👍");
+    await until(() => alice.conversation(conversationId).messages.find((m) => m.id === id)?.reactions?.[0]?.userIds.includes("feat-bob") === true, "the reaction");
+    await bob.unreact(id, "👍");
+    await until(() => alice.conversation(conversationId).messages.find((m) => m.id === id)?.reactions === undefined, "the reaction removed");
+    await alice.delete(id);
+    await until(() => view.messages.find((m) => m.id === id)?.deletedAt !== undefined, "the tombstone");
+    expect(view.messages.find((m) => m.id === id)?.body).toBeNull();
+    await expect(bob.edit(id, "not mine")).rejects.toMatchObject({ code: expect.stringMatching(/FORBIDDEN|CONFLICT/) });
+  });
+
+  it("a message to a conversation the user is not in ends as failed with FORBIDDEN", async () => {
+    const other = await cluster.createConversation(await cluster.token("feat-dave"), ["feat-erin"]);
+    const out = await bob.send(other.id, "let me in").settled;
+    expect(out).toMatchObject({ status: "failed", error: { code: "FORBIDDEN" } });
+    expect(bob.outbox().map((o) => o.clientMessageId)).toEqual([out.clientMessageId]);
+    await bob.discard(out.clientMessageId);
+    expect(bob.outbox()).toEqual([]);
+  });
+});
