@@ -77,9 +77,10 @@ describe("client SDK: history, receipts, unread, typing, presence, changes", () 
   it("presence: bob sees alice online, then offline when her client closes", async () => {
     const [entry] = await bob.presence(["feat-alice"]);
     expect(entry).toMatchObject({ userId: "feat-alice", status: "online" });
+    // Presence goes to users who share a conversation at the time: the conversation first.
+    await cluster.createConversation(await cluster.token("feat-carol", "Carol"), ["feat-bob"], "direct");
     const carol = clientFor(cluster, "feat-carol", "Carol", { url: cluster.url(0) });
     await onlineState(carol);
-    await carol.conversations.create({ kind: "direct", memberIds: ["feat-bob"] });
     await until(() => bob.presenceOf("feat-carol")?.status === "online", "carol online", 10_000);
     await carol.close();
     await until(() => bob.presenceOf("feat-carol")?.status === "offline", "carol offline", 15_000);
