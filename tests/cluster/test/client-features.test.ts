@@ -103,6 +103,21 @@ describe("client SDK: history, receipts, unread, typing, presence, changes", () 
     await expect(bob.edit(id, "not mine")).rejects.toMatchObject({ code: expect.stringMatching(/FORBIDDEN|CONFLICT/) });
   });
 
+  it("conversation changes reach members as conversation events; a new conversation's view starts in place", async () => {
+    const seen: { id: string; title: string | null }[] = [];
+    const off = bob.on("conversation", (c) => seen.push({ id: c.id, title: c.title }));
+    await alice.conversations.rename(conversationId, "Renamed");
+    await until(() => seen.some((c) => c.id === conversationId && c.title === "Renamed"), "the rename");
+    const fresh = await alice.conversations.create({ kind: "group", memberIds: ["feat-bob"], title: "New" });
+    await until(() => seen.some((c) => c.id === fresh.id), "the new conversation");
+    await alice.send(fresh.id, "first").settled;
+    const view = bob.conversation(fresh.id);
+    await until(() => view.messages.length === 1, "the first message of the new conversation");
+    expect(view.messages[0]).toMatchObject({ seq: 1, body: "first", own: false, status: "sent" });
+    expect(view.hasOlder).toBe(false);
+    off();
+  });
+
   it("a message to a conversation the user is not in ends as failed with FORBIDDEN", async () => {
     const other = await cluster.createConversation(await cluster.token("feat-dave"), ["feat-erin"]);
     const out = await bob.send(other.id, "let me in").settled;
