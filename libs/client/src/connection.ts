@@ -134,6 +134,7 @@ export class Connection {
     }
     if (this.closed) return;
     if (token === null) return this.setState("unauthorized");
+    if (browserOffline()) return this.fail(false); // the `online` event brings us back sooner
 
     const url = this.url;
     const factory = this.deps.socketFactory ?? io;
@@ -226,15 +227,29 @@ export class Connection {
     return answer.exp;
   }
 
-  /** Browsers say when the network returns: reconnect then instead of waiting out the backoff. */
+  /**
+   * Browsers say when the network goes and returns. Gone: drop the socket at once (an open
+   * WebSocket can linger for a ping timeout, ~45 s, and hold messages meanwhile) and do not
+   * dial while `navigator.onLine` is false. Back: reconnect now instead of waiting out the backoff.
+   */
   private listenForNetwork(): void {
     const target = globalThis as { addEventListener?: (t: string, fn: () => void) => void; removeEventListener?: (t: string, fn: () => void) => void };
     if (typeof target.addEventListener !== "function" || typeof target.removeEventListener !== "function") return;
     const online = () => {
       if (this.current === "offline") this.reconnect();
     };
+    const offline = () => {
+      if (this.closed || !this.socket) return;
+      this.deps.logger.info?.({}, "the browser went offline: dropping the socket");
+      this.teardown();
+      this.fail(false);
+    };
     target.addEventListener("online", online);
-    this.removeOnlineListener = () => target.removeEventListener!("online", online);
+    target.addEventListener("offline", offline);
+    this.removeOnlineListener = () => {
+      target.removeEventListener!("online", online);
+      target.removeEventListener!("offline", offline);
+    };
   }
 
   private setState(state: ConnectionState): void {
@@ -243,6 +258,12 @@ export class Connection {
     this.current = state;
     this.deps.onState(state);
   }
+}
+
+/** `navigator.onLine === false` (browsers; elsewhere there is no such signal and the answer is false). */
+function browserOffline(): boolean {
+  const nav = (globalThis as { navigator?: { onLine?: unknown } }).navigator;
+  return nav?.onLine === false;
 }
 
 function refusal(code: ErrorBody["code"], message: string): { ok: false; error: ErrorBody } {

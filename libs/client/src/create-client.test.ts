@@ -179,4 +179,43 @@ describe("createClient", () => {
     await client.close();
     await gw.close();
   });
+
+  it("browser offline/online events: the socket is dropped at once, nothing dials while offline, the return reconnects and sends", async () => {
+    // A browser's global: an EventTarget with navigator.onLine, installed for this test only.
+    const events = new EventTarget();
+    const listeners = new Set<string>();
+    const g = globalThis as unknown as Record<string, unknown>;
+    let onLine = true;
+    const originalNavigator = Object.getOwnPropertyDescriptor(globalThis, "navigator");
+    g.addEventListener = (type: string, fn: EventListener) => (listeners.add(type), events.addEventListener(type, fn));
+    g.removeEventListener = (type: string, fn: EventListener) => (listeners.delete(type), events.removeEventListener(type, fn));
+    Object.defineProperty(globalThis, "navigator", { configurable: true, value: { get onLine() { return onLine; } } });
+    const gw = await miniGateway();
+    try {
+      let connections = 0;
+      gw.server.on("connection", () => connections++);
+      const client = createClient({ url: gw.url, getToken: () => token("alice"), reconnect: { baseMs: 20, maxMs: 50 }, httpFallbackAfterMs: 0 });
+      await waitFor(() => client.state === "online", "online");
+      expect(listeners).toEqual(new Set(["online", "offline"]));
+      onLine = false;
+      events.dispatchEvent(new Event("offline"));
+      expect(client.state).toBe("offline"); // at once, not after a ping timeout
+      const out = client.send(gw.conversationId, "written offline");
+      await new Promise((r) => setTimeout(r, 300)); // several backoff rounds
+      expect(connections).toBe(1);
+      expect(out.status).toBe("pending");
+      onLine = true;
+      events.dispatchEvent(new Event("online"));
+      expect((await out.settled).status).toBe("sent");
+      expect(connections).toBe(2);
+      await client.close();
+      expect(listeners.size).toBe(0);
+    } finally {
+      delete g.addEventListener;
+      delete g.removeEventListener;
+      delete (globalThis as { navigator?: unknown }).navigator;
+      if (originalNavigator) Object.defineProperty(globalThis, "navigator", originalNavigator);
+      await gw.close();
+    }
+  });
 });

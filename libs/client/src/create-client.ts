@@ -31,7 +31,8 @@ export interface ClientInternals {
 
 /** Creates a client and starts connecting. */
 export function createClient(options: ClientOptions & ClientInternals): ParleyClient {
-  const urls = typeof options.url === "string" ? [options.url] : [...options.url];
+  // Without a trailing slash: HTTP paths are appended ("/v1/...").
+  const urls = (typeof options.url === "string" ? [options.url] : [...options.url]).map((u) => u.replace(/\/+$/, ""));
   if (urls.length === 0) throw new Error("createClient: url is required");
   const now = options.now ?? (() => Date.now());
   const logger = options.logger ?? {};

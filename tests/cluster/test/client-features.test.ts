@@ -47,7 +47,9 @@ describe("client SDK: history, receipts, unread, typing, presence, changes", () 
     expect(view.unreadCount).toBe(5); // at once, locally
     await until(() => aliceView.receiptFor(25).readBy.includes("feat-bob"), "alice to see bob's read receipt");
     expect(aliceView.receiptFor(26).readBy).toEqual([]);
-    expect(aliceView.receiptFor(30).deliveredTo).toEqual(["feat-bob"]); // delivered: sent when the messages arrived
+    // Delivered watermarks were sent when the messages reached bob; they travel through the
+    // delivery service's batched receipts queue, so they may come after the read one.
+    await until(() => aliceView.receiptFor(30).deliveredTo.includes("feat-bob"), "alice to see bob's delivered receipt");
     const server = await cluster.http(1, "GET", "/v1/conversations", { token: await cluster.token("feat-bob") });
     expect(server.body.conversations.find((c: { id: string }) => c.id === conversationId)).toMatchObject({ lastReadSeq: 25, unreadCount: 5 });
   });
@@ -77,9 +79,10 @@ describe("client SDK: history, receipts, unread, typing, presence, changes", () 
   it("presence: bob sees alice online, then offline when her client closes", async () => {
     const [entry] = await bob.presence(["feat-alice"]);
     expect(entry).toMatchObject({ userId: "feat-alice", status: "online" });
+    // Presence goes to users who share a conversation at the time: the conversation first.
+    await cluster.createConversation(await cluster.token("feat-carol", "Carol"), ["feat-bob"], "direct");
     const carol = clientFor(cluster, "feat-carol", "Carol", { url: cluster.url(0) });
     await onlineState(carol);
-    await carol.conversations.create({ kind: "direct", memberIds: ["feat-bob"] });
     await until(() => bob.presenceOf("feat-carol")?.status === "online", "carol online", 10_000);
     await carol.close();
     await until(() => bob.presenceOf("feat-carol")?.status === "offline", "carol offline", 15_000);
@@ -100,6 +103,21 @@ describe("client SDK: history, receipts, unread, typing, presence, changes", () 
     await until(() => view.messages.find((m) => m.id === id)?.deletedAt !== undefined, "the tombstone");
     expect(view.messages.find((m) => m.id === id)?.body).toBeNull();
     await expect(bob.edit(id, "not mine")).rejects.toMatchObject({ code: expect.stringMatching(/FORBIDDEN|CONFLICT/) });
+  });
+
+  it("conversation changes reach members as conversation events; a new conversation's view starts in place", async () => {
+    const seen: { id: string; title: string | null }[] = [];
+    const off = bob.on("conversation", (c) => seen.push({ id: c.id, title: c.title }));
+    await alice.conversations.rename(conversationId, "Renamed");
+    await until(() => seen.some((c) => c.id === conversationId && c.title === "Renamed"), "the rename");
+    const fresh = await alice.conversations.create({ kind: "group", memberIds: ["feat-bob"], title: "New" });
+    await until(() => seen.some((c) => c.id === fresh.id), "the new conversation");
+    await alice.send(fresh.id, "first").settled;
+    const view = bob.conversation(fresh.id);
+    await until(() => view.messages.length === 1, "the first message of the new conversation");
+    expect(view.messages[0]).toMatchObject({ seq: 1, body: "first", own: false, status: "sent" });
+    expect(view.hasOlder).toBe(false);
+    off();
   });
 
   it("a message to a conversation the user is not in ends as failed with FORBIDDEN", async () => {
