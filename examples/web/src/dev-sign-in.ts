@@ -1,18 +1,19 @@
+import { z } from "zod";
+
 /** Who is signed in on this tab (sessionStorage: each tab can be another user; a reload keeps it). */
-export interface DevUser {
-  userId: string;
-  name: string;
-}
+const DevUserSchema = z.object({ userId: z.string(), name: z.string() });
+export type DevUser = z.infer<typeof DevUserSchema>;
+
+/** The answer of the web server's `/dev/token`. */
+const DevTokenReply = z.object({ token: z.string() });
 
 const KEY = "parley-web:user";
 
 export function rememberedUser(): DevUser | undefined {
   try {
     const raw = sessionStorage.getItem(KEY);
-    const value: unknown = raw ? JSON.parse(raw) : undefined;
-    if (typeof value === "object" && value !== null && typeof (value as DevUser).userId === "string" && typeof (value as DevUser).name === "string") {
-      return value as DevUser;
-    }
+    const value = DevUserSchema.safeParse(raw ? JSON.parse(raw) : undefined);
+    if (value.success) return value.data;
   } catch {
     // A damaged entry: sign in again.
   }
@@ -37,7 +38,6 @@ export function devTokenProvider(user: DevUser): () => Promise<string> {
       body: JSON.stringify({ userId: user.userId, name: user.name }),
     });
     if (!res.ok) throw new Error(`dev sign-in answered ${res.status}`);
-    const { token } = (await res.json()) as { token: string };
-    return token;
+    return DevTokenReply.parse(await res.json()).token;
   };
 }

@@ -1,3 +1,8 @@
+import { z } from "zod";
+
+/** `/config.json` of the web server. */
+const WebConfig = z.object({ gateways: z.array(z.string()) });
+
 /**
  * Where this tab connects: `?gateway=URL` when given (a test puts two users on two gateways
  * that way), else one of the gateways the web server lists in /config.json, picked at random
@@ -6,8 +11,8 @@
 export async function pickGateway(location: Location, fetchConfig: () => Promise<unknown> = defaultConfig): Promise<string> {
   const asked = new URLSearchParams(location.search).get("gateway");
   if (asked) return new URL(asked).origin;
-  const config = await fetchConfig().catch(() => undefined);
-  const gateways = isConfig(config) ? config.gateways : [];
+  const config = WebConfig.safeParse(await fetchConfig().catch(() => undefined));
+  const gateways = config.success ? config.data.gateways : [];
   const picked = gateways[Math.floor(Math.random() * gateways.length)];
   return picked ?? `${location.protocol}//${location.hostname}:3000`;
 }
@@ -15,13 +20,4 @@ export async function pickGateway(location: Location, fetchConfig: () => Promise
 async function defaultConfig(): Promise<unknown> {
   const res = await fetch("/config.json", { cache: "no-store" });
   return res.ok ? res.json() : undefined;
-}
-
-function isConfig(value: unknown): value is { gateways: string[] } {
-  return (
-    typeof value === "object" &&
-    value !== null &&
-    Array.isArray((value as { gateways?: unknown }).gateways) &&
-    (value as { gateways: unknown[] }).gateways.every((g) => typeof g === "string")
-  );
 }

@@ -36,9 +36,6 @@ export interface ConnectionDeps {
   onEvent: <E extends ServerEventName>(event: E, payload: ServerPayload<E>) => void;
 }
 
-/** The answer to a request: the ok ack, or the refusal (including "not connected" and "no ack in time"). */
-export type RequestResult<E extends ClientEventName> = ClientAck<E>;
-
 const SERVER_EVENTS = Object.keys(ServerEvents) as ServerEventName[];
 
 /** Handshake budget: a gateway that does not answer within it counts as a failed attempt. */
@@ -58,7 +55,7 @@ export class Connection {
   private closed = false;
   private offlineSinceMs: number | undefined;
   private readonly refresher: TokenRefresher;
-  private removeOnlineListener: (() => void) | undefined;
+  private stopListeningForNetwork: (() => void) | undefined;
 
   constructor(private readonly deps: ConnectionDeps) {
     this.offlineSinceMs = deps.now();
@@ -98,7 +95,8 @@ export class Connection {
     void this.attempt(this.current === "unauthorized");
   }
 
-  async request<E extends ClientEventName>(event: E, payload: ClientPayload<E>, timeoutMs = this.deps.ackTimeoutMs): Promise<RequestResult<E>> {
+  /** The ok ack, or the refusal (including "not connected" and "no ack in time" as UNAVAILABLE): never throws. */
+  async request<E extends ClientEventName>(event: E, payload: ClientPayload<E>, timeoutMs = this.deps.ackTimeoutMs): Promise<ClientAck<E>> {
     const socket = this.socket;
     if (!socket || this.current !== "online") return refusal("UNAVAILABLE", "not connected");
     return new Promise((resolve) => {
@@ -115,8 +113,8 @@ export class Connection {
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.refresher.disarm();
-    this.removeOnlineListener?.();
-    this.removeOnlineListener = undefined;
+    this.stopListeningForNetwork?.();
+    this.stopListeningForNetwork = undefined;
     this.teardown();
     this.setState("closed");
   }
@@ -246,7 +244,7 @@ export class Connection {
     };
     target.addEventListener("online", online);
     target.addEventListener("offline", offline);
-    this.removeOnlineListener = () => {
+    this.stopListeningForNetwork = () => {
       target.removeEventListener!("online", online);
       target.removeEventListener!("offline", offline);
     };
@@ -270,11 +268,11 @@ function refusal(code: ErrorBody["code"], message: string): { ok: false; error: 
   return { ok: false, error: { code, message } };
 }
 
-function parseAck<E extends ClientEventName>(event: E, answer: unknown): RequestResult<E> {
+function parseAck<E extends ClientEventName>(event: E, answer: unknown): ClientAck<E> {
   const a = answer as { ok?: unknown; error?: unknown } | null;
   if (a?.ok === true) {
     const parsed = ClientEvents[event].ack.safeParse(answer);
-    if (parsed.success) return { ok: true, ...parsed.data } as RequestResult<E>;
+    if (parsed.success) return { ok: true, ...parsed.data } as ClientAck<E>;
     return refusal("INTERNAL", `malformed ${event} ack: ${parsed.error.issues[0]?.message ?? "invalid"}`);
   }
   const error = ErrorBodySchema.safeParse(a?.error);

@@ -20,7 +20,7 @@ const msg = (seq: number, senderId = "bob"): Message => ({
 });
 
 /** A view with a scripted server: history answers from `server`, everything else `{ ok: true }`. */
-function makeView(server: Message[]) {
+function makeView(server: Message[], options: { synced?: () => boolean } = {}) {
   const requests: { event: ClientEventName; payload: unknown }[] = [];
   const emitter = new Emitter<ClientEventMap>();
   const request = async <E extends ClientEventName>(event: E, payload: ClientPayload<E>): Promise<ClientAck<E>> => {
@@ -39,6 +39,7 @@ function makeView(server: Message[]) {
   };
   const view = new ConversationViewImpl(cid, {
     userId: () => "alice",
+    synced: options.synced ?? (() => true),
     request,
     online: () => true,
     http: {} as HttpApi,
@@ -70,6 +71,52 @@ describe("ConversationView", () => {
       { conversationId: cid, afterSeq: 5, limit: 3 },
     ]);
     expect(view.unreadCount).toBe(6); // 8, then 3..7 found by the fill
+  });
+
+  it("placed at a conversation's end after the sync (a list or conversation event): it fetches the newest page by itself", async () => {
+    const server = Array.from({ length: 8 }, (_, i) => msg(i + 1));
+    const { view, requests } = makeView(server);
+    view.place(8);
+    expect(view.loaded).toBe(false);
+    expect(view.cursor).toBeUndefined(); // a resume sync would ask for the newest page too
+    await vi.advanceTimersByTimeAsync(0);
+    expect(view.messages.map((m) => m.seq)).toEqual([6, 7, 8]);
+    expect(view.loaded).toBe(true);
+    expect(view.hasOlder).toBe(true);
+    expect(view.cursor).toBe(8);
+    expect(requests.map((r) => r.payload)).toEqual([{ conversationId: cid, beforeSeq: 9, limit: 3 }]);
+    view.place(8); // placed once
+    await vi.advanceTimersByTimeAsync(0);
+    expect(requests).toHaveLength(1);
+  });
+
+  it("placed before the first sync: the sync brings the newest page, nothing is fetched twice", async () => {
+    const server = Array.from({ length: 8 }, (_, i) => msg(i + 1));
+    let synced = false;
+    const { view, requests } = makeView(server, { synced: () => synced });
+    view.place(8);
+    view.applyLive(msg(9)); // a live message before the sync does not make it a cursor
+    expect(view.cursor).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(requests).toEqual([]);
+    view.applySync({ id: cid, lastSeq: 9, lastReadSeq: 0, unreadCount: 9, messages: [...server.slice(-2), msg(9)], hasMore: true }, false);
+    synced = true;
+    view.fetchNewestPage(); // what the client does after every resume sync
+    await vi.advanceTimersByTimeAsync(0);
+    expect(view.messages.map((m) => m.seq)).toEqual([7, 8, 9]);
+    expect(view.loaded).toBe(true);
+    expect(requests).toEqual([]); // hasMore without a cursor means older messages: no forward paging
+  });
+
+  it("a conversation the sync's 2,000-message budget left empty fetches its newest page after the sync", async () => {
+    const server = Array.from({ length: 8 }, (_, i) => msg(i + 1));
+    const { view, requests } = makeView(server);
+    view.applySync({ id: cid, lastSeq: 8, lastReadSeq: 0, unreadCount: 8, messages: [], hasMore: true }, false);
+    expect(view.loaded).toBe(false);
+    view.fetchNewestPage();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(view.messages.map((m) => m.seq)).toEqual([6, 7, 8]);
+    expect(requests.map((r) => r.payload)).toEqual([{ conversationId: cid, beforeSeq: 9, limit: 3 }]);
   });
 
   it("markShown lowers unread at once and sends one coalesced read (and delivered) watermark", async () => {

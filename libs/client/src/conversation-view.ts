@@ -18,6 +18,8 @@ import type {
 
 export interface ViewDeps {
   userId: () => string | undefined;
+  /** This connection's resume sync has been answered (before that, it brings the newest pages). */
+  synced: () => boolean;
   request: <E extends ClientEventName>(event: E, payload: ClientPayload<E>) => Promise<ClientAck<E>>;
   online: () => boolean;
   http: HttpApi;
@@ -57,6 +59,12 @@ export class ConversationViewImpl implements ConversationView {
   private filling: Promise<void> | undefined;
   private fillAgain = false;
   private fillCountsUnread = false;
+  /**
+   * Placed at the conversation's end without the page before it (a conversation list or event
+   * named its lastSeq, or the server's sync budget left it out): it fetches that page by itself.
+   */
+  private newestPageMissing = false;
+  private fetchingNewest = false;
   private closed = false;
 
   constructor(
@@ -112,12 +120,13 @@ export class ConversationViewImpl implements ConversationView {
   get receipts(): readonly MemberReceipts[] {
     return this.receiptsSnapshot;
   }
-  /** The window has been placed (a sync or conversation event said where it starts). */
-  get known(): boolean {
-    return this.window.known;
-  }
   get loaded(): boolean {
-    return this.window.known;
+    return this.window.known && !this.newestPageMissing;
+  }
+
+  /** For the resume sync: this view's cursor, or undefined to be sent the newest page. */
+  get cursor(): number | undefined {
+    return this.window.known && !this.newestPageMissing ? this.window.lastSeq : undefined;
   }
 
   receiptFor(seq: number): { deliveredTo: string[]; readBy: string[] } {
@@ -128,11 +137,6 @@ export class ConversationViewImpl implements ConversationView {
       if (r.readSeq >= seq) readBy.push(r.userId);
     }
     return { deliveredTo, readBy };
-  }
-
-  /** How many stored messages this view holds. */
-  get held(): number {
-    return this.window.size;
   }
 
   /** An arrow property, so `useSyncExternalStore(view.subscribe, ...)` can pass it unbound. */
@@ -194,6 +198,8 @@ export class ConversationViewImpl implements ConversationView {
     if (!hadCursor || !this.window.known) {
       const first = conv.messages[0];
       this.window.setFloor(first ? first.seq - 1 : conv.lastSeq);
+      // The newest page, unless the server's 2,000-message budget was spent on other conversations.
+      this.newestPageMissing = !first && conv.lastSeq > 0;
     }
     // The server's read state wins unless this device has read further and not said so yet;
     // its count already includes the messages of this answer and of the pages still to come.
@@ -204,12 +210,34 @@ export class ConversationViewImpl implements ConversationView {
     }
     this.afterAdd(added, !serverWins);
     this.emitUnread();
-    if (conv.hasMore || this.window.hasGap || this.window.lastSeq < conv.lastSeq) this.fill(!serverWins);
+    // Without a cursor, hasMore means older messages: the answer already ends at the newest one.
+    if ((hadCursor && conv.hasMore) || this.window.hasGap || this.window.lastSeq < conv.lastSeq) this.fill(!serverWins);
   }
 
-  /** A conversation this client had not seen (created, or the user was added): messages start after `lastSeq`. */
+  /**
+   * A conversation this client had not seen (a list, created, or the user was added) ends at
+   * `lastSeq`: later messages come live, and the page up to it is fetched (by the resume sync
+   * when one is still to come, else by the view itself), so the view opens on its newest messages.
+   */
   place(lastSeq: number): void {
-    if (!this.window.known) this.window.setFloor(lastSeq);
+    if (this.window.known) return;
+    this.window.setFloor(lastSeq);
+    this.newestPageMissing = lastSeq > 0;
+    this.fetchNewestPage();
+  }
+
+  /** Fetches the page before the placed end, when it is missing and no resume sync will bring it. */
+  fetchNewestPage(): void {
+    if (!this.newestPageMissing || this.fetchingNewest || this.closed || !this.deps.online() || !this.deps.synced()) return;
+    this.fetchingNewest = true;
+    this.loadOlder()
+      .then(() => {
+        this.newestPageMissing = false;
+        this.notify();
+      })
+      // Tried again after the next resume sync.
+      .catch((err: unknown) => this.report("messages:history", err))
+      .finally(() => (this.fetchingNewest = false));
   }
 
   applyLive(message: Message): void {

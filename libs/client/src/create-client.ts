@@ -61,6 +61,7 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
     if (!v) {
       v = new ConversationViewImpl(id, {
         userId,
+        synced: () => resume.synced,
         request,
         online,
         http,
@@ -124,7 +125,10 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
     logger,
     onError: (error) => emitter.emit("error", { operation: "sync", error }),
     onResumed: () => {
-      for (const v of views.values()) v.flushReceipts();
+      for (const v of views.values()) {
+        v.flushReceipts();
+        v.fetchNewestPage();
+      }
     },
   });
 
@@ -172,7 +176,8 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
       }
       case "conversation:updated": {
         const c = p as ServerPayload<"conversation:updated">;
-        // A conversation new to this client: its messages start after lastSeq, nothing is missing.
+        // A conversation new to this client (created, or the user was added): its view starts at
+        // lastSeq and fetches the page before it.
         view(c.id).place(c.lastSeq);
         emitter.emit("conversation", c);
         return;

@@ -29,16 +29,6 @@ export class Emitter<Events extends object> {
     }
   }
 
-  has(event: keyof Events): boolean {
-    return this.listeners.has(event);
-  }
-
-  get size(): number {
-    let n = 0;
-    for (const set of this.listeners.values()) n += set.size;
-    return n;
-  }
-
   clear(): void {
     this.listeners.clear();
   }

@@ -26,8 +26,14 @@ export class ResumeLoop {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
   private generation = 0;
+  private answered = false;
 
   constructor(private readonly deps: ResumeDeps) {}
+
+  /** This connection's sync has been answered and applied. */
+  get synced(): boolean {
+    return this.answered;
+  }
 
   run(): void {
     this.stop();
@@ -39,14 +45,17 @@ export class ResumeLoop {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.generation++;
+    this.answered = false;
   }
 
   private async once(generation: number): Promise<void> {
     if (!this.deps.online()) return;
     const cursors: Record<string, number> = {};
-    // A view placed but still empty (from a conversation list or event) asks for the newest
-    // page instead, so opening it shows recent messages rather than nothing.
-    for (const v of this.deps.views()) if (v.known && v.held > 0) cursors[v.id] = v.lastSeq;
+    // Views without a cursor (never synced, or placed without their newest page) get the newest page.
+    for (const v of this.deps.views()) {
+      const cursor = v.cursor;
+      if (cursor !== undefined) cursors[v.id] = cursor;
+    }
     const answer = await this.deps.request("sync", { cursors, limit: this.deps.pageSize });
     if (generation !== this.generation) return; // reconnected or closed meanwhile: that run decides
     if (!answer.ok) {
@@ -59,6 +68,7 @@ export class ResumeLoop {
       return;
     }
     for (const conv of answer.conversations) this.deps.view(conv.id).applySync(conv, conv.id in cursors);
+    this.answered = true;
     this.deps.onResumed();
   }
 }

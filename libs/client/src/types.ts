@@ -189,7 +189,7 @@ export interface ConversationView {
   readonly id: string;
   /** Stored messages ascending by `seq` (no duplicates, no gaps inside the window), then own pending/failed ones in send order. */
   readonly messages: readonly ChatMessage[];
-  /** The first sync (or a conversation event) has placed this view: `messages` reflect the server from here on. */
+  /** The view holds the conversation's newest page (from a sync, or fetched by itself): `messages` reflect the server from here on. */
   readonly loaded: boolean;
   /** Highest seq known to be stored (every seq up to it is in the window or older than it). */
   readonly lastSeq: number;

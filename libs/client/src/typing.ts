@@ -18,10 +18,6 @@ export class LocalTyping {
 
   constructor(private readonly deps: LocalTypingDeps) {}
 
-  get active(): boolean {
-    return this.lastStartAt !== undefined;
-  }
-
   input(): void {
     const now = this.deps.now();
     if (this.lastStartAt === undefined || now - this.lastStartAt >= this.deps.renewMs) {

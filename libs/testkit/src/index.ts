@@ -8,3 +8,5 @@ export * from "./create-database.js";
 export * from "./tokens.js";
 export { redisPing } from "./resp-ping.js";
 export { canUserWrite, chownTree, postgresServiceUser, type ServiceUser } from "./service-user.js";
+export { NodeScriptProcess, type NodeScriptOptions } from "./node-script-process.js";
+export { ServiceProcess, type ServiceName } from "./service-process.js";

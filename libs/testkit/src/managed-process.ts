@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { killOnExit } from "./kill-on-exit.js";
 
 export interface ManagedProcessOptions {
   /** Label for errors, e.g. "redis-server". */
@@ -24,13 +25,6 @@ export interface ManagedProcessOptions {
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// Servers still running when this process exits (a crash, a forgotten close()) are
-// killed so they do not outlive the test run and hold ports.
-const live = new Set<ChildProcess>();
-process.once("exit", () => {
-  for (const child of live) child.kill("SIGKILL");
-});
 
 /**
  * A server binary run as a child process that can be stopped and started again with the
@@ -64,7 +58,7 @@ export class ManagedProcess {
       stdio: ["ignore", "pipe", "pipe"],
     });
     this.child = child;
-    live.add(child);
+    killOnExit(child);
     this.output = [];
     const keep = (chunk: Buffer) => {
       this.output.push(...chunk.toString("utf8").split("\n").filter(Boolean));
@@ -75,13 +69,11 @@ export class ManagedProcess {
     let exitInfo: string | undefined;
     this.exited = new Promise((resolve) => {
       child.once("exit", (code, signal) => {
-        live.delete(child);
         exitInfo = signal ? `signal ${signal}` : `code ${code}`;
         if (this.child === child) this.child = undefined;
         resolve();
       });
       child.once("error", (error) => {
-        live.delete(child);
         exitInfo = error.message;
         if (this.child === child) this.child = undefined;
         resolve();

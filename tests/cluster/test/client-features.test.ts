@@ -120,6 +120,30 @@ describe("client SDK: history, receipts, unread, typing, presence, changes", () 
     off();
   });
 
+  it("a conversation joined later with its history, or listed before the first sync, opens at its newest page", async () => {
+    const joined = await alice.conversations.create({ kind: "group", memberIds: [], title: "Joined later" });
+    for (let i = 1; i <= 15; i++) await alice.send(joined.id, `j${i}`).settled;
+    const newest = Array.from({ length: 10 }, (_, i) => `j${i + 6}`);
+    // Added after the sync: the conversation event places bob's view, which fetches the page itself.
+    await alice.conversations.addMembers(joined.id, ["feat-bob"]);
+    const view = bob.conversation(joined.id);
+    await until(() => view.loaded && view.messages.length === 10, "the joined conversation's newest page");
+    expect(view.messages.map((m) => m.body)).toEqual(newest);
+    expect(view.hasOlder).toBe(true);
+
+    // Another device of bob lists its conversations as it starts, before its first sync.
+    const device = clientFor(cluster, "feat-bob", "Bob", { url: cluster.url(0), pageSize: 10 });
+    try {
+      await device.conversations.list();
+      const listed = device.conversation(joined.id);
+      await until(() => listed.loaded && listed.messages.length === 10, "the listed conversation's newest page");
+      expect(listed.messages.map((m) => m.body)).toEqual(newest);
+      expect(device.conversation(conversationId).messages.length).toBe(10);
+    } finally {
+      await device.close();
+    }
+  });
+
   it("a message to a conversation the user is not in ends as failed with FORBIDDEN", async () => {
     const other = await cluster.createConversation(await cluster.token("feat-dave"), ["feat-erin"]);
     const out = await bob.send(other.id, "let me in").settled;

@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
+import type { ServiceProcess } from "@parley/testkit";
 import type { ScrapeTarget } from "./prometheus.js";
 import { ROOT } from "./repo-files.js";
-import type { ServiceProcess } from "./service-process.js";
 
 const MONITORS = join(ROOT, "infra/k8s/components/monitoring");
 

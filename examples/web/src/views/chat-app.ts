@@ -123,7 +123,7 @@ export function chatApp(options: ChatAppOptions): { element: HTMLElement; dispos
     selectedId = id;
     pane = messagePane(client, client.conversation(id), labelOf(id));
     main.replaceChildren(pane.element);
-    pane.render(); // now that it has a size: scrolled to the bottom, older pages fetched if it is not full
+    pane.render(); // now that it has a size: scrolled to the bottom
     pane.element.querySelector("input")?.focus();
     renderList();
   }

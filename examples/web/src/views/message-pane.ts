@@ -87,10 +87,6 @@ export function messagePane(client: ParleyClient, view: ConversationView, label:
     typing.textContent = typingLine(view.typing.map((t) => t.userName));
     // Stay at the bottom for new messages; keep the reader's place when older ones are added above.
     scroller.scrollTop = atBottom ? scroller.scrollHeight : scroller.scrollHeight - fromBottom;
-    // Messages that do not fill the pane cannot be scrolled back: fetch older ones until they do
-    // (this is also how a conversation opens whose newest messages this client has not seen yet).
-    // (Only once on screen: a detached pane measures 0 and would fetch everything.)
-    if (scroller.isConnected && view.hasOlder && scroller.scrollHeight <= scroller.clientHeight + LOAD_OLDER_AT_PX) void loadOlder();
     markShown();
   }
 
