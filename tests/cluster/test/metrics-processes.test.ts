@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { io as connectClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readMetricCatalogue } from "@parley/metrics-catalogue";
 import { createDatabase, freePort, signToken, startPostgres, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
 import type { ClientSocket } from "./cluster.js";
 import { parseExposition, samples, value, type Family } from "./exposition.js";
@@ -86,28 +86,8 @@ async function gaugesBecome(expected: { redis?: number; postgres?: number; ready
   return { ms: Date.now() - started, slowestScrapeMs: Math.round(slowest.ms) };
 }
 
-/** The catalogue table of docs/metrics.md. */
-function documented() {
-  const doc = readFileSync(fileURLToPath(new URL("../../../docs/metrics.md", import.meta.url)), "utf8");
-  const table = /<!-- metrics:start[^>]*-->([\s\S]*?)<!-- metrics:end -->/.exec(doc)?.[1];
-  if (!table) throw new Error("docs/metrics.md has no catalogue table (<!-- metrics:start --> … <!-- metrics:end -->)");
-  return table
-    .split("\n")
-    .filter((line) => line.startsWith("| `"))
-    .map((line) => {
-      // Pipes escaped inside a cell (`a\|b` in a query) are not column breaks.
-      const [name, type, labels, , services] = line.split(/(?<!\\)\|/).slice(1).map((c) => c.trim());
-      return {
-        name: name!.replaceAll("`", ""),
-        type: type!,
-        labels: [...labels!.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!).sort(),
-        services: services!.split(",").map((s) => s.trim()).sort(),
-      };
-    });
-}
-
 describe("the services' /metrics", () => {
-  it("export exactly the families of docs/metrics.md, each with help, type, base units and bounded labels", async () => {
+  it("export exactly the families of docs/metrics.md (the runtime's included), each with help, type, base units and bounded labels", async () => {
     // Some traffic first, so labelled families have series whose labels can be checked.
     const token = await signToken({ sub: "metrics-alice", name: "Alice", secret: SECRET });
     const created = await fetch(`${base.gateway}/v1/conversations`, {
@@ -148,10 +128,7 @@ describe("the services' /metrics", () => {
             expect({ series: s.name, label, value: v }).toEqual({ series: s.name, label, value: expect.not.stringMatching(ids) });
           }
         }
-        if (!/^(parley|bullmq)_/.test(f.name)) {
-          expect(f.name).toMatch(/^(process|nodejs)_/);
-          continue;
-        }
+        if (!/^(parley|bullmq)_/.test(f.name)) expect(f.name).toMatch(/^(process|nodejs)_/);
         const entry = exported.get(f.name) ?? { type: f.type!, labels: new Set<string>(), services: new Set<Service>() };
         entry.services.add(service);
         for (const s of f.samples) for (const label of Object.keys(s.labels)) if (!["service", "le", "quantile"].includes(label)) entry.labels.add(label);
@@ -161,8 +138,8 @@ describe("the services' /metrics", () => {
       expect(families.has("process_cpu_seconds_total") && families.has("nodejs_eventloop_lag_seconds")).toBe(true);
     }
 
-    const doc = documented();
-    expect(new Set(doc.map((d) => d.name)).size).toBe(doc.length);
+    // Both tables of docs/metrics.md: Parley's families and prom-client's runtime ones.
+    const doc = readMetricCatalogue();
     expect(doc.map((d) => d.name).sort()).toEqual([...exported.keys()].sort());
     for (const d of doc) {
       const e = exported.get(d.name)!;
