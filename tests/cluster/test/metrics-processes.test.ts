@@ -87,6 +87,36 @@ async function gaugesBecome(expected: { redis?: number; postgres?: number; ready
 }
 
 describe("the services' /metrics", () => {
+  it("export the labelled failure counters at 0 before the first failure, so increase() sees it", async () => {
+    // Checked first, before any traffic: every one of these must already be a series.
+    const expected: Record<Service, [family: string, label: string, values: string[]][]> = {
+      gateway: [
+        ["parley_gateway_handshakes_total", "outcome", ["accepted", "AUTH_REQUIRED", "AUTH_INVALID", "AUTH_EXPIRED", "UNAVAILABLE", "INTERNAL", "draining", "origin"]],
+        ["parley_presence_heartbeats_total", "outcome", ["ok", "unknown", "error"]],
+        ["parley_presence_resyncs_total", "outcome", ["ok", "error"]],
+      ],
+      persister: [
+        ["parley_persist_jobs_failed_total", "reason", ["transient", "poison"]],
+        ["parley_persist_messages_total", "outcome", ["stored", "duplicate", "conflict", "refused"]],
+        ["parley_persist_handoffs_total", "outcome", ["ok", "failed"]],
+      ],
+      delivery: [
+        ["parley_delivery_notifications_failed_total", "reason", ["retry", "rejected", "exhausted"]],
+        ["parley_presence_sweeps_total", "outcome", ["ok", "error"]],
+      ],
+    };
+    for (const service of SERVICES) {
+      const { families } = await scrape(service);
+      for (const [family, label, values] of expected[service]) {
+        for (const v of values) {
+          const found = value(families, family, { [label]: v });
+          // Nothing has failed yet: the failure counters read 0, not "absent".
+          expect({ family, [label]: v, found }).toEqual({ family, [label]: v, found: family.endsWith("_failed_total") ? 0 : expect.any(Number) });
+        }
+      }
+    }
+  });
+
   it("export exactly the families of docs/metrics.md (the runtime's included), each with help, type, base units and bounded labels", async () => {
     // Some traffic first, so labelled families have series whose labels can be checked.
     const token = await signToken({ sub: "metrics-alice", name: "Alice", secret: SECRET });
