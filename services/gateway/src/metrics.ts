@@ -27,7 +27,7 @@ export function createGatewayMetrics(registry: Registry) {
     ),
     events: new Counter({
       name: "parley_gateway_events_total",
-      help: "Client events and HTTP sends by event name and outcome (ok or the error code).",
+      help: "Socket.IO client events answered, by event name (oversized: a frame over the limit) and outcome (ok or the error code). HTTP requests are not counted here; every send, socket or HTTP, is in parley_gateway_send_ack_seconds.",
       labelNames: ["event", "outcome"] as const,
       registers: [registry],
     }),
