@@ -8,3 +8,4 @@ export * from "./create-database.js";
 export * from "./tokens.js";
 export { redisPing } from "./resp-ping.js";
 export { canUserWrite, chownTree, postgresServiceUser, type ServiceUser } from "./service-user.js";
+export { ServiceProcess, serviceEntry, spawnService, type ServiceName, type SpawnServiceOptions, type SpawnedService } from "./service-process.js";

@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { io as connectClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readMetricCatalogue } from "@parley/metrics-catalogue";
-import { createDatabase, freePort, signToken, startPostgres, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
+import { createDatabase, freePort, signToken, spawnService, startPostgres, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
 import type { ClientSocket } from "./cluster.js";
 import { parseExposition, samples, value, type Family } from "./exposition.js";
 
@@ -13,7 +12,6 @@ import { parseExposition, samples, value, type Family } from "./exposition.js";
 // (stopping them must not disturb tests running beside it): their /metrics over HTTP, checked
 // against docs/metrics.md, and parley_up / parley_ready through outages with nobody probing.
 const SECRET = "metrics-process-secret-0123456789";
-const serverOf = (service: string) => fileURLToPath(new URL(`../../../services/${service}/dist/server.js`, import.meta.url));
 const SERVICES = ["gateway", "persister", "delivery"] as const;
 type Service = (typeof SERVICES)[number];
 
@@ -26,16 +24,16 @@ const base = {} as Record<Service, string>;
 beforeAll(async () => {
   [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
   db = await createDatabase(postgres.url);
-  const env = { PATH: process.env.PATH ?? "", NODE_ENV: "test", LOG_LEVEL: "warn", REDIS_URL: redis.url, DATABASE_URL: db.url };
+  const env = { REDIS_URL: redis.url, DATABASE_URL: db.url };
   for (const service of SERVICES) {
     const port = await freePort();
     base[service] = `http://127.0.0.1:${port}`;
-    const own =
+    const own: Record<string, string> =
       service === "gateway"
         ? // The gateway keeps the default DEPENDENCY_CHECK_MS (5 s): the gauges must fall within seconds even so.
           { PORT: String(port), HOST: "127.0.0.1", JWT_SECRET: SECRET }
         : { METRICS_PORT: String(port), DEPENDENCY_CHECK_MS: "500" };
-    children.push(spawn(process.execPath, [serverOf(service)], { env: { ...env, ...own, POD_NAME: `${service}-metrics` }, stdio: ["ignore", "ignore", "inherit"] }));
+    children.push(spawnService(service, { ...env, ...own, POD_NAME: `${service}-metrics` }, { echoStderr: true }).child);
   }
   await Promise.all(SERVICES.map((s) => until(async () => (await fetch(`${base[s]}/readyz`)).status === 200, 30_000)));
 }, 90_000);

@@ -4,7 +4,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import type { ScrapeTarget } from "./prometheus.js";
 import { ROOT } from "./repo-files.js";
-import type { ServiceProcess } from "./service-process.js";
+import type { ServiceProcess } from "@parley/testkit";
 
 const MONITORS = join(ROOT, "infra/k8s/components/monitoring");
 

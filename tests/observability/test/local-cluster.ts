@@ -1,6 +1,5 @@
-import { createDatabase, freePort, signToken, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
+import { ServiceProcess, createDatabase, freePort, signToken, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
 import { testInfra } from "@parley/testkit/vitest";
-import { ServiceProcess } from "./service-process.js";
 
 export const SECRET = "observability-test-secret-0123456789";
 
