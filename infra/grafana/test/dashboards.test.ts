@@ -81,6 +81,12 @@ describe("the dashboards", () => {
     expect(wrong).toEqual([]);
   });
 
+  it("(the variable reader) finds Grafana's variables and leaves PromQL's own $1 alone", () => {
+    const expr = 'label_replace(up{namespace=~"$namespace", pod=~"${pod}"}, "p", "$1", "pod", "(.*)")[$__rate_interval]';
+    expect(variablesIn(expr)).toEqual(["namespace", "pod", "__rate_interval"]);
+    expect(substitute(expr)).toBe('label_replace(up{namespace=~".*", pod=~".*"}, "p", "$1", "pod", "(.*)")[1m]');
+  });
+
   it("filter every query by namespace, and per-pod dashboards by pod", () => {
     const unscoped: string[] = [];
     for (const d of dashboards) {
