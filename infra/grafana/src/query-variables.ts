@@ -7,8 +7,11 @@ export const TEMPLATE_VARIABLES = ["datasource", "namespace", "pod"] as const;
 export const BUILTIN_VARIABLES = ["__rate_interval", "__interval", "__range"] as const;
 export const QUERY_VARIABLES = ["namespace", "pod", ...BUILTIN_VARIABLES] as const;
 
-/** `$name` or `${name}` (Grafana also has `[[name]]`, which the dashboards never use). */
-const VARIABLE = /\$\{(\w+)(?::\w+)?\}|\$(\w+)/g;
+/**
+ * `$name` or `${name}` (Grafana also has `[[name]]`, which the dashboards never use). A name
+ * starts with a letter or `_`: `$1` in a `label_replace` replacement is PromQL's, not Grafana's.
+ */
+const VARIABLE = /\$\{([A-Za-z_]\w*)(?::\w+)?\}|\$([A-Za-z_]\w*)/g;
 
 /** The variables a query names, in order of appearance. */
 export function variablesIn(expr: string): string[] {

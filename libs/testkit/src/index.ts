@@ -8,5 +8,5 @@ export * from "./create-database.js";
 export * from "./tokens.js";
 export { redisPing } from "./resp-ping.js";
 export { canUserWrite, chownTree, postgresServiceUser, type ServiceUser } from "./service-user.js";
-export { NodeScriptProcess, type NodeScriptOptions } from "./node-script-process.js";
-export { ServiceProcess, type ServiceName } from "./service-process.js";
+export { NodeScriptProcess, spawnNodeScript, type NodeScriptOptions, type SpawnScriptOptions, type SpawnedScript } from "./node-script-process.js";
+export { ServiceProcess, serviceEntry, spawnService, type ServiceName, type SpawnServiceOptions, type SpawnedService } from "./service-process.js";

@@ -7,6 +7,48 @@ import { killOnExit } from "./kill-on-exit.js";
 /** The repository root (this file runs from libs/testkit/dist). */
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
+export interface SpawnedScript {
+  child: ChildProcess;
+  /** The exit code (null after a signal), once the process is gone. */
+  exited: Promise<number | null>;
+  /** The last lines it wrote to stdout and stderr, to say why a start or a drain failed. */
+  output(): string;
+}
+
+export interface SpawnScriptOptions {
+  args?: string[];
+  /** How many output lines to keep (default 1,000). */
+  keepLines?: number;
+  /** Also copy its stderr to this process's, so a failing test shows the program's errors. */
+  echoStderr?: boolean;
+}
+
+/**
+ * One of the repository's built Node programs (`script` relative to the repository root) as
+ * its own process, configured only by `env` over a minimal base (PATH, NODE_ENV=test,
+ * LOG_LEVEL=warn): nothing leaks in from the test runner's environment.
+ */
+export function spawnNodeScript(script: string, env: Record<string, string>, options: SpawnScriptOptions = {}): SpawnedScript {
+  const path = `${ROOT}${script}`;
+  if (!existsSync(path)) throw new Error(`${script} is missing: build first (npm run build)`);
+  const keepLines = options.keepLines ?? 1_000;
+  const child = spawn(process.execPath, [path, ...(options.args ?? [])], {
+    env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  killOnExit(child);
+  const lines: string[] = [];
+  const keep = (chunk: Buffer) => {
+    lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
+    if (lines.length > keepLines) lines.splice(0, lines.length - keepLines);
+  };
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  if (options.echoStderr) child.stderr!.on("data", (chunk: Buffer) => process.stderr.write(chunk));
+  const exited = once(child, "exit").then(([code]) => code as number | null);
+  return { child, exited, output: () => lines.join("\n") };
+}
+
 export interface NodeScriptOptions {
   /** For errors and logs, e.g. the pod name. */
   name: string;
@@ -22,15 +64,13 @@ export interface NodeScriptOptions {
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * One of the repository's built Node programs run as its own process, exactly as `npm start`
- * runs it, configured only by its environment and arguments. It can be stopped (SIGTERM, so
- * a service drains) and started again on the same port. The last 40 output lines are kept,
- * to say why a start or a drain failed.
+ * A built Node program run as its own process, exactly as `npm start` runs it, that can be
+ * stopped (SIGTERM, so a service drains) and started again on the same port, like a pod that
+ * Kubernetes restarts. The last 40 output lines are kept, to say why a start or a drain failed.
  */
 export class NodeScriptProcess {
-  private child: ChildProcess | undefined;
-  private exit: Promise<number | null> | undefined;
-  private lines: string[] = [];
+  private current: SpawnedScript | undefined;
+  private lastOutput = "";
 
   constructor(private readonly options: NodeScriptOptions) {}
 
@@ -39,34 +79,21 @@ export class NodeScriptProcess {
   }
 
   get running(): boolean {
-    return this.child !== undefined;
+    return this.current !== undefined;
   }
 
   /** Spawns the process and waits until `readyUrl` answers 200. */
   async start(readyTimeoutMs = 30_000): Promise<void> {
-    if (this.child) return;
-    const script = `${ROOT}${this.options.script}`;
-    if (!existsSync(script)) throw new Error(`${this.options.script} is missing: build first (npm run build)`);
-    const child = spawn(process.execPath, [script, ...(this.options.args ?? [])], {
-      env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", LOG_LEVEL: "warn", ...this.options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    this.child = child;
-    killOnExit(child);
-    this.lines = [];
-    const keep = (chunk: Buffer) => {
-      this.lines.push(...chunk.toString("utf8").split("\n").filter(Boolean));
-      if (this.lines.length > 40) this.lines.splice(0, this.lines.length - 40);
-    };
-    child.stdout!.on("data", keep);
-    child.stderr!.on("data", keep);
-    this.exit = once(child, "exit").then(([code]) => {
-      if (this.child === child) this.child = undefined;
-      return code as number | null;
+    if (this.current) return;
+    const spawned = spawnNodeScript(this.options.script, this.options.env, { args: this.options.args, keepLines: 40 });
+    this.current = spawned;
+    void spawned.exited.then(() => {
+      this.lastOutput = spawned.output();
+      if (this.current === spawned) this.current = undefined;
     });
     const deadline = Date.now() + readyTimeoutMs;
     while (Date.now() < deadline) {
-      if (!this.child) throw new Error(`${this.name} exited while starting:\n${this.output()}`);
+      if (!this.current) throw new Error(`${this.name} exited while starting:\n${this.output()}`);
       const status = await fetch(this.options.readyUrl, { signal: AbortSignal.timeout(1_000) }).then((r) => r.status, () => 0);
       if (status === 200) return;
       await delay(100);
@@ -76,21 +103,22 @@ export class NodeScriptProcess {
 
   /** Sends SIGTERM (a service's drain) and resolves with the exit code once the process is gone. */
   async terminate(): Promise<number | null> {
-    const child = this.child;
-    if (!child) return null;
-    child.kill("SIGTERM");
-    return this.exit!;
+    const current = this.current;
+    if (!current) return null;
+    current.child.kill("SIGTERM");
+    return current.exited;
   }
 
   /** Ends the process at once; for clean-up. */
   async kill(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    child.kill("SIGKILL");
-    await this.exit;
+    const current = this.current;
+    if (!current) return;
+    current.child.kill("SIGKILL");
+    await current.exited;
   }
 
+  /** The running process's last lines, or those of the last one to exit. */
   output(): string {
-    return this.lines.join("\n");
+    return this.current?.output() ?? this.lastOutput;
   }
 }

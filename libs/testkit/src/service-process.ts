@@ -1,6 +1,16 @@
-import { NodeScriptProcess } from "./node-script-process.js";
+import { NodeScriptProcess, spawnNodeScript, type SpawnScriptOptions, type SpawnedScript } from "./node-script-process.js";
 
 export type ServiceName = "gateway" | "persister" | "delivery";
+export type SpawnedService = SpawnedScript;
+export type SpawnServiceOptions = Omit<SpawnScriptOptions, "args">;
+
+/** A service's built entry point, relative to the repository root: what `npm start -w services/<name>` and the images run. */
+export const serviceEntry = (service: ServiceName) => `services/${service}/dist/server.js`;
+
+/** One Parley service as its own process, configured only by `env` (see spawnNodeScript). */
+export function spawnService(service: ServiceName, env: Record<string, string>, options: SpawnServiceOptions = {}): SpawnedService {
+  return spawnNodeScript(serviceEntry(service), env, options);
+}
 
 /**
  * One Parley service from its built `dist/server.js`, as `npm start -w services/<name>` runs
@@ -10,7 +20,7 @@ export type ServiceName = "gateway" | "persister" | "delivery";
 export class ServiceProcess extends NodeScriptProcess {
   constructor(
     readonly service: ServiceName,
-    /** The pod name (POD_NAME). */
+    /** The pod name (POD_NAME), and the `pod` label Prometheus gives the target. */
     readonly pod: string,
     /** The port of `/metrics`, `/healthz` and `/readyz` (the gateway's PORT, a worker's METRICS_PORT). */
     readonly port: number,
@@ -18,7 +28,7 @@ export class ServiceProcess extends NodeScriptProcess {
   ) {
     super({
       name: pod,
-      script: `services/${service}/dist/server.js`,
+      script: serviceEntry(service),
       env: { POD_NAME: pod, [service === "gateway" ? "PORT" : "METRICS_PORT"]: String(port), ...env },
       readyUrl: `http://127.0.0.1:${port}/readyz`,
     });

@@ -1,3 +1,4 @@
+import { eachOf, startAtZero } from "@parley/runtime";
 import { Counter, Histogram, type Registry } from "prom-client";
 
 export type DeliveryMetrics = ReturnType<typeof createDeliveryMetrics>;
@@ -40,12 +41,16 @@ export function createDeliveryMetrics(registry: Registry) {
       help: "Notifications the notifier accepted.",
       registers: [registry],
     }),
-    notificationsFailed: new Counter({
-      name: "parley_delivery_notifications_failed_total",
-      help: "Notification attempts that failed, by reason (retry: will be tried again; rejected: refused for good by the receiver; exhausted: out of attempts).",
-      labelNames: ["reason"] as const,
-      registers: [registry],
-    }),
+    // Starts at 0 for every reason, so the first lost notification is an increase alerts can see.
+    notificationsFailed: startAtZero(
+      new Counter({
+        name: "parley_delivery_notifications_failed_total",
+        help: "Notification attempts that failed, by reason (retry: will be tried again; rejected: refused for good by the receiver; exhausted: out of attempts).",
+        labelNames: ["reason"] as const,
+        registers: [registry],
+      }),
+      eachOf("reason", ["retry", "rejected", "exhausted"]),
+    ),
     notificationsSkipped: new Counter({
       name: "parley_delivery_notifications_skipped_total",
       help: "Notifications not sent, by reason (online, read, deleted, not_member, disabled, stale).",

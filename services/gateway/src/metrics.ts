@@ -1,6 +1,11 @@
+import { AUTH_REFUSAL_CODES } from "@parley/protocol";
+import { eachOf, startAtZero } from "@parley/runtime";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
+
+/** Every way a socket handshake ends: accepted, refused by the token check, by the cluster, while draining, or for its origin. */
+export const HANDSHAKE_OUTCOMES = ["accepted", ...AUTH_REFUSAL_CODES, "UNAVAILABLE", "INTERNAL", "draining", "origin"] as const;
 
 /** Base units, low-cardinality labels: never a user or conversation id. */
 export function createGatewayMetrics(registry: Registry) {
@@ -10,15 +15,19 @@ export function createGatewayMetrics(registry: Registry) {
       help: "Sockets connected to this gateway pod.",
       registers: [registry],
     }),
-    handshakes: new Counter({
-      name: "parley_gateway_handshakes_total",
-      help: "Socket handshakes by outcome (accepted, AUTH_REQUIRED, AUTH_INVALID, AUTH_EXPIRED, UNAVAILABLE, INTERNAL, draining, origin).",
-      labelNames: ["outcome"] as const,
-      registers: [registry],
-    }),
+    // Every outcome starts at 0, so the first refusal is an increase the alerts can see.
+    handshakes: startAtZero(
+      new Counter({
+        name: "parley_gateway_handshakes_total",
+        help: "Socket handshakes by outcome (accepted, AUTH_REQUIRED, AUTH_INVALID, AUTH_EXPIRED, UNAVAILABLE, INTERNAL, draining, origin).",
+        labelNames: ["outcome"] as const,
+        registers: [registry],
+      }),
+      eachOf("outcome", HANDSHAKE_OUTCOMES),
+    ),
     events: new Counter({
       name: "parley_gateway_events_total",
-      help: "Client events and HTTP sends by event name and outcome (ok or the error code).",
+      help: "Socket.IO client events answered, by event name (oversized: a frame over the limit) and outcome (ok or the error code). HTTP requests are not counted here; every send, socket or HTTP, is in parley_gateway_send_ack_seconds.",
       labelNames: ["event", "outcome"] as const,
       registers: [registry],
     }),

@@ -1,7 +1,9 @@
+import { eachOf, startAtZero } from "@parley/runtime";
 import { Counter, Histogram, type Registry } from "prom-client";
 
 export type PersisterMetrics = ReturnType<typeof createPersisterMetrics>;
 
+/** Labelled counters start at 0 (startAtZero), so a first failure is an increase alerts can see. */
 export function createPersisterMetrics(registry: Registry) {
   return {
     batchSize: new Histogram({
@@ -28,23 +30,32 @@ export function createPersisterMetrics(registry: Registry) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
     }),
-    messages: new Counter({
-      name: "parley_persist_messages_total",
-      help: "Messages answered by the persister, by outcome (stored, duplicate, conflict, refused).",
-      labelNames: ["outcome"] as const,
-      registers: [registry],
-    }),
-    jobsFailed: new Counter({
-      name: "parley_persist_jobs_failed_total",
-      help: "Persist jobs that failed, by reason (transient: retried; poison: given up).",
-      labelNames: ["reason"] as const,
-      registers: [registry],
-    }),
-    handOffs: new Counter({
-      name: "parley_persist_handoffs_total",
-      help: "Committed batches handed to the delivery service for notifications, by outcome (ok, failed).",
-      labelNames: ["outcome"] as const,
-      registers: [registry],
-    }),
+    messages: startAtZero(
+      new Counter({
+        name: "parley_persist_messages_total",
+        help: "Messages answered by the persister, by outcome (stored, duplicate, conflict, refused).",
+        labelNames: ["outcome"] as const,
+        registers: [registry],
+      }),
+      eachOf("outcome", ["stored", "duplicate", "conflict", "refused"]),
+    ),
+    jobsFailed: startAtZero(
+      new Counter({
+        name: "parley_persist_jobs_failed_total",
+        help: "Persist jobs that failed, by reason (transient: retried; poison: given up).",
+        labelNames: ["reason"] as const,
+        registers: [registry],
+      }),
+      eachOf("reason", ["transient", "poison"]),
+    ),
+    handOffs: startAtZero(
+      new Counter({
+        name: "parley_persist_handoffs_total",
+        help: "Committed batches handed to the delivery service for notifications, by outcome (ok, failed).",
+        labelNames: ["outcome"] as const,
+        registers: [registry],
+      }),
+      eachOf("outcome", ["ok", "failed"]),
+    ),
   };
 }

@@ -1,11 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { randomUUID } from "node:crypto";
 import { io as connectClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabase, freePort, signToken, startPostgres, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
+import { readMetricCatalogue } from "@parley/metrics-catalogue";
+import { createDatabase, freePort, signToken, spawnService, startPostgres, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
 import type { ClientSocket } from "./cluster.js";
 import { parseExposition, samples, value, type Family } from "./exposition.js";
 
@@ -13,7 +12,6 @@ import { parseExposition, samples, value, type Family } from "./exposition.js";
 // (stopping them must not disturb tests running beside it): their /metrics over HTTP, checked
 // against docs/metrics.md, and parley_up / parley_ready through outages with nobody probing.
 const SECRET = "metrics-process-secret-0123456789";
-const serverOf = (service: string) => fileURLToPath(new URL(`../../../services/${service}/dist/server.js`, import.meta.url));
 const SERVICES = ["gateway", "persister", "delivery"] as const;
 type Service = (typeof SERVICES)[number];
 
@@ -26,16 +24,16 @@ const base = {} as Record<Service, string>;
 beforeAll(async () => {
   [redis, postgres] = await Promise.all([startRedis(), startPostgres()]);
   db = await createDatabase(postgres.url);
-  const env = { PATH: process.env.PATH ?? "", NODE_ENV: "test", LOG_LEVEL: "warn", REDIS_URL: redis.url, DATABASE_URL: db.url };
+  const env = { REDIS_URL: redis.url, DATABASE_URL: db.url };
   for (const service of SERVICES) {
     const port = await freePort();
     base[service] = `http://127.0.0.1:${port}`;
-    const own =
+    const own: Record<string, string> =
       service === "gateway"
         ? // The gateway keeps the default DEPENDENCY_CHECK_MS (5 s): the gauges must fall within seconds even so.
           { PORT: String(port), HOST: "127.0.0.1", JWT_SECRET: SECRET }
         : { METRICS_PORT: String(port), DEPENDENCY_CHECK_MS: "500" };
-    children.push(spawn(process.execPath, [serverOf(service)], { env: { ...env, ...own, POD_NAME: `${service}-metrics` }, stdio: ["ignore", "ignore", "inherit"] }));
+    children.push(spawnService(service, { ...env, ...own, POD_NAME: `${service}-metrics` }, { echoStderr: true }).child);
   }
   await Promise.all(SERVICES.map((s) => until(async () => (await fetch(`${base[s]}/readyz`)).status === 200, 30_000)));
 }, 90_000);
@@ -86,28 +84,38 @@ async function gaugesBecome(expected: { redis?: number; postgres?: number; ready
   return { ms: Date.now() - started, slowestScrapeMs: Math.round(slowest.ms) };
 }
 
-/** The catalogue table of docs/metrics.md. */
-function documented() {
-  const doc = readFileSync(fileURLToPath(new URL("../../../docs/metrics.md", import.meta.url)), "utf8");
-  const table = /<!-- metrics:start[^>]*-->([\s\S]*?)<!-- metrics:end -->/.exec(doc)?.[1];
-  if (!table) throw new Error("docs/metrics.md has no catalogue table (<!-- metrics:start --> … <!-- metrics:end -->)");
-  return table
-    .split("\n")
-    .filter((line) => line.startsWith("| `"))
-    .map((line) => {
-      // Pipes escaped inside a cell (`a\|b` in a query) are not column breaks.
-      const [name, type, labels, , services] = line.split(/(?<!\\)\|/).slice(1).map((c) => c.trim());
-      return {
-        name: name!.replaceAll("`", ""),
-        type: type!,
-        labels: [...labels!.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!).sort(),
-        services: services!.split(",").map((s) => s.trim()).sort(),
-      };
-    });
-}
-
 describe("the services' /metrics", () => {
-  it("export exactly the families of docs/metrics.md, each with help, type, base units and bounded labels", async () => {
+  it("export the labelled failure counters at 0 before the first failure, so increase() sees it", async () => {
+    // Checked first, before any traffic: every one of these must already be a series.
+    const expected: Record<Service, [family: string, label: string, values: string[]][]> = {
+      gateway: [
+        ["parley_gateway_handshakes_total", "outcome", ["accepted", "AUTH_REQUIRED", "AUTH_INVALID", "AUTH_EXPIRED", "UNAVAILABLE", "INTERNAL", "draining", "origin"]],
+        ["parley_presence_heartbeats_total", "outcome", ["ok", "unknown", "error"]],
+        ["parley_presence_resyncs_total", "outcome", ["ok", "error"]],
+      ],
+      persister: [
+        ["parley_persist_jobs_failed_total", "reason", ["transient", "poison"]],
+        ["parley_persist_messages_total", "outcome", ["stored", "duplicate", "conflict", "refused"]],
+        ["parley_persist_handoffs_total", "outcome", ["ok", "failed"]],
+      ],
+      delivery: [
+        ["parley_delivery_notifications_failed_total", "reason", ["retry", "rejected", "exhausted"]],
+        ["parley_presence_sweeps_total", "outcome", ["ok", "error"]],
+      ],
+    };
+    for (const service of SERVICES) {
+      const { families } = await scrape(service);
+      for (const [family, label, values] of expected[service]) {
+        for (const v of values) {
+          const found = value(families, family, { [label]: v });
+          // Nothing has failed yet: the failure counters read 0, not "absent".
+          expect({ family, [label]: v, found }).toEqual({ family, [label]: v, found: family.endsWith("_failed_total") ? 0 : expect.any(Number) });
+        }
+      }
+    }
+  });
+
+  it("export exactly the families of docs/metrics.md (the runtime's included), each with help, type, base units and bounded labels", async () => {
     // Some traffic first, so labelled families have series whose labels can be checked.
     const token = await signToken({ sub: "metrics-alice", name: "Alice", secret: SECRET });
     const created = await fetch(`${base.gateway}/v1/conversations`, {
@@ -148,10 +156,7 @@ describe("the services' /metrics", () => {
             expect({ series: s.name, label, value: v }).toEqual({ series: s.name, label, value: expect.not.stringMatching(ids) });
           }
         }
-        if (!/^(parley|bullmq)_/.test(f.name)) {
-          expect(f.name).toMatch(/^(process|nodejs)_/);
-          continue;
-        }
+        if (!/^(parley|bullmq)_/.test(f.name)) expect(f.name).toMatch(/^(process|nodejs)_/);
         const entry = exported.get(f.name) ?? { type: f.type!, labels: new Set<string>(), services: new Set<Service>() };
         entry.services.add(service);
         for (const s of f.samples) for (const label of Object.keys(s.labels)) if (!["service", "le", "quantile"].includes(label)) entry.labels.add(label);
@@ -161,8 +166,8 @@ describe("the services' /metrics", () => {
       expect(families.has("process_cpu_seconds_total") && families.has("nodejs_eventloop_lag_seconds")).toBe(true);
     }
 
-    const doc = documented();
-    expect(new Set(doc.map((d) => d.name)).size).toBe(doc.length);
+    // Both tables of docs/metrics.md: Parley's families and prom-client's runtime ones.
+    const doc = readMetricCatalogue();
     expect(doc.map((d) => d.name).sort()).toEqual([...exported.keys()].sort());
     for (const d of doc) {
       const e = exported.get(d.name)!;

@@ -1,17 +1,15 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { io as connectClient } from "socket.io-client";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { DEFAULT_KEYSPACE } from "@parley/bus";
-import { createDatabase, freePort, signToken, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
+import { createDatabase, freePort, signToken, spawnService, startRedis, type ServerHandle, type ServiceName, type TestDatabase } from "@parley/testkit";
 import { testInfra } from "@parley/testkit/vitest";
 import type { ClientSocket } from "./cluster.js";
 import { ask, listen, until } from "./presence-helpers.js";
 
 const SECRET = "presence-process-secret-0123456789";
-const serverOf = (service: string) => fileURLToPath(new URL(`../../../services/${service}/dist/server.js`, import.meta.url));
 
 // Real processes use the default keyspace: a Redis of their own keeps them apart from every
 // other test file, and a database of their own.
@@ -28,11 +26,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-function run(service: string, env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [serverOf(service)], {
-    env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", LOG_LEVEL: "warn", DATABASE_URL: db.url, REDIS_URL: redis.url, ...env },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+function run(service: ServiceName, env: Record<string, string>): ChildProcess {
+  const { child } = spawnService(service, { DATABASE_URL: db.url, REDIS_URL: redis.url, ...env }, { echoStderr: true });
   children.push(child);
   return child;
 }

@@ -1,14 +1,10 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { io as connectClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDatabase, freePort, signToken, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
+import { createDatabase, freePort, signToken, spawnService, startRedis, type ServerHandle, type ServiceName, type SpawnedService, type TestDatabase } from "@parley/testkit";
 import { testInfra } from "@parley/testkit/vitest";
 
 const SECRET = "process-test-secret-0123456789";
-const serverOf = (service: string) => fileURLToPath(new URL(`../../../services/${service}/dist/server.js`, import.meta.url));
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -18,22 +14,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(service: string, env: Record<string, string>): Running {
-  const child = spawn(process.execPath, [serverOf(service)], {
-    env: { PATH: process.env.PATH ?? "", NODE_ENV: "test", LOG_LEVEL: "info", DATABASE_URL: db.url, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = once(child, "exit").then(([code]) => code as number | null);
-  return { child, output: () => out, exited };
+function run(service: ServiceName, env: Record<string, string>): SpawnedService {
+  return spawnService(service, { LOG_LEVEL: "info", DATABASE_URL: db.url, ...env });
 }
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
@@ -94,7 +76,7 @@ describe("each service as its own process", () => {
     expect(Math.max(...disconnectedAt) - Math.min(...disconnectedAt)).toBeGreaterThan(200);
   }, 30_000);
 
-  for (const service of ["persister", "delivery"]) {
+  for (const service of ["persister", "delivery"] as const) {
     it(`the ${service} exits 0 on SIGTERM`, async () => {
       const port = await freePort();
       const worker = run(service, { REDIS_URL: testInfra().redisUrl, METRICS_PORT: String(port) });
@@ -123,7 +105,7 @@ describe("each service as its own process", () => {
       await lru?.close();
     });
 
-    for (const service of ["gateway", "persister", "delivery"]) {
+    for (const service of ["gateway", "persister", "delivery"] as const) {
       it(`the ${service} refuses to start and says why`, async () => {
         const port = await freePort();
         const proc = run(service, { REDIS_URL: lru.url, PORT: String(port), METRICS_PORT: String(port), JWT_SECRET: SECRET });

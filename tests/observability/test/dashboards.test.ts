@@ -50,21 +50,23 @@ describe("dashboard queries", () => {
     expect(old!.queries.map((q) => q.expr)).toEqual(["sum(z)"]);
     expect(queriesOfPanel([a!, old!], { dashboard: "a", panel: 3 })).toHaveLength(2);
     expect(queriesOfPanel([a!, old!], { dashboard: "old.json", panel: "in a row" })).toHaveLength(1);
-    expect(loadDashboards(join(dir, "nothing-here"))).toEqual([]);
+    expect(() => loadDashboards(join(dir, "nothing-here"))).toThrow(/no dashboards \(\*\.json\) in .*nothing-here/);
+    expect(() => loadCorePanels(join(dir, "core-panels.json"))).toThrow(/core-panels\.json does not exist/);
   });
 
   it("the fixture's core panels all exist", () => {
     const dashboards = loadDashboards(FIXTURE.dashboards);
-    for (const core of loadCorePanels(FIXTURE.corePanels)!) expect(queriesOfPanel(dashboards, core).length, JSON.stringify(core)).toBeGreaterThan(0);
+    for (const core of loadCorePanels(FIXTURE.corePanels)) expect(queriesOfPanel(dashboards, core).length, JSON.stringify(core)).toBeGreaterThan(0);
   });
 });
 
 describe("rule files and the Prometheus configuration", () => {
-  it("reads every group and rule of a rule file; none when the directory is missing", () => {
+  it("reads every group and rule of a rule file; throws when the directory has none", () => {
     const fixture = loadRuleFiles(FIXTURE.rules);
     expect(fixture.groups.map((g) => g.name)).toEqual(["fixture-parley-recording", "fixture-parley-alerts"]);
     expect(fixture.rules.filter((r) => r.kind === "alerting")).toHaveLength(3);
-    expect(loadRuleFiles("/nonexistent")).toEqual({ files: [], groups: [], rules: [] });
+    expect(() => loadRuleFiles("/nonexistent")).toThrow(/no rule files \(\*\.rules\.yml\) in \/nonexistent/);
+    expect(() => loadRuleFiles(FIXTURE.dashboards)).toThrow(/no rule files/);
   });
 
   it("says what to install when the prometheus binary is missing", () => {

@@ -132,51 +132,49 @@ export function substituteVariables(expr: string, values: Record<string, string>
   });
 }
 
-/** Every dashboard JSON of a directory (none when it does not exist) with every panel's Prometheus query. */
+/** Every dashboard JSON of a directory with every panel's Prometheus query; throws when there is none. */
 export function loadDashboards(dir: string): Dashboard[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".json"))
-    .sort()
-    .map((f) => {
-      const file = join(dir, f);
-      const json = DashboardJson.parse(JSON.parse(readFileSync(file, "utf8")));
-      const values = variableValues(json);
-      const dashboard: Dashboard = { file, uid: json.uid, title: json.title, queries: [] };
-      const panels = walk([...(json.panels ?? []), ...(json.rows ?? []).flatMap((row) => row.panels ?? [])], []);
-      for (const panel of panels) {
-        for (const [i, target] of (panel.targets ?? []).entries()) {
-          if (!isPrometheusTarget(target)) continue;
-          dashboard.queries.push({
-            dashboard,
-            panelId: panel.id,
-            panelTitle: panel.title ?? `(untitled ${panel.type ?? "panel"})`,
-            refId: target.refId ?? String.fromCharCode(65 + i),
-            raw: target.expr,
-            ...prepare(target.expr, values),
-          });
-        }
-      }
-      for (const annotation of json.annotations?.list ?? []) {
-        if (!annotation.expr) continue;
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")).sort() : [];
+  if (files.length === 0) throw new Error(`no dashboards (*.json) in ${dir}`);
+  return files.map((f) => {
+    const file = join(dir, f);
+    const json = DashboardJson.parse(JSON.parse(readFileSync(file, "utf8")));
+    const values = variableValues(json);
+    const dashboard: Dashboard = { file, uid: json.uid, title: json.title, queries: [] };
+    const panels = walk([...(json.panels ?? []), ...(json.rows ?? []).flatMap((row) => row.panels ?? [])], []);
+    for (const panel of panels) {
+      for (const [i, target] of (panel.targets ?? []).entries()) {
+        if (!isPrometheusTarget(target)) continue;
         dashboard.queries.push({
           dashboard,
-          panelId: undefined,
-          panelTitle: `annotation ${annotation.name ?? "(unnamed)"}`,
-          refId: "annotation",
-          raw: annotation.expr,
-          ...prepare(annotation.expr, values),
+          panelId: panel.id,
+          panelTitle: panel.title ?? `(untitled ${panel.type ?? "panel"})`,
+          refId: target.refId ?? String.fromCharCode(65 + i),
+          raw: target.expr,
+          ...prepare(target.expr, values),
         });
       }
-      return dashboard;
-    });
+    }
+    for (const annotation of json.annotations?.list ?? []) {
+      if (!annotation.expr) continue;
+      dashboard.queries.push({
+        dashboard,
+        panelId: undefined,
+        panelTitle: `annotation ${annotation.name ?? "(unnamed)"}`,
+        refId: "annotation",
+        raw: annotation.expr,
+        ...prepare(annotation.expr, values),
+      });
+    }
+    return dashboard;
+  });
 }
 
 const CorePanels = z.array(z.object({ dashboard: z.string(), panel: z.union([z.string(), z.number()]) }));
 
-/** The core panels list (`[{ dashboard, panel }]`), or undefined when the file does not exist. */
-export function loadCorePanels(file: string): CorePanel[] | undefined {
-  if (!existsSync(file)) return undefined;
+/** The core panels list (`[{ dashboard, panel }]`); throws when the file does not exist. */
+export function loadCorePanels(file: string): CorePanel[] {
+  if (!existsSync(file)) throw new Error(`${file} does not exist: it must list the core panels`);
   return CorePanels.parse(JSON.parse(readFileSync(file, "utf8")));
 }
 

@@ -31,7 +31,7 @@ export interface LoadedRuleFiles {
   rules: RuleDefinition[];
 }
 
-/** The rule files (`*.rules.yml`) of a directory and every group and rule in them; none when the directory does not exist. */
+/** The rule files (`*.rules.yml`) of a directory and every group and rule in them; throws when there is none. */
 export function loadRuleFiles(dir: string): LoadedRuleFiles {
   const files = existsSync(dir)
     ? readdirSync(dir)
@@ -39,6 +39,7 @@ export function loadRuleFiles(dir: string): LoadedRuleFiles {
         .sort()
         .map((f) => join(dir, f))
     : [];
+  if (files.length === 0) throw new Error(`no rule files (*.rules.yml) in ${dir}`);
   const loaded: LoadedRuleFiles = { files, groups: [], rules: [] };
   for (const file of files) {
     const parsed = RuleFile.parse(parse(readFileSync(file, "utf8")));

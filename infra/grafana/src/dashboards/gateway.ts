@@ -60,7 +60,7 @@ export function gatewayDashboard(): BuiltDashboard {
     .panel(
       timeseries({
         title: "Events by name and outcome",
-        description: "Client events (and HTTP sends) per second, by event name and outcome: ok or the error code answered.",
+        description: "Socket.IO client events answered per second, by event name and outcome: ok or the error code answered. HTTP requests are not counted here (sends over HTTP are in the send panels).",
         queries: [{ expr: q.sumRate(["event", "outcome"], "parley_gateway_events_total"), legend: "{{event}} {{outcome}}" }],
         unit: "ops",
         min: 0,

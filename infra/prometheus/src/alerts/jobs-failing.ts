@@ -2,15 +2,11 @@ import { alert, type RuleGroup } from "../rule.js";
 import { BY_NAMESPACE } from "../selectors.js";
 
 /**
- * Counted at least once in the last `window`. prom-client exports a labelled counter only once
- * it has been incremented, so a process's first failure appears as a new series already at 1,
- * which `increase` cannot see; the second clause catches such a series while it is new.
+ * Counted at least once in the last `window`. The services export these counters at 0 from
+ * the start (startAtZero in libs/runtime), so a first failure is an increase like any other.
  */
 export function countedWithin(series: string, window: string): string {
-  return `
-    sum by (${BY_NAMESPACE}) (increase(${series}[${window}])) > 0
-    or
-    sum by (${BY_NAMESPACE}) (${series} unless ${series} offset ${window}) > 0`;
+  return `sum by (${BY_NAMESPACE}) (increase(${series}[${window}])) > 0`;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { eachOf, startAtZero } from "@parley/runtime";
 import { Counter, Histogram, type Registry } from "prom-client";
 
 export type AnnouncerMetrics = ReturnType<typeof createAnnouncerMetrics>;
@@ -21,12 +22,15 @@ export function createAnnouncerMetrics(registry: Registry) {
       help: "Takes of users offline for less than the grace period: left dirty for a later window (a quick reconnect then announces nothing).",
       registers: [registry],
     }),
-    sweeps: new Counter({
-      name: "parley_presence_sweeps_total",
-      help: "Sweeps for pods whose heartbeat is older than the TTL, by outcome (ok, error).",
-      labelNames: ["outcome"] as const,
-      registers: [registry],
-    }),
+    sweeps: startAtZero(
+      new Counter({
+        name: "parley_presence_sweeps_total",
+        help: "Sweeps for pods whose heartbeat is older than the TTL, by outcome (ok, error).",
+        labelNames: ["outcome"] as const,
+        registers: [registry],
+      }),
+      eachOf("outcome", ["ok", "error"]),
+    ),
     sweptPods: new Counter({
       name: "parley_presence_swept_pods_total",
       help: "Gateway pods declared dead (heartbeat older than the TTL) and their socket counts subtracted.",

@@ -2,9 +2,10 @@ import { parser } from "@prometheus-io/lezer-promql";
 
 /**
  * PromQL read with Prometheus's own grammar (the Lezer parser of the Prometheus web UI), to
- * find the metric names a query selects and to catch syntax errors without a server.
+ * find the metric names a query selects and to catch syntax errors without a server. The
+ * dashboards' and the rules' tests check those names against the catalogue with it.
  */
-export function parse(expr: string): { errors: number[]; metrics: string[] } {
+export function parsePromql(expr: string): { errors: number[]; metrics: string[] } {
   const tree = parser.parse(expr);
   const errors: number[] = [];
   const metrics: string[] = [];
