@@ -66,7 +66,7 @@ describe("staticFiles", () => {
     const root = mkdtempSync(join(tmpdir(), "parley-web-"));
     mkdirSync(join(root, "assets"));
     writeFileSync(join(root, "index.html"), "<!doctype html><title>app</title>");
-    writeFileSync(join(root, "assets", "app-1234.js"), "console.log(1)");
+    writeFileSync(join(root, "assets", "app-1234.js"), "export {};");
     const serve = staticFiles(root);
     server = createServer((req, res) => serve(req, res, () => res.writeHead(405).end()));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

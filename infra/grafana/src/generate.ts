@@ -13,12 +13,12 @@ for (const dir of OWNED_DIRS) {
   for (const entry of readdirSync(join(workspace, dir))) {
     if (!files.has(`${dir}/${entry}`)) {
       rmSync(join(workspace, dir, entry));
-      console.log(`removed ${join("infra/grafana", dir, entry)}`);
+      process.stdout.write(`removed ${join("infra/grafana", dir, entry)}\n`);
     }
   }
 }
 for (const [path, content] of files) {
   mkdirSync(dirname(join(workspace, path)), { recursive: true });
   writeFileSync(join(workspace, path), content);
-  console.log(`wrote ${join("infra/grafana", path)}`);
+  process.stdout.write(`wrote ${join("infra/grafana", path)}\n`);
 }

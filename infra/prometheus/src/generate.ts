@@ -6,5 +6,5 @@ import { generatedFiles, REPO_ROOT } from "./outputs.js";
 for (const [path, content] of Object.entries(generatedFiles())) {
   mkdirSync(dirname(join(REPO_ROOT, path)), { recursive: true });
   writeFileSync(join(REPO_ROOT, path), content);
-  console.log(`wrote ${path}`);
+  process.stdout.write(`wrote ${path}\n`);
 }

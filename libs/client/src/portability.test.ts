@@ -46,7 +46,7 @@ describe("portability", () => {
       const bad = MessageSchema.safeParse({ id: "0190a000-0000-7000-8000-000000000001", conversationId: "0190a000-0000-7000-8000-000000000002",
         seq: 1, senderId: "b\\uD800", senderName: "Bob", clientMessageId: "0190a000-0000-7000-8000-000000000003", kind: "text", body: "hi",
         createdAt: "2026-01-01T00:00:00.000Z" }).success;
-      console.log(JSON.stringify({ ok, bad, createClient: typeof createClient, memoryStorage: typeof memoryStorage }));
+      process.stdout.write(JSON.stringify({ ok, bad, createClient: typeof createClient, memoryStorage: typeof memoryStorage }));
     `;
     const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: here, encoding: "utf8" });
     expect(JSON.parse(out)).toEqual({ ok: true, bad: false, createClient: "function", memoryStorage: "function" });
