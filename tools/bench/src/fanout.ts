@@ -368,8 +368,10 @@ export async function runFanout(ctx: FanoutContext): Promise<FanoutResults> {
   await ceilingLoadgen.connect(ceilingUrls, conversationId, layout(false), FANOUT_CONFIG.connectConcurrency);
   const idleCeiling = await idleCpu(ctx, "ceiling");
   const ceiling: Target = { kind: "ceiling", loadgen: ceilingLoadgen, order: "per-server", settle: async () => { await sleep(1000); } };
-  // The bare stack should sustain at least what the durable path did: start one step below.
-  const startIndex = Math.max(0, FANOUT_CONFIG.ladder.indexOf(durableMax.max) - 1);
+  // The bare stack should sustain at least what the durable path did: start one rung below
+  // the highest rung at or under it (the durable maximum may be a midpoint off the ladder).
+  const atOrBelow = FANOUT_CONFIG.ladder.filter((rate) => rate <= durableMax.max).length - 1;
+  const startIndex = Math.max(0, atOrBelow - 1);
   const ceilingMax = await climb(ctx, ceiling, startIndex, steps);
   log(`  ceiling: ${ceilingMax.max} msgs/s sustained = ${ceilingMax.max * FANOUT_CONFIG.members} deliveries/s (first failing step ${ceilingMax.firstFail ?? "none"})`);
   await ceilingLoadgen.close();
