@@ -22,6 +22,8 @@ export interface PersisterDeps {
   /** Transactions at once, by conversation (commit-batcher.ts). */
   lanes: number;
   keyspace: Keyspace;
+  /** Commits of this window share one `notify` hand-off (hand-off.ts; default 250 ms). */
+  handOffWindowMs?: number;
 }
 
 export interface Persister {
@@ -49,7 +51,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
 
   const notifyQueue = new Queue("notify", { connection: deps.publishRedis, prefix: deps.keyspace.queuePrefix });
   notifyQueue.on("error", (err) => deps.logger.debug({ err: err.message }, "notify queue error"));
-  const handOff = new HandOff(notifyQueue, metrics, deps.logger);
+  const handOff = new HandOff(notifyQueue, metrics, deps.logger, { windowMs: deps.handOffWindowMs ?? 250, maxMessages: 1_000 });
 
   const batcher = new CommitBatcher({
     maxBatch: deps.maxBatch,
@@ -104,6 +106,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
         // close() waits for the jobs in flight; their commits and fan-out finish first.
         await worker.close();
         await batcher.idle();
+        await handOff.close();
         await Promise.allSettled([notifyQueue.close(), metricsQueue.close()]);
       })()),
   };

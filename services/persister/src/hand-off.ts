@@ -1,29 +1,52 @@
-import type { Queue } from "bullmq";
+import type { JobsOptions } from "bullmq";
 import { JobCatalog, type CommittedMessage } from "@parley/bus";
 import type { PersistOutcome } from "@parley/db";
 import type { Logger } from "@parley/runtime";
 import type { PersisterMetrics } from "./metrics.js";
 
+/** Where hand-offs go: the `notify` queue (BullMQ's Queue; the narrow shape lets tests record). */
+export interface NotifyQueue {
+  add(name: "notify", data: { messages: CommittedMessage[] }, opts: JobsOptions): Promise<unknown>;
+}
+
+export interface HandOffOptions {
+  /**
+   * Commits of this window share one `notify` job. A job costs about the same whatever it
+   * holds (BullMQ's scripts, one read of the conversations' members, one presence HMGET), and
+   * at moderate rates nearly every commit holds one message: without the window a 1,000-member
+   * conversation cost 3.9 ms of the delivery service's CPU per message, 0.45 ms at ten
+   * messages per job (docs/benchmarks.md). Notifications wait out a collapse window of
+   * seconds anyway (PUSH_COLLAPSE_MS).
+   */
+  windowMs: number;
+  /** A window holding this many messages is handed off at once. */
+  maxMessages: number;
+}
+
 /**
- * Hands each committed batch's new messages to the delivery service (offline notifications):
- * one `notify` job per batch, not per message. Fire-and-forget: the ack path never waits on it
+ * Hands committed messages to the delivery service (offline notifications): one `notify` job
+ * per window of commits, not per message. Fire-and-forget: the ack path never waits on it
  * and never fails because of it; a lost hand-off costs notifications, never messages, and is
  * counted and logged. No text is handed off: the push reads it when it leaves, so a message
  * deleted or edited meanwhile is not sent as it was, and no queue keeps the text for a day.
  */
 export class HandOff {
+  private pending: CommittedMessage[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
+
   constructor(
-    private readonly queue: Queue,
+    private readonly queue: NotifyQueue,
     private readonly metrics: PersisterMetrics,
     private readonly logger: Logger,
+    private readonly options: HandOffOptions,
   ) {}
 
   committed(outcomes: readonly PersistOutcome[]): void {
-    const messages: CommittedMessage[] = [];
     for (const o of outcomes) {
       if (!o.ok || o.duplicate) continue;
       const m = o.message;
-      messages.push({
+      this.pending.push({
         id: m.id,
         conversationId: m.conversationId,
         seq: m.seq,
@@ -33,13 +56,37 @@ export class HandOff {
         createdAt: m.createdAt,
       });
     }
-    if (messages.length === 0) return;
-    this.queue.add("notify", { messages }, JobCatalog.notify.options).then(
+    if (this.pending.length === 0) return;
+    if (this.pending.length >= this.options.maxMessages || this.options.windowMs === 0) {
+      this.flush();
+      return;
+    }
+    this.timer ??= setTimeout(() => this.flush(), this.options.windowMs);
+    // Never what keeps the process alive: close() hands off what is left.
+    this.timer.unref();
+  }
+
+  /** Hands off what the window holds now. */
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
+    const messages = this.pending;
+    this.pending = [];
+    const added = this.queue.add("notify", { messages }, JobCatalog.notify.options).then(
       () => this.metrics.handOffs.inc({ outcome: "ok" }),
       (err: unknown) => {
         this.metrics.handOffs.inc({ outcome: "failed" });
         this.logger.warn({ err: String(err), messages: messages.length }, "hand-off to notifications failed (those messages will not be pushed)");
       },
     );
+    this.inFlight.add(added);
+    void added.finally(() => this.inFlight.delete(added));
+  }
+
+  /** Hands off the open window and waits for every hand-off in flight (before the queue closes). */
+  async close(): Promise<void> {
+    this.flush();
+    await Promise.allSettled([...this.inFlight]);
   }
 }

@@ -51,7 +51,7 @@ export function createPersisterMetrics(registry: Registry) {
     handOffs: startAtZero(
       new Counter({
         name: "parley_persist_handoffs_total",
-        help: "Committed batches handed to the delivery service for notifications, by outcome (ok, failed).",
+        help: "Hand-offs of committed messages to the delivery service for notifications (one notify job per 250 ms window of commits), by outcome (ok, failed).",
         labelNames: ["outcome"] as const,
         registers: [registry],
       }),

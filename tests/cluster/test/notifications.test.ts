@@ -156,8 +156,12 @@ describe("offline notifications through the signed webhook", () => {
     const conversation = await cluster.createConversation(alice, ["p4-bob", "p4-carol"]);
     const socket = await cluster.connect(0, alice);
     const skipped = { read: await counter("parley_delivery_notifications_skipped_total", { reason: "read" }), online: await counter("parley_delivery_notifications_skipped_total", { reason: "online" }) };
+    const windows = await counter("parley_delivery_notification_windows_total");
     await send(socket, conversation.id, "one");
     await send(socket, conversation.id, "two");
+    // The persister hands commits off in windows of its own (250 ms): wait until bob's and
+    // carol's collapse windows are open, or the hand-off could already find them read/online.
+    await until(async () => (await counter("parley_delivery_notification_windows_total")) >= windows + 2);
     // Within the window: bob reads both on another device (HTTP), carol connects somewhere.
     expect((await cluster.http(1, "POST", `/v1/conversations/${conversation.id}/read`, { token: bob, body: { seq: 2 } })).status).toBe(200);
     await online(1, "p4-carol");

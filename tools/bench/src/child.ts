@@ -39,10 +39,13 @@ export class BenchChild {
     return new BenchChild(name, child, fd);
   }
 
-  /** With an IPC channel (the load generator). */
-  static fork(name: string, script: string, logFile: string, nodeArgs: string[] = []): BenchChild {
+  /**
+   * With an IPC channel (the load generator). `serialization: "advanced"` (structured clone)
+   * carries typed arrays as they are, instead of JSON.
+   */
+  static fork(name: string, script: string, logFile: string, nodeArgs: string[] = [], serialization: "json" | "advanced" = "json"): BenchChild {
     const fd = openSync(logFile, "a");
-    const child = fork(script, [], { stdio: ["ignore", fd, fd, "ipc"], execArgv: nodeArgs });
+    const child = fork(script, [], { stdio: ["ignore", fd, fd, "ipc"], execArgv: nodeArgs, serialization });
     return new BenchChild(name, child, fd);
   }
 

@@ -1,17 +1,31 @@
-// The fan-out load generator, forked by fanout.ts: one socket.io-client websocket per member
-// of one big conversation, every one of them listening for `message:new`, and an open-loop
-// sender: message i is due at start + i/rate, sent by member i·STRIDE mod n whatever the
-// answers, and every latency is measured from that due time (no coordinated omission). It
-// runs in its own process so the CPU its sockets cost is measured on its own.
-import { randomUUID } from "node:crypto";
+// The fan-out load generator, forked by fanout.ts (two of them by default): one
+// socket.io-client websocket per member of its share of one big conversation, every one of
+// them listening for `message:new`, and an open-loop sender for its share of the messages:
+// message n is due at start + n/rate, sent by member n·STRIDE mod members whatever the
+// answers, and every latency is measured from that due time (no coordinated omission). Every
+// generator derives the same schedule and the same clientMessageIds (fanout-protocol.ts), so
+// each can time and check every message on its own sockets without asking the others; the
+// orchestrator adds the shares up (fanout-merge.ts). Its own process, so the CPU its sockets
+// cost is measured on its own and one generator's single thread does not cap the measurement.
 import { performance } from "node:perf_hooks";
 import type { Socket } from "socket.io-client";
 import { DeliveryTally } from "./delivery-tally.js";
 import { LatencyRecorder } from "./latency-recorder.js";
 import { runOpenLoop } from "./open-loop.js";
 import { openSockets } from "./open-sockets.js";
-import { NEVER_MS, type AckedMessage } from "./loadgen-protocol.js";
-import type { FanoutCommand, FanoutConnect, FanoutMember, FanoutReport, FanoutResult, FanoutRun } from "./fanout-protocol.js";
+import type { AckedMessage } from "./loadgen-protocol.js";
+import {
+  fanoutSchedule,
+  generatorOf,
+  messageIndex,
+  messageKey,
+  type FanoutCommand,
+  type FanoutConnect,
+  type FanoutMember,
+  type FanoutReport,
+  type FanoutRun,
+  type FanoutShare,
+} from "./fanout-protocol.js";
 
 interface AckShape {
   ok: boolean;
@@ -25,61 +39,62 @@ interface DeliveredShape {
   clientMessageId: string;
 }
 
-interface Flight {
-  due: number;
-  sender: number;
-  inWindow: boolean;
-  answered: boolean;
-  id?: string;
-  seq?: number;
-}
-
-/** Consecutive messages come from members far apart, alternating between the two servers. */
-const STRIDE = 7;
-
 const send = (report: FanoutReport) => process.send?.(report);
 
 let members: FanoutMember[] = [];
+/** Member index → this generator's socket index, for the members it holds. */
+let localOf = new Map<number, number>();
+let servers = 1;
 let conversationId = "";
 let sockets: Socket[] = [];
 let closing = false;
 let current: RunState | undefined;
 
 class RunState {
-  readonly flights = new Map<string, Flight>();
+  readonly schedule: ReturnType<typeof fanoutSchedule>;
   readonly tally: DeliveryTally;
   readonly delivery = new LatencyRecorder();
   readonly ack = new LatencyRecorder();
   readonly errors: Record<string, number> = {};
   readonly acked: AckedMessage[] = [];
   readonly deliveryMaxBySecond: number[] = [];
+  readonly deliveries: number[];
+  readonly carried: Array<Record<string, number>>;
+  readonly acks: Record<number, string | null> = {};
+  /** performance.now() of message 0's due time in this process. */
+  readonly start: number;
   sent = 0;
   ackedCount = 0;
-  ackedInWindow = 0;
   delivered = 0;
-  deliveredInWindow = 0;
-  scheduledInWindow = 0;
-  mismatched = 0;
   maxSendLag = 0;
-  windowStart = 0;
   constructor(readonly command: FanoutRun) {
+    this.schedule = fanoutSchedule(command, members.length);
     this.tally = new DeliveryTally(sockets.length);
+    this.deliveries = new Array<number>(this.schedule.count).fill(0);
+    this.carried = Array.from({ length: this.schedule.count }, () => ({}));
+    this.start = command.startAt - performance.timeOrigin;
+  }
+  due(n: number): number {
+    return this.start + n * this.schedule.interval;
   }
 }
 
 function onDelivered(socket: number, message: DeliveredShape): void {
   const run = current;
-  const flight = run?.flights.get(message.clientMessageId);
-  if (!run || !flight) return; // another run's message
-  const stream = run.command.order === "conversation" ? 0 : members[flight.sender]!.server;
+  const n = run ? messageIndex(run.command.runId, message.clientMessageId) : undefined;
+  if (!run || n === undefined || n >= run.schedule.total) return; // another run's message
+  const stream = run.command.order === "conversation" ? 0 : members[run.schedule.sender(n)]!.server;
   if (!run.tally.deliver(message.clientMessageId, socket, stream, message.seq)) return;
-  if (flight.id !== undefined && (flight.id !== message.id || flight.seq !== message.seq)) run.mismatched++;
   run.delivered++;
-  if (flight.inWindow) {
-    run.deliveredInWindow++;
-    const latency = performance.now() - flight.due;
+  const k = n - run.schedule.first;
+  if (k >= 0 && k < run.schedule.count) {
+    run.deliveries[k]!++;
+    const carried = run.carried[k]!;
+    const value = `${message.id}:${message.seq}`;
+    carried[value] = (carried[value] ?? 0) + 1;
+    const latency = performance.now() - run.due(n);
     run.delivery.record(latency);
-    const second = Math.floor((flight.due - run.windowStart) / 1000);
+    const second = run.schedule.secondOf(n);
     run.deliveryMaxBySecond[second] = Math.max(run.deliveryMaxBySecond[second] ?? 0, latency);
   }
 }
@@ -87,10 +102,13 @@ function onDelivered(socket: number, message: DeliveredShape): void {
 async function connect(command: FanoutConnect): Promise<void> {
   const started = performance.now();
   members = command.members;
+  servers = command.urls.length;
   conversationId = command.conversationId;
+  const mine = members.map((m, u) => ({ m, u })).filter(({ u }) => generatorOf(u, servers, command.generators) === command.generator);
+  localOf = new Map(mine.map(({ u }, i) => [u, i]));
   sockets = await openSockets<DeliveredShape>({
     urls: command.urls,
-    clients: members.map((m) => ({ server: m.server, userId: m.userId, ...(m.token ? { token: m.token } : {}), conversationIds: [conversationId] })),
+    clients: mine.map(({ m }) => ({ server: m.server, userId: m.userId, ...(m.token ? { token: m.token } : {}), conversationIds: [conversationId] })),
     concurrency: command.concurrency,
     onMessage: onDelivered,
     onDisconnect: (client, reason) => {
@@ -100,40 +118,35 @@ async function connect(command: FanoutConnect): Promise<void> {
   send({ type: "connected", sockets: sockets.length, ms: Math.round(performance.now() - started) });
 }
 
-function run(command: FanoutRun): Promise<FanoutResult> {
+function run(command: FanoutRun): Promise<FanoutShare> {
   const state = new RunState(command);
   current = state;
-  const interval = 1000 / command.rate;
-  const total = Math.floor((command.rate * (command.warmupMs + command.durationMs)) / 1000);
-  const start = performance.now() + 20;
-  const windowStart = start + command.warmupMs;
+  const { schedule } = state;
+  for (let n = 0; n < schedule.total; n++) state.tally.expect(messageKey(command.runId, n));
+  const windowStart = state.start + command.warmupMs;
   const windowEnd = windowStart + command.durationMs;
-  state.windowStart = windowStart;
   const body = "bench ".repeat(10); // ~60 characters, a typical chat line
-  send({ type: "phase", phase: "warmup" });
 
   const sendOne = (n: number, due: number, now: number) => {
-    const sender = (n * STRIDE) % members.length;
-    const clientMessageId = randomUUID();
-    const inWindow = due >= windowStart && due < windowEnd;
-    const flight: Flight = { due, sender, inWindow, answered: false };
-    state.flights.set(clientMessageId, flight);
-    state.tally.expect(clientMessageId);
+    const sender = schedule.sender(n);
+    const local = localOf.get(sender);
+    if (local === undefined) return; // another generator's message
+    const k = n - schedule.first;
+    const inWindow = k >= 0 && k < schedule.count;
     state.sent++;
     if (inWindow) {
-      state.scheduledInWindow++;
+      state.acks[k] = null;
       state.maxSendLag = Math.max(state.maxSendLag, now - due);
     }
-    sockets[sender]!.emit("message:send", { conversationId, clientMessageId, body: `${body}${n}` }, (ack: AckShape) => {
-      if (flight.answered) return;
-      flight.answered = true;
+    let answered = false;
+    sockets[local]!.emit("message:send", { conversationId, clientMessageId: messageKey(command.runId, n), body: `${body}${n}` }, (ack: AckShape) => {
+      if (answered) return;
+      answered = true;
       if (ack?.ok && ack.message) {
-        flight.id = ack.message.id;
-        flight.seq = ack.message.seq;
         state.ackedCount++;
         if (command.collectAcked) state.acked.push({ id: ack.message.id, conversationId: ack.message.conversationId, seq: ack.message.seq });
         if (inWindow) {
-          state.ackedInWindow++;
+          state.acks[k] = `${ack.message.id}:${ack.message.seq}`;
           state.ack.record(performance.now() - due);
         }
       } else if (inWindow) {
@@ -145,57 +158,41 @@ function run(command: FanoutRun): Promise<FanoutResult> {
 
   return new Promise((resolve) => {
     const progress = setInterval(() => {
-      send({ type: "progress", label: command.label, elapsedMs: Math.round(performance.now() - start), sent: state.sent, acked: state.ackedCount, delivered: state.delivered });
+      send({ type: "progress", label: command.label, elapsedMs: Math.round(performance.now() - state.start), sent: state.sent, acked: state.ackedCount, delivered: state.delivered });
     }, 1000);
 
     const finish = () => {
       clearInterval(progress);
-      const n = sockets.length;
-      for (const [key, flight] of state.flights) {
-        if (!flight.inWindow) continue;
-        if (flight.id === undefined) state.ack.record(NEVER_MS);
-        const missing = n - state.tally.count(key);
-        for (let k = 0; k < missing; k++) state.delivery.record(NEVER_MS);
-        if (missing > 0) state.deliveryMaxBySecond[Math.floor((flight.due - windowStart) / 1000)] = NEVER_MS;
-      }
-      const expected = state.scheduledInWindow * n;
-      const result: FanoutResult = {
-        label: command.label,
-        rate: command.rate,
-        sockets: n,
-        scheduled: state.scheduledInWindow,
-        acked: state.ackedInWindow,
+      const share: FanoutShare = {
+        sockets: sockets.length,
+        deliveries: state.deliveries,
+        carried: state.carried,
+        acks: state.acks,
+        deliveryLatencies: state.delivery.values(),
+        ackLatencies: state.ack.values(),
         errors: state.errors,
-        deliveriesExpected: expected,
-        deliveriesReceived: state.deliveredInWindow,
-        missingRatio: expected === 0 ? 1 : (expected - state.deliveredInWindow) / expected,
-        deliveriesPerSecond: Math.round(state.deliveredInWindow / (command.durationMs / 1000)),
         duplicates: state.tally.duplicates,
         outOfOrder: state.tally.outOfOrder,
-        mismatched: state.mismatched,
-        delivery: state.delivery.summary(),
-        ack: state.ack.summary(),
-        deliveryMaxBySecond: Array.from({ length: Math.ceil(command.durationMs / 1000) }, (_, k) => Math.round(state.deliveryMaxBySecond[k] ?? 0)),
+        deliveryMaxBySecond: Array.from({ length: Math.ceil(command.durationMs / 1000) }, (_, s) => state.deliveryMaxBySecond[s] ?? 0),
         maxSendLagMs: Math.round(state.maxSendLag * 10) / 10,
         ...(command.collectAcked ? { ackedMessages: state.acked } : {}),
       };
       if (current === state) current = undefined;
-      resolve(result);
+      resolve(share);
     };
 
+    send({ type: "phase", phase: "warmup" });
     runOpenLoop({
-      start,
-      interval,
-      total,
+      start: state.start,
+      interval: schedule.interval,
+      total: schedule.total,
       windowStart,
       windowEnd,
       graceMs: command.graceMs,
       sendOne,
       onPhase: (phase) => send({ type: "phase", phase }),
-      owed: () => {
-        for (const [key, flight] of state.flights) if (flight.inWindow && !state.tally.complete(key)) return true;
-        return false;
-      },
+      // What this generator still owes: a window message not yet on every one of its sockets.
+      owed: () => state.deliveries.some((d) => d < sockets.length),
       finish,
     });
   });
@@ -207,7 +204,7 @@ process.on("message", (command: FanoutCommand) => {
   queue = queue.then(async () => {
     try {
       if (command.type === "connect") await connect(command);
-      else if (command.type === "run") send({ type: "result", result: await run(command) });
+      else if (command.type === "run") send({ type: "result", share: await run(command) });
       else {
         closing = true;
         for (const socket of sockets) socket.close();

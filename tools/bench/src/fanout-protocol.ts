@@ -1,5 +1,7 @@
-// The IPC catalog between the fan-out orchestrator (fanout.ts) and its forked load generator
-// (fanout-loadgen.ts). Plain JSON-serialisable objects: child_process IPC uses JSON.
+// The IPC catalog between the fan-out orchestrator (fanout.ts) and its forked load generators
+// (fanout-loadgen.ts), and the schedule both sides derive from a run's parameters. Structured-
+// clone serialisable objects (the generators are forked with `serialization: "advanced"`, so a
+// share's latencies travel as one Float64Array).
 import type { AckedMessage, LatencySummary } from "./loadgen-protocol.js";
 
 /** One member of the big conversation: one socket to one server. */
@@ -15,7 +17,11 @@ export interface FanoutConnect {
   type: "connect";
   urls: string[];
   conversationId: string;
+  /** Every member (a generator needs each sender's server); it opens only its own share's sockets. */
   members: FanoutMember[];
+  /** This generator's index among `generators` (generatorOf). */
+  generator: number;
+  generators: number;
   /** Handshakes in flight at once, so 1,000 of them don't stampede the servers. */
   concurrency: number;
 }
@@ -23,6 +29,10 @@ export interface FanoutConnect {
 export interface FanoutRun {
   type: "run";
   label: string;
+  /** Message n's clientMessageId is derived from this (messageKey), so every generator knows every message. */
+  runId: string;
+  /** Message 0's due time, epoch ms (performance.timeOrigin + performance.now(): the same clock in every process). */
+  startAt: number;
   /** Messages per second into the conversation, scheduled open-loop. */
   rate: number;
   warmupMs: number;
@@ -40,6 +50,79 @@ export interface FanoutRun {
 }
 
 export type FanoutCommand = FanoutConnect | FanoutRun | { type: "close" };
+
+/**
+ * Which generator holds member `u`'s socket: members alternate between the servers (u mod
+ * servers), and each server's members alternate between the generators, so every generator
+ * holds sockets on every server and a slow generator cannot pass for a slow server.
+ */
+export const generatorOf = (u: number, servers: number, generators: number) => Math.floor(u / servers) % generators;
+
+/** Consecutive messages come from members far apart, alternating between the two servers. */
+const STRIDE = 7;
+
+/**
+ * A run's schedule, the same in every generator and in the orchestrator: message n is due
+ * `n · interval` ms after the start and sent by member n·STRIDE mod members; the window is
+ * the messages due in [warmupMs, warmupMs + durationMs), window index k = n - first.
+ */
+export function fanoutSchedule(run: Pick<FanoutRun, "rate" | "warmupMs" | "durationMs">, members: number) {
+  const interval = 1000 / run.rate;
+  const total = Math.floor((run.rate * (run.warmupMs + run.durationMs)) / 1000);
+  const offset = (n: number) => n * interval;
+  const inWindow = (n: number) => offset(n) >= run.warmupMs && offset(n) < run.warmupMs + run.durationMs;
+  let first = 0;
+  while (first < total && !inWindow(first)) first++;
+  let count = 0;
+  while (first + count < total && inWindow(first + count)) count++;
+  return {
+    interval,
+    total,
+    /** First window message, and how many there are. */
+    first,
+    count,
+    inWindow,
+    sender: (n: number) => (n * STRIDE) % members,
+    /** Second of the window message n is due in. */
+    secondOf: (n: number) => Math.floor((offset(n) - run.warmupMs) / 1000),
+  };
+}
+
+/** Message n's clientMessageId: the run's UUID with n in its last 12 hex digits (still a valid UUID). */
+export const messageKey = (runId: string, n: number) => `${runId.slice(0, 24)}${n.toString(16).padStart(12, "0")}`;
+
+/** n back from a clientMessageId of this run; undefined for another run's. */
+export function messageIndex(runId: string, key: string): number | undefined {
+  if (key.length !== 36 || !key.startsWith(runId.slice(0, 24))) return undefined;
+  const n = Number.parseInt(key.slice(24), 16);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * One generator's share of a run: what its own sockets saw and its own senders were told.
+ * fanout-merge.ts adds the shares up into one FanoutResult.
+ */
+export interface FanoutShare {
+  /** Sockets this generator holds. */
+  sockets: number;
+  /** Per window message (index k): deliveries of it on this generator's sockets. */
+  deliveries: number[];
+  /** Per window message: how many of those carried each `id:seq` (the ack check happens in the merge). */
+  carried: Array<Record<string, number>>;
+  /** Window messages whose sender is here: k → the ok ack's `id:seq`, or null when none came. */
+  acks: Record<number, string | null>;
+  /** Due time → message:new of every window delivery here (ms). */
+  deliveryLatencies: Float64Array;
+  /** Due time → ok ack of this generator's window sends (ms). */
+  ackLatencies: Float64Array;
+  errors: Record<string, number>;
+  duplicates: number;
+  outOfOrder: number;
+  /** Per second of the window: the worst delivery latency here (ms). */
+  deliveryMaxBySecond: number[];
+  maxSendLagMs: number;
+  ackedMessages?: AckedMessage[];
+}
 
 export interface FanoutResult {
   label: string;
@@ -78,5 +161,5 @@ export type FanoutReport =
   | { type: "connected"; sockets: number; ms: number }
   | { type: "phase"; phase: "warmup" | "measure" | "drain" }
   | { type: "progress"; label: string; elapsedMs: number; sent: number; acked: number; delivered: number }
-  | { type: "result"; result: FanoutResult }
+  | { type: "result"; share: FanoutShare }
   | { type: "error"; message: string };

@@ -66,8 +66,10 @@ function perDelivery(step: FanoutStep, roles: string[]): string {
 
 export function renderFanoutMarkdown(r: FanoutResults): string {
   const m = r.machine;
-  const c = r.config as { members: number; warmupMs: number; durationMs: number; graceMs: number; maxP99DeliveryMs: number; maxMissing: number; ladder: number[]; workers: string[] };
+  const c = r.config as { members: number; warmupMs: number; durationMs: number; graceMs: number; maxP99DeliveryMs: number; maxMissing: number; ladder: number[]; workers: string[]; loadGenerators?: number };
   const members = c.members;
+  // Runs from before the split had one generator.
+  const generators = typeof c.loadGenerators === "number" ? c.loadGenerators : 1;
   const lines: string[] = [];
   lines.push(`## Issue 3: fan-out to a ${n(members)}-member conversation (\`npm run bench -- --only=fanout\`)`);
   lines.push("");
@@ -75,7 +77,7 @@ export function renderFanoutMarkdown(r: FanoutResults): string {
   lines.push("");
   lines.push(`**Code**: commit \`${r.code.commit}\`${r.code.dirty.length ? ` **plus uncommitted changes** in ${r.code.dirty.map((f) => `\`${f}\``).join(", ")}` : " (services/ and libs/ clean)"}.`);
   lines.push("");
-  lines.push(`**Machine**: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, ${m.redis}, ${m.postgres}. Everything on the one machine, load generator included, over loopback.`);
+  lines.push(`**Machine**: ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.kernel}, Node ${m.node}, ${m.redis}, ${m.postgres}. Everything on the one machine, load generators included, over loopback.`);
   lines.push("");
   lines.push("| | result | target |");
   lines.push("|---|---|---|");
@@ -87,7 +89,7 @@ export function renderFanoutMarkdown(r: FanoutResults): string {
   lines.push("### Set-up");
   lines.push("");
   lines.push(`- **System under test**: two gateways, the persister${c.workers.includes("delivery") ? " and the delivery service" : ""} (\`services/*/dist/server.js\`), \`NODE_ENV=production LOG_LEVEL=warn\`, default settings otherwise. Redis with \`--maxmemory-policy noeviction\`; PostgreSQL with **fsync and synchronous_commit on**, fresh database.`);
-  lines.push(`- **Load**: one group conversation of ${n(members)} members, made through the HTTP API (\`POST /v1/conversations\`, then \`POST /v1/conversations/:id/members\` in pages of 500). Each member has one websocket (socket.io-client, \`transports: ["websocket"]\`), member u on gateway u mod 2 (500 + 500), all in one forked load-generator process. Message i is due at start + i/rate and sent by member 7i mod ${members} (so senders alternate between the gateways and no member comes near the per-user rate limit).`);
+  lines.push(`- **Load**: one group conversation of ${n(members)} members, made through the HTTP API (\`POST /v1/conversations\`, then \`POST /v1/conversations/:id/members\` in pages of 500). Each member has one websocket (socket.io-client, \`transports: ["websocket"]\`), member u on gateway u mod 2 (500 + 500), ${generators === 1 ? "all in one forked load-generator process" : `split over ${generators} forked load-generator processes (member u in generator ⌊u/2⌋ mod ${generators}, so each holds sockets on both gateways; one generator's single thread was close to its limit near the knee)`}. Message i is due at start + i/rate and sent by member 7i mod ${members} (so senders alternate between the gateways and no member comes near the per-user rate limit)${generators === 1 ? "" : ", from whichever generator holds that member's socket; every generator derives the same schedule and the same clientMessageIds, times and checks every message on its own sockets, and the bench adds their tallies up (the checks below are over all 1,000 sockets)"}.`);
   lines.push(`- **A delivery** is one \`message:new\` on one socket. Every message goes to all ${n(members)} sockets, the sender's own included (the contract delivers it to every device of every member), so deliveries/s = msgs/s × ${n(members)}. **Latency**: the message's *scheduled* send time → \`message:new\` on each socket, one sample per (message, socket); a delivery that never came counts as "never". Percentiles are exact (nearest rank).`);
   lines.push(`- **Sustained**: over a ${c.durationMs / 1000} s window after ${c.warmupMs / 1000} s of warm-up, p99 delivery latency ≤ ${c.maxP99DeliveryMs} ms, fewer than ${c.maxMissing * 100} % of the window's deliveries missing ${c.graceMs / 1000} s after the last send, **and** no socket got a message twice, no socket saw a seq at or below one it already had, no \`message:new\` disagreed with the sender's ack (id, seq). Parley's order is per conversation (seq from Postgres); the bare servers number only what each broadcasts, so their order is checked per originating server.`);
   lines.push(`- **Ladder**: ${c.ladder.join(", ")} msgs/s, upward until a step is not sustained, then one step between the last sustained and the first failing rate. The bare stack starts one rung below Parley's maximum. A failing step is measured once more at once and the second attempt decides (the machine is shared; both attempts are listed). After each durable step the bench waits for the persister to go quiet and checks Postgres (every acked id stored once with its seq, seqs gap-free).`);
@@ -107,7 +109,7 @@ export function renderFanoutMarkdown(r: FanoutResults): string {
   lines.push("");
   lines.push("### Where the CPU goes");
   lines.push("");
-  lines.push("Per process over each measured window, in % of one core (2 cores = 200 %), from `/proc/PID/stat`; `softirq` is kernel interrupt time (loopback networking), `others` is busy time of processes outside the bench; *stalled on cpu / io* is Linux pressure stall information (`/proc/pressure`, the *some* line): the share of the window in which at least one task waited for a CPU, or for the disk (a neighbour that only fills the disk shows there, not in `others`). The µs columns divide CPU time by deliveries received: *socket servers* are the two gateways (or the two bare servers); *whole system under test* adds the persister, the delivery service, Redis and Postgres; *loadgen* is the 1,000 client sockets and the sender; *softirq* is the loopback network, both directions.");
+  lines.push("Per process over each measured window, in % of one core (2 cores = 200 %), from `/proc/PID/stat`; `softirq` is kernel interrupt time (loopback networking), `others` is busy time of processes outside the bench; *stalled on cpu / io* is Linux pressure stall information (`/proc/pressure`, the *some* line): the share of the window in which at least one task waited for a CPU, or for the disk (a neighbour that only fills the disk shows there, not in `others`). The µs columns divide CPU time by deliveries received: *socket servers* are the two gateways (or the two bare servers); *whole system under test* adds the persister, the delivery service, Redis and Postgres; *loadgen* is the 1,000 client sockets and the sender (every generator process together); *softirq* is the loopback network, both directions.");
   lines.push("");
   const roles = ROLES.filter((role) => r.steps.some((s) => (s.cpu?.percentOfCore[role] ?? 0) > 0.5));
   lines.push(`| target | msgs/s | ${roles.join(" | ")} | machine busy | stalled on cpu / io | µs/delivery: socket servers | whole system under test | loadgen | softirq |`);

@@ -19,7 +19,8 @@ import { join } from "node:path";
 import { createDatabase, freePort, signToken, startPostgres, startRedis } from "@parley/testkit";
 import { BenchChild, waitReady } from "./child.js";
 import { cpuBetween, type CpuSampler, type CpuSnapshot, type CpuUse } from "./cpu-sampler.js";
-import type { FanoutCommand, FanoutMember, FanoutReport, FanoutResult, FanoutRun } from "./fanout-protocol.js";
+import { FanoutLoadGenerators } from "./fanout-generators.js";
+import type { FanoutMember, FanoutResult, FanoutRun } from "./fanout-protocol.js";
 import { writeFanoutResults, type FanoutResults, type FanoutStep } from "./fanout-report.js";
 import { NEVER_MS, type AckedMessage } from "./loadgen-protocol.js";
 import { pressureBetween, pressureSnapshot, type PressureSnapshot } from "./pressure.js";
@@ -40,6 +41,11 @@ export const FANOUT_CONFIG = {
   /** The API adds at most this many members per request (LIMITS.membersPerRequest). */
   membersPerRequest: 500,
   connectConcurrency: 20,
+  /**
+   * Load generator processes sharing the sockets and the sends (--fanout-generators=N): one
+   * generator's thread was at 70–90 % of a core near the knee, a limit of the measurement.
+   */
+  loadGenerators: 2,
 };
 
 export interface FanoutContext {
@@ -62,64 +68,9 @@ const fmt = (ms: number) => (ms >= NEVER_MS ? "never" : Number.isFinite(ms) ? ms
 export const sustained = (r: FanoutResult) =>
   r.delivery.p99 <= FANOUT_CONFIG.maxP99DeliveryMs && r.missingRatio < FANOUT_CONFIG.maxMissing && r.duplicates === 0 && r.outOfOrder === 0 && r.mismatched === 0;
 
-/** The forked fan-out load generator, driven by commands one at a time. */
-class FanoutLoadGenerator {
-  private waiting: { resolve: (r: FanoutReport) => void; reject: (e: Error) => void; types: FanoutReport["type"][] } | undefined;
-  onPhase: ((phase: string) => void) | undefined;
-
-  constructor(
-    readonly child: BenchChild,
-    private readonly log: (line: string) => void,
-  ) {
-    child.process.on("message", (report: FanoutReport) => this.onReport(report));
-    child.process.once("exit", (code) => this.waiting?.reject(new Error(`fan-out load generator exited (${code})`)));
-  }
-
-  private onReport(report: FanoutReport): void {
-    if (report.type === "progress") {
-      this.log(`  [${report.label}] t=${(report.elapsedMs / 1000).toFixed(0)}s sent=${report.sent} acked=${report.acked} delivered=${report.delivered}`);
-    } else if (report.type === "phase") {
-      this.onPhase?.(report.phase);
-    } else if (report.type === "error" && !this.waiting?.types.includes("error")) {
-      this.log(`  fan-out loadgen: ${report.message}`);
-    }
-    if (this.waiting?.types.includes(report.type)) {
-      const { resolve } = this.waiting;
-      this.waiting = undefined;
-      resolve(report);
-    }
-  }
-
-  private request(command: FanoutCommand, types: FanoutReport["type"][]): Promise<FanoutReport> {
-    return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject, types };
-      this.child.process.send(command);
-    });
-  }
-
-  async connect(urls: string[], conversationId: string, members: FanoutMember[]): Promise<void> {
-    const report = await this.request({ type: "connect", urls, conversationId, members, concurrency: FANOUT_CONFIG.connectConcurrency }, ["connected", "error"]);
-    if (report.type === "error") throw new Error(`fan-out load generator could not connect: ${report.message}`);
-    if (report.type === "connected") this.log(`  ${report.sockets} sockets connected in ${report.ms} ms`);
-  }
-
-  async run(command: Omit<FanoutRun, "type">): Promise<FanoutResult> {
-    const report = await this.request({ type: "run", ...command }, ["result"]);
-    if (report.type !== "result") throw new Error("unexpected answer from the fan-out load generator");
-    return report.result;
-  }
-
-  async close(): Promise<void> {
-    if (this.child.hasExited) return;
-    this.child.process.send({ type: "close" });
-    await Promise.race([new Promise((r) => this.child.process.once("exit", r)), sleep(3000)]);
-    await this.child.stop(2000);
-  }
-}
-
 interface Target {
   kind: "durable" | "ceiling";
-  loadgen: FanoutLoadGenerator;
+  loadgen: FanoutLoadGenerators;
   order: FanoutRun["order"];
   /** Waits until the previous step's work is done. */
   settle: () => Promise<void>;
@@ -314,6 +265,9 @@ export async function runFanout(ctx: FanoutContext): Promise<FanoutResults> {
   // --fanout-rates=10,50,100: another ladder (to look closer at a knee, or for a short run).
   const rates = process.argv.find((a) => a.startsWith("--fanout-rates="))?.slice("--fanout-rates=".length);
   if (rates) FANOUT_CONFIG.ladder = rates.split(",").map(Number).filter((r) => r > 0).sort((a, b) => a - b);
+  // --fanout-generators=1: one generator process, as the bench had before (to compare).
+  const generators = Number(process.argv.find((a) => a.startsWith("--fanout-generators="))?.slice("--fanout-generators=".length));
+  if (Number.isInteger(generators) && generators > 0) FANOUT_CONFIG.loadGenerators = generators;
   const code = codeInfo(root);
   const loadBefore = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   log(`fan-out: code ${code.commit}${code.dirty.length ? ` + uncommitted changes in ${code.dirty.join(", ")}` : ""}; load average ${loadBefore}`);
@@ -328,7 +282,8 @@ export async function runFanout(ctx: FanoutContext): Promise<FanoutResults> {
   log("fan-out phase 2: two gateways, the persister and the delivery service");
   const jwtSecret = randomBytes(24).toString("hex");
   const common = { REDIS_URL: redis.url, DATABASE_URL: db.url, LOG_LEVEL: "warn", NODE_ENV: "production", JWT_SECRET: jwtSecret };
-  // --fanout-profile: CPU profiles of the gateways, the bare servers and the load generators (written when they exit).
+  // --fanout-profile: CPU profiles of every node process of the bench: the gateways, the persister, the delivery
+  // service, the bare servers and the load generators (written when they exit).
   const profileDir = join(logDir, "profiles");
   const profile = process.argv.includes("--fanout-profile") ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-interval=500"] : [];
   if (profile.length) log(`  CPU profiles of the socket servers and load generators go to ${profileDir}`);
@@ -345,7 +300,7 @@ export async function runFanout(ctx: FanoutContext): Promise<FanoutResults> {
     const script = join(root, `services/${name}/dist/server.js`);
     if (!existsSync(script)) continue;
     const port = await freePort();
-    const child = ctx.watch(BenchChild.spawn(name, script, { ...common, METRICS_PORT: String(port), POD_NAME: `fanout-${name}` }, join(logDir, `fanout-${name}.log`)));
+    const child = ctx.watch(BenchChild.spawn(name, script, { ...common, METRICS_PORT: String(port), POD_NAME: `fanout-${name}` }, join(logDir, `fanout-${name}.log`), profile));
     ctx.cpu.name(child.pid, name);
     ctx.cleanups.push(() => child.stop());
     workers.push({ child, port });
@@ -361,14 +316,20 @@ export async function runFanout(ctx: FanoutContext): Promise<FanoutResults> {
   const layout = (withTokens: boolean): FanoutMember[] => userIds.map((userId, u) => ({ userId, server: u % 2, ...(withTokens ? { token: tokens[u]! } : {}) }));
 
   const startLoadgen = (label: string) => {
-    const child = BenchChild.fork(`fanout-loadgen-${label}`, join(root, "tools/bench/dist/fanout-loadgen.js"), join(logDir, `fanout-loadgen-${label}.log`), profile);
-    ctx.cpu.name(child.pid, "loadgen");
-    const loadgen = new FanoutLoadGenerator(child, log);
+    const children = Array.from({ length: FANOUT_CONFIG.loadGenerators }, (_, g) => {
+      const name = `fanout-loadgen-${label}-${g + 1}`;
+      const child = BenchChild.fork(name, join(root, "tools/bench/dist/fanout-loadgen.js"), join(logDir, `${name}.log`), profile, "advanced");
+      // Every generator counts as "loadgen": their CPU adds up.
+      ctx.cpu.name(child.pid, "loadgen");
+      return child;
+    });
+    const loadgen = new FanoutLoadGenerators(children, log);
     ctx.cleanups.push(() => loadgen.close());
     return loadgen;
   };
+  log(`  ${FANOUT_CONFIG.loadGenerators} load generator process(es), the sockets and the sends split between them`);
   const durableLoadgen = startLoadgen("durable");
-  await durableLoadgen.connect(gatewayUrls, conversationId, layout(true));
+  await durableLoadgen.connect(gatewayUrls, conversationId, layout(true), FANOUT_CONFIG.connectConcurrency);
   const idleDurable = await idleCpu(ctx, "durable cluster");
 
   const steps: FanoutStep[] = [];
@@ -404,11 +365,13 @@ export async function runFanout(ctx: FanoutContext): Promise<FanoutResults> {
   const ceilingUrls = ceilingPorts.map((port) => `http://127.0.0.1:${port}`);
   await Promise.all(ceilings.map((c, i) => waitReady(`${ceilingUrls[i]}/`, c)));
   const ceilingLoadgen = startLoadgen("ceiling");
-  await ceilingLoadgen.connect(ceilingUrls, conversationId, layout(false));
+  await ceilingLoadgen.connect(ceilingUrls, conversationId, layout(false), FANOUT_CONFIG.connectConcurrency);
   const idleCeiling = await idleCpu(ctx, "ceiling");
   const ceiling: Target = { kind: "ceiling", loadgen: ceilingLoadgen, order: "per-server", settle: async () => { await sleep(1000); } };
-  // The bare stack should sustain at least what the durable path did: start one step below.
-  const startIndex = Math.max(0, FANOUT_CONFIG.ladder.indexOf(durableMax.max) - 1);
+  // The bare stack should sustain at least what the durable path did: start one rung below
+  // the highest rung at or under it (the durable maximum may be a midpoint off the ladder).
+  const atOrBelow = FANOUT_CONFIG.ladder.filter((rate) => rate <= durableMax.max).length - 1;
+  const startIndex = Math.max(0, atOrBelow - 1);
   const ceilingMax = await climb(ctx, ceiling, startIndex, steps);
   log(`  ceiling: ${ceilingMax.max} msgs/s sustained = ${ceilingMax.max * FANOUT_CONFIG.members} deliveries/s (first failing step ${ceilingMax.firstFail ?? "none"})`);
   await ceilingLoadgen.close();

@@ -21,9 +21,15 @@ export interface OpenSocketsOptions<M> {
 }
 
 /**
+ * Handshake attempts per socket: a refusal the server calls temporary (UNAVAILABLE, e.g. its
+ * database call timed out on a loaded machine) is tried again, as a client would.
+ */
+const CONNECT_ATTEMPTS = 3;
+
+/**
  * One socket.io-client websocket per client, `concurrency` handshakes at a time, each ready
- * (`session:ready`) before it counts. Never multiplexed (`forceNew`), never reconnected: a
- * dropped socket must show up in the results as what it missed, not be hidden.
+ * (`session:ready`) before it counts. Never multiplexed (`forceNew`), never reconnected once
+ * ready: a dropped socket must show up in the results as what it missed, not be hidden.
  */
 export async function openSockets<M>(opts: OpenSocketsOptions<M>): Promise<Socket[]> {
   const sockets = new Array<Socket>(opts.clients.length);
@@ -31,29 +37,43 @@ export async function openSockets<M>(opts: OpenSocketsOptions<M>): Promise<Socke
   const openOne = async (): Promise<void> => {
     while (next < opts.clients.length) {
       const index = next++;
-      const client = opts.clients[index]!;
-      const socket = io(opts.urls[client.server]!, {
-        transports: ["websocket"],
-        forceNew: true,
-        reconnection: false,
-        auth: client.token ? { token: client.token } : { userId: client.userId, conversationIds: client.conversationIds },
-      });
-      socket.on("message:new", (message: M) => opts.onMessage(index, message));
-      socket.on("disconnect", (reason) => opts.onDisconnect(client, reason));
-      sockets[index] = socket;
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${client.userId}: no session:ready within 15 s`)), 15_000);
-        socket.once("session:ready", () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        socket.once("connect_error", (error) => {
-          clearTimeout(timer);
-          reject(new Error(`${client.userId}: connect_error ${error.message}`));
-        });
-      });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          sockets[index] = await openSocket(opts, index);
+          break;
+        } catch (error) {
+          if (attempt >= CONNECT_ATTEMPTS || !/unavailable/i.test(String(error))) throw error;
+          await new Promise((r) => setTimeout(r, 500 * attempt));
+        }
+      }
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency }, openOne));
   return sockets;
+}
+
+async function openSocket<M>(opts: OpenSocketsOptions<M>, index: number): Promise<Socket> {
+  const client = opts.clients[index]!;
+  const socket = io(opts.urls[client.server]!, {
+    transports: ["websocket"],
+    forceNew: true,
+    reconnection: false,
+    auth: client.token ? { token: client.token } : { userId: client.userId, conversationIds: client.conversationIds },
+  });
+  socket.on("message:new", (message: M) => opts.onMessage(index, message));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${client.userId}: no session:ready within 15 s`)), 15_000);
+    socket.once("session:ready", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    socket.once("connect_error", (error) => {
+      clearTimeout(timer);
+      socket.close();
+      reject(new Error(`${client.userId}: connect_error ${error.message}`));
+    });
+  });
+  // Only a socket that was ready can drop.
+  socket.on("disconnect", (reason) => opts.onDisconnect(client, reason));
+  return socket;
 }

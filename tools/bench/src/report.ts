@@ -32,9 +32,10 @@ export interface CodeInfo {
 }
 
 export function codeInfo(root: string): CodeInfo {
-  const git = (...args: string[]) => spawnSync("git", args, { cwd: root, encoding: "utf8" }).stdout.trim();
+  const git = (...args: string[]) => spawnSync("git", args, { cwd: root, encoding: "utf8" }).stdout;
   return {
-    commit: git("rev-parse", "--short", "HEAD") || "unknown",
+    commit: git("rev-parse", "--short", "HEAD").trim() || "unknown",
+    // Not trimmed: a porcelain line starts with its two status columns, the first often a space.
     dirty: git("status", "--porcelain", "--", "services", "libs").split("\n").filter((l) => l.trim() !== "").map((l) => l.slice(3)),
   };
 }

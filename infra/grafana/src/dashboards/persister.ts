@@ -143,7 +143,7 @@ export function persisterDashboard(): BuiltDashboard {
     .panel(
       timeseries({
         title: "Hand-offs to delivery",
-        description: "Committed batches handed to the delivery service for notifications, per second by outcome (ok, failed).",
+        description: "Hand-offs of committed messages to the delivery service for notifications (one notify job per 250 ms window of commits), per second by outcome (ok, failed).",
         queries: [{ expr: q.sumRate(["outcome"], "parley_persist_handoffs_total"), legend: "{{outcome}}" }],
         unit: "ops",
         min: 0,
