@@ -108,3 +108,8 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot): CpuUse {
   const machineBusyPercent = total > 0 ? Math.round(((b.machineBusy - a.machineBusy) / total) * 1000) / 10 : 0;
   return { seconds, percentOfCore, machineBusyPercent };
 }
+
+/** The roles above half a core's percent, for a log line: "gateway-a 3.1, redis 1.2". */
+export function busyRoles(use: CpuUse): string {
+  return Object.entries(use.percentOfCore).filter(([, v]) => v > 0.5).map(([k, v]) => `${k} ${v}`).join(", ") || "nothing above 0.5";
+}

@@ -13,6 +13,7 @@ import { DeliveryTally } from "./delivery-tally.js";
 import { LatencyRecorder } from "./latency-recorder.js";
 import { runOpenLoop } from "./open-loop.js";
 import { openSockets } from "./open-sockets.js";
+import { handleCommandsInOrder } from "./command-loop.js";
 import type { AckedMessage } from "./loadgen-protocol.js";
 import {
   fanoutSchedule,
@@ -198,20 +199,15 @@ function run(command: FanoutRun): Promise<FanoutShare> {
   });
 }
 
-// Commands arrive in order and are handled one at a time.
-let queue: Promise<void> = Promise.resolve();
-process.on("message", (command: FanoutCommand) => {
-  queue = queue.then(async () => {
-    try {
-      if (command.type === "connect") await connect(command);
-      else if (command.type === "run") send({ type: "result", share: await run(command) });
-      else {
-        closing = true;
-        for (const socket of sockets) socket.close();
-        process.disconnect?.();
-      }
-    } catch (error) {
-      send({ type: "error", message: error instanceof Error ? error.message : String(error) });
+handleCommandsInOrder<FanoutCommand>(
+  async (command) => {
+    if (command.type === "connect") await connect(command);
+    else if (command.type === "run") send({ type: "result", share: await run(command) });
+    else {
+      closing = true;
+      for (const socket of sockets) socket.close();
+      process.disconnect?.();
     }
-  });
-});
+  },
+  (message) => send({ type: "error", message }),
+);

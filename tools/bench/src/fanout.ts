@@ -18,7 +18,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createDatabase, freePort, signToken, startPostgres, startRedis } from "@parley/testkit";
 import { BenchChild, waitReady } from "./child.js";
-import { cpuBetween, type CpuSampler, type CpuSnapshot, type CpuUse } from "./cpu-sampler.js";
+import { busyRoles, cpuBetween, type CpuSampler, type CpuSnapshot, type CpuUse } from "./cpu-sampler.js";
 import { FanoutLoadGenerators } from "./fanout-generators.js";
 import type { FanoutMember, FanoutResult, FanoutRun } from "./fanout-protocol.js";
 import { writeFanoutResults, type FanoutResults, type FanoutStep } from "./fanout-report.js";
@@ -26,6 +26,7 @@ import { NEVER_MS, type AckedMessage } from "./loadgen-protocol.js";
 import { pressureBetween, pressureSnapshot, type PressureSnapshot } from "./pressure.js";
 import { counterDelta, histogramDelta, scrape, type Scrape } from "./prom-scrape.js";
 import { codeInfo, machineInfo } from "./report.js";
+import { settleOn } from "./settle.js";
 import { verifyDatabase } from "./verify.js";
 
 export const FANOUT_CONFIG = {
@@ -214,23 +215,8 @@ async function idleCpu(ctx: FanoutContext, kind: string): Promise<CpuUse> {
   const a = ctx.cpu.snapshot();
   await sleep(3000);
   const use = cpuBetween(a, ctx.cpu.snapshot());
-  ctx.log(`  idle ${kind}, ${FANOUT_CONFIG.members} sockets connected (% of one core): ${Object.entries(use.percentOfCore).filter(([, v]) => v > 0.5).map(([k, v]) => `${k} ${v}`).join(", ") || "nothing above 0.5"}`);
+  ctx.log(`  idle ${kind}, ${FANOUT_CONFIG.members} sockets connected (% of one core): ${busyRoles(use)}`);
   return use;
-}
-
-/** Waits until `read` stops changing for `quietMs` (at most `maxMs`). */
-async function settleOn(read: () => Promise<number>, quietMs = 1500, maxMs = 30_000): Promise<void> {
-  const deadline = Date.now() + maxMs;
-  let last = await read();
-  let since = Date.now();
-  while (Date.now() < deadline) {
-    await sleep(250);
-    const now = await read();
-    if (now !== last) {
-      last = now;
-      since = Date.now();
-    } else if (Date.now() - since >= quietMs) return;
-  }
 }
 
 /** The conversation through the HTTP API, as an app would make it: create, then add the rest in pages. */
@@ -339,7 +325,9 @@ export async function runFanout(ctx: FanoutContext): Promise<FanoutResults> {
     loadgen: durableLoadgen,
     order: "conversation",
     // A failed step can leave a queue behind that must not load the next one.
-    settle: () => settleOn(async () => counterDelta(new Map(), await scrape(persisterMetrics), "parley_persist_messages_total")),
+    settle: async () => {
+      await settleOn(async () => counterDelta(new Map(), await scrape(persisterMetrics), "parley_persist_messages_total"));
+    },
     persisterMetrics,
     verify: async (acked) => {
       const v = await verifyDatabase(db.url, acked);

@@ -11,6 +11,7 @@ import { LatencyRecorder } from "./latency-recorder.js";
 import { runOpenLoop } from "./open-loop.js";
 import { openSockets } from "./open-sockets.js";
 import { NEVER_MS, type AckedMessage, type BenchUser, type Command, type ConnectCommand, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
+import { handleCommandsInOrder } from "./command-loop.js";
 
 interface AckShape {
   ok: boolean;
@@ -234,20 +235,15 @@ function popcount(mask: number): number {
   return n;
 }
 
-// Commands arrive in order and are handled one at a time.
-let queue: Promise<void> = Promise.resolve();
-process.on("message", (command: Command) => {
-  queue = queue.then(async () => {
-    try {
-      if (command.type === "connect") await connect(command);
-      else if (command.type === "run") send({ type: "result", result: await run(command) });
-      else {
-        closing = true;
-        for (const socket of sockets) socket.close();
-        process.disconnect?.();
-      }
-    } catch (error) {
-      send({ type: "error", message: error instanceof Error ? error.message : String(error) });
+handleCommandsInOrder<Command>(
+  async (command) => {
+    if (command.type === "connect") await connect(command);
+    else if (command.type === "run") send({ type: "result", result: await run(command) });
+    else {
+      closing = true;
+      for (const socket of sockets) socket.close();
+      process.disconnect?.();
     }
-  });
-});
+  },
+  (message) => send({ type: "error", message }),
+);

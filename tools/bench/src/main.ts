@@ -17,11 +17,12 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createDatabase, freePort, signToken, startPostgres, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
 import { BenchChild, waitReady } from "./child.js";
-import { CpuSampler, cpuBetween, type CpuSnapshot, type CpuUse } from "./cpu-sampler.js";
+import { busyRoles, CpuSampler, cpuBetween, type CpuSnapshot, type CpuUse } from "./cpu-sampler.js";
 import { NEVER_MS, type BenchUser, type Command, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
 import { counterDelta, histogramDelta, scrape, type HistogramDelta, type Scrape } from "./prom-scrape.js";
 import { codeInfo, machineInfo, writeResults, type BenchResults, type RunRecord } from "./report.js";
 import { seedHistory } from "./seed.js";
+import { settleOn } from "./settle.js";
 import { runSearchBench, searchMessagesArg } from "./search-bench.js";
 import { tablesBetween, tableStats, type TableCounts } from "./pg-stats.js";
 import { commandStats, PERSIST_JOB_ID_KEY, readCounter, redisBetween, type CommandCounts } from "./redis-stats.js";
@@ -375,24 +376,8 @@ async function idleBaseline(kind: string): Promise<CpuUse> {
   const a = cpu.snapshot();
   await sleep(3000);
   const use = cpuBetween(a, cpu.snapshot());
-  log(`  idle ${kind} cluster, sockets connected, no messages (% of one core): ${Object.entries(use.percentOfCore).filter(([, v]) => v > 0.5).map(([k, v]) => `${k} ${v}`).join(", ") || "nothing above 0.5"}`);
+  log(`  idle ${kind} cluster, sockets connected, no messages (% of one core): ${busyRoles(use)}`);
   return use;
-}
-
-/** Waits until `read` stops changing for `quietMs` (at most `maxMs`). */
-async function settleOn(read: () => Promise<number>, quietMs = 1500, maxMs = 30_000): Promise<void> {
-  const deadline = Date.now() + maxMs;
-  let last = await read();
-  let since = Date.now();
-  while (Date.now() < deadline) {
-    await sleep(250);
-    const now = await read();
-    if (now !== last) {
-      last = now;
-      since = Date.now();
-    } else if (Date.now() - since >= quietMs) return;
-  }
-  log(`  still busy after ${maxMs / 1000} s; going on`);
 }
 
 async function main(): Promise<void> {
@@ -486,7 +471,9 @@ async function main(): Promise<void> {
     metricsUrls,
     // The previous run is over when the persister has stopped committing (a failed step
     // can leave a queue behind that must not load the next step).
-    settle: () => settleOn(async () => counterDelta(new Map(), await scrape(metricsUrls.persister), "parley_persist_messages_total")),
+    settle: async () => {
+      if (!(await settleOn(async () => counterDelta(new Map(), await scrape(metricsUrls.persister), "parley_persist_messages_total")))) log("  still busy after 30 s; going on");
+    },
     verify: async (result) => {
       const v = await verifyDatabase(db.url, result.ackedMessages ?? []);
       if (!v.ok || result.mismatchedDeliveries > 0) allVerified = false;
