@@ -89,6 +89,33 @@ describe("persistBatch", () => {
     const page = await readHistory(database.sql, { conversationId: c });
     expect(page.messages[0]!.attachments).toEqual(attachments);
   });
+
+  it("looks up retries by key, not by reading the whole index, even when planned on an empty table (0008)", async () => {
+    // PL/pgSQL plans once per connection: this connection's first call plans on a table with
+    // no statistics, as a new database's persister does. Before 0008 that plan read every entry of
+    // messages_sender_client_id_uq on every commit.
+    const fresh = createDatabase({ url: testDb.url, max: 1 });
+    try {
+      const conversations = [await newConversation(), await newConversation(), await newConversation()];
+      await persistBatch(fresh.sql, [item(conversations[0]!)]);
+      for (let batch = 0; batch < 6; batch++) {
+        await persistBatch(fresh.sql, Array.from({ length: 500 }, (_, i) => item(conversations[i % 3]!)));
+      }
+      const entriesRead = async () => {
+        await fresh.sql`select pg_stat_force_next_flush()`;
+        const [row] = await fresh.sql<{ read: number }[]>`
+          select idx_tup_read::int as read from pg_stat_user_indexes where indexrelname = 'messages_sender_client_id_uq'`;
+        return row!.read;
+      };
+      const before = await entriesRead();
+      for (let call = 0; call < 20; call++) await persistBatch(fresh.sql, [item(conversations[call % 3]!)]);
+      const read = (await entriesRead()) - before;
+      // A look-up by key reads at most a few entries per call; a full scan would read 3,000+.
+      expect(read).toBeLessThanOrEqual(20 * 5);
+    } finally {
+      await fresh.close();
+    }
+  });
 });
 
 describe("read state", () => {
