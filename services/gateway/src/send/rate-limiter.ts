@@ -5,6 +5,11 @@ import { createTokenBucket, type TokenBucket } from "./token-bucket.js";
 export interface SendRateLimiter {
   /** Counts one send attempt for the user; throws RATE_LIMITED (with retryAfterMs) or UNAVAILABLE. */
   consume(userId: string): Promise<void>;
+  /**
+   * Counts the attempt against what this pod already holds for the user, without waiting: true
+   * when that was enough; false means nothing was counted and `consume` must be called.
+   */
+  consumeNow?(userId: string): boolean;
 }
 
 export interface ReservationOptions {
@@ -75,6 +80,14 @@ export class ReservingRateLimiter implements SendRateLimiter {
   /** Leases held (users with recent sends on this pod). */
   get size(): number {
     return this.leases.size;
+  }
+
+  consumeNow(userId: string): boolean {
+    const lease = this.leases.get(userId);
+    if (!lease || lease.tokens < 1 || lease.waiting > 0) return false;
+    lease.tokens--;
+    lease.lastUse = performance.now();
+    return true;
   }
 
   consume(userId: string): Promise<void> {
