@@ -226,6 +226,12 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     metrics,
     logger,
     dbTimeoutMs,
+    // A user moving to another pod must not find their tokens held here (a user with other
+    // sockets on this pod just reserves again).
+    onUserSocketGone: (userId) => {
+      sendLimiter.release(userId);
+      changesLimiter.release(userId);
+    },
   });
   realtime.start();
 

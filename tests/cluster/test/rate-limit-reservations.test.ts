@@ -133,6 +133,35 @@ describe("per-user rate limit, reserved per pod in chunks from a shared bucket",
     expect(second.accepted).toBeLessThanOrEqual(10);
   });
 
+  it("release() (the user's socket left the pod) gives back at once what the pod holds for the user", async () => {
+    const [a, b] = pods(2, { perSecond: 1, burst: 40 });
+    const user = randomUUID();
+    await a!.limiter.consume(user);
+    await sleep(5);
+    await a!.limiter.consume(user); // reserves a chunk of 10, spends 1
+    a!.limiter.release(user);
+    expect(a!.limiter.size).toBe(0);
+    await sleep(50); // the give-back is on its way
+    const after = await attempts(Array.from({ length: 45 }, () => b!.limiter.consume(user)));
+    expect(after.accepted).toBeGreaterThanOrEqual(38);
+    expect(after.accepted).toBeLessThanOrEqual(39);
+  });
+
+  it("a user sending less often than every half horizon costs a call per send and holds nothing", async () => {
+    const keyPrefix = `${uniqueRedisPrefix("rl")}send`;
+    const { bucket, calls } = countingBucket(createTokenBucket(redis, { keyPrefix, capacity: 40, perSecond: 20 }));
+    const limiter = new ReservingRateLimiter(bucket, { maxChunk: 10, chunkHorizonMs: 100, idleMs: 5_000 });
+    limiters.push(limiter);
+    const user = randomUUID();
+    for (let i = 0; i < 4; i++) {
+      await limiter.consume(user);
+      await sleep(80);
+    }
+    expect(calls.reserve).toBe(4);
+    await limiter.close();
+    expect(calls.giveBack).toBe(0);
+  });
+
   it("close() gives back what the pod holds", async () => {
     const [a, b] = pods(2, { perSecond: 1, burst: 40 });
     const user = randomUUID();

@@ -54,8 +54,11 @@ interface Lease {
  * this pod's chunk for the user is used up. The chunk follows the user's recent rate on this pod
  * (about `chunkHorizonMs` worth, at most `maxChunk`) and is clipped to what the bucket holds, so
  * a burst on one pod gets exactly what the bucket allows, in a few calls (concurrent sends share
- * one call). What a pod holds and does not spend within `idleMs` goes back to the bucket, so a
- * user moving to another pod is refused early by at most `maxChunk` tokens for at most `idleMs`.
+ * one call). A user who sends less often than every `chunkHorizonMs / 2` gets chunks of one:
+ * a call per send, nothing held. What a pod holds goes back to the bucket when the user's socket
+ * leaves the pod (`release`, so a user moving to another pod finds their tokens there) or when
+ * the user has not sent on the pod for `idleMs` (HTTP, several devices): another pod refuses the
+ * user early by at most `maxChunk` tokens, for at most `idleMs` plus a sweep.
  * After a refusal the pod refuses the user locally until the bucket holds a token again, so a
  * flood costs Redis nothing.
  */
@@ -72,7 +75,9 @@ export class ReservingRateLimiter implements SendRateLimiter {
   ) {
     this.maxChunk = Math.max(1, opts.maxChunk ?? 10);
     this.horizonMs = opts.chunkHorizonMs ?? 5_000;
-    this.idleMs = opts.idleMs ?? 1_000;
+    // More than half the horizon: a chunk of 2 or more is only taken by a user who sends at
+    // least every horizon/2, so it is spent before it would go back.
+    this.idleMs = opts.idleMs ?? 3_000;
     this.sweep = setInterval(() => this.returnIdle(performance.now() - this.idleMs), Math.max(50, this.idleMs / 2));
     this.sweep.unref();
   }
@@ -107,6 +112,15 @@ export class ReservingRateLimiter implements SendRateLimiter {
     return this.reserveThenSpend(userId, lease);
   }
 
+  /** Gives back what this pod holds for the user now (their socket left this pod). */
+  release(userId: string): void {
+    const lease = this.leases.get(userId);
+    if (!lease || lease.waiting > 0 || lease.asking) return;
+    this.leases.delete(userId);
+    const unspent = Math.floor(lease.tokens);
+    if (unspent > 0) this.bucket.giveBack(userId, unspent).catch(() => {});
+  }
+
   /** Gives back what this pod reserved and did not spend, and stops the idle sweep. */
   async close(): Promise<void> {
     clearInterval(this.sweep);
@@ -136,7 +150,7 @@ export class ReservingRateLimiter implements SendRateLimiter {
     // Size the chunk to the rate at which the last one was spent (it is all spent by now).
     if (lease.granted > 0) {
       const spentIn = Math.max(1, now - lease.grantedAt);
-      lease.chunk = Math.min(this.maxChunk, Math.max(1, Math.round((lease.granted * this.horizonMs) / spentIn)));
+      lease.chunk = Math.min(this.maxChunk, Math.max(1, Math.floor((lease.granted * this.horizonMs) / spentIn)));
     }
     // Every waiting send is demand now; the chunk is what is held ahead of it.
     const want = Math.max(lease.chunk, lease.waiting);
