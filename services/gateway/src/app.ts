@@ -142,8 +142,14 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     (n) => metrics.enqueuedMessages.inc(n),
     { windowMs: config.sendBatchWindowMs ?? 2, maxItems: 500, maxInFlight: 1 },
   );
+  const sendLimiter = createSendRateLimiter(deps.redis, { ...config.rateLimit, keyPrefix: deps.keyspace.sendRateLimitPrefix });
+  const changesLimiter = createSendRateLimiter(deps.redis, {
+    ...config.rateLimit,
+    keyPrefix: `${deps.keyspace.sendRateLimitPrefix}:changes`,
+    noun: "edits, deletions and reactions",
+  });
   const send = new SendService({
-    rateLimiter: createSendRateLimiter(deps.redis, { ...config.rateLimit, keyPrefix: deps.keyspace.sendRateLimitPrefix }),
+    rateLimiter: sendLimiter,
     membership,
     buffer,
     pending,
@@ -175,11 +181,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const changes = new MessageChangeService({
     database: deps.database,
     io,
-    rateLimiter: createSendRateLimiter(deps.redis, {
-      ...config.rateLimit,
-      keyPrefix: `${deps.keyspace.sendRateLimitPrefix}:changes`,
-      noun: "edits, deletions and reactions",
-    }),
+    rateLimiter: changesLimiter,
     bodyMaxChars: config.bodyMaxChars,
     dbTimeoutMs,
   });
@@ -224,6 +226,12 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     metrics,
     logger,
     dbTimeoutMs,
+    // A user moving to another pod must not find their tokens held here (a user with other
+    // sockets on this pod just reserves again).
+    onUserSocketGone: (userId) => {
+      sendLimiter.release(userId);
+      changesLimiter.release(userId);
+    },
   });
   realtime.start();
 
@@ -252,6 +260,8 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await realtime.close();
       await app.close().catch(() => {});
+      // Unspent reservations back to the shared buckets, while Redis is still connected.
+      await Promise.all([sendLimiter.close(), changesLimiter.close()]);
       await deps.eventsSubscriber.sunsubscribe(acks).catch(() => {});
     })());
 

@@ -19,6 +19,17 @@ describe("membership cache", () => {
     expect(calls).toBe(2);
   });
 
+  it("answers from memory without waiting once cached: a role, null for a non-member, undefined when unknown", async () => {
+    const cache = new MembershipCache(async (_c, u) => (u === "member" ? "member" : undefined));
+    expect(cache.cached("c", "member")).toBeUndefined();
+    await cache.role("c", "member");
+    await cache.role("c", "outsider");
+    expect(cache.cached("c", "member")).toBe("member");
+    expect(cache.cached("c", "outsider")).toBeNull();
+    cache.invalidate("c", ["member"]);
+    expect(cache.cached("c", "member")).toBeUndefined();
+  });
+
   it("expires answers after the TTL and stays bounded", async () => {
     let calls = 0;
     const cache = new MembershipCache(async () => (calls++, "admin" as const), 0, 10);

@@ -21,6 +21,12 @@ export class MembershipCache {
     private readonly maxEntries = 100_000,
   ) {}
 
+  /** The cached answer without waiting: a role, null (not a member), or undefined (not cached: ask `role`). */
+  cached(conversationId: string, userId: string): MemberRole | null | undefined {
+    const hit = this.entries.get(`${conversationId}|${userId}`);
+    return hit && hit.expiresAt > Date.now() ? hit.role : undefined;
+  }
+
   async role(conversationId: string, userId: string): Promise<MemberRole | undefined> {
     const key = `${conversationId}|${userId}`;
     const hit = this.entries.get(key);

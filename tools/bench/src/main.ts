@@ -65,6 +65,13 @@ const fsync = !process.argv.includes("--no-fsync");
 /** --seed-messages N: start from N stored history messages (analyzed) instead of an empty table. */
 const seedArg = process.argv.find((a) => a.startsWith("--seed-messages="));
 const seedMessages = seedArg ? Number(seedArg.split("=")[1]) : 0;
+/**
+ * --profile: V8 CPU profiles (`--cpu-prof`, 500 µs sampling) of the gateways, the persister and
+ * the ceiling servers for the whole message-path run, in the run's log folder under profiles/;
+ * read them with `node tools/bench/dist/profile-summary.js FILE.cpuprofile`.
+ */
+const profileArgs = (dir: string) =>
+  process.argv.includes("--profile") ? ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=500"] : [];
 if (quick) {
   Object.assign(CONFIG, { fixedDurationMs: 8000, searchDurationMs: 5000, searchRefineSteps: 1, fixedWarmupMs: 2000, searchWarmupMs: 1000 });
 }
@@ -412,16 +419,18 @@ async function main(): Promise<void> {
   const common = { REDIS_URL: redis.url, DATABASE_URL: db.url, LOG_LEVEL: "warn", NODE_ENV: "production", JWT_SECRET: jwtSecret };
   const gatewayPorts = [await freePort(), await freePort()];
   const persisterPort = await freePort();
+  const profile = profileArgs(join(logDir, "profiles"));
+  if (profile.length) log(`  CPU profiles of the gateways, the persister and the ceiling servers go to ${join(logDir, "profiles")}`);
   const gatewayScript = join(ROOT, "services/gateway/dist/server.js");
   const persisterScript = join(ROOT, "services/persister/dist/server.js");
   const gateways = gatewayPorts.map((port, i) => {
     const name = `gateway-${"ab"[i]}`;
-    const child = watch(BenchChild.spawn(name, gatewayScript, { ...common, PORT: String(port), HOST: "127.0.0.1", POD_NAME: `bench-${name}` }, join(logDir, `${name}.log`)));
+    const child = watch(BenchChild.spawn(name, gatewayScript, { ...common, PORT: String(port), HOST: "127.0.0.1", POD_NAME: `bench-${name}` }, join(logDir, `${name}.log`), profile));
     cpu.name(child.pid, name);
     cleanups.push(() => child.stop());
     return child;
   });
-  const persister = watch(BenchChild.spawn("persister", persisterScript, { ...common, METRICS_PORT: String(persisterPort), POD_NAME: "bench-persister" }, join(logDir, "persister.log")));
+  const persister = watch(BenchChild.spawn("persister", persisterScript, { ...common, METRICS_PORT: String(persisterPort), POD_NAME: "bench-persister" }, join(logDir, "persister.log"), profile));
   cpu.name(persister.pid, "persister");
   cleanups.push(() => persister.stop());
   const gatewayUrls = gatewayPorts.map((port) => `http://127.0.0.1:${port}`);
@@ -498,7 +507,7 @@ async function main(): Promise<void> {
   const ceilingPorts = [await freePort(), await freePort()];
   const ceilings = ceilingPorts.map((port, i) => {
     const name = `ceiling-${"ab"[i]}`;
-    const child = watch(BenchChild.spawn(name, join(HERE, "ceiling-server.js"), { REDIS_URL: redis.url, PORT: String(port) }, join(logDir, `${name}.log`)));
+    const child = watch(BenchChild.spawn(name, join(HERE, "ceiling-server.js"), { REDIS_URL: redis.url, PORT: String(port) }, join(logDir, `${name}.log`), profileArgs(join(logDir, "profiles"))));
     cpu.name(child.pid, name);
     cleanups.push(() => child.stop());
     return child;

@@ -5,7 +5,8 @@ import type { PersistOutcome } from "@parley/db";
 interface Waiter {
   resolve(outcome: PersistOutcome): void;
   reject(err: ParleyError): void;
-  timer: NodeJS.Timeout;
+  /** performance.now() past which the send is answered UNAVAILABLE. */
+  deadline: number;
 }
 
 /**
@@ -15,11 +16,19 @@ interface Waiter {
  * first hears `duplicate: false`), whatever order commits come back in. A send the persister
  * has not answered within the timeout is answered UNAVAILABLE: nothing is lost, since the
  * client retries with the same clientMessageId.
+ *
+ * Deadlines are checked by one sweep every `sweepMs` while anything waits, not by a timer per
+ * send (a timer armed and cleared per send, each with its own fractional delay, showed in the
+ * gateway's CPU profile); a send is answered at most `sweepMs` after its deadline.
  */
 export class PendingAcks {
   private readonly waiters = new Map<string, Waiter>();
+  private sweep: NodeJS.Timeout | undefined;
 
-  constructor(private readonly timeoutMs: number) {}
+  constructor(
+    private readonly timeoutMs: number,
+    private readonly sweepMs = 25,
+  ) {}
 
   get size(): number {
     return this.waiters.size;
@@ -28,11 +37,8 @@ export class PendingAcks {
   /** `timeoutMs` (at most the default) is what is left of the send's own deadline. */
   wait(itemId: string, timeoutMs = this.timeoutMs): Promise<PersistOutcome> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(itemId);
-        reject(new ParleyError("UNAVAILABLE", "the message was not confirmed in time; retry with the same clientMessageId"));
-      }, Math.min(timeoutMs, this.timeoutMs));
-      this.waiters.set(itemId, { resolve, reject, timer });
+      this.waiters.set(itemId, { resolve, reject, deadline: performance.now() + Math.min(timeoutMs, this.timeoutMs) });
+      this.sweep ??= setInterval(() => this.expire(), this.sweepMs);
     });
   }
 
@@ -45,11 +51,25 @@ export class PendingAcks {
     for (const item of items) this.take(item.id)?.reject(err);
   }
 
+  private expire(): void {
+    const now = performance.now();
+    for (const [itemId, waiter] of this.waiters) {
+      if (waiter.deadline > now) continue;
+      this.waiters.delete(itemId);
+      waiter.reject(new ParleyError("UNAVAILABLE", "the message was not confirmed in time; retry with the same clientMessageId"));
+    }
+    // Stopped by the sweep that finds nothing waiting, not when the last waiter leaves: at
+    // low load that would arm and clear a timer per send again.
+    if (this.waiters.size === 0) {
+      clearInterval(this.sweep);
+      this.sweep = undefined;
+    }
+  }
+
   private take(itemId: string): Waiter | undefined {
     const waiter = this.waiters.get(itemId);
     if (!waiter) return undefined;
     this.waiters.delete(itemId);
-    clearTimeout(waiter.timer);
     return waiter;
   }
 }

@@ -1,42 +1,188 @@
 import type { Redis } from "ioredis";
-import { BurstyRateLimiter, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { ParleyError } from "@parley/protocol";
+import { createTokenBucket, type TokenBucket } from "./token-bucket.js";
 
 export interface SendRateLimiter {
   /** Counts one send attempt for the user; throws RATE_LIMITED (with retryAfterMs) or UNAVAILABLE. */
   consume(userId: string): Promise<void>;
+  /**
+   * Counts the attempt against what this pod already holds for the user, without waiting: true
+   * when that was enough; false means nothing was counted and `consume` must be called.
+   */
+  consumeNow?(userId: string): boolean;
+}
+
+export interface ReservationOptions {
+  /** At most this many tokens held ahead of use by one pod for one user (default burst / 4). */
+  maxChunk?: number;
+  /** A chunk is sized to last about this long at the user's recent rate on this pod. */
+  chunkHorizonMs?: number;
+  /** Tokens of a user who has not sent on this pod for this long go back to the shared bucket. */
+  idleMs?: number;
 }
 
 /**
- * Per-user send limit shared by every pod through Redis (rate-limiter-flexible): `perSecond`
- * sustained, with up to `burst` at once. The burst allowance refills over 10 s, so a client
- * that bursts cannot keep sending faster than the rate for long.
+ * Per-user send limit shared by every pod: a token bucket in Redis holding `burst` tokens,
+ * refilled at `perSecond` (so up to `burst` at once, `perSecond` sustained), see token-bucket.ts.
  */
 export function createSendRateLimiter(
   redis: Redis,
-  opts: { perSecond: number; burst: number; keyPrefix: string; /** What is counted, for the refusal's message. */ noun?: string },
-): SendRateLimiter {
-  const prefix = opts.keyPrefix;
-  const limiter = new BurstyRateLimiter(
-    new RateLimiterRedis({ storeClient: redis, keyPrefix: prefix, points: opts.perSecond, duration: 1 }),
-    new RateLimiterRedis({
-      storeClient: redis,
-      keyPrefix: `${prefix}:burst`,
-      points: Math.max(1, opts.burst - opts.perSecond),
-      duration: 10,
-    }),
-  );
-  return {
-    async consume(userId) {
-      try {
-        await limiter.consume(userId, 1);
-      } catch (err) {
-        if (err instanceof RateLimiterRes) {
-          const retryAfterMs = Math.max(1, Math.ceil(err.msBeforeNext));
-          throw new ParleyError("RATE_LIMITED", `too many ${opts.noun ?? "messages"}; retry in ${retryAfterMs} ms`, retryAfterMs);
+  opts: { perSecond: number; burst: number; keyPrefix: string; /** What is counted, for the refusal's message. */ noun?: string } & ReservationOptions,
+): ReservingRateLimiter {
+  const bucket = createTokenBucket(redis, { keyPrefix: opts.keyPrefix, capacity: opts.burst, perSecond: opts.perSecond });
+  return new ReservingRateLimiter(bucket, { ...opts, maxChunk: opts.maxChunk ?? Math.max(1, Math.floor(opts.burst / 4)) });
+}
+
+interface Lease {
+  /** Reserved from the shared bucket and not spent yet. */
+  tokens: number;
+  /** How many to ask for next time. */
+  chunk: number;
+  /** When the last reservation was granted, and how many it brought. */
+  grantedAt: number;
+  granted: number;
+  lastUse: number;
+  /** The shared bucket is empty until then (as last heard from Redis). */
+  blockedUntil: number;
+  /** Sends of this user on this pod waiting for a reservation. */
+  waiting: number;
+  asking: Promise<void> | undefined;
+}
+
+/**
+ * Spends tokens reserved in chunks from the shared bucket: a send costs a Redis call only when
+ * this pod's chunk for the user is used up. The chunk follows the user's recent rate on this pod
+ * (about `chunkHorizonMs` worth, at most `maxChunk`) and is clipped to what the bucket holds, so
+ * a burst on one pod gets exactly what the bucket allows, in a few calls (concurrent sends share
+ * one call). A user who sends less often than every `chunkHorizonMs / 2` gets chunks of one:
+ * a call per send, nothing held. What a pod holds goes back to the bucket when the user's socket
+ * leaves the pod (`release`, so a user moving to another pod finds their tokens there) or when
+ * the user has not sent on the pod for `idleMs` (HTTP, several devices): another pod refuses the
+ * user early by at most `maxChunk` tokens, for at most `idleMs` plus a sweep.
+ * After a refusal the pod refuses the user locally until the bucket holds a token again, so a
+ * flood costs Redis nothing.
+ */
+export class ReservingRateLimiter implements SendRateLimiter {
+  private readonly leases = new Map<string, Lease>();
+  private readonly sweep: NodeJS.Timeout;
+  private readonly maxChunk: number;
+  private readonly horizonMs: number;
+  private readonly idleMs: number;
+
+  constructor(
+    private readonly bucket: TokenBucket,
+    private readonly opts: { noun?: string } & ReservationOptions,
+  ) {
+    this.maxChunk = Math.max(1, opts.maxChunk ?? 10);
+    this.horizonMs = opts.chunkHorizonMs ?? 5_000;
+    // More than half the horizon: a chunk of 2 or more is only taken by a user who sends at
+    // least every horizon/2, so it is spent before it would go back.
+    this.idleMs = opts.idleMs ?? 3_000;
+    this.sweep = setInterval(() => this.returnIdle(performance.now() - this.idleMs), Math.max(50, this.idleMs / 2));
+    this.sweep.unref();
+  }
+
+  /** Leases held (users with recent sends on this pod). */
+  get size(): number {
+    return this.leases.size;
+  }
+
+  consumeNow(userId: string): boolean {
+    const lease = this.leases.get(userId);
+    if (!lease || lease.tokens < 1 || lease.waiting > 0) return false;
+    lease.tokens--;
+    lease.lastUse = performance.now();
+    return true;
+  }
+
+  consume(userId: string): Promise<void> {
+    let lease = this.leases.get(userId);
+    if (!lease) {
+      lease = { tokens: 0, chunk: 1, grantedAt: 0, granted: 0, lastUse: 0, blockedUntil: 0, waiting: 0, asking: undefined };
+      this.leases.set(userId, lease);
+    }
+    const now = performance.now();
+    lease.lastUse = now;
+    // The common case costs no Redis call and no promise chain.
+    if (lease.tokens >= 1 && lease.waiting === 0) {
+      lease.tokens--;
+      return Promise.resolve();
+    }
+    if (lease.blockedUntil > now && lease.waiting === 0) return Promise.reject(this.limited(lease.blockedUntil - now));
+    return this.reserveThenSpend(userId, lease);
+  }
+
+  /** Gives back what this pod holds for the user now (their socket left this pod). */
+  release(userId: string): void {
+    const lease = this.leases.get(userId);
+    if (!lease || lease.waiting > 0 || lease.asking) return;
+    this.leases.delete(userId);
+    const unspent = Math.floor(lease.tokens);
+    if (unspent > 0) this.bucket.giveBack(userId, unspent).catch(() => {});
+  }
+
+  /** Gives back what this pod reserved and did not spend, and stops the idle sweep. */
+  async close(): Promise<void> {
+    clearInterval(this.sweep);
+    await this.returnIdle(Infinity);
+  }
+
+  private async reserveThenSpend(userId: string, lease: Lease): Promise<void> {
+    lease.waiting++;
+    try {
+      for (;;) {
+        if (lease.tokens >= 1) {
+          lease.tokens--;
+          return;
         }
-        throw new ParleyError("UNAVAILABLE", "rate limiter unavailable; retry later");
+        const now = performance.now();
+        if (lease.blockedUntil > now) throw this.limited(lease.blockedUntil - now);
+        lease.asking ??= this.reserve(userId, lease);
+        await lease.asking;
       }
-    },
-  };
+    } finally {
+      lease.waiting--;
+    }
+  }
+
+  private async reserve(userId: string, lease: Lease): Promise<void> {
+    const now = performance.now();
+    // Size the chunk to the rate at which the last one was spent (it is all spent by now).
+    if (lease.granted > 0) {
+      const spentIn = Math.max(1, now - lease.grantedAt);
+      lease.chunk = Math.min(this.maxChunk, Math.max(1, Math.floor((lease.granted * this.horizonMs) / spentIn)));
+    }
+    // Every waiting send is demand now; the chunk is what is held ahead of it.
+    const want = Math.max(lease.chunk, lease.waiting);
+    try {
+      const { granted, waitMs } = await this.bucket.reserve(userId, want);
+      const at = performance.now();
+      lease.tokens += granted;
+      lease.granted = granted;
+      lease.grantedAt = at;
+      if (granted === 0) lease.blockedUntil = at + Math.max(1, waitMs);
+    } catch {
+      throw new ParleyError("UNAVAILABLE", "rate limiter unavailable; retry later");
+    } finally {
+      lease.asking = undefined;
+    }
+  }
+
+  /** Gives back the tokens of users idle since `before` and forgets their leases. */
+  private async returnIdle(before: number): Promise<void> {
+    const returns: Promise<void>[] = [];
+    for (const [userId, lease] of this.leases) {
+      if (lease.lastUse > before || lease.waiting > 0 || lease.asking) continue;
+      this.leases.delete(userId);
+      const unspent = Math.floor(lease.tokens);
+      // Best effort: tokens that cannot go back (Redis away) only make the user wait a little.
+      if (unspent > 0) returns.push(this.bucket.giveBack(userId, unspent).catch(() => {}));
+    }
+    await Promise.all(returns);
+  }
+
+  private limited(ms: number): ParleyError {
+    const retryAfterMs = Math.max(1, Math.ceil(ms));
+    return new ParleyError("RATE_LIMITED", `too many ${this.opts.noun ?? "messages"}; retry in ${retryAfterMs} ms`, retryAfterMs);
+  }
 }

@@ -38,6 +38,8 @@ export interface AttachDeps {
   users: UserRecords;
   dbTimeoutMs: number;
   frameLimitBytes?: number;
+  /** A socket of this user left the pod: what the pod reserved for the user can go back. */
+  onUserSocketGone?(userId: string): void;
 }
 
 const EVENT_NAMES = Object.keys(ClientEvents) as ClientEventName[];
@@ -178,6 +180,7 @@ export function attachSockets(deps: AttachDeps): void {
       clearTimeout(expiry);
       deps.metrics.sockets.dec();
       countDisconnect(deps.metrics, reason);
+      deps.onUserSocketGone?.(data.userId);
     });
     socket.emit("session:ready", { userId: data.userId, serverTime: new Date().toISOString() });
   });
