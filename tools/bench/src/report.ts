@@ -194,11 +194,11 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push("");
   lines.push("Redis commands over the same windows (`INFO commandstats`; per message = per message scheduled):");
   lines.push("");
-  lines.push("| target | rate | commands/s | per message | persist jobs (messages per job) | Redis CPU in commands | most called (calls per message, µs per call) |");
+  lines.push("| target | rate | commands/s | per message | persist entries (messages per entry) | Redis CPU in commands | most called (calls per message, µs per call) |");
   lines.push("|---|---:|---:|---:|---:|---:|---|");
   for (const run of r.runs) {
     if (!run.redis) continue;
-    lines.push(`| ${run.target} | ${run.rate} | ${run.redis.callsPerSecond} | ${run.redis.callsPerMessage} | ${run.redis.persistJobs !== undefined ? `${run.redis.persistJobs} (${run.redis.messagesPerJob})` : ""} | ${run.redis.commandCpuPercent} % | ${run.redis.top.map(([n, c, u]) => `${n} ${c} (${u})`).join(", ")} |`);
+    lines.push(`| ${run.target} | ${run.rate} | ${run.redis.callsPerSecond} | ${run.redis.callsPerMessage} | ${run.redis.persistEntries !== undefined ? `${run.redis.persistEntries} (${run.redis.messagesPerEntry})` : ""} | ${run.redis.commandCpuPercent} % | ${run.redis.top.map(([n, c, u]) => `${n} ${c} (${u})`).join(", ")} |`);
   }
   lines.push("");
   lines.push("Worst send→ack per second of each durable window (ms; a steady queue shows as a ramp, stalls as isolated spikes):");
