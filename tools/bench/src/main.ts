@@ -230,8 +230,8 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
   let redisEnd: Promise<CommandCounts> | undefined;
   let tablesStart: Promise<TableCounts> | undefined;
   let tablesEnd: Promise<TableCounts> | undefined;
-  let jobsStart: Promise<number | undefined> | undefined;
-  let jobsEnd: Promise<number | undefined> | undefined;
+  let entriesStart: Promise<number | undefined> | undefined;
+  let entriesEnd: Promise<number | undefined> | undefined;
   let metricsStart: Record<string, Promise<Scrape>> = {};
   let metricsEnd: Record<string, Promise<Scrape>> = {};
   const scrapeAll = () => Object.fromEntries(Object.entries(target.metricsUrls).map(([name, url]) => [name, scrape(url)]));
@@ -240,13 +240,13 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
       cpuStart = cpu.snapshot();
       metricsStart = scrapeAll();
       redisStart = commandStats(target.redisUrl);
-      if (target.databaseUrl) jobsStart = readEntriesAdded(target.redisUrl, PERSIST_STREAM_KEY);
+      if (target.databaseUrl) entriesStart = readEntriesAdded(target.redisUrl, PERSIST_STREAM_KEY);
       if (target.databaseUrl) tablesStart = tableStats(target.databaseUrl);
     } else if (p === "drain") {
       cpuEnd = cpu.snapshot();
       metricsEnd = scrapeAll();
       redisEnd = commandStats(target.redisUrl);
-      if (target.databaseUrl) jobsEnd = readEntriesAdded(target.redisUrl, PERSIST_STREAM_KEY);
+      if (target.databaseUrl) entriesEnd = readEntriesAdded(target.redisUrl, PERSIST_STREAM_KEY);
       if (target.databaseUrl) tablesEnd = tableStats(target.databaseUrl);
     }
   };
@@ -290,15 +290,15 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
   if (cpuUse) {
     log(`    cpu (% of one core): ${Object.entries(cpuUse.percentOfCore).filter(([, v]) => v > 0.5).map(([k, v]) => `${k} ${v}`).join(", ")}; machine busy ${cpuUse.machineBusyPercent}% of ${navigatorCores()} cores`);
   }
-  const [jobsA, jobsB] = [await jobsStart, await jobsEnd];
+  const [entriesA, entriesB] = [await entriesStart, await entriesEnd];
   if (tablesStart && tablesEnd) {
     record.tables = tablesBetween(await tablesStart, await tablesEnd);
     const m = record.tables.messages;
     if (m) log(`    postgres messages table: ${m.seqScans} sequential scans reading ${m.rowsReadBySeqScans} rows (${Math.round(m.rowsReadBySeqScans / Math.max(1, rate * (cpuUse?.seconds ?? 1)))} per message), ${m.indexScans} index scans; ${m.liveRowsAtEnd} rows`);
   }
-  if (redisUse && jobsA !== undefined && jobsB !== undefined && cpuUse) {
-    redisUse.persistEntries = jobsB - jobsA;
-    redisUse.messagesPerEntry = Math.round((rate * cpuUse.seconds / Math.max(1, jobsB - jobsA)) * 100) / 100;
+  if (redisUse && entriesA !== undefined && entriesB !== undefined && cpuUse) {
+    redisUse.persistEntries = entriesB - entriesA;
+    redisUse.messagesPerEntry = Math.round((rate * cpuUse.seconds / Math.max(1, entriesB - entriesA)) * 100) / 100;
   }
   if (redisUse) {
     if (redisUse.persistEntries !== undefined) log(`    persist stream entries: ${redisUse.persistEntries} in the window, ${redisUse.messagesPerEntry} messages per entry`);
