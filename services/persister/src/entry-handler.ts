@@ -52,48 +52,52 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
     if (!decoded.ok) return refuse(id, decoded, fields);
     const { replyTo, items } = decoded.entry;
     let outcomes: PersistOutcome[] | undefined;
-    for (let attempt = 0; outcomes === undefined; attempt++) {
-      try {
-        outcomes = await deps.batcher.submit(items, replyTo);
-      } catch (err) {
-        if (isTransientDbError(err)) {
-          metrics.entriesFailed.inc({ reason: "transient" });
-          if (deps.signal.aborted) return;
-          const delay = retryDelayMs(attempt);
-          if (attempt === 0) logger.warn({ entry: id, err: String(err) }, "Postgres out of reach: the entry waits and is retried");
-          const resume = deps.holdReading();
-          try {
-            await sleep(delay, undefined, { signal: deps.signal });
-          } catch {
-            return; // stopping: the entry stays pending
-          } finally {
-            resume();
+    // Held from the first outage failure until this entry is done: no new entries are read
+    // while it waits, so they wait in Redis (the backlog shows as parley_persist_stream_lag).
+    let resume: (() => void) | undefined;
+    try {
+      for (let attempt = 0; outcomes === undefined; attempt++) {
+        try {
+          outcomes = await deps.batcher.submit(items, replyTo);
+        } catch (err) {
+          if (isTransientDbError(err)) {
+            metrics.entriesFailed.inc({ reason: "transient" });
+            if (deps.signal.aborted) return;
+            if (attempt === 0) logger.warn({ entry: id, err: String(err) }, "Postgres out of reach: the entry waits and is retried");
+            resume ??= deps.holdReading();
+            try {
+              await sleep(retryDelayMs(attempt), undefined, { signal: deps.signal });
+            } catch {
+              return; // stopping: the entry stays pending
+            }
+            continue;
           }
-          continue;
+          // Refused by Postgres (not an outage): the rest of the entry was committed and answered.
+          metrics.entriesFailed.inc({ reason: "poison" });
+          metrics.deadLetters.inc({ reason: "refused" });
+          const failed = err instanceof PoisonItemsError ? err.failed : items.map((_, i) => i);
+          const reason = err instanceof PoisonItemsError ? err.reason : err instanceof Error ? err.message : String(err);
+          logger.error({ entry: id, err: reason, refused: failed.length, items: items.length }, "messages refused by Postgres: dead-lettered");
+          const refused = failed.map((i) => items[i]!);
+          const p = pipeline.get();
+          deps.fanOut.refuse(
+            p,
+            replyTo,
+            refused.map((i) => i.id),
+            STORE_FAILED,
+          );
+          addDeadLetter(p, deps.keyspace, {
+            reason: "refused",
+            error: reason,
+            entryId: id,
+            fields: ["v", PERSIST_ENTRY_VERSION, "replyTo", replyTo, "items", JSON.stringify(refused)],
+          });
+          pipeline.ack(id);
+          return;
         }
-        // Refused by Postgres (not an outage): the rest of the entry was committed and answered.
-        metrics.entriesFailed.inc({ reason: "poison" });
-        metrics.deadLetters.inc({ reason: "refused" });
-        const failed = err instanceof PoisonItemsError ? err.failed : items.map((_, i) => i);
-        const reason = err instanceof PoisonItemsError ? err.reason : err instanceof Error ? err.message : String(err);
-        logger.error({ entry: id, err: reason, refused: failed.length, items: items.length }, "messages refused by Postgres: dead-lettered");
-        const refused = failed.map((i) => items[i]!);
-        const p = pipeline.get();
-        deps.fanOut.refuse(
-          p,
-          replyTo,
-          refused.map((i) => i.id),
-          STORE_FAILED,
-        );
-        addDeadLetter(p, deps.keyspace, {
-          reason: "refused",
-          error: reason,
-          entryId: id,
-          fields: ["v", PERSIST_ENTRY_VERSION, "replyTo", replyTo, "items", JSON.stringify(refused)],
-        });
-        pipeline.ack(id);
-        return;
       }
+    } finally {
+      resume?.();
     }
     metrics.lagSeconds.observe(Math.max(0, Date.now() - streamIdMs(id)) / 1000);
     pipeline.ack(id);
