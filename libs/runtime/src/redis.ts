@@ -69,7 +69,7 @@ export function waitForReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
 }
 
 /**
- * BullMQ jobs and rate-limit counters must never be evicted: every service refuses to start
+ * BullMQ jobs, the persist stream and rate-limit counters must never be evicted: every service refuses to start
  * against a Redis that may drop keys under memory pressure (architecture §5).
  */
 export async function assertNoEviction(redis: Redis): Promise<void> {

@@ -22,7 +22,7 @@ export interface WorkerContext<D> {
   logger: Logger;
   registry: Registry;
   database: D;
-  /** BullMQ's blocking connection (consumer role). */
+  /** The blocking connection (consumer role): BullMQ workers, the persister's stream reader. */
   workerRedis: Redis;
   /** Fail-fast connection for publishing (producer role). */
   publishRedis: Redis;

@@ -1,0 +1,98 @@
+import { randomUUID } from "node:crypto";
+import { pino } from "pino";
+import { Registry } from "prom-client";
+import { describe, expect, it } from "vitest";
+import { createKeyspace, decodePersistEntry, PERSIST_ENTRY_VERSION } from "@parley/bus";
+import type { PersistItem, PersistOutcome } from "@parley/db";
+import type { CommitBatcher } from "./commit-batcher.js";
+import { createEntryHandler } from "./entry-handler.js";
+import type { FanOut } from "./fan-out.js";
+import { createPersisterMetrics } from "./metrics.js";
+import type { TurnPipeline } from "./turn-pipeline.js";
+
+// The handler's retry and dead-letter decisions with stand-ins for the batcher and the turn
+// pipeline; the real ones run against Postgres and Redis in test/persister.test.ts and
+// tests/cluster (outages, process kills).
+const logger = pino({ level: "silent" });
+const keyspace = createKeyspace("unit");
+
+function setUp(submit: CommitBatcher["submit"]) {
+  const acked: string[] = [];
+  const commands: string[] = [];
+  const chain = new Proxy({}, { get: (_t, name) => () => commands.push(String(name)) });
+  const pipeline = { get: () => chain, ack: (id: string) => acked.push(id) } as unknown as TurnPipeline;
+  const fanOut = { refuse: () => commands.push("refuse") } as unknown as FanOut;
+  const metrics = createPersisterMetrics(new Registry());
+  let holds = 0;
+  let maxHolds = 0;
+  const stop = new AbortController();
+  const handle = createEntryHandler({
+    batcher: { submit } as CommitBatcher,
+    pipeline,
+    fanOut,
+    keyspace,
+    metrics,
+    logger,
+    holdReading: () => {
+      holds++;
+      maxHolds = Math.max(maxHolds, holds);
+      return () => holds--;
+    },
+    signal: stop.signal,
+  });
+  return { handle, acked, commands, metrics, stop, holding: () => holds, maxHolds: () => maxHolds };
+}
+
+const item = (): PersistItem =>
+  ({ id: randomUUID(), conversationId: randomUUID(), senderId: "a", senderName: "A", clientMessageId: randomUUID(), kind: "text", body: "hi" }) as PersistItem;
+const fieldsOf = (items: PersistItem[]) => ["v", PERSIST_ENTRY_VERSION, "replyTo", "pod", "items", JSON.stringify(items)];
+const outage = () => Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+const value = async (metrics: ReturnType<typeof createPersisterMetrics>, name: keyof ReturnType<typeof createPersisterMetrics>, labels: Record<string, string>) =>
+  (await metrics[name].get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k as never] === l))?.value;
+
+describe("entry handler", () => {
+  it("waits out an outage holding the reader, then commits and acks; nothing dead-lettered", async () => {
+    let calls = 0;
+    const t = setUp(async (items) => {
+      if (++calls <= 3) throw outage();
+      return items.map(() => ({ ok: true, duplicate: false, message: {} }) as PersistOutcome);
+    });
+    const fields = fieldsOf([item()]);
+    const id = `${Date.now()}-0`;
+    const done = t.handle(id, decodePersistEntry(fields), fields);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(t.holding()).toBe(1);
+    await done;
+    expect(calls).toBe(4);
+    expect(t.holding()).toBe(0);
+    expect(t.maxHolds()).toBe(1);
+    expect(t.acked).toEqual([id]);
+    expect(t.commands).not.toContain("xadd");
+    expect(await value(t.metrics, "entriesFailed", { reason: "transient" })).toBe(3);
+    expect(await value(t.metrics, "deadLetters", { reason: "invalid" })).toBe(0);
+  });
+
+  it("leaves the entry pending (no ack) when stopped during an outage", async () => {
+    const t = setUp(async () => {
+      throw outage();
+    });
+    const fields = fieldsOf([item()]);
+    const done = t.handle("1-0", decodePersistEntry(fields), fields);
+    await new Promise((r) => setTimeout(r, 20));
+    t.stop.abort();
+    await done;
+    expect(t.acked).toEqual([]);
+    expect(t.holding()).toBe(0);
+  });
+
+  it("dead-letters an invalid entry, answers what it can and acks it", async () => {
+    const t = setUp(async () => {
+      throw new Error("never called");
+    });
+    const fields = ["v", "9", "replyTo", "pod", "items", JSON.stringify([item()])];
+    await t.handle("2-0", decodePersistEntry(fields), fields);
+    expect(t.commands).toEqual(["refuse", "xadd"]);
+    expect(t.acked).toEqual(["2-0"]);
+    expect(await value(t.metrics, "deadLetters", { reason: "invalid" })).toBe(1);
+  });
+});
