@@ -2,11 +2,22 @@ import { alert, record, type RuleGroup } from "../rule.js";
 import { BY_NAMESPACE } from "../selectors.js";
 
 /**
- * Enqueue→commit p99 above half a second for 10 minutes. The send answer waits for the commit,
- * so this much lag alone spends twice the 250 ms latency objective and a third of the 1.5 s
- * send deadline. A cause, not a symptom: a ticket; the send objectives page when users feel it.
+ * Stream entry added→commit p99 above half a second for 10 minutes. The send answer waits for
+ * the commit, so this much lag alone spends twice the 250 ms latency objective and a third of
+ * the 1.5 s send deadline. A cause, not a symptom: a ticket; the send objectives page when
+ * users feel it.
  */
 export const PERSISTER_LAG_THRESHOLD_SECONDS = 0.5;
+
+/**
+ * An entry read by a persister and still not committed after a minute. A healthy entry is
+ * committed within milliseconds of being read; one whose persister died is claimed by another
+ * persister once it has been idle for the claim timeout (seconds, far below this), and one
+ * that keeps failing is moved to the dead-letter stream. So an entry this old means reclaiming
+ * or dead-lettering is not happening: a persister hung without dying, or every persister fails
+ * the same entry. Its sender was answered UNAVAILABLE long ago; the entry is still owed a commit.
+ */
+export const STUCK_PENDING_THRESHOLD_SECONDS = 60;
 
 export const persisterLag: RuleGroup = {
   name: "parley-persister",
@@ -15,6 +26,8 @@ export const persisterLag: RuleGroup = {
       "namespace:parley_persist_lag_seconds:p99_rate5m",
       `histogram_quantile(0.99, sum by (${BY_NAMESPACE}, le) (rate(parley_persist_lag_seconds_bucket[5m])))`,
     ),
+    // Every persister pod exports the same value, read from Redis at scrape time: max, not sum.
+    record("namespace:parley_persist_stream_oldest_pending_seconds:max", `max by (${BY_NAMESPACE}) (parley_persist_stream_oldest_pending_seconds)`),
     alert({
       name: "ParleyPersisterLag",
       severity: "ticket",
@@ -24,6 +37,18 @@ export const persisterLag: RuleGroup = {
       description:
         "The 99th percentile of enqueue→commit lag has been {{ $value | humanizeDuration }} for 10 minutes " +
         `(threshold ${PERSISTER_LAG_THRESHOLD_SECONDS * 1000} ms); every send's answer waits for its commit.`,
+    }),
+    alert({
+      name: "ParleyPersisterLag",
+      severity: "ticket",
+      cause: "stuck_pending",
+      expr: `namespace:parley_persist_stream_oldest_pending_seconds:max > ${STUCK_PENDING_THRESHOLD_SECONDS}`,
+      for: "5m",
+      summary: "A persist stream entry was read by a persister and has not been committed for minutes",
+      description:
+        "The oldest entry of the persist stream's pending list was read {{ $value | humanizeDuration }} ago and is " +
+        `still not committed (threshold ${STUCK_PENDING_THRESHOLD_SECONDS} s for 5 minutes): it is neither reclaimed ` +
+        "nor dead-lettered.",
     }),
   ],
 };
