@@ -10,9 +10,10 @@ export function countedWithin(series: string, window: string): string {
 }
 
 /**
- * Work given up for good, each a user-visible loss: a persist stream entry moved to the
- * dead-letter stream (refused by Postgres: its sender got INTERNAL; unreadable; or delivered
- * to persisters again and again without a commit), a receipt or notification job out of
+ * Work given up for good, each a user-visible loss: a persist stream entry (or the refused
+ * messages of one) moved to the dead-letter stream (refused by Postgres: its senders got
+ * INTERNAL; unreadable; or delivered PERSIST_MAX_DELIVERIES times without a commit, a crash
+ * loop), a receipt or notification job out of
  * attempts, a notification the receiver refused. Retries that later succeed are not counted by
  * any of these.
  */
@@ -25,9 +26,9 @@ export const jobsFailing: RuleGroup = {
       cause: "dead_letters",
       // Each entry is dead-lettered by one persister, which counts it: sum over pods, per reason.
       expr: `sum by (${BY_NAMESPACE}, reason) (increase(parley_persist_dead_letters_total[10m])) > 0`,
-      summary: "Persist stream entries were moved to the dead-letter stream",
+      summary: "Persist stream entries or messages were moved to the dead-letter stream",
       description:
-        "Persist stream entries dead-lettered ({{ $labels.reason }}) in the last 10 minutes: {{ $value | humanize }}. " +
+        "Persist stream entries or messages dead-lettered ({{ $labels.reason }}) in the last 10 minutes: {{ $value | humanize }}. " +
         "Their messages are not stored; they wait in the dead-letter stream to be looked at and replayed or dropped.",
     }),
     alert({

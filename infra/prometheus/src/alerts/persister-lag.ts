@@ -10,12 +10,13 @@ import { BY_NAMESPACE } from "../selectors.js";
 export const PERSISTER_LAG_THRESHOLD_SECONDS = 0.5;
 
 /**
- * An entry read by a persister and still not committed after a minute. A healthy entry is
- * committed within milliseconds of being read; one whose persister died is claimed by another
- * persister once it has been idle for the claim timeout (seconds, far below this), and one
- * that keeps failing is moved to the dead-letter stream. So an entry this old means reclaiming
- * or dead-lettering is not happening: a persister hung without dying, or every persister fails
- * the same entry. Its sender was answered UNAVAILABLE long ago; the entry is still owed a commit.
+ * The oldest entry read by a persister and not committed, counted from when it was added. A
+ * healthy entry is committed within milliseconds of being read; one whose persister died is
+ * claimed by another persister once idle for PERSIST_CLAIM_IDLE_MS (30 s by default: keep this
+ * threshold above it), and one delivered PERSIST_MAX_DELIVERIES times without a commit goes to
+ * the dead-letter stream. An entry this old for 5 minutes means neither happens: a persister
+ * hung without dying, or Postgres has been away that long (ParleyDependencyDown pages for that).
+ * Its senders were answered UNAVAILABLE long ago and retry; the entry is still owed a commit.
  */
 export const STUCK_PENDING_THRESHOLD_SECONDS = 60;
 
@@ -44,9 +45,9 @@ export const persisterLag: RuleGroup = {
       cause: "stuck_pending",
       expr: `namespace:parley_persist_stream_oldest_pending_seconds:max > ${STUCK_PENDING_THRESHOLD_SECONDS}`,
       for: "5m",
-      summary: "A persist stream entry was read by a persister and has not been committed for minutes",
+      summary: "A persist stream entry read by a persister has not been committed for minutes",
       description:
-        "The oldest entry of the persist stream's pending list was read {{ $value | humanizeDuration }} ago and is " +
+        "The oldest entry of the persist stream's pending list was added {{ $value | humanizeDuration }} ago and is " +
         `still not committed (threshold ${STUCK_PENDING_THRESHOLD_SECONDS} s for 5 minutes): it is neither reclaimed ` +
         "nor dead-lettered.",
     }),
