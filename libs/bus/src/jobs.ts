@@ -45,21 +45,10 @@ export const CommittedMessageSchema = z.object({
 export type CommittedMessage = z.infer<typeof CommittedMessageSchema>;
 
 /**
- * The job catalog: queue name → job data schema and retry policy. A persist job is one
- * gateway's batch of sends; `replyTo` is the pod whose sockets wait for the acks.
+ * The job catalog: queue name → job data schema and retry policy. (Sends reach the persister
+ * through a Redis Stream, not a job: persist-stream.ts.)
  */
 export const JobCatalog = {
-  persist: {
-    data: z.object({ replyTo: z.string().min(1), items: z.array(PersistItemSchema).min(1).max(5_000) }),
-    // Retries cover a Postgres outage: the sender was answered UNAVAILABLE after 2 s and
-    // retries with the same clientMessageId; whichever attempt commits first wins.
-    options: {
-      attempts: 12,
-      backoff: { type: "exponential", delay: 200 },
-      removeOnComplete: true,
-      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
-    },
-  },
   /**
    * `message:delivered` watermarks of one gateway window, coalesced per (conversation, user).
    * Retried through a Postgres outage; applying one twice is harmless (GREATEST).

@@ -32,6 +32,19 @@ export interface Keyspace {
     /** Set: users last announced online (the delivery service's record of what it told clients). */
     announced: string;
   };
+  /**
+   * The persist path (architecture §4): gateways append batches of sends to one Redis Stream,
+   * persisters read it through one consumer group. One hash tag, so the stream and its
+   * dead-letter stream live in one Redis Cluster slot (sharding means N tags: docs/architecture.md).
+   */
+  persist: {
+    /** Stream: one entry per gateway window of sends (persist-stream.ts). */
+    stream: string;
+    /** The consumer group every persister reads through. */
+    group: string;
+    /** Stream: entries (or the messages of an entry) that could not be stored, with the reason. */
+    dead: string;
+  };
   /** Offline notifications. */
   notify: {
     /**
@@ -59,6 +72,11 @@ export function createKeyspace(namespace = ""): Keyspace {
       dirty: `${namespace}parley:{presence}:dirty`,
       lastSeen: `${namespace}parley:{presence}:last-seen`,
       announced: `${namespace}parley:{presence}:announced`,
+    },
+    persist: {
+      stream: `${namespace}parley:{persist}:stream`,
+      group: "persisters",
+      dead: `${namespace}parley:{persist}:dead`,
     },
     notify: {
       // One hash tag per pair: the collapse script touches both keys together. The user id may

@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Server } from "socket.io";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { Queue } from "bullmq";
-import { AckBatchSchema, AckSchema, type Keyspace } from "@parley/bus";
+import { AckBatchSchema, AckSchema, appendPersistEntry, type Keyspace } from "@parley/bus";
 import { memberRole, upsertUser, type Database } from "@parley/db";
 import { LIMITS, ParleyError } from "@parley/protocol";
 import { createDependencyHealth, type Logger, type Redis } from "@parley/runtime";
@@ -38,8 +38,10 @@ export interface GatewayConfig {
   shutdownGraceMs: number;
   rateLimit: { perSecond: number; burst: number };
   sendTimeoutMs: number;
-  /** Sends of this window share one persist job under load (send/send-buffer.ts). */
+  /** Sends of this window share one persist stream entry under load (send/send-buffer.ts). */
   sendBatchWindowMs?: number;
+  /** The persist stream's approximate length cap (XADD MAXLEN ~; libs/bus persist-stream.ts). */
+  persistStreamMaxLen?: number;
   bodyMaxChars: number;
   /** `message:delivered` watermarks of this window share a receipts job (receipts/delivered-buffer.ts). */
   receiptBatchWindowMs?: number;
@@ -61,14 +63,12 @@ export interface GatewayDeps {
   registry: Registry;
   database: Database;
   verify: TokenVerifier;
-  /** Fail-fast connection: rate limits, adapter publishes, membership invalidations. */
+  /** Fail-fast connection: rate limits, adapter publishes, membership invalidations, persist stream appends. */
   redis: Redis;
   /** Subscriber connection for the Socket.IO adapter. */
   adapterSubscriber: Redis;
   /** Subscriber connection for this pod's acks and membership invalidations. */
   eventsSubscriber: Redis;
-  /** The persist queue (BullMQ, on a fail-fast connection). */
-  persistQueue: Queue;
   /** The receipts queue (delivered watermarks for the delivery service; fail-fast connection). */
   receiptsQueue: Queue;
   /** Names of every Redis key and channel (a namespace lets tests share one Redis). */
@@ -133,11 +133,11 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const membership = new MembershipCache((conversationId, userId) => memberRole(deps.database.sql, conversationId, userId));
   const pending = new PendingAcks(config.sendTimeoutMs);
   const buffer = new SendBuffer(
-    deps.persistQueue,
+    (replyTo, items) => appendPersistEntry(deps.redis, deps.keyspace, { replyTo, items }, config.persistStreamMaxLen ?? 1_000_000),
     podId,
     (items, err) => {
       logger.warn({ err: String(err), items: items.length }, "enqueue failed");
-      pending.fail(items, new ParleyError("UNAVAILABLE", "the queue is out of reach; retry later"));
+      pending.fail(items, new ParleyError("UNAVAILABLE", "the persist stream is out of reach; retry later"));
     },
     (n) => metrics.enqueuedMessages.inc(n),
     { windowMs: config.sendBatchWindowMs ?? 2, maxItems: 500, maxInFlight: 1 },

@@ -30,10 +30,16 @@ export const GatewayEnv = CommonEnv.extend({
    */
   SEND_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_500),
   /**
-   * Under load, persist jobs leave at most this often and carry every send of the window
-   * (BullMQ's cost is per job); after a quiet spell a send leaves at once.
+   * Under load, persist stream entries leave at most this often and carry every send of the
+   * window (an entry's cost is one XADD, one read and one XACK whatever it holds); after a
+   * quiet spell a send leaves at once.
    */
   SEND_BATCH_WINDOW_MS: z.coerce.number().min(0).max(100).default(2),
+  /**
+   * Approximate cap on the persist stream's length (XADD MAXLEN ~), so a long Postgres outage
+   * cannot fill Redis. Trimmed entries were never acked: their senders heard UNAVAILABLE and retry.
+   */
+  PERSIST_STREAM_MAXLEN: z.coerce.number().int().min(1_000).max(100_000_000).default(1_000_000),
   /**
    * message:delivered watermarks of this window share one receipts job (every device acks every
    * message: the most frequent event); after a quiet spell one leaves at once.

@@ -37,8 +37,6 @@ await startOrExit("gateway", logger, async () => {
   await assertNoEviction(redis);
 });
 
-const persistQueue = new Queue("persist", { connection: redis, prefix: DEFAULT_KEYSPACE.queuePrefix });
-persistQueue.on("error", (err) => logger.debug({ err: err.message }, "persist queue error"));
 const receiptsQueue = new Queue("receipts", { connection: redis, prefix: DEFAULT_KEYSPACE.queuePrefix });
 receiptsQueue.on("error", (err) => logger.debug({ err: err.message }, "receipts queue error"));
 
@@ -50,6 +48,7 @@ const gateway = await buildApp({
     rateLimit: { perSecond: env.RATE_LIMIT_PER_SECOND, burst: env.RATE_LIMIT_BURST },
     sendTimeoutMs: env.SEND_TIMEOUT_MS,
     sendBatchWindowMs: env.SEND_BATCH_WINDOW_MS,
+    persistStreamMaxLen: env.PERSIST_STREAM_MAXLEN,
     receiptBatchWindowMs: env.RECEIPT_BATCH_WINDOW_MS,
     bodyMaxChars: env.MESSAGE_BODY_MAX_CHARS,
     presenceHeartbeatMs: env.PRESENCE_HEARTBEAT_MS,
@@ -70,7 +69,6 @@ const gateway = await buildApp({
   redis,
   adapterSubscriber,
   eventsSubscriber,
-  persistQueue,
   receiptsQueue,
   keyspace: DEFAULT_KEYSPACE,
 });
@@ -86,7 +84,7 @@ onShutdown({
   // acks), then the queue and the connections.
   stop: async () => {
     await gateway.drain();
-    await Promise.allSettled([persistQueue.close(), receiptsQueue.close()]);
+    await receiptsQueue.close().catch(() => {});
     await Promise.allSettled([database.close(), redis.quit(), adapterSubscriber.quit(), eventsSubscriber.quit()]);
   },
 });

@@ -1,58 +1,65 @@
-import { Queue, Worker } from "bullmq";
+import { Queue } from "bullmq";
 import type { Keyspace } from "@parley/bus";
 import { persistBatch, type Database } from "@parley/db";
-import { BULLMQ_WORKER_METRICS, registerQueueMetrics, type Logger, type Redis } from "@parley/runtime";
+import type { Logger, Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
 import { CommitBatcher } from "./commit-batcher.js";
+import { addDeadLetter } from "./dead-letters.js";
+import { createEntryHandler } from "./entry-handler.js";
 import { FanOut } from "./fan-out.js";
 import { HandOff } from "./hand-off.js";
 import { createPersisterMetrics } from "./metrics.js";
-import { createPersistProcessor } from "./persist-processor.js";
+import { StreamMaintenance } from "./stream-maintenance.js";
+import { registerStreamMetrics } from "./stream-metrics.js";
+import { StreamReader } from "./stream-reader.js";
+import { TurnPipeline } from "./turn-pipeline.js";
 
 export interface PersisterDeps {
   database: Database;
-  /** BullMQ's blocking connection (consumer role: offline queue on, unlimited retries). */
+  /** The stream reader's blocking connection (consumer role: offline queue on, unlimited retries). */
   workerRedis: Redis;
-  /** Fan-out and acks (producer role). */
+  /** Fan-out, acks, XACK, maintenance and the notify hand-off (producer role: fails fast). */
   publishRedis: Redis;
   registry: Registry;
   logger: Logger;
-  concurrency: number;
+  /** This pod's consumer name in the group: stable across restarts of the pod (POD_NAME, else the hostname). */
+  consumer: string;
+  /** Messages in one transaction at most; twice this may be read and not yet committed. */
   maxBatch: number;
   /** Transactions at once, by conversation (commit-batcher.ts). */
   lanes: number;
+  /** Entries per XREADGROUP (default 100). */
+  readCount?: number;
+  /** How long an entry may stay pending with a silent persister before another claims it (default 30 s). */
+  claimIdleMs?: number;
+  /** Deliveries of one entry before it is dead-lettered as `redelivered` (default 5). */
+  maxDeliveries?: number;
+  /** A consumer with nothing pending, idle this long, is removed from the group (default 1 h). */
+  consumerIdleMs?: number;
+  /** How long one XREADGROUP blocks (default 1 s; bounds how long a stop waits for it). */
+  blockMs?: number;
   keyspace: Keyspace;
   /** Commits of this window share one `notify` hand-off (hand-off.ts; default 250 ms). */
   handOffWindowMs?: number;
 }
 
 export interface Persister {
-  worker: Worker;
+  reader: StreamReader;
+  maintenance: StreamMaintenance;
   batcher: CommitBatcher;
-  /** Stops taking jobs, finishes the ones in flight, then returns (the connections stay open). */
+  /** Starts reading the persist stream and the housekeeping timer. */
+  run(): void;
+  /** Stops reading, finishes the entries in flight (commit, fan-out, XACK), then returns (the connections stay open). */
   stop(): Promise<void>;
 }
 
 export function buildPersister(deps: PersisterDeps): Persister {
   const metrics = createPersisterMetrics(deps.registry);
   const fanOut = new FanOut(deps.publishRedis, deps.keyspace);
-  // Called right after the commit (commit-lane.ts), so the time to the pipeline's answer is
-  // commit → fan-out published.
-  const publish: FanOut["publish"] = (items, replyTo, outcomes) => {
-    const committedAt = performance.now();
-    return fanOut.publish(items, replyTo, outcomes).then(
-      () => metrics.fanOutSeconds.observe((performance.now() - committedAt) / 1000),
-      (err: unknown) => {
-        // The rows are committed; a lost fan-out is recovered by clients' sync, a lost ack by their retry.
-        deps.logger.warn({ err: String(err) }, "fan-out after commit failed");
-      },
-    );
-  };
-
+  const pipeline = new TurnPipeline(deps.publishRedis, deps.keyspace, deps.logger, (s) => metrics.fanOutSeconds.observe(s));
   const notifyQueue = new Queue("notify", { connection: deps.publishRedis, prefix: deps.keyspace.queuePrefix });
   notifyQueue.on("error", (err) => deps.logger.debug({ err: err.message }, "notify queue error"));
   const handOff = new HandOff(notifyQueue, metrics, deps.logger, { windowMs: deps.handOffWindowMs ?? 250, maxMessages: 1_000 });
-
   const batcher = new CommitBatcher({
     maxBatch: deps.maxBatch,
     lanes: deps.lanes,
@@ -64,50 +71,79 @@ export function buildPersister(deps: PersisterDeps): Persister {
         const outcome = o.ok ? (o.duplicate ? "duplicate" : "stored") : o.error.code === "CONFLICT" ? "conflict" : "refused";
         metrics.messages.inc({ outcome });
       }
-      void publish(items, replyTo, outcomes);
+      fanOut.add(pipeline.get(), items, replyTo, outcomes);
       handOff.committed(outcomes);
     },
   });
 
-  const processor = createPersistProcessor({
+  const stopping = new AbortController();
+  const redelivered = (id: string, fields: readonly string[], deliveries: number) => {
+    metrics.entriesFailed.inc({ reason: "poison" });
+    metrics.deadLetters.inc({ reason: "redelivered" });
+    deps.logger.error({ entry: id, deliveries }, "persist entry delivered too often (a crash loop?): dead-lettered");
+    addDeadLetter(pipeline.get(), deps.keyspace, { reason: "redelivered", error: `delivered ${deliveries} times`, entryId: id, fields });
+    pipeline.ack(id);
+  };
+  const maxDeliveries = deps.maxDeliveries ?? 5;
+  // The reader and the handler need each other (the handler holds reading during an outage).
+  let reader: StreamReader | undefined;
+  const handle = createEntryHandler({
     batcher,
+    pipeline,
+    fanOut,
+    keyspace: deps.keyspace,
     metrics,
     logger: deps.logger,
-    answerRefused: (data, items, outcomes) => void publish(items, items.map(() => data.replyTo), outcomes),
+    holdReading: () => reader!.hold(),
+    signal: stopping.signal,
   });
-
-  const worker = new Worker("persist", processor, {
-    connection: deps.workerRedis,
-    prefix: deps.keyspace.queuePrefix,
-    concurrency: deps.concurrency,
-    metrics: BULLMQ_WORKER_METRICS,
-    // Jobs are small and committed in milliseconds; a stalled job (dead worker) is re-run
-    // after this, and the idempotent insert makes the re-run harmless.
-    lockDuration: 30_000,
-    autorun: false,
+  reader = new StreamReader({
+    redis: deps.workerRedis,
+    keyspace: deps.keyspace,
+    consumer: deps.consumer,
+    readCount: deps.readCount ?? 100,
+    blockMs: deps.blockMs ?? 1_000,
+    maxInFlightMessages: deps.maxBatch * 2,
+    maxDeliveries,
+    handle,
+    redelivered,
+    forget: (id) => pipeline.ack(id),
+    logger: deps.logger,
   });
-  worker.on("failed", (job, err) => {
-    deps.logger.warn({ jobId: job?.id, attempt: job?.attemptsMade, err: err.message }, "persist job failed");
+  const maintenance = new StreamMaintenance({
+    redis: deps.publishRedis,
+    keyspace: deps.keyspace,
+    consumer: deps.consumer,
+    reader,
+    claimIdleMs: deps.claimIdleMs ?? 30_000,
+    maxDeliveries,
+    consumerIdleMs: deps.consumerIdleMs ?? 3_600_000,
+    redelivered,
+    metrics,
+    logger: deps.logger,
   });
-  worker.on("error", (err) => deps.logger.warn({ err: err.message }, "persist worker error"));
+  registerStreamMetrics({ registry: deps.registry, redis: deps.publishRedis, keyspace: deps.keyspace, logger: deps.logger });
 
-  // The persist queue's depth and totals for Prometheus (workers scale on it), read at scrape
-  // time on the fail-fast connection so a scrape during an outage answers at once.
-  const metricsQueue = new Queue("persist", { connection: deps.publishRedis, prefix: deps.keyspace.queuePrefix });
-  metricsQueue.on("error", (err) => deps.logger.debug({ err: err.message }, "persist metrics queue error"));
-  registerQueueMetrics({ registry: deps.registry, queues: [metricsQueue], logger: deps.logger });
-
-  let stopping: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
+  const streamReader = reader;
   return {
-    worker,
+    reader: streamReader,
+    maintenance,
     batcher,
+    run: () => {
+      streamReader.start();
+      maintenance.start();
+    },
     stop: () =>
-      (stopping ??= (async () => {
-        // close() waits for the jobs in flight; their commits and fan-out finish first.
-        await worker.close();
+      (stopped ??= (async () => {
+        // Entries waiting out an outage are left pending (re-read on restart, or reclaimed).
+        stopping.abort();
+        await streamReader.stop();
+        await maintenance.stop();
         await batcher.idle();
+        await pipeline.idle();
         await handOff.close();
-        await Promise.allSettled([notifyQueue.close(), metricsQueue.close()]);
+        await notifyQueue.close().catch(() => {});
       })()),
   };
 }

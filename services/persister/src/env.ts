@@ -5,10 +5,19 @@ export const PersisterEnv = CommonEnv.extend({
   /** `/metrics`, `/healthz`, `/readyz` for Prometheus and Kubernetes probes. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9101),
   /**
-   * Jobs taken from the queue at once. Jobs waiting while a transaction runs are merged
-   * into the next one, so this bounds the batch, not the number of transactions.
+   * Persist stream entries taken by one XREADGROUP. Entries read while a transaction runs are
+   * merged into the next one; reading pauses while more than 2 × PERSIST_MAX_BATCH messages
+   * are read and not yet committed.
    */
-  PERSIST_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(256),
+  PERSIST_READ_COUNT: z.coerce.number().int().min(1).max(10_000).default(100),
+  /**
+   * An entry pending this long with a persister that no longer heartbeats it (crashed, or
+   * scaled down mid-commit) is claimed by another one. Live persisters re-claim what they hold
+   * every third of this, so an outage never hands their entries around.
+   */
+  PERSIST_CLAIM_IDLE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(30_000),
+  /** An entry delivered more often than this (a crash loop) goes to the dead-letter stream. */
+  PERSIST_MAX_DELIVERIES: z.coerce.number().int().min(1).max(1_000).default(5),
   /** Messages in one transaction at most. */
   PERSIST_MAX_BATCH: z.coerce.number().int().min(1).max(20_000).default(2_000),
   /**
@@ -20,7 +29,7 @@ export const PersisterEnv = CommonEnv.extend({
   PERSIST_LANES: z.coerce.number().int().min(1).max(64).default(1),
   /** Postgres connections: one per lane, plus room for health checks. */
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(6),
-  /** How long a drain waits for in-flight jobs before giving up. */
+  /** How long a drain waits for the entries in flight before giving up. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(25_000),
 });
 export type PersisterEnv = z.infer<typeof PersisterEnv>;

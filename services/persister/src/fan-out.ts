@@ -1,26 +1,26 @@
-import type { Redis } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import { conversationRoom, type AckBatch, type Keyspace, RoomEmitter } from "@parley/bus";
+import type { ErrorBody } from "@parley/protocol";
 import type { PersistItem, PersistOutcome } from "@parley/db";
 
 /**
  * After a commit: every new message goes to its conversation's room (all members' devices,
  * on whichever pods they are), and every outcome goes back to the pod whose socket or HTTP
- * request waits for the ack. Commands are issued in commit order on one connection and not
- * awaited one by one: Redis keeps their order, and pub/sub is at-most-once anyway (clients
- * recover by `sync`).
+ * request waits for the ack. The commands join the turn's pipeline (turn-pipeline.ts) in
+ * commit order: Redis keeps their order, and pub/sub is at-most-once anyway (clients recover
+ * by `sync`).
  */
 export class FanOut {
   private readonly emitter: RoomEmitter;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keyspace: Keyspace,
   ) {
     this.emitter = new RoomEmitter(redis, keyspace.adapterChannelPrefix);
   }
 
-  publish(items: readonly PersistItem[], replyTo: readonly string[], outcomes: readonly PersistOutcome[]): Promise<unknown> {
-    const pipeline = this.redis.pipeline();
+  add(pipeline: ChainableCommander, items: readonly PersistItem[], replyTo: readonly string[], outcomes: readonly PersistOutcome[]): void {
     const acksByPod = new Map<string, AckBatch["acks"]>();
     outcomes.forEach((outcome, i) => {
       const item = items[i]!;
@@ -34,6 +34,12 @@ export class FanOut {
       acksByPod.set(pod, acks);
     });
     for (const [pod, acks] of acksByPod) pipeline.spublish(this.keyspace.ackChannel(pod), JSON.stringify({ acks } satisfies AckBatch));
-    return pipeline.exec();
+  }
+
+  /** Answers sends that will not be stored (their entry or their message was refused). */
+  refuse(pipeline: ChainableCommander, replyTo: string, itemIds: readonly string[], error: ErrorBody): void {
+    if (itemIds.length === 0) return;
+    const acks = itemIds.map((itemId) => ({ itemId, outcome: { ok: false as const, error } }));
+    pipeline.spublish(this.keyspace.ackChannel(replyTo), JSON.stringify({ acks } satisfies AckBatch));
   }
 }

@@ -20,7 +20,7 @@ export function createPersisterMetrics(registry: Registry) {
     }),
     lagSeconds: new Histogram({
       name: "parley_persist_lag_seconds",
-      help: "From enqueue by the gateway to commit in Postgres.",
+      help: "From the persist stream entry added by the gateway to its commit in Postgres.",
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     }),
@@ -39,15 +39,29 @@ export function createPersisterMetrics(registry: Registry) {
       }),
       eachOf("outcome", ["stored", "duplicate", "conflict", "refused"]),
     ),
-    jobsFailed: startAtZero(
+    entriesFailed: startAtZero(
       new Counter({
-        name: "parley_persist_jobs_failed_total",
-        help: "Persist jobs that failed, by reason (transient: retried; poison: given up).",
+        name: "parley_persist_entries_failed_total",
+        help: "Persist stream entries whose commit failed, by reason (transient: Postgres out of reach, retried; poison: invalid or refused, dead-lettered).",
         labelNames: ["reason"] as const,
         registers: [registry],
       }),
       eachOf("reason", ["transient", "poison"]),
     ),
+    deadLetters: startAtZero(
+      new Counter({
+        name: "parley_persist_dead_letters_total",
+        help: "Entries (or the refused messages of an entry) moved to the persist dead-letter stream, by reason (invalid, refused, redelivered).",
+        labelNames: ["reason"] as const,
+        registers: [registry],
+      }),
+      eachOf("reason", ["invalid", "refused", "redelivered"]),
+    ),
+    reclaimed: new Counter({
+      name: "parley_persist_entries_reclaimed_total",
+      help: "Persist stream entries claimed from a persister that stopped answering (crashed or scaled down).",
+      registers: [registry],
+    }),
     handOffs: startAtZero(
       new Counter({
         name: "parley_persist_handoffs_total",

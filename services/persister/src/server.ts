@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import { DEFAULT_KEYSPACE } from "@parley/bus";
 import { createDatabase } from "@parley/db";
 import { loadOrExit, runWorkerService } from "@parley/runtime";
@@ -21,11 +22,16 @@ await runWorkerService({
       publishRedis,
       registry,
       logger,
-      concurrency: env.PERSIST_CONCURRENCY,
+      // Stable across restarts of the pod (a StatefulSet's or a Deployment pod's name), so a
+      // restarted container first re-reads the entries it had read and not committed.
+      consumer: env.POD_NAME ?? hostname(),
       maxBatch: env.PERSIST_MAX_BATCH,
       lanes: env.PERSIST_LANES,
+      readCount: env.PERSIST_READ_COUNT,
+      claimIdleMs: env.PERSIST_CLAIM_IDLE_MS,
+      maxDeliveries: env.PERSIST_MAX_DELIVERIES,
       keyspace: DEFAULT_KEYSPACE,
     });
-    return { run: () => void persister.worker.run(), stop: () => persister.stop() };
+    return { run: () => persister.run(), stop: () => persister.stop() };
   },
 });

@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { Queue, QueueEvents } from "bullmq";
+import { Queue } from "bullmq";
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AckBatchSchema, AckSchema, createKeyspace, JobCatalog, type Ack } from "@parley/bus";
+import { AckBatchSchema, AckSchema, appendPersistEntry, createKeyspace, JobCatalog, type Ack } from "@parley/bus";
 import { createConversation, createDatabase, type Database, type PersistItem } from "@parley/db";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { createTestDatabase, testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
 import type { TestDatabase } from "@parley/testkit";
-import { buildPersister, type Persister } from "../src/index.js";
+import { buildPersister, type Persister, type PersisterDeps } from "../src/index.js";
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 const keyspace = createKeyspace(uniqueRedisPrefix("persister"));
@@ -16,8 +16,7 @@ const POD = "test-pod";
 
 let testDb: TestDatabase;
 let database: Database;
-let queue: Queue;
-let events: QueueEvents;
+let producer: Redis;
 const redis: Redis[] = [];
 const persisters: Persister[] = [];
 const acks: Ack[] = [];
@@ -30,21 +29,32 @@ function connection(role: "producer" | "consumer" | "subscriber") {
   return r;
 }
 
-function startPersister(reg = new Registry()) {
+function startPersister(reg = new Registry(), over: Partial<PersisterDeps> = {}) {
   const persister = buildPersister({
     database,
     workerRedis: connection("consumer"),
     publishRedis: connection("producer"),
     registry: reg,
     logger,
-    concurrency: 64,
+    consumer: `persister-${persisters.length}`,
     maxBatch: 500,
     lanes: 4,
     keyspace,
+    ...over,
   });
-  void persister.worker.run();
+  persister.run();
   persisters.push(persister);
   return persister;
+}
+
+/** One gateway window of sends: one stream entry. */
+const append = (items: unknown[], replyTo = POD) => appendPersistEntry(producer, keyspace, { replyTo, items: items as PersistItem[] }, 1_000_000);
+const appendEach = (items: PersistItem[]) => Promise.all(items.map((it) => append([it])));
+
+/** The dead-letter stream's entries, as field maps. */
+async function deadLetters(): Promise<Record<string, string>[]> {
+  const rows = await producer.xrange(keyspace.persist.dead, "-", "+");
+  return rows.map(([, fields]) => Object.fromEntries(fields.flatMap((_, i) => (i % 2 === 0 ? [[fields[i], fields[i + 1]]] : []))));
 }
 
 const item = (over: Partial<PersistItem> = {}): PersistItem => ({
@@ -62,11 +72,8 @@ beforeAll(async () => {
   testDb = await createTestDatabase();
   database = createDatabase({ url: testDb.url, max: 4 });
   conversationId = (await createConversation(database.sql, { id: randomUUID(), kind: "group", createdBy: "alice", memberIds: ["bob"] })).conversation.id;
-  const producer = connection("producer");
+  producer = connection("producer");
   await waitForReady(producer);
-  queue = new Queue("persist", { connection: producer, prefix: keyspace.queuePrefix });
-  events = new QueueEvents("persist", { connection: connection("consumer"), prefix: keyspace.queuePrefix });
-  await events.waitUntilReady();
   const sub = connection("subscriber");
   await waitForReady(sub);
   sub.on("smessage", (_channel: string, raw: string) => acks.push(...AckBatchSchema.parse(JSON.parse(raw)).acks.map((a) => AckSchema.parse(a))));
@@ -77,8 +84,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const p of persisters) await p.stop();
-  await events?.close();
-  await queue?.close();
   await Promise.allSettled(redis.map((r) => r.quit()));
   await database?.close();
   await testDb?.drop();
@@ -95,55 +100,66 @@ async function waitForAcks(itemIds: string[], timeoutMs = 10_000) {
 }
 
 describe("persister", () => {
-  it("commits many jobs together under load and answers each one", async () => {
+  it("commits many entries together under load and answers each one", async () => {
     const items = Array.from({ length: 300 }, (_, i) => item({ body: `m${i}` }));
-    await queue.addBulk(items.map((it) => ({ name: "persist", data: { replyTo: POD, items: [it] } })));
+    await appendEach(items);
     const outcomes = await waitForAcks(items.map((i) => i.id));
     expect(outcomes.every((o) => o.ok && !o.duplicate)).toBe(true);
     const metric = await registry.getSingleMetric("parley_persist_batch_size")!.get();
     const count = metric.values.find((v) => (v as { metricName?: string }).metricName === "parley_persist_batch_size_count")!.value;
-    // 300 messages in fewer transactions than messages: jobs were merged.
+    // 300 messages in fewer transactions than messages: entries were merged.
     expect(count).toBeLessThan(300);
     const seqs = await database.sql<{ seq: number }[]>`select seq from messages where conversation_id = ${conversationId} order by seq`;
     expect(seqs.map((r) => r.seq)).toEqual(seqs.map((_, i) => i + 1));
+    // Every entry was acknowledged to the group.
+    await expect.poll(async () => ((await producer.xpending(keyspace.persist.stream, keyspace.persist.group)) as [number])[0], { timeout: 5_000 }).toBe(0);
   });
 
-  it("fails a poison job with its reason and keeps the queue moving", async () => {
-    const bad = await queue.add("persist", { replyTo: POD, items: [{ not: "a message" }] });
-    const nul = item({ body: "nul \u0000 byte" });
-    const refused = await queue.add("persist", { replyTo: POD, items: [nul] });
+  it("dead-letters an invalid entry (its senders answered INTERNAL) and keeps the stream moving", async () => {
+    const brokenId = randomUUID();
+    const bad = await producer.xadd(keyspace.persist.stream, "*", "v", "1", "replyTo", POD, "items", JSON.stringify([{ id: brokenId, not: "a message" }]));
+    const garbage = await producer.xadd(keyspace.persist.stream, "*", "v", "1", "replyTo", POD, "items", "{not json");
     const good = item({ body: "after the poison" });
-    await queue.add("persist", { replyTo: POD, items: [good] });
+    await append([good]);
 
-    const [goodOutcome, nulOutcome] = await waitForAcks([good.id, nul.id]);
+    const [goodOutcome, brokenOutcome] = await waitForAcks([good.id, brokenId]);
     expect(goodOutcome).toMatchObject({ ok: true, message: { body: "after the poison" } });
-    expect(nulOutcome).toMatchObject({ ok: false, error: { code: "INTERNAL" } });
-    await expect(bad.waitUntilFinished(events, 10_000)).rejects.toThrow(/invalid job data/);
-    await expect(refused.waitUntilFinished(events, 10_000)).rejects.toThrow(/refused by Postgres/);
-    const failed = await queue.getJob(refused.id!);
-    expect(failed!.attemptsMade).toBe(1);
-    const rows = await database.sql`select 1 from messages where client_message_id = ${nul.clientMessageId}`;
-    expect(rows).toHaveLength(0);
+    expect(brokenOutcome).toMatchObject({ ok: false, error: { code: "INTERNAL" } });
+    await expect.poll(async () => (await deadLetters()).filter((d) => d.entry === bad || d.entry === garbage).length, { timeout: 5_000 }).toBe(2);
+    const letters = (await deadLetters()).filter((d) => d.entry === bad || d.entry === garbage);
+    expect(letters.every((d) => d.reason === "invalid" && d.error!.startsWith("invalid entry"))).toBe(true);
+    expect(await counter("parley_persist_dead_letters_total", { reason: "invalid" })).toBeGreaterThanOrEqual(2);
+    expect(await counter("parley_persist_entries_failed_total", { reason: "poison" })).toBeGreaterThanOrEqual(2);
   });
 
-  it("commits the rest of a job that holds a message Postgres refuses", async () => {
+  it("commits the rest of an entry that holds a message Postgres refuses, and dead-letters that message", async () => {
     const before = item({ body: "before" });
     const nul = item({ body: "nul \u0000 in the middle" });
     const after = item({ body: "after" });
-    const job = await queue.add("persist", { replyTo: POD, items: [before, nul, after] });
+    const entryId = await append([before, nul, after]);
     const [a, n, b] = await waitForAcks([before.id, nul.id, after.id]);
     expect(a).toMatchObject({ ok: true, message: { body: "before" } });
     expect(b).toMatchObject({ ok: true, message: { body: "after" } });
     expect(n).toMatchObject({ ok: false, error: { code: "INTERNAL" } });
-    await expect(job.waitUntilFinished(events, 10_000)).rejects.toThrow(/refused by Postgres/);
+    await expect.poll(async () => (await deadLetters()).find((d) => d.entry === entryId), { timeout: 5_000 }).toBeDefined();
+    const letter = (await deadLetters()).find((d) => d.entry === entryId)!;
+    expect(letter.reason).toBe("refused");
+    expect(letter.error).toMatch(/unicode|byte sequence|0x00/i);
+    // Only the refused message is kept as evidence.
+    expect(JSON.parse(letter.items!).map((i: PersistItem) => i.id)).toEqual([nul.id]);
+    const rows = await database.sql`select 1 from messages where client_message_id = ${nul.clientMessageId}`;
+    expect(rows).toHaveLength(0);
+    // The stream keeps flowing.
+    const next = item({ body: "next" });
+    await append([next]);
+    expect((await waitForAcks([next.id]))[0]).toMatchObject({ ok: true });
   });
 
   it("stores a message once when two persisters race over duplicates of it", async () => {
     startPersister();
     const items = Array.from({ length: 40 }, (_, i) => item({ body: `dup${i}` }));
-    // Every message three times, spread over many jobs the two workers take at once.
-    const jobs = [...items, ...items, ...items].map((it) => ({ name: "persist", data: { replyTo: POD, items: [it] } }));
-    await queue.addBulk(jobs.sort(() => Math.random() - 0.5));
+    // Every message three times, spread over many entries the two persisters take at once.
+    await appendEach([...items, ...items, ...items].sort(() => Math.random() - 0.5));
     await waitForAcks(items.map((i) => i.id));
     await new Promise((r) => setTimeout(r, 500));
     const stored = await database.sql<{ n: number }[]>`
@@ -157,7 +173,7 @@ describe("persister", () => {
 
   it("answers FORBIDDEN for a conversation that does not exist", async () => {
     const stray = item({ conversationId: randomUUID() });
-    await queue.add("persist", { replyTo: POD, items: [stray] });
+    await append([stray]);
     const [outcome] = await waitForAcks([stray.id]);
     expect(outcome).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
   });
@@ -165,11 +181,11 @@ describe("persister", () => {
   it("hands committed messages to notifications as one job per window of commits (not one per message), duplicates left out", async () => {
     const notify = new Queue("notify", { connection: connection("producer"), prefix: keyspace.queuePrefix });
     const items = Array.from({ length: 200 }, (_, i) => item({ body: `handed ${i} ${"x".repeat(400)}` }));
-    await queue.addBulk(items.map((it) => ({ name: "persist", data: { replyTo: POD, items: [it] } })));
+    await appendEach(items);
     await waitForAcks(items.map((i) => i.id));
     // A retry of an already stored message is answered, and not handed off again.
     const retry = { ...items[0]!, id: randomUUID() };
-    await queue.add("persist", { replyTo: POD, items: [retry] });
+    await append([retry]);
     await waitForAcks([retry.id]);
 
     const ids = new Set(items.map((i) => i.id));
@@ -194,7 +210,7 @@ describe("persister", () => {
 
   it("a failing hand-off neither delays nor fails the acks, and is counted", async () => {
     // A real Redis failure for the notify queue alone: BullMQ's job-id counter holding a
-    // string makes every add of that queue fail, while persist jobs and pub/sub carry on.
+    // string makes every add of that queue fail, while the persist stream and pub/sub carry on.
     const counterKey = `${keyspace.queuePrefix}:notify:id`;
     const admin = connection("producer");
     await waitForReady(admin);
@@ -202,7 +218,7 @@ describe("persister", () => {
     const failedBefore = await handOffs("failed");
     try {
       const items = Array.from({ length: 20 }, (_, i) => item({ body: `no hand-off ${i}` }));
-      await queue.addBulk(items.map((it) => ({ name: "persist", data: { replyTo: POD, items: [it] } })));
+      await appendEach(items);
       const outcomes = await waitForAcks(items.map((i) => i.id));
       expect(outcomes.every((o) => o.ok && !o.duplicate)).toBe(true);
       await expect.poll(() => handOffs("failed"), { timeout: 5_000 }).toBeGreaterThan(failedBefore);
@@ -211,6 +227,66 @@ describe("persister", () => {
     }
   });
 });
+
+describe("the persist stream's housekeeping", () => {
+  it("trims acked entries, so the stream stays short", async () => {
+    const items = Array.from({ length: 1_000 }, (_, i) => item({ body: `trim ${i}` }));
+    await appendEach(items);
+    await waitForAcks(items.map((i) => i.id));
+    await expect.poll(async () => ((await producer.xpending(keyspace.persist.stream, keyspace.persist.group)) as [number])[0], { timeout: 5_000 }).toBe(0);
+    // The persisters' once-a-second trim; MINID ~ removes whole radix-tree nodes (100 entries
+    // each), so at most about one node of acked entries is left.
+    await expect.poll(() => producer.xlen(keyspace.persist.stream), { timeout: 5_000, interval: 100 }).toBeLessThanOrEqual(101);
+    // Explicitly too: nothing pending, so everything up to the last delivered entry goes.
+    await persisters[0]!.maintenance.trim();
+    expect(await producer.xlen(keyspace.persist.stream)).toBeLessThanOrEqual(101);
+  });
+
+  it("reclaims what a vanished consumer read, dead-letters an entry delivered too often, and forgets idle consumers", async () => {
+    // A stream of its own, so the persisters above do not read these entries first.
+    const ks = createKeyspace(uniqueRedisPrefix("reclaim"));
+    await producer.xgroup("CREATE", ks.persist.stream, ks.persist.group, "0", "MKSTREAM");
+    const items = Array.from({ length: 5 }, (_, i) => item({ body: `orphan ${i}` }));
+    for (const it of items) await appendPersistEntry(producer, ks, { replyTo: POD, items: [it] }, 1_000_000);
+    const looping = item({ body: "crash loop" });
+    const loopingId = (await appendPersistEntry(producer, ks, { replyTo: POD, items: [looping] }, 1_000_000))!;
+    // A persister that read them all and vanished.
+    await producer.xreadgroup("GROUP", ks.persist.group, "ghost", "COUNT", 100, "STREAMS", ks.persist.stream, ">");
+    // One of them was delivered over and over (every XCLAIM counts a delivery).
+    for (let i = 0; i < 5; i++) await producer.xclaim(ks.persist.stream, ks.persist.group, "ghost", 0, loopingId);
+    await producer.xgroup("CREATECONSUMER", ks.persist.stream, ks.persist.group, "long-gone");
+
+    const reg = new Registry();
+    startPersister(reg, { keyspace: ks, consumer: "rescuer", claimIdleMs: 1_000, maxDeliveries: 5, consumerIdleMs: 500 });
+    await expect
+      .poll(async () => (await database.sql<{ n: number }[]>`select count(*)::int as n from messages where client_message_id in ${database.sql(items.map((i) => i.clientMessageId))}`)[0]!.n, { timeout: 10_000 })
+      .toBe(5);
+    await expect.poll(async () => ((await producer.xpending(ks.persist.stream, ks.persist.group)) as [number])[0], { timeout: 10_000 }).toBe(0);
+    const value = async (name: string, labels: Record<string, string> = {}) =>
+      (await reg.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
+    expect(await value("parley_persist_entries_reclaimed_total")).toBe(6);
+    expect(await value("parley_persist_dead_letters_total", { reason: "redelivered" })).toBe(1);
+    const dead = await producer.xrange(ks.persist.dead, "-", "+");
+    expect(dead).toHaveLength(1);
+    expect(dead[0]![1].slice(0, 6)).toEqual(["reason", "redelivered", "error", "delivered 7 times", "entry", loopingId]);
+    const rows = await database.sql`select 1 from messages where client_message_id = ${looping.clientMessageId}`;
+    expect(rows).toHaveLength(0);
+    // The vanished consumers (nothing pending, idle) are removed from the group; the live one stays.
+    await expect
+      .poll(async () => ((await producer.xinfo("CONSUMERS", ks.persist.stream, ks.persist.group)) as unknown[][]).map((c) => c[1]).sort(), { timeout: 10_000 })
+      .toEqual(["rescuer"]);
+    // The stream metrics say the backlog is gone.
+    const metrics = await reg.metrics();
+    expect(metrics).toMatch(/^parley_persist_stream_lag 0$/m);
+    expect(metrics).toMatch(/^parley_persist_stream_pending 0$/m);
+    expect(metrics).toMatch(/^parley_persist_stream_oldest_pending_seconds 0$/m);
+  });
+});
+
+async function counter(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = await registry.getSingleMetric(name)!.get();
+  return metric.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
+}
 
 async function handOffs(outcome: "ok" | "failed"): Promise<number> {
   const metric = await registry.getSingleMetric("parley_persist_handoffs_total")!.get();

@@ -35,7 +35,6 @@ interface GatewayNode {
   redis: Redis[];
   /** The adapter's subscriber: what this pod receives from the cluster. */
   adapterSubscriber: Redis;
-  queue: Queue;
   receiptsQueue: Queue;
   /** This gateway's /metrics registry. */
   registry: Registry;
@@ -69,8 +68,6 @@ export async function startCluster(options: ClusterOptions = {}) {
     const adapterSubscriber = redisConn(`gw${i}:adapter`, "subscriber");
     const eventsSubscriber = redisConn(`gw${i}:events`, "subscriber");
     await Promise.all([redis, adapterSubscriber, eventsSubscriber].map((r) => waitForReady(r)));
-    const queue = new Queue("persist", { connection: redis, prefix: keyspace.queuePrefix });
-    queue.on("error", () => {});
     const receiptsQueue = new Queue("receipts", { connection: redis, prefix: keyspace.queuePrefix });
     receiptsQueue.on("error", () => {});
     const gwDatabase = openDatabase({ url: testDb.url, max: 4, connectTimeoutSeconds: 1 });
@@ -95,12 +92,11 @@ export async function startCluster(options: ClusterOptions = {}) {
       redis,
       adapterSubscriber,
       eventsSubscriber,
-      persistQueue: queue,
       receiptsQueue,
       keyspace,
     });
     const port = await gateway.listen(0, "127.0.0.1");
-    nodes.push({ gateway, url: `http://127.0.0.1:${port}`, database: gwDatabase, redis: [redis], adapterSubscriber, queue, receiptsQueue, registry });
+    nodes.push({ gateway, url: `http://127.0.0.1:${port}`, database: gwDatabase, redis: [redis], adapterSubscriber, receiptsQueue, registry });
   }
 
   let persister: Persister | undefined;
@@ -113,12 +109,12 @@ export async function startCluster(options: ClusterOptions = {}) {
       publishRedis: redisConn("persister:publish", "producer"),
       registry: persisterRegistry,
       logger,
-      concurrency: 64,
+      consumer: "persister-0",
       maxBatch: 1_000,
       lanes: 4,
       keyspace,
     });
-    void persister.worker.run();
+    persister.run();
   }
 
   let delivery: Delivery | undefined;
@@ -215,7 +211,6 @@ export async function startCluster(options: ClusterOptions = {}) {
       await deliveryDatabase?.close();
       for (const n of nodes) {
         await n.gateway.close();
-        await n.queue.close().catch(() => {});
         await n.receiptsQueue.close().catch(() => {});
         await n.database.close();
       }

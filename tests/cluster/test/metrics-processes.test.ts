@@ -74,8 +74,14 @@ async function gaugesBecome(expected: { redis?: number; postgres?: number; ready
       ...(expected.redis !== undefined ? { redis: value(families, "parley_up", { dependency: "redis" }) } : {}),
       ...(expected.postgres !== undefined ? { postgres: value(families, "parley_up", { dependency: "postgres" }) } : {}),
       ready: value(families, "parley_ready"),
-      // The queue families of the services that export them, and nothing of them otherwise.
-      queues: service === "gateway" ? expected.queues : samples(families, "bullmq_job_count").length > 0,
+      // The backlog families read from Redis at scrape time (the persister's stream gauges, the
+      // delivery service's BullMQ queues), left out of a scrape while Redis does not answer.
+      queues:
+        service === "gateway"
+          ? expected.queues
+          : service === "persister"
+            ? samples(families, "parley_persist_stream_lag").length > 0 && samples(families, "bullmq_job_count").length === 0
+            : samples(families, "bullmq_job_count").length > 0,
     };
   };
   for (const service of SERVICES) {
@@ -94,7 +100,8 @@ describe("the services' /metrics", () => {
         ["parley_presence_resyncs_total", "outcome", ["ok", "error"]],
       ],
       persister: [
-        ["parley_persist_jobs_failed_total", "reason", ["transient", "poison"]],
+        ["parley_persist_entries_failed_total", "reason", ["transient", "poison"]],
+        ["parley_persist_dead_letters_total", "reason", ["invalid", "refused", "redelivered"]],
         ["parley_persist_messages_total", "outcome", ["stored", "duplicate", "conflict", "refused"]],
         ["parley_persist_handoffs_total", "outcome", ["ok", "failed"]],
       ],
@@ -177,7 +184,7 @@ describe("the services' /metrics", () => {
     }
   });
 
-  it("parley_up and parley_ready follow a Redis outage within seconds with nobody calling /readyz; scrapes answer throughout, without the BullMQ series", async () => {
+  it("parley_up and parley_ready follow a Redis outage within seconds with nobody calling /readyz; scrapes answer throughout, without the series read from Redis", async () => {
     const stoppedAt = Date.now();
     await redis.stop();
     const down = await gaugesBecome({ redis: 0, ready: 0, queues: false });

@@ -17,7 +17,7 @@ let bob: ClientSocket;
 let conversationId: string;
 
 // The persister is built here, not by the cluster, so that its /metrics registry can be read
-// while its worker has not started: the jobs wait in Redis as they would with every persister down.
+// while its reader has not started: the entries wait in Redis as they would with every persister down.
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 const persisterRegistry = new Registry();
 let persister: Persister;
@@ -41,7 +41,7 @@ beforeAll(async () => {
     publishRedis: persisterRedis[1]!,
     registry: persisterRegistry,
     logger,
-    concurrency: 16,
+    consumer: "metrics-persister",
     maxBatch: 1_000,
     lanes: 1,
     keyspace: cluster.keyspace,
@@ -60,29 +60,32 @@ afterAll(async () => {
 
 const send = (body: string) => alice.timeout(10_000).emitWithAck("message:send", { conversationId, clientMessageId: randomUUID(), body });
 
-describe("BullMQ queue metrics", () => {
-  it("persist jobs show as waiting while no persister runs, and as completed once one does", async () => {
+describe("persist stream and BullMQ queue metrics", () => {
+  it("sends show as stream lag while no persister runs, and the backlog drains once one does", async () => {
     const before = await scrape(persisterRegistry);
-    expect(value(before, "bullmq_job_count", { queue: "persist", state: "waiting" })).toBe(0);
-    // Every state BullMQ's own export lists, and its totals.
-    expect(samples(before, "bullmq_job_count", { queue: "persist" }).map((s) => s.labels.state).sort()).toEqual(
-      ["active", "completed", "delayed", "failed", "paused", "prioritized", "waiting", "waiting-children"],
-    );
-    expect(value(before, "bullmq_job_completed_total", { queue: "persist" })).toBe(0);
-    expect(value(before, "bullmq_job_failed_total", { queue: "persist" })).toBe(0);
+    expect(value(before, "parley_persist_stream_lag")).toBe(0);
+    expect(value(before, "parley_persist_stream_pending")).toBe(0);
+    expect(value(before, "parley_persist_stream_oldest_pending_seconds")).toBe(0);
+    expect(value(before, "parley_persist_entries_failed_total", { reason: "transient" })).toBe(0);
+    // The persister exports no BullMQ series for sends any more (persist is a stream).
+    expect(samples(before, "bullmq_job_count", { queue: "persist" })).toHaveLength(0);
 
-    // No persister: the send times out (UNAVAILABLE) while its job waits.
+    // No persister: the send times out (UNAVAILABLE) while its entry waits in the stream.
     expect(await send("while stopped")).toMatchObject({ ok: false, error: { code: "UNAVAILABLE" } });
     const waiting = await scrape(persisterRegistry);
-    expect(value(waiting, "bullmq_job_count", { queue: "persist", state: "waiting" })).toBeGreaterThanOrEqual(1);
+    expect(value(waiting, "parley_persist_stream_lag")).toBeGreaterThanOrEqual(1);
 
-    void persister.worker.run();
+    persister.run();
     await expect
       .poll(async () => {
         const m = await scrape(persisterRegistry);
-        return [value(m, "bullmq_job_count", { queue: "persist", state: "waiting" }), value(m, "bullmq_job_completed_total", { queue: "persist" })];
+        return [
+          value(m, "parley_persist_stream_lag"),
+          value(m, "parley_persist_stream_pending"),
+          value(m, "parley_persist_messages_total", { outcome: "stored" }),
+        ];
       }, { timeout: 15_000, interval: 100 })
-      .toEqual([0, 1]);
+      .toEqual([0, 0, 1]);
   });
 
   it("the delivery service exports its queues receipts, notify and push; a delivered watermark completes a receipts job", async () => {

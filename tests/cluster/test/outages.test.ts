@@ -92,7 +92,28 @@ describe("outages answer UNAVAILABLE within 2 s and recover without a restart", 
     expect({ status: search.value.status, code: search.value.body.error.code }).toEqual({ status: 503, code: "UNAVAILABLE" });
     expect(search.ms).toBeLessThan(2_000);
 
+    // More sends during the outage: answered UNAVAILABLE, their entries wait in the persist
+    // stream (retried with backoff by the persister, never dead-lettered for an outage).
+    const waiting = Array.from({ length: 20 }, (_, i) => ({ id: randomUUID(), body: `waiting ${i}` }));
+    const answers = await Promise.all(waiting.map((w) => send(w.id, w.body)));
+    expect(answers.every((a) => !a.ok && a.error.code === "UNAVAILABLE")).toBe(true);
+
     await postgres.start();
+    // Committed from the stream once Postgres is back, before any client retries.
+    await expect
+      .poll(async () => (await cluster.database.sql<{ n: number }[]>`select count(*)::int as n from messages where client_message_id in ${cluster.database.sql(waiting.map((w) => w.id))}`)[0]!.n, { timeout: 30_000, interval: 250 })
+      .toBe(20);
+    // The senders retry and get the stored answer.
+    for (const w of waiting) {
+      const retry = await sendUntilOk(w.id, w.body);
+      const [row] = await cluster.database.sql<{ id: string; seq: string }[]>`select id, seq from messages where client_message_id = ${w.id}`;
+      expect(retry.ok && { id: retry.message.id, seq: retry.message.seq, duplicate: retry.duplicate }).toEqual({ id: row!.id, seq: Number(row!.seq), duplicate: true });
+    }
+    const persisterMetrics = await cluster.persisterRegistry.getMetricsAsJSON();
+    const family = (name: string) => persisterMetrics.find((m) => m.name === name)!.values;
+    expect(family("parley_persist_entries_failed_total").find((v) => v.labels.reason === "transient")!.value).toBeGreaterThan(0);
+    expect(family("parley_persist_dead_letters_total").every((v) => v.value === 0)).toBe(true);
+
     // The client retries with the same clientMessageId: stored once, whichever attempt won.
     const ack = await sendUntilOk(id, "during the outage");
     if (!ack.ok) throw new Error("unreachable");

@@ -25,7 +25,7 @@ import { seedHistory } from "./seed.js";
 import { settleOn } from "./settle.js";
 import { runSearchBench, searchMessagesArg } from "./search-bench.js";
 import { tablesBetween, tableStats, type TableCounts } from "./pg-stats.js";
-import { commandStats, PERSIST_JOB_ID_KEY, readCounter, redisBetween, type CommandCounts } from "./redis-stats.js";
+import { commandStats, PERSIST_STREAM_KEY, readEntriesAdded, redisBetween, type CommandCounts } from "./redis-stats.js";
 import { verifyDatabase } from "./verify.js";
 import { runPresenceStorm } from "./presence-storm.js";
 import { runFanout } from "./fanout.js";
@@ -230,8 +230,8 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
   let redisEnd: Promise<CommandCounts> | undefined;
   let tablesStart: Promise<TableCounts> | undefined;
   let tablesEnd: Promise<TableCounts> | undefined;
-  let jobsStart: Promise<number | undefined> | undefined;
-  let jobsEnd: Promise<number | undefined> | undefined;
+  let entriesStart: Promise<number | undefined> | undefined;
+  let entriesEnd: Promise<number | undefined> | undefined;
   let metricsStart: Record<string, Promise<Scrape>> = {};
   let metricsEnd: Record<string, Promise<Scrape>> = {};
   const scrapeAll = () => Object.fromEntries(Object.entries(target.metricsUrls).map(([name, url]) => [name, scrape(url)]));
@@ -240,13 +240,13 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
       cpuStart = cpu.snapshot();
       metricsStart = scrapeAll();
       redisStart = commandStats(target.redisUrl);
-      if (target.databaseUrl) jobsStart = readCounter(target.redisUrl, PERSIST_JOB_ID_KEY);
+      if (target.databaseUrl) entriesStart = readEntriesAdded(target.redisUrl, PERSIST_STREAM_KEY);
       if (target.databaseUrl) tablesStart = tableStats(target.databaseUrl);
     } else if (p === "drain") {
       cpuEnd = cpu.snapshot();
       metricsEnd = scrapeAll();
       redisEnd = commandStats(target.redisUrl);
-      if (target.databaseUrl) jobsEnd = readCounter(target.redisUrl, PERSIST_JOB_ID_KEY);
+      if (target.databaseUrl) entriesEnd = readEntriesAdded(target.redisUrl, PERSIST_STREAM_KEY);
       if (target.databaseUrl) tablesEnd = tableStats(target.databaseUrl);
     }
   };
@@ -290,18 +290,18 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
   if (cpuUse) {
     log(`    cpu (% of one core): ${Object.entries(cpuUse.percentOfCore).filter(([, v]) => v > 0.5).map(([k, v]) => `${k} ${v}`).join(", ")}; machine busy ${cpuUse.machineBusyPercent}% of ${navigatorCores()} cores`);
   }
-  const [jobsA, jobsB] = [await jobsStart, await jobsEnd];
+  const [entriesA, entriesB] = [await entriesStart, await entriesEnd];
   if (tablesStart && tablesEnd) {
     record.tables = tablesBetween(await tablesStart, await tablesEnd);
     const m = record.tables.messages;
     if (m) log(`    postgres messages table: ${m.seqScans} sequential scans reading ${m.rowsReadBySeqScans} rows (${Math.round(m.rowsReadBySeqScans / Math.max(1, rate * (cpuUse?.seconds ?? 1)))} per message), ${m.indexScans} index scans; ${m.liveRowsAtEnd} rows`);
   }
-  if (redisUse && jobsA !== undefined && jobsB !== undefined && cpuUse) {
-    redisUse.persistJobs = jobsB - jobsA;
-    redisUse.messagesPerJob = Math.round((rate * cpuUse.seconds / Math.max(1, jobsB - jobsA)) * 100) / 100;
+  if (redisUse && entriesA !== undefined && entriesB !== undefined && cpuUse) {
+    redisUse.persistEntries = entriesB - entriesA;
+    redisUse.messagesPerEntry = Math.round((rate * cpuUse.seconds / Math.max(1, entriesB - entriesA)) * 100) / 100;
   }
   if (redisUse) {
-    if (redisUse.persistJobs !== undefined) log(`    persist jobs: ${redisUse.persistJobs} in the window, ${redisUse.messagesPerJob} messages per job`);
+    if (redisUse.persistEntries !== undefined) log(`    persist stream entries: ${redisUse.persistEntries} in the window, ${redisUse.messagesPerEntry} messages per entry`);
     log(`    redis: ${redisUse.callsPerSecond} commands/s = ${redisUse.callsPerMessage} per message (${redisUse.commandCpuPercent}% of a core inside commands); top: ${redisUse.top.slice(0, 5).map(([n, c]) => `${n} ${c}`).join(", ")}`);
   }
   const persister = metrics.persister;

@@ -1,21 +1,22 @@
 // Redis command counts (INFO commandstats) around a measured window: how many Redis
-// commands, and which, each message costs (BullMQ, rate limiter, pub/sub, adapter).
+// commands, and which, each message costs (persist stream, rate limiter, pub/sub, adapter).
 import { Redis } from "ioredis";
 
 export type CommandCounts = Record<string, { calls: number; usec: number }>;
 
 /**
- * BullMQ's job id counter of the persist queue (libs/bus keyspace: prefix `{parley}`, queue
- * `persist`): its growth over a window is the number of persist jobs the gateways enqueued.
+ * The persist stream (libs/bus keyspace, no namespace): the growth of its `entries-added`
+ * (XINFO STREAM) over a window is the number of entries the gateways appended.
  */
-export const PERSIST_JOB_ID_KEY = "{parley}:persist:id";
+export const PERSIST_STREAM_KEY = "parley:{persist}:stream";
 
-export async function readCounter(url: string, key: string): Promise<number | undefined> {
+export async function readEntriesAdded(url: string, key: string): Promise<number | undefined> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
     await redis.connect();
-    const value = await redis.get(key);
-    return value === null ? undefined : Number(value);
+    const info = (await redis.xinfo("STREAM", key)) as unknown[];
+    const at = info.indexOf("entries-added");
+    return at < 0 ? undefined : Number(info[at + 1]);
   } catch {
     return undefined;
   } finally {
@@ -41,9 +42,9 @@ export async function commandStats(url: string): Promise<CommandCounts> {
 }
 
 export interface RedisUse {
-  /** Persist jobs enqueued in the window, and messages per job (durable only). */
-  persistJobs?: number;
-  messagesPerJob?: number;
+  /** Persist stream entries appended in the window, and messages per entry (durable only). */
+  persistEntries?: number;
+  messagesPerEntry?: number;
   /** Commands per second over the window, and per message sent. */
   callsPerSecond: number;
   callsPerMessage: number;

@@ -143,7 +143,7 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push("### Set-up");
   lines.push("");
   lines.push(`- **System under test**: two gateways (\`services/gateway/dist/server.js\`) and one persister, \`NODE_ENV=production LOG_LEVEL=warn\`, default settings otherwise ` +
-    "(rate limit 20 msgs/s per user, burst 40; `SEND_TIMEOUT_MS` 1,500; persister concurrency 256, max batch 2,000). " +
+    "(rate limit 20 msgs/s per user, burst 40; `SEND_TIMEOUT_MS` 1,500; persister: persist stream read 100 entries at a time, max batch 2,000). " +
     "Redis started with `--maxmemory-policy noeviction`, no persistence; PostgreSQL 15 " + (c.postgresFsync === false ? "with **fsync, synchronous_commit and full_page_writes off** (`--no-fsync`: not crash-safe, shows what the disk costs)" : "with **fsync and synchronous_commit on** (an ack means the commit reached the disk)") + ", fresh database, migrated" + (Number(c.seedMessages) > 0 ? `, seeded with ${c.seedMessages} history messages in 1,000 other conversations and ANALYZEd (\`--seed-messages\`)` : ", empty at the start") + ".");
   lines.push(`- **Load**: ${c.users} users, ${c.conversations} group conversations of ${c.membersPerConversation}; user u is in conversation u mod ${c.conversations}; ` +
     "each conversation has members on both gateways (3 + 2). One websocket per user (`transports: [\"websocket\"]`), all in one load-generator process " +
@@ -194,11 +194,11 @@ export function renderMarkdown(r: BenchResults): string {
   lines.push("");
   lines.push("Redis commands over the same windows (`INFO commandstats`; per message = per message scheduled):");
   lines.push("");
-  lines.push("| target | rate | commands/s | per message | persist jobs (messages per job) | Redis CPU in commands | most called (calls per message, µs per call) |");
+  lines.push("| target | rate | commands/s | per message | persist entries (messages per entry) | Redis CPU in commands | most called (calls per message, µs per call) |");
   lines.push("|---|---:|---:|---:|---:|---:|---|");
   for (const run of r.runs) {
     if (!run.redis) continue;
-    lines.push(`| ${run.target} | ${run.rate} | ${run.redis.callsPerSecond} | ${run.redis.callsPerMessage} | ${run.redis.persistJobs !== undefined ? `${run.redis.persistJobs} (${run.redis.messagesPerJob})` : ""} | ${run.redis.commandCpuPercent} % | ${run.redis.top.map(([n, c, u]) => `${n} ${c} (${u})`).join(", ")} |`);
+    lines.push(`| ${run.target} | ${run.rate} | ${run.redis.callsPerSecond} | ${run.redis.callsPerMessage} | ${run.redis.persistEntries !== undefined ? `${run.redis.persistEntries} (${run.redis.messagesPerEntry})` : ""} | ${run.redis.commandCpuPercent} % | ${run.redis.top.map(([n, c, u]) => `${n} ${c} (${u})`).join(", ")} |`);
   }
   lines.push("");
   lines.push("Worst send→ack per second of each durable window (ms; a steady queue shows as a ramp, stalls as isolated spikes):");

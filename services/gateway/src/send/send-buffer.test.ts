@@ -1,16 +1,12 @@
-import type { Queue } from "bullmq";
 import { describe, expect, it } from "vitest";
 import type { PersistItem } from "@parley/db";
 import { SendBuffer } from "./send-buffer.js";
 
-// The buffer's batching with a stand-in for Queue.add (BullMQ itself is exercised against
-// real Redis in tests/cluster); `land()` lets a job's add finish when the test says so.
+// The buffer's batching with a stand-in for the stream append (the real XADD is exercised
+// against real Redis in tests/cluster); `land()` lets an append finish when the test says so.
 function fakeQueue() {
   const jobs: { items: PersistItem[]; land: () => void }[] = [];
-  const queue = {
-    add: (_name: string, data: { items: PersistItem[] }) =>
-      new Promise<void>((resolve) => jobs.push({ items: data.items, land: resolve })),
-  } as unknown as Queue;
+  const queue = (_replyTo: string, items: PersistItem[]) => new Promise<void>((resolve) => jobs.push({ items, land: resolve }));
   return { queue, jobs };
 }
 const item = (n: number) => ({ body: String(n) }) as PersistItem;
@@ -61,8 +57,8 @@ describe("send buffer", () => {
 
   it("hands the items of a failed enqueue back", async () => {
     const failed: PersistItem[][] = [];
-    const queue = { add: () => Promise.reject(new Error("Stream isn't writeable")) } as unknown as Queue;
-    const buffer = new SendBuffer(queue, "pod", (items) => failed.push(items));
+    const append = () => Promise.reject(new Error("Stream isn't writeable"));
+    const buffer = new SendBuffer(append, "pod", (items) => failed.push(items));
     buffer.push(item(1));
     await sleep(5);
     expect(failed).toEqual([[item(1)]]);

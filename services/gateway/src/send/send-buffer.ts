@@ -1,21 +1,23 @@
-import type { Queue } from "bullmq";
-import { JobCatalog } from "@parley/bus";
 import type { PersistItem } from "@parley/db";
 
+/** Appends one window of sends to the persist stream (libs/bus `appendPersistEntry`). */
+export type AppendEntry = (replyTo: string, items: PersistItem[]) => Promise<unknown>;
+
 export interface SendBufferOptions {
-  /** Jobs leave at most this often; a send arriving after a quiet spell leaves at once. */
+  /** Entries leave at most this often; a send arriving after a quiet spell leaves at once. */
   windowMs: number;
-  /** A job never carries more messages than this; a full buffer leaves at once. */
+  /** An entry never carries more messages than this; a full buffer leaves at once. */
   maxItems: number;
-  /** Jobs on their way to Redis at once; later sends wait for one to land. */
+  /** Entries on their way to Redis at once; later sends wait for one to land. */
   maxInFlight: number;
 }
 
 /**
- * Turns sends into persist jobs. BullMQ costs tens of Redis commands per job whatever its
- * size, so under load many sends share a job: a job leaves at most every `windowMs`, and
- * while one is on its way the next one fills up. After a quiet spell a send leaves on the next
- * event-loop turn, so at low load nothing waits.
+ * Turns sends into persist stream entries. An entry is one XADD whatever its size, and the
+ * persister's per-entry work (a read, a parse, an XACK) is shared by what it holds, so under
+ * load many sends share an entry: one leaves at most every `windowMs`, and while one is on its
+ * way the next one fills up. After a quiet spell a send leaves on the next event-loop turn, so
+ * at low load nothing waits.
  */
 export class SendBuffer {
   private items: PersistItem[] = [];
@@ -24,7 +26,7 @@ export class SendBuffer {
   private lastFlush = 0;
 
   constructor(
-    private readonly queue: Queue,
+    private readonly append: AppendEntry,
     private readonly replyTo: string,
     private readonly onEnqueueFailed: (items: PersistItem[], err: unknown) => void,
     private readonly onEnqueued: (items: number) => void = () => {},
@@ -48,14 +50,13 @@ export class SendBuffer {
   private flush(full: boolean): void {
     if (!full) this.scheduled = false;
     if (this.items.length === 0) return;
-    // Not full: wait for the job in flight to land (its completion flushes again).
+    // Not full: wait for the entry in flight to land (its completion flushes again).
     if (!full && this.inFlight >= this.opts.maxInFlight) return;
     const items = this.items;
     this.items = [];
     this.inFlight++;
     this.lastFlush = performance.now();
-    this.queue
-      .add("persist", { replyTo: this.replyTo, items }, JobCatalog.persist.options)
+    this.append(this.replyTo, items)
       .then(
         () => this.onEnqueued(items.length),
         (err: unknown) => this.onEnqueueFailed(items, err),

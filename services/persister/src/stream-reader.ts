@@ -1,0 +1,203 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Redis } from "ioredis";
+import { decodePersistEntry, ensurePersistGroup, type Keyspace } from "@parley/bus";
+import type { Logger } from "@parley/runtime";
+import { retryDelayMs, type EntryHandler } from "./entry-handler.js";
+
+export interface StreamReaderOptions {
+  /** The blocking connection (consumer role: offline queue on, unlimited retries). */
+  redis: Redis;
+  keyspace: Keyspace;
+  /** This pod's consumer name: stable across restarts, so a restarted pod re-reads its own pending entries first. */
+  consumer: string;
+  /** Entries per XREADGROUP. */
+  readCount: number;
+  /** How long one XREADGROUP waits for new entries (bounds how long a stop waits for the read). */
+  blockMs: number;
+  /** No read while more messages than this are read and not yet committed (back-pressure). */
+  maxInFlightMessages: number;
+  /** A pod's own pending entry re-read more often than this is dead-lettered (a crash loop). */
+  maxDeliveries: number;
+  handle: EntryHandler;
+  /** Dead-letters an entry delivered too often, and acks it. */
+  redelivered(id: string, fields: readonly string[], deliveries: number): void;
+  /** Acks an entry whose data is gone (trimmed while pending): nothing is left to store. */
+  forget(id: string): void;
+  logger: Logger;
+}
+
+interface InFlight {
+  messages: number;
+  /** When this pod last told Redis it holds the entry (read, claimed or heartbeat). */
+  heldSince: number;
+}
+
+type StreamReply = [string, [string, string[] | null][]][] | null;
+
+/**
+ * The persister's read loop: `XREADGROUP GROUP persisters <consumer> COUNT n BLOCK ms STREAMS
+ * <stream> >`, each entry handed to the entry handler, whose commits the CommitBatcher merges
+ * (everything read while a transaction runs goes into the next one). On start it first pages
+ * through its own pending entries (id `0`): those a previous run of this pod read and did not
+ * commit. Reading stops while too much is in flight or a commit waits out an outage; Redis
+ * errors are retried with backoff, forever.
+ */
+export class StreamReader {
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly work = new Set<Promise<void>>();
+  private messagesInFlight = 0;
+  private holds = 0;
+  private stopped = false;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly opts: StreamReaderOptions) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  /** Stops reading; resolves when the read in flight returned and every entry taken has finished. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wake?.();
+    // A read waiting on a Redis that is away would hang the drain: it is not waited for past
+    // its BLOCK time (what it returns after the stop stays pending, re-read on restart).
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.loop, new Promise((r) => (timer = setTimeout(r, this.opts.blockMs + 500)))]);
+    clearTimeout(timer);
+    while (this.work.size > 0) await Promise.allSettled([...this.work]);
+  }
+
+  /** Pauses reading until the returned function is called. */
+  hold(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds--;
+      this.wake?.();
+    };
+  }
+
+  /** Entries this pod is working on: never reclaimed from it while it lives (stream-maintenance.ts heartbeats them). */
+  held(): ReadonlyMap<string, InFlight> {
+    return this.inFlight;
+  }
+
+  isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Takes one entry (read, or reclaimed from another consumer) to its end. */
+  dispatch(id: string, fields: readonly string[]): void {
+    if (this.inFlight.has(id)) return;
+    const decoded = decodePersistEntry(fields);
+    const messages = decoded.ok ? decoded.entry.items.length : 1;
+    this.inFlight.set(id, { messages, heldSince: Date.now() });
+    this.messagesInFlight += messages;
+    const done = this.opts
+      .handle(id, decoded, fields)
+      .catch((err: unknown) => this.opts.logger.error({ entry: id, err: String(err) }, "persist entry handling failed; it stays pending"))
+      .finally(() => {
+        this.inFlight.delete(id);
+        this.messagesInFlight -= messages;
+        this.work.delete(done);
+        this.wake?.();
+      });
+    this.work.add(done);
+  }
+
+  private async run(): Promise<void> {
+    const { redis, keyspace } = this.opts;
+    let failures = 0;
+    let groupReady = false;
+    // Own pending entries first ("0", paging by the last id seen), then new ones (">").
+    let cursor = "0";
+    while (!this.stopped) {
+      await this.room();
+      if (this.stopped) break;
+      let reply: StreamReply;
+      try {
+        if (!groupReady) {
+          await ensurePersistGroup(redis, keyspace);
+          groupReady = true;
+        }
+        reply = (await redis.xreadgroup(
+          "GROUP",
+          keyspace.persist.group,
+          this.opts.consumer,
+          "COUNT",
+          this.opts.readCount,
+          "BLOCK",
+          this.opts.blockMs,
+          "STREAMS",
+          keyspace.persist.stream,
+          cursor,
+        )) as StreamReply;
+        failures = 0;
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        // The stream or group vanished (Redis restarted empty, or flushed): create them again.
+        if (message.includes("NOGROUP")) {
+          groupReady = false;
+          cursor = "0";
+        }
+        if (failures === 0) this.opts.logger.warn({ err: message }, "reading the persist stream failed; retrying");
+        await sleep(retryDelayMs(failures++, 100, 2_000));
+        continue;
+      }
+      if (this.stopped) break;
+      const entries = reply?.[0]?.[1] ?? [];
+      if (cursor !== ">") {
+        if (entries.length === 0) {
+          cursor = ">";
+          continue;
+        }
+        cursor = entries[entries.length - 1]![0];
+        await this.takeHistory(entries);
+        continue;
+      }
+      for (const [id, fields] of entries) {
+        if (fields) this.dispatch(id, fields);
+      }
+    }
+  }
+
+  /** Own pending entries of an earlier run: each re-read counts as a delivery; a crash loop ends in the dead-letter stream. */
+  private async takeHistory(entries: [string, string[] | null][]): Promise<void> {
+    const { redis, keyspace } = this.opts;
+    const first = entries[0]![0];
+    const last = entries[entries.length - 1]![0];
+    const deliveries = new Map<string, number>();
+    try {
+      const rows = (await redis.xpending(keyspace.persist.stream, keyspace.persist.group, first, last, entries.length, this.opts.consumer)) as [
+        string,
+        string,
+        number,
+        number,
+      ][];
+      for (const [id, , , count] of rows) deliveries.set(id, count);
+    } catch (err) {
+      this.opts.logger.warn({ err: String(err) }, "reading delivery counts failed; the entries are taken anyway");
+    }
+    for (const [id, fields] of entries) {
+      if (!fields) this.opts.forget(id);
+      else if ((deliveries.get(id) ?? 0) > this.opts.maxDeliveries) this.opts.redelivered(id, fields, deliveries.get(id)!);
+      else this.dispatch(id, fields);
+    }
+  }
+
+  private room(): Promise<void> {
+    if (this.stopped || (this.holds === 0 && this.messagesInFlight < this.opts.maxInFlightMessages)) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.wake = () => {
+        if (this.stopped || (this.holds === 0 && this.messagesInFlight < this.opts.maxInFlightMessages)) {
+          this.wake = undefined;
+          resolve();
+        }
+      };
+    });
+  }
+}
