@@ -45,7 +45,7 @@ export function createGatewayMetrics(registry: Registry) {
     }),
     enqueuedMessages: new Counter({
       name: "parley_gateway_enqueued_messages_total",
-      help: "Messages handed to the persist queue.",
+      help: "Messages appended to the persist stream.",
       registers: [registry],
     }),
     deliveredEnqueued: new Counter({

@@ -113,8 +113,10 @@ describe("the persist stream across persister processes", () => {
     await waitFor(async () => (await pending()) === 30);
     a.child.kill("SIGKILL");
     await a.exited;
+    // The killed persister's Postgres backend may still commit the statement it was waiting
+    // in once the lock goes (Postgres notices the lost client only afterwards): committed and
+    // never XACKed, which the reclaim below answers as duplicates.
     await unlock();
-    expect(await stored()).toBe(20);
 
     const b = await startPersister("persister-b", { PERSIST_CLAIM_IDLE_MS: "1000" });
     await waitFor(async () => (await stored()) === 50 && (await pending()) === 0);
