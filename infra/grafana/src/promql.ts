@@ -64,6 +64,15 @@ export function queueWide(by: readonly string[], series: string): string {
   return `${sumBy(by)}(max by (namespace, queue, state) (${series}))`;
 }
 
+/**
+ * A persist stream figure (its backlog, pending list, oldest pending entry): every persister
+ * exports the same value, read from Redis, so one copy per namespace (the max over pods), then
+ * added up over the namespaces shown.
+ */
+export function streamWide(series: string): string {
+  return `sum(max by (namespace) (${series}))`;
+}
+
 function sumBy(by: readonly string[]): string {
   return by.length > 0 ? `sum by (${by.join(", ")}) ` : "sum";
 }

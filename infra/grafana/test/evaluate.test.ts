@@ -13,7 +13,7 @@ const run = promisify(execFile);
 /**
  * The shipped queries evaluated by Prometheus's engine (`promtool test rules`) over synthetic
  * series, for what a syntax check cannot show: that a panel reads 0 rather than "No data" when
- * nothing fails, that replicas exporting the same queue are not added up, that the runtime
+ * nothing fails, that replicas exporting the same queue or stream are not added up, that the runtime
  * panels keep to Parley's processes, and that "All" matches series without the label.
  * The proof of issue 4 evaluates them against a real cluster; this pins the semantics.
  */
@@ -34,7 +34,7 @@ interface Case {
   expect: { labels: string; value: number }[];
 }
 
-// Two gateways and a persister of one release, Prometheus scraping itself, 15 s scrapes.
+// Two gateways, persisters and delivery pods of one release, Prometheus scraping itself, 15 s scrapes.
 // Counters count per 15 s; `values` is promtool's expanding notation (start+step x count).
 const series: { series: string; values: string }[] = [
   // Sends: all ok, 10 per scrape on each gateway, all within 100 ms.
@@ -51,8 +51,23 @@ const series: { series: string; values: string }[] = [
   { series: `parley_ready{service="persister", job="persister", instance="p-a"}`, values: "0x40" },
   { series: `parley_up{service="persister", job="persister", instance="p-a", dependency="postgres"}`, values: "0x40" },
   { series: `process_resident_memory_bytes{service="persister", job="persister", instance="p-a"}`, values: "50000000x40" },
-  // The persist queue as two persister replicas export it (the same queue counted twice), in two namespaces.
+  // The persist stream as two persister replicas export it (the same stream counted twice), in two namespaces.
   ...["p-a", "p-b"].flatMap((instance) =>
+    (
+      [
+        ["parley", 1],
+        ["staging", 10],
+      ] as const
+    ).flatMap(([namespace, n]) => [
+      { series: `parley_persist_stream_lag{service="persister", job="persister", instance="${instance}", namespace="${namespace}"}`, values: `${30 * n}x40` },
+      { series: `parley_persist_stream_pending{service="persister", job="persister", instance="${instance}", namespace="${namespace}"}`, values: `${5 * n}x40` },
+      { series: `parley_persist_stream_oldest_pending_seconds{service="persister", job="persister", instance="${instance}", namespace="${namespace}"}`, values: `${1.5 * n}x40` },
+      // Counters exported at 0 from the start: no dead letter yet.
+      { series: `parley_persist_dead_letters_total{service="persister", job="persister", instance="${instance}", namespace="${namespace}", reason="refused"}`, values: "0x40" },
+    ]),
+  ),
+  // A delivery queue as two delivery replicas export it (the same queue counted twice), in two namespaces.
+  ...["d-a", "d-b"].flatMap((instance) =>
     (
       [
         ["waiting", 3],
@@ -62,8 +77,8 @@ const series: { series: string; values: string }[] = [
         ["failed", 4],
       ] as const
     ).flatMap(([state, n]) => [
-      { series: `bullmq_job_count{service="persister", job="persister", instance="${instance}", namespace="parley", queue="persist", state="${state}"}`, values: `${n}x40` },
-      { series: `bullmq_job_count{service="persister", job="persister", instance="${instance}", namespace="staging", queue="persist", state="${state}"}`, values: `${n * 10}x40` },
+      { series: `bullmq_job_count{service="delivery", job="delivery", instance="${instance}", namespace="parley", queue="receipts", state="${state}"}`, values: `${n}x40` },
+      { series: `bullmq_job_count{service="delivery", job="delivery", instance="${instance}", namespace="staging", queue="receipts", state="${state}"}`, values: `${n * 10}x40` },
     ]),
   ),
   // Prometheus scraping itself: a process, but not Parley's.
@@ -97,27 +112,55 @@ const cases: Case[] = [
     expect: [{ labels: "{}", value: 1 }],
   },
   {
-    name: "queue depth counts a queue once however many replicas export it (All namespaces: 6 + 60)",
-    expr: query("parley-overview", "Queue depth"),
-    expect: [{ labels: `{queue="persist"}`, value: 66 }],
+    name: "queue depth counts the persist stream once however many persisters export it (All namespaces: 30 + 5 + 300 + 50)",
+    expr: query("parley-overview", "Queue depth", "A"),
+    expect: [{ labels: "{}", value: 385 }],
+  },
+  {
+    name: "queue depth counts a delivery queue once however many replicas export it (All namespaces: 6 + 60)",
+    expr: query("parley-overview", "Queue depth", "B"),
+    expect: [{ labels: `{queue="receipts"}`, value: 66 }],
+  },
+  {
+    name: "one namespace selected: only its stream",
+    expr: query("parley-overview", "Queue depth", "A"),
+    values: { namespace: "parley" },
+    expect: [{ labels: "{}", value: 35 }],
   },
   {
     name: "one namespace selected: only its queue",
-    expr: query("parley-overview", "Queue depth"),
+    expr: query("parley-overview", "Queue depth", "B"),
     values: { namespace: "parley" },
-    expect: [{ labels: `{queue="persist"}`, value: 6 }],
+    expect: [{ labels: `{queue="receipts"}`, value: 6 }],
   },
   {
-    name: "the persist queue by state, each replica's copy counted once",
-    expr: query("parley-persister", "Persist queue depth"),
+    name: "work given up reads 0, not empty, while no entry was dead-lettered",
+    expr: query("parley-overview", "Failed jobs", "A"),
+    expect: [{ labels: "{}", value: 0 }],
+  },
+  {
+    name: "the persist stream's backlog, each replica's copy counted once, whatever pod is selected",
+    expr: query("parley-persister", "Persist stream backlog", "A"),
+    values: { namespace: "parley", pod: "nothing-matches" },
+    expect: [{ labels: "{}", value: 30 }],
+  },
+  {
+    name: "the persist stream's pending entries, each replica's copy counted once",
+    expr: query("parley-persister", "Persist stream backlog", "B"),
     values: { namespace: "parley" },
-    expect: [
-      { labels: `{state="active"}`, value: 2 },
-      { labels: `{state="completed"}`, value: 500 },
-      { labels: `{state="delayed"}`, value: 1 },
-      { labels: `{state="failed"}`, value: 4 },
-      { labels: `{state="waiting"}`, value: 3 },
-    ],
+    expect: [{ labels: "{}", value: 5 }],
+  },
+  {
+    name: "the oldest pending entry's age, each replica's copy counted once",
+    expr: query("parley-persister", "Oldest pending entry"),
+    values: { namespace: "parley" },
+    expect: [{ labels: "{}", value: 1.5 }],
+  },
+  {
+    name: "the delivery queue by state, each replica's copy counted once",
+    expr: query("parley-delivery", "Delivery queue depth"),
+    values: { namespace: "parley" },
+    expect: [{ labels: `{queue="receipts"}`, value: 6 }],
   },
   {
     name: "pods not ready",

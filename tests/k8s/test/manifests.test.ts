@@ -10,6 +10,7 @@ import type { IHTTPRoute } from "@kubernetes-models/gateway-api/gateway.networki
 import type { IScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject";
 import type { IPodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
 import type { IServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
+import { DEFAULT_KEYSPACE } from "@parley/bus";
 import { LIMITS } from "@parley/protocol";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -287,7 +288,10 @@ describe("autoscaling", () => {
   }
   const production = () => appOverlays().filter((o) => o !== "dev");
 
-  it("scales gateways on connected sockets per pod and each worker on every queue it consumes", () => {
+  /** The persister's backlog metric: what its pods export, what KEDA reads from Redis (XINFO GROUPS lag). */
+  const streamMetric = "parley_persist_stream_lag";
+
+  it("scales gateways on connected sockets per pod, persisters on the persist stream's backlog and each worker on every BullMQ queue it consumes", () => {
     const gatewayMetric = "parley_gateway_connected_sockets";
     for (const o of production()) {
       const objects = objectsOf(o);
@@ -300,6 +304,15 @@ describe("autoscaling", () => {
           expect(s.spec.triggers.some((t) => t.type === "prometheus" && String(t.metadata.query).includes(gatewayMetric)), o).toBe(true);
           continue;
         }
+        const streams = s.spec.triggers.filter((t) => t.type === "redis-streams");
+        if (target === "parley-persister") {
+          // The consumer group's lag, on the stream and group the persisters read (libs/bus keyspace).
+          expect(
+            streams.map((t) => ({ stream: t.metadata.stream, group: t.metadata.consumerGroup, auth: t.authenticationRef?.name })),
+            `${o} ${target}: one lag trigger on the persist stream`,
+          ).toEqual([{ stream: DEFAULT_KEYSPACE.persist.stream, group: DEFAULT_KEYSPACE.persist.group, auth: "parley-redis" }]);
+          expect(Number(streams[0]!.metadata.lagCount), `${o} ${target}: lagCount`).toBeGreaterThan(0);
+        } else expect(streams, `${o} ${target}`).toEqual([]);
         const lists = s.spec.triggers.filter((t) => t.type === "redis").map((t) => String(t.metadata.listName));
         const expected = consumedQueues(target).map((q) => `{parley}:${q}:wait`);
         expect(lists.sort(), `${o} ${target}: one trigger per queue its workers consume`).toEqual(expected);
@@ -311,14 +324,35 @@ describe("autoscaling", () => {
           expect(metrics.some((m) => m.pods?.metric.name === gatewayMetric), o).toBe(true);
           continue;
         }
+        const streams = metrics.filter((m) => m.external?.metric.name === streamMetric);
+        if (target === "parley-persister") {
+          expect(streams.map((m) => m.external!.target.type), `${o} ${target}: the stream's backlog shared out over the pods`).toEqual(["AverageValue"]);
+        } else expect(streams, `${o} ${target}`).toEqual([]);
         const queues = metrics.filter((m) => m.external?.metric.name === "bullmq_job_count").map((m) => m.external!.metric.selector?.matchLabels?.queue);
         expect(queues.sort(), `${o} ${target}: one metric per queue its workers consume`).toEqual(consumedQueues(target));
       }
     }
   });
 
+  it("gives the persisters the same backlog target with KEDA and with plain HPAs", () => {
+    const targets = production().flatMap((o) => [
+      ...byKind<IScaledObject>(objectsOf(o), "ScaledObject")
+        .filter((s) => s.spec.scaleTargetRef.name === "parley-persister")
+        .flatMap((s) => s.spec.triggers.filter((t) => t.type === "redis-streams").map((t) => Number(t.metadata.lagCount))),
+      ...byKind<IHorizontalPodAutoscaler>(objectsOf(o), "HorizontalPodAutoscaler")
+        .filter((h) => h.spec!.scaleTargetRef.name === "parley-persister")
+        .flatMap((h) => (h.spec!.metrics ?? []).filter((m) => m.external?.metric.name === streamMetric).map((m) => Number(m.external!.target.averageValue))),
+    ]);
+    expect(targets.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(targets).size, `targets: ${targets.join(", ")}`).toBe(1);
+  });
+
   it("the gateway metric the autoscalers use is the one the gateway exports", async () => {
     expect(await gatewayMetricNames()).toContain("parley_gateway_connected_sockets");
+  });
+
+  it("the persister metric the HPA uses is one the persister exports", async () => {
+    expect(await persisterStreamMetricNames()).toContain(streamMetric);
   });
 
   it("limits scale-down (each removed gateway makes its clients reconnect) and targets Deployments that exist", () => {
@@ -414,6 +448,19 @@ describe("the dev overlay", () => {
     expect(args).toContain("--maxmemory-policy noeviction");
   });
 });
+
+/**
+ * The persister's persist stream gauges, from its real module (built; not exported by the
+ * package). They read Redis only when scraped, so no connection is needed to list them.
+ */
+async function persisterStreamMetricNames(): Promise<string[]> {
+  const url = pathToFileURL(join(ROOT, "services/persister/dist/stream-metrics.js")).href;
+  const { registerStreamMetrics } = (await import(url)) as { registerStreamMetrics: (opts: Record<string, unknown>) => void };
+  const registry = new Registry();
+  // Registering reads nothing: the gauges read Redis in collect(), which listing them does not call.
+  registerStreamMetrics({ registry, redis: {}, keyspace: DEFAULT_KEYSPACE, logger: { debug() {} } });
+  return registry.getMetricsAsArray().map((m) => m.name);
+}
 
 /** The gateway's metric names, from its real metrics module (built; not exported by the package). */
 async function gatewayMetricNames(): Promise<string[]> {

@@ -131,12 +131,16 @@ describe("a real Prometheus scraping the local cluster", () => {
     const expectations: [expr: string, pods: string[]][] = [
       ["process_resident_memory_bytes", everyPod],
       ["nodejs_eventloop_lag_p99_seconds", everyPod],
-      // Dependency health on every service, all answering; the persist stream's backlog from the
-      // persister, BullMQ's queue families from the delivery service.
+      // Dependency health on every service, all answering; BullMQ's queue families from the delivery
+      // workers only; the persist stream's gauges (read from Redis) from the persister, which no
+      // longer exports a BullMQ queue.
       ['parley_up{dependency="redis"} == 1', everyPod],
       ['parley_up{dependency="postgres"} == 1', everyPod],
       ["parley_ready == 1", everyPod],
-      ["parley_persist_stream_lag", ["persister-0"]],
+      ['parley_persist_stream_lag{service="persister"}', ["persister-0"]],
+      ['parley_persist_stream_pending{service="persister"}', ["persister-0"]],
+      ['parley_persist_stream_oldest_pending_seconds{service="persister"}', ["persister-0"]],
+      ['bullmq_job_count{queue="persist"}', []],
       ['bullmq_job_completed_total{queue="receipts"}', ["delivery-0"]],
       ['parley_gateway_connected_sockets{service="gateway"}', ["gateway-0", "gateway-1"]],
       ['parley_gateway_send_ack_seconds_bucket{service="gateway", le="+Inf"}', ["gateway-0", "gateway-1"]],

@@ -118,7 +118,7 @@ export function gatewayDashboard(): BuiltDashboard {
     .panel(
       timeseries({
         title: "Enqueued per second",
-        description: "Messages handed to the persist queue, and delivered watermarks handed to the receipts queue (after coalescing).",
+        description: "Messages handed to the persist stream, and delivered watermarks handed to the receipts queue (after coalescing).",
         queries: [
           { expr: `sum(${q.rate("parley_gateway_enqueued_messages_total")})`, legend: "messages → persist" },
           { expr: `sum(${q.rate("parley_gateway_delivered_enqueued_total")})`, legend: "delivered → receipts" },

@@ -1,6 +1,6 @@
 import { type BuiltDashboard, ParleyDashboard } from "../compose.js";
 import { stat, timeseries } from "../panels.js";
-import { queueWide } from "../promql.js";
+import { queueWide, streamWide } from "../promql.js";
 import { PARLEY_JOBS, SEND_ACK_OBJECTIVE_SECONDS, SEND_ERROR_BUDGET, SERVER_ERRORS, activeQueueStates } from "./shared.js";
 
 /** What an SRE looks at first: the send path against its objective, traffic, queues, pods. */
@@ -170,8 +170,13 @@ export function overviewDashboard(): BuiltDashboard {
     .panel(
       timeseries({
         title: "Queue depth",
-        description: "Jobs waiting, active or delayed per BullMQ queue (persist: messages to commit; receipts, notify, push: delivery work). Steady growth means the workers do not keep up.",
+        description:
+          "Work not done yet. persist: entries of the persist stream (one per gateway window of sends) not yet read or not yet committed by the persisters. receipts, notify, push: BullMQ jobs waiting, active or delayed (delivery work). Every replica exports the same numbers: the max is the queue's. Steady growth means the workers do not keep up.",
         queries: [
+          {
+            expr: `${streamWide(q.clusterSel("parley_persist_stream_lag"))} + ${streamWide(q.clusterSel("parley_persist_stream_pending"))}`,
+            legend: "persist",
+          },
           {
             expr: queueWide(["queue"], q.clusterSel("bullmq_job_count", activeQueueStates)),
             legend: "{{queue}}",
@@ -186,8 +191,12 @@ export function overviewDashboard(): BuiltDashboard {
     .panel(
       timeseries({
         title: "Failed jobs",
-        description: "Jobs that failed per second, per queue (every replica exports the same queue: the max is the queue's rate).",
-        queries: [{ expr: queueWide(["queue"], `rate(${q.clusterSel("bullmq_job_failed_total")}[$__rate_interval])`), legend: "{{queue}}" }],
+        description:
+          "Work given up per second. persist: entries or messages moved to the dead-letter stream (not stored). receipts, notify, push: BullMQ jobs failed (every replica exports the same queue: the max is the queue's rate).",
+        queries: [
+          { expr: `sum(${q.rate("parley_persist_dead_letters_total")})`, legend: "persist (dead letters)" },
+          { expr: queueWide(["queue"], `rate(${q.clusterSel("bullmq_job_failed_total")}[$__rate_interval])`), legend: "{{queue}}" },
+        ],
         unit: "ops",
         min: 0,
         runbooks: ["ParleyJobsFailing"],

@@ -1,13 +1,13 @@
 import { type BuiltDashboard, ParleyDashboard } from "../compose.js";
 import { heatmap, stat, timeseries } from "../panels.js";
-import { POD_LABELS, POD_LEGEND, queueWide } from "../promql.js";
+import { POD_LABELS, POD_LEGEND, streamWide } from "../promql.js";
 
-/** The persister pods: what they store, how they batch, how far behind they are, their queue. */
+/** The persister pods: what they store, how they batch, how far behind they are, the persist stream they read. */
 export function persisterDashboard(): BuiltDashboard {
   const d = new ParleyDashboard({
     uid: "parley-persister",
     title: "Parley / Persister",
-    description: "Persister pods: messages by outcome (dedupe hits), batch size, commit duration, enqueue→commit lag, fan-out latency, failed jobs, hand-offs, the persist queue.",
+    description: "Persister pods: messages by outcome (dedupe hits), batch size, commit duration, enqueue→commit lag, fan-out latency, the persist stream (backlog, pending entries, oldest pending entry), failed entries, dead letters, reclaims, hand-offs.",
     tags: ["persister"],
     podsFrom: "parley_persist_batch_size_count",
   });
@@ -73,7 +73,7 @@ export function persisterDashboard(): BuiltDashboard {
     .panel(
       timeseries({
         title: "Enqueue→commit lag",
-        description: "From the gateway enqueuing a message to its commit: p50 and p99. Rising lag with a growing persist queue means too few persisters or a slow Postgres.",
+        description: "From the gateway adding a message's persist stream entry to its commit: p50 and p99. Rising lag with a growing stream backlog means too few persisters or a slow Postgres.",
         queries: [
           { expr: q.quantile(0.5, "parley_persist_lag_seconds"), legend: "p50" },
           { expr: q.quantile(0.99, "parley_persist_lag_seconds"), legend: "p99" },
@@ -106,12 +106,16 @@ export function persisterDashboard(): BuiltDashboard {
       }),
     );
 
-  d.row("Queue, failures and hand-offs")
+  d.row("Persist stream, failures and hand-offs")
     .panel(
       timeseries({
-        title: "Persist queue depth",
-        description: "Jobs of the persist queue by state (every persister exports the same queue: the max is the queue's count). Waiting jobs are what KEDA scales the persisters on.",
-        queries: [{ expr: queueWide(["state"], q.clusterSel("bullmq_job_count", `queue="persist"`)), legend: "{{state}}" }],
+        title: "Persist stream backlog",
+        description:
+          "Entries of the persist stream (one per gateway window of sends) not yet read by any persister (backlog: what KEDA scales the persisters on), and read but not yet committed (pending). Every persister exports the same values, read from Redis: the max is the stream's. Missing while Redis is out of reach.",
+        queries: [
+          { expr: streamWide(q.clusterSel("parley_persist_stream_lag")), legend: "backlog (unread)" },
+          { expr: streamWide(q.clusterSel("parley_persist_stream_pending")), legend: "pending (read, not committed)" },
+        ],
         unit: "short",
         min: 0,
         runbooks: ["ParleyQueueGrowing"],
@@ -120,24 +124,43 @@ export function persisterDashboard(): BuiltDashboard {
     )
     .panel(
       timeseries({
-        title: "Persist queue throughput",
-        description: "Jobs of the persist queue completed and failed per second.",
-        queries: [
-          { expr: queueWide([], `rate(${q.clusterSel("bullmq_job_completed_total", `queue="persist"`)}[$__rate_interval])`), legend: "completed" },
-          { expr: queueWide([], `rate(${q.clusterSel("bullmq_job_failed_total", `queue="persist"`)}[$__rate_interval])`), legend: "failed" },
-        ],
-        unit: "ops",
+        title: "Oldest pending entry",
+        description:
+          "Age (since it was added) of the oldest entry read by a persister and not committed; 0 when none. A crashed persister's entries wait PERSIST_CLAIM_IDLE_MS before another persister claims them; far beyond that, an entry is stuck.",
+        queries: [{ expr: streamWide(q.clusterSel("parley_persist_stream_oldest_pending_seconds")), legend: "oldest pending" }],
+        unit: "s",
         min: 0,
+        runbooks: ["ParleyPersisterLag"],
       }),
     )
     .panel(
       timeseries({
-        title: "Failed jobs by reason",
-        description: "Persist jobs that failed per second: transient (Postgres or Redis trouble, retried) or poison (given up: the message can never be stored).",
-        queries: [{ expr: q.sumRate(["reason"], "parley_persist_jobs_failed_total"), legend: "{{reason}}" }],
+        title: "Failed entries by reason",
+        description: "Persist stream entries whose commit failed, per second: transient (Postgres out of reach: retried) or poison (invalid or refused: dead-lettered).",
+        queries: [{ expr: q.sumRate(["reason"], "parley_persist_entries_failed_total"), legend: "{{reason}}" }],
         unit: "ops",
         min: 0,
         runbooks: ["ParleyJobsFailing"],
+      }),
+    )
+    .panel(
+      timeseries({
+        title: "Dead letters by reason",
+        description:
+          "Entries (or the refused messages of an entry) moved to the dead-letter stream per second: invalid (unreadable), refused (by Postgres; the senders got INTERNAL), redelivered (read PERSIST_MAX_DELIVERIES times without a commit). None of them is stored.",
+        queries: [{ expr: q.sumRate(["reason"], "parley_persist_dead_letters_total"), legend: "{{reason}}" }],
+        unit: "ops",
+        min: 0,
+        runbooks: ["ParleyJobsFailing"],
+      }),
+    )
+    .panel(
+      timeseries({
+        title: "Reclaimed entries",
+        description: "Entries claimed per second from a persister that stopped answering (crashed, or scaled down mid-commit), by the pod that claimed them. Expected after a pod dies; steady reclaims mean persisters keep dying.",
+        queries: [{ expr: q.sumRate([], "parley_persist_entries_reclaimed_total"), legend: "reclaimed" }],
+        unit: "ops",
+        min: 0,
       }),
     )
     .panel(

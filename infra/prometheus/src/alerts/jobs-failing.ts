@@ -10,9 +10,12 @@ export function countedWithin(series: string, window: string): string {
 }
 
 /**
- * Work given up for good, each a user-visible loss: a message refused by Postgres (its sender
- * got INTERNAL), a receipt or notification job out of attempts, a notification the receiver
- * refused. Retries that later succeed are not counted by any of these.
+ * Work given up for good, each a user-visible loss: a persist stream entry (or the refused
+ * messages of one) moved to the dead-letter stream (refused by Postgres: its senders got
+ * INTERNAL; unreadable; or delivered PERSIST_MAX_DELIVERIES times without a commit, a crash
+ * loop), a receipt or notification job out of
+ * attempts, a notification the receiver refused. Retries that later succeed are not counted by
+ * any of these.
  */
 export const jobsFailing: RuleGroup = {
   name: "parley-jobs",
@@ -20,12 +23,13 @@ export const jobsFailing: RuleGroup = {
     alert({
       name: "ParleyJobsFailing",
       severity: "ticket",
-      cause: "poison",
-      expr: countedWithin(`parley_persist_jobs_failed_total{reason="poison"}`, "10m"),
-      summary: "Persist jobs are refused by Postgres (poison messages)",
+      cause: "dead_letters",
+      // Each entry is dead-lettered by one persister, which counts it: sum over pods, per reason.
+      expr: `sum by (${BY_NAMESPACE}, reason) (increase(parley_persist_dead_letters_total[10m])) > 0`,
+      summary: "Persist stream entries or messages were moved to the dead-letter stream",
       description:
-        "Persist jobs refused by Postgres in the last 10 minutes: {{ $value | humanize }}. " +
-        "Their senders were answered INTERNAL; the messages are not stored.",
+        "Persist stream entries or messages dead-lettered ({{ $labels.reason }}) in the last 10 minutes: {{ $value | humanize }}. " +
+        "Their messages are not stored; they wait in the dead-letter stream to be looked at and replayed or dropped.",
     }),
     alert({
       name: "ParleyJobsFailing",

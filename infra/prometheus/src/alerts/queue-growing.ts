@@ -1,13 +1,18 @@
 import { alert, record, type RuleGroup } from "../rule.js";
 import { BY_NAMESPACE } from "../selectors.js";
 
-/** Below this many waiting jobs a queue is not worth a ticket, growing or not. */
+/** Below this many waiting jobs (or unread stream entries) a queue is not worth a ticket, growing or not. */
 export const QUEUE_WAITING_FLOOR = 1000;
 
 /**
- * Waiting jobs per queue. Every replica that exports a queue reports the same numbers (they
- * are read from Redis), hence `max` per state; `prioritized` is where BullMQ keeps waiting
- * jobs that carry a priority.
+ * Two kinds of queue. The persist path is a Redis Stream read by the persisters' consumer
+ * group: its backlog is the entries added and not yet read by any persister
+ * (`parley_persist_stream_lag`). Entries already read and not yet committed (the pending list)
+ * are work in hand, bounded by the batches the persisters hold, and are watched by
+ * ParleyPersisterLag instead. The delivery queues are BullMQ's: waiting jobs per queue, where
+ * `prioritized` is where BullMQ keeps waiting jobs that carry a priority.
+ *
+ * Every replica reports the same numbers (they are read from Redis at scrape time), hence `max`.
  */
 export const queueGrowing: RuleGroup = {
   name: "parley-queues",
@@ -16,6 +21,7 @@ export const queueGrowing: RuleGroup = {
       "namespace_queue:bullmq_waiting_jobs:max",
       `sum by (${BY_NAMESPACE}, queue) (max by (${BY_NAMESPACE}, queue, state) (bullmq_job_count{state=~"waiting|prioritized"}))`,
     ),
+    record("namespace:parley_persist_stream_lag:max", `max by (${BY_NAMESPACE}) (parley_persist_stream_lag)`),
     alert({
       name: "ParleyQueueGrowing",
       severity: "ticket",
@@ -29,6 +35,20 @@ export const queueGrowing: RuleGroup = {
       description:
         "{{ $value | humanize }} jobs wait in the {{ $labels.queue }} queue and the number has been rising for the " +
         `last 15 minutes (floor ${QUEUE_WAITING_FLOOR}).`,
+    }),
+    alert({
+      name: "ParleyQueueGrowing",
+      severity: "ticket",
+      cause: "persist_stream",
+      expr: `
+        namespace:parley_persist_stream_lag:max > ${QUEUE_WAITING_FLOOR}
+        and
+        deriv(namespace:parley_persist_stream_lag:max[15m]) > 0`,
+      for: "10m",
+      summary: "The persist stream's backlog keeps growing: the persisters do not keep up",
+      description:
+        "{{ $value | humanize }} entries of the persist stream wait to be read by a persister and the number has been " +
+        `rising for the last 15 minutes (floor ${QUEUE_WAITING_FLOOR}).`,
     }),
   ],
 };
