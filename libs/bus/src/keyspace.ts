@@ -12,7 +12,7 @@ export interface Keyspace {
   ackChannel(podId: string): string;
   /** Membership changes: every gateway drops its cached answers for the named pairs. */
   membershipChannel: string;
-  /** rate-limiter-flexible key prefix for sends. */
+  /** Prefix of the per-user send token buckets (`<prefix>:{user}`, gateway send/token-bucket.ts). */
   sendRateLimitPrefix: string;
   /**
    * Presence bookkeeping. One hash tag for all of it: the scripts that move a socket count
