@@ -28,6 +28,8 @@ export interface PersisterDeps {
   maxBatch: number;
   /** Transactions at once, by conversation (commit-batcher.ts). */
   lanes: number;
+  /** The commit clock (commit-lane.ts `minIntervalMs`; default 0: none). */
+  commitIntervalMs?: number;
   /** Entries per XREADGROUP (default 100). */
   readCount?: number;
   /** How long an entry may stay pending with a silent persister before another claims it (default 30 s). */
@@ -63,6 +65,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
   const batcher = new CommitBatcher({
     maxBatch: deps.maxBatch,
     lanes: deps.lanes,
+    minIntervalMs: deps.commitIntervalMs ?? 0,
     commit: (items) => persistBatch(deps.database.sql, items),
     onCommitted: (items, replyTo, outcomes, durationMs) => {
       metrics.batchSize.observe(items.length);

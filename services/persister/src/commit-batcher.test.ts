@@ -29,6 +29,39 @@ describe("commit batcher", () => {
     expect(new Set(items.map((i) => laneOf(i.conversationId, 4))).size).toBeGreaterThan(1);
   });
 
+  it("with a commit clock, commits a send at once after a quiet spell and merges the sends of the next interval", async () => {
+    const starts: { at: number; bodies: string[] }[] = [];
+    const batcher = new CommitBatcher({
+      lanes: 1,
+      maxBatch: 100,
+      minIntervalMs: 40,
+      commit: async (items) => {
+        starts.push({ at: performance.now(), bodies: items.map((i) => i.body) });
+        return items.map(ok);
+      },
+      onCommitted: () => {},
+    });
+    const first = batcher.submit([item("a")], "pod");
+    await first;
+    // Commits take no time here: without the clock each of these would be a transaction of its own.
+    const rest: Promise<PersistOutcome[]>[] = [];
+    for (const body of ["b", "c", "d"]) {
+      rest.push(batcher.submit([item(body)], "pod"));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await Promise.all(rest);
+    expect(starts.map((s) => s.bodies)).toEqual([["a"], ["b", "c", "d"]]);
+    // Generous lower bound for timer slack; the point is that the second commit waited.
+    expect(starts[1]!.at - starts[0]!.at).toBeGreaterThanOrEqual(35);
+
+    // A quiet spell longer than the interval: the next send is committed at once.
+    await new Promise((r) => setTimeout(r, 60));
+    const before = performance.now();
+    await batcher.submit([item("e")], "pod");
+    expect(starts.at(-1)!.bodies).toEqual(["e"]);
+    expect(starts.at(-1)!.at - before).toBeLessThan(35);
+  });
+
   it("commits the first job at once and merges what arrives meanwhile", async () => {
     const batches: string[][] = [];
     const committed: string[] = [];

@@ -27,6 +27,7 @@ await runWorkerService({
       consumer: env.POD_NAME ?? hostname(),
       maxBatch: env.PERSIST_MAX_BATCH,
       lanes: env.PERSIST_LANES,
+      commitIntervalMs: env.PERSIST_COMMIT_INTERVAL_MS,
       readCount: env.PERSIST_READ_COUNT,
       claimIdleMs: env.PERSIST_CLAIM_IDLE_MS,
       maxDeliveries: env.PERSIST_MAX_DELIVERIES,
