@@ -28,7 +28,7 @@ export interface PersisterDeps {
   maxBatch: number;
   /** Transactions at once, by conversation (commit-batcher.ts). */
   lanes: number;
-  /** The commit clock (commit-lane.ts `minIntervalMs`; default 0: none). */
+  /** The commit clock (commit-lane.ts `minIntervalMs`; PERSIST_COMMIT_INTERVAL_MS, 3 ms by default; 0 or absent: none). */
   commitIntervalMs?: number;
   /** Entries per XREADGROUP (default 100). */
   readCount?: number;

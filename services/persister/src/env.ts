@@ -23,7 +23,7 @@ export const PersisterEnv = CommonEnv.extend({
    * so under load the sends arriving in between share one commit (Postgres's cost is mostly per
    * commit); after a quiet spell a send is committed at once. 0 turns the clock off.
    */
-  PERSIST_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).max(1_000).default(0),
+  PERSIST_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).max(1_000).default(3),
   /** Messages in one transaction at most. */
   PERSIST_MAX_BATCH: z.coerce.number().int().min(1).max(20_000).default(2_000),
   /**
