@@ -35,3 +35,19 @@ export async function searchMessages(sql: Sql, input: SearchQuery): Promise<Mess
     order by s.rank desc, m.created_at desc, m.conversation_id, m.seq`;
   return rows.map(toMessage);
 }
+
+/** The search index (migrations/0004_search_and_edits.sql). */
+export const SEARCH_INDEX = "messages_search_idx";
+
+/**
+ * Moves the search index's pending list (GIN `fastupdate`) into the index proper and answers
+ * how many pending-list pages that freed. Left alone, the list is merged by whichever insert
+ * finds it past `gin_pending_list_limit` (4 MB): that commit then takes 100 ms or more, and
+ * every send queued behind it waits. Called often from outside the commit path, the list
+ * never gets there (and searches, which read the whole list, stay fast). Needs the index's
+ * owner (the role that ran the migrations), like VACUUM.
+ */
+export async function cleanSearchPendingList(sql: Sql): Promise<number> {
+  const [row] = await sql<{ pages: number }[]>`select gin_clean_pending_list(${SEARCH_INDEX}::regclass)::int as pages`;
+  return row?.pages ?? 0;
+}

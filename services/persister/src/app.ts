@@ -9,6 +9,7 @@ import { createEntryHandler } from "./entry-handler.js";
 import { FanOut } from "./fan-out.js";
 import { HandOff } from "./hand-off.js";
 import { createPersisterMetrics } from "./metrics.js";
+import { SearchIndexCleaner } from "./search-index-cleaner.js";
 import { StreamMaintenance } from "./stream-maintenance.js";
 import { registerStreamMetrics } from "./stream-metrics.js";
 import { StreamReader } from "./stream-reader.js";
@@ -28,6 +29,8 @@ export interface PersisterDeps {
   maxBatch: number;
   /** Transactions at once, by conversation (commit-batcher.ts). */
   lanes: number;
+  /** How often the search index's pending list is merged apart from commits (search-index-cleaner.ts; default 1 s, 0: never). */
+  searchIndexCleanMs?: number;
   /** The commit clock (commit-lane.ts `minIntervalMs`; PERSIST_COMMIT_INTERVAL_MS, 3 ms by default; 0 or absent: none). */
   commitIntervalMs?: number;
   /** Entries per XREADGROUP (default 100). */
@@ -89,7 +92,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
   };
   const maxDeliveries = deps.maxDeliveries ?? 5;
   // The reader and the handler need each other (the handler holds reading during an outage).
-  let reader: StreamReader | undefined;
+  const readerRef: { current?: StreamReader } = {};
   const handle = createEntryHandler({
     batcher,
     pipeline,
@@ -97,10 +100,10 @@ export function buildPersister(deps: PersisterDeps): Persister {
     keyspace: deps.keyspace,
     metrics,
     logger: deps.logger,
-    holdReading: () => reader!.hold(),
+    holdReading: () => readerRef.current!.hold(),
     signal: stopping.signal,
   });
-  reader = new StreamReader({
+  const reader = new StreamReader({
     redis: deps.workerRedis,
     keyspace: deps.keyspace,
     consumer: deps.consumer,
@@ -113,6 +116,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
     forget: (id) => pipeline.ack(id),
     logger: deps.logger,
   });
+  readerRef.current = reader;
   const maintenance = new StreamMaintenance({
     redis: deps.publishRedis,
     keyspace: deps.keyspace,
@@ -125,6 +129,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
     metrics,
     logger: deps.logger,
   });
+  const searchIndexCleaner = new SearchIndexCleaner({ sql: deps.database.sql, intervalMs: deps.searchIndexCleanMs ?? 1_000, logger: deps.logger });
   registerStreamMetrics({ registry: deps.registry, redis: deps.publishRedis, keyspace: deps.keyspace, logger: deps.logger });
 
   let stopped: Promise<void> | undefined;
@@ -136,6 +141,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
     run: () => {
       streamReader.start();
       maintenance.start();
+      searchIndexCleaner.start();
     },
     stop: () =>
       (stopped ??= (async () => {
@@ -143,6 +149,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
         stopping.abort();
         await streamReader.stop();
         await maintenance.stop();
+        await searchIndexCleaner.stop();
         await batcher.idle();
         await pipeline.idle();
         await handOff.close();

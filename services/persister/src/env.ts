@@ -24,6 +24,12 @@ export const PersisterEnv = CommonEnv.extend({
    * commit); after a quiet spell a send is committed at once. 0 turns the clock off.
    */
   PERSIST_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).max(1_000).default(3),
+  /**
+   * How often the search index's pending list (GIN fastupdate) is merged into the index apart
+   * from the commits; 0: never, and the insert that finds the list full merges it (a commit of
+   * 100 ms or more, with every send queued behind it).
+   */
+  SEARCH_INDEX_CLEAN_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
   /** Messages in one transaction at most. */
   PERSIST_MAX_BATCH: z.coerce.number().int().min(1).max(20_000).default(2_000),
   /**

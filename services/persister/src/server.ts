@@ -28,6 +28,7 @@ await runWorkerService({
       maxBatch: env.PERSIST_MAX_BATCH,
       lanes: env.PERSIST_LANES,
       commitIntervalMs: env.PERSIST_COMMIT_INTERVAL_MS,
+      searchIndexCleanMs: env.SEARCH_INDEX_CLEAN_MS,
       readCount: env.PERSIST_READ_COUNT,
       claimIdleMs: env.PERSIST_CLAIM_IDLE_MS,
       maxDeliveries: env.PERSIST_MAX_DELIVERIES,

@@ -5,6 +5,7 @@ import { createTestDatabase } from "@parley/testkit/vitest";
 import type { TestDatabase } from "@parley/testkit";
 import {
   applyDelivered,
+  cleanSearchPendingList,
   createConversation,
   createDatabase,
   listConversations,
@@ -115,6 +116,17 @@ describe("persistBatch", () => {
     } finally {
       await fresh.close();
     }
+  });
+});
+
+describe("cleanSearchPendingList", () => {
+  it("moves the search index's pending list into the index, so no commit has to", async () => {
+    const c = await newConversation();
+    for (let batch = 0; batch < 4; batch++) {
+      await persistBatch(database.sql, Array.from({ length: 100 }, (_, i) => item(c, { body: `pending words ${batch} ${i} lorem ipsum` })));
+    }
+    expect(await cleanSearchPendingList(database.sql)).toBeGreaterThan(0);
+    expect(await cleanSearchPendingList(database.sql)).toBe(0);
   });
 });
 
