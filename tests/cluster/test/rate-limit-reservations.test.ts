@@ -24,8 +24,8 @@ afterAll(async () => {
 function countingBucket(inner: TokenBucket) {
   const calls = { reserve: 0, giveBack: 0 };
   const bucket: TokenBucket = {
-    reserve: (userId, want) => (calls.reserve++, inner.reserve(userId, want)),
-    giveBack: (userId, tokens) => (calls.giveBack++, inner.giveBack(userId, tokens)),
+    reserve: (userId, want, spent) => (calls.reserve++, inner.reserve(userId, want, spent)),
+    giveBack: (userId, tokens, spent) => (calls.giveBack++, inner.giveBack(userId, tokens, spent)),
   };
   return { bucket, calls };
 }
@@ -83,6 +83,24 @@ describe("per-user rate limit, reserved per pod in chunks from a shared bucket",
     // Once the bucket holds a token again, the user sends again.
     await sleep(120);
     expect(await outcome(pod!.limiter.consume(user))).toBe("ok");
+  });
+
+  it("what a pod holds counts against the burst: a steady sender's chunk plus a refilled bucket is still at most 40 at once", async () => {
+    const [a, b] = pods(2, { perSecond: 20, burst: 40 });
+    const user = randomUUID();
+    // Ten sends a second on each pod: both chunks grow to their maximum (10) and are held.
+    for (let i = 0; i < 12; i++) {
+      await a!.limiter.consume(user);
+      await b!.limiter.consume(user);
+      await sleep(100);
+    }
+    // Long enough for the bucket to refill completely, shorter than the idle give-back (3 s).
+    await sleep(2_100);
+    const burst = await attempts(Array.from({ length: 50 }, (_, i) => (i % 2 ? a : b)!.limiter.consume(user)));
+    // Before the bucket counted held tokens: 40 from the bucket plus what each pod held (up to 60).
+    expect(burst.accepted).toBeLessThanOrEqual(40);
+    expect(burst.accepted).toBeGreaterThanOrEqual(30);
+    expect(burst.refusals.every((r) => r.code === "RATE_LIMITED")).toBe(true);
   });
 
   it("a user on two pods gets no more than the bucket allows, and other users are untouched", async () => {

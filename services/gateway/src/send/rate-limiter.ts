@@ -46,6 +46,8 @@ interface Lease {
   blockedUntil: number;
   /** Sends of this user on this pod waiting for a reservation. */
   waiting: number;
+  /** Tokens spent since the last call to the bucket (reported with the next one: token-bucket.ts, held). */
+  spent: number;
   asking: Promise<void> | undefined;
 }
 
@@ -62,8 +64,13 @@ interface Lease {
  * After a refusal the pod refuses the user locally until the bucket holds a token again, so a
  * flood costs Redis nothing.
  */
+/** How long a pod remembers spends it has not reported (the bucket forgets held tokens after 10 s). */
+const HELD_REPORT_MS = 10_000;
+
 export class ReservingRateLimiter implements SendRateLimiter {
   private readonly leases = new Map<string, Lease>();
+  /** Spends of forgotten leases not yet reported to the bucket, with when they were spent. */
+  private readonly unreported = new Map<string, { spent: number; at: number }>();
   private readonly sweep: NodeJS.Timeout;
   private readonly maxChunk: number;
   private readonly horizonMs: number;
@@ -91,6 +98,7 @@ export class ReservingRateLimiter implements SendRateLimiter {
     const lease = this.leases.get(userId);
     if (!lease || lease.tokens < 1 || lease.waiting > 0) return false;
     lease.tokens--;
+    lease.spent++;
     lease.lastUse = performance.now();
     return true;
   }
@@ -98,7 +106,7 @@ export class ReservingRateLimiter implements SendRateLimiter {
   consume(userId: string): Promise<void> {
     let lease = this.leases.get(userId);
     if (!lease) {
-      lease = { tokens: 0, chunk: 1, grantedAt: 0, granted: 0, lastUse: 0, blockedUntil: 0, waiting: 0, asking: undefined };
+      lease = { tokens: 0, chunk: 1, grantedAt: 0, granted: 0, lastUse: 0, blockedUntil: 0, waiting: 0, spent: 0, asking: undefined };
       this.leases.set(userId, lease);
     }
     const now = performance.now();
@@ -106,6 +114,7 @@ export class ReservingRateLimiter implements SendRateLimiter {
     // The common case costs no Redis call and no promise chain.
     if (lease.tokens >= 1 && lease.waiting === 0) {
       lease.tokens--;
+      lease.spent++;
       return Promise.resolve();
     }
     if (lease.blockedUntil > now && lease.waiting === 0) return Promise.reject(this.limited(lease.blockedUntil - now));
@@ -117,8 +126,7 @@ export class ReservingRateLimiter implements SendRateLimiter {
     const lease = this.leases.get(userId);
     if (!lease || lease.waiting > 0 || lease.asking) return;
     this.leases.delete(userId);
-    const unspent = Math.floor(lease.tokens);
-    if (unspent > 0) this.bucket.giveBack(userId, unspent).catch(() => {});
+    this.forget(userId, lease);
   }
 
   /** Gives back what this pod reserved and did not spend, and stops the idle sweep. */
@@ -133,6 +141,7 @@ export class ReservingRateLimiter implements SendRateLimiter {
       for (;;) {
         if (lease.tokens >= 1) {
           lease.tokens--;
+          lease.spent++;
           return;
         }
         const now = performance.now();
@@ -154,14 +163,18 @@ export class ReservingRateLimiter implements SendRateLimiter {
     }
     // Every waiting send is demand now; the chunk is what is held ahead of it.
     const want = Math.max(lease.chunk, lease.waiting);
+    const spent = lease.spent + (this.unreported.get(userId)?.spent ?? 0);
+    lease.spent = 0;
+    this.unreported.delete(userId);
     try {
-      const { granted, waitMs } = await this.bucket.reserve(userId, want);
+      const { granted, waitMs } = await this.bucket.reserve(userId, want, spent);
       const at = performance.now();
       lease.tokens += granted;
       lease.granted = granted;
       lease.grantedAt = at;
       if (granted === 0) lease.blockedUntil = at + Math.max(1, waitMs);
     } catch {
+      lease.spent += spent;
       throw new ParleyError("UNAVAILABLE", "rate limiter unavailable; retry later");
     } finally {
       lease.asking = undefined;
@@ -174,11 +187,30 @@ export class ReservingRateLimiter implements SendRateLimiter {
     for (const [userId, lease] of this.leases) {
       if (lease.lastUse > before || lease.waiting > 0 || lease.asking) continue;
       this.leases.delete(userId);
-      const unspent = Math.floor(lease.tokens);
-      // Best effort: tokens that cannot go back (Redis away) only make the user wait a little.
-      if (unspent > 0) returns.push(this.bucket.giveBack(userId, unspent).catch(() => {}));
+      returns.push(this.forget(userId, lease));
     }
+    // Spends older than the bucket's lapse of held tokens no longer need reporting.
+    const lapsed = performance.now() - HELD_REPORT_MS;
+    for (const [userId, entry] of this.unreported) if (entry.at < lapsed) this.unreported.delete(userId);
     await Promise.all(returns);
+  }
+
+  /**
+   * A lease ends: unspent tokens go back with the spends (one call); with nothing to give back,
+   * the spends wait for the user's next reservation on this pod (a slow sender would otherwise
+   * pay a second call per send), and lapse in the bucket if none comes.
+   */
+  private forget(userId: string, lease: Lease): Promise<void> {
+    const unspent = Math.floor(lease.tokens);
+    const earlier = this.unreported.get(userId);
+    const spent = lease.spent + (earlier?.spent ?? 0);
+    if (unspent <= 0) {
+      if (spent > 0) this.unreported.set(userId, { spent, at: earlier?.at ?? performance.now() });
+      return Promise.resolve();
+    }
+    this.unreported.delete(userId);
+    // Best effort: tokens that cannot go back (Redis away) only make the user wait a little.
+    return this.bucket.giveBack(userId, unspent, spent).catch(() => {});
   }
 
   private limited(ms: number): ParleyError {
