@@ -6,8 +6,8 @@ export const PersisterEnv = CommonEnv.extend({
   METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9101),
   /**
    * Persist stream entries taken by one XREADGROUP. Entries read while a transaction runs are
-   * merged into the next one; reading pauses while more than 2 × PERSIST_MAX_BATCH messages
-   * are read and not yet committed.
+   * merged into the next one; no new read starts while more than 2 × PERSIST_MAX_BATCH
+   * messages are read and not yet committed (one read still brings up to this many entries).
    */
   PERSIST_READ_COUNT: z.coerce.number().int().min(1).max(10_000).default(100),
   /**

@@ -23,8 +23,11 @@ await runWorkerService({
       registry,
       logger,
       // Stable across restarts of the pod (a StatefulSet's or a Deployment pod's name), so a
-      // restarted container first re-reads the entries it had read and not committed.
-      consumer: env.POD_NAME ?? hostname(),
+      // restarted container first re-reads the entries it had read and not committed. Without
+      // POD_NAME, the host and process: two persisters on one host must not share a name (each
+      // would re-read, and count deliveries of, what the other holds); a restarted one's
+      // entries are then reclaimed after PERSIST_CLAIM_IDLE_MS instead.
+      consumer: env.POD_NAME ?? `${hostname()}-${process.pid}`,
       maxBatch: env.PERSIST_MAX_BATCH,
       lanes: env.PERSIST_LANES,
       commitIntervalMs: env.PERSIST_COMMIT_INTERVAL_MS,

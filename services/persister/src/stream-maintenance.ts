@@ -118,8 +118,12 @@ export class StreamMaintenance {
     if (candidates.length === 0) return;
     const deliveries = new Map(candidates.map(([id, , , count]) => [id, count]));
     // The idle bound again in XCLAIM: when two pods reclaim at once, only one gets each entry.
+    if (this.opts.reader.isStopped()) return;
     const claimed = (await redis.xclaim(stream, group, consumer, claimIdleMs, ...candidates.map(([id]) => id))) as [string, string[] | null][];
     if (claimed.length === 0) return;
+    // A stop during the claim: stop() may have stopped waiting for new work; what was claimed
+    // stays pending (its idle time reset) and another persister reclaims it.
+    if (this.opts.reader.isStopped()) return;
     this.opts.metrics.reclaimed.inc(claimed.length);
     this.opts.logger.warn({ entries: claimed.length, from: [...new Set(candidates.map(([, c]) => c))] }, "reclaimed persist entries from a persister that stopped answering");
     for (const [id, fields] of claimed) {

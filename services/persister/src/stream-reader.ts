@@ -148,7 +148,9 @@ export class StreamReader {
         await sleep(retryDelayMs(failures++, 100, 2_000));
         continue;
       }
-      if (this.stopped) break;
+      // Even when a stop came meanwhile: Redis counts these entries as delivered to this pod,
+      // so they are committed now (stop() waits for them) rather than left pending until
+      // another persister reclaims them.
       const entries = reply?.[0]?.[1] ?? [];
       if (cursor !== ">") {
         if (entries.length === 0) {

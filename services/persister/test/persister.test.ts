@@ -229,6 +229,25 @@ describe("persister", () => {
 });
 
 describe("the persist stream's housekeeping", () => {
+  it("a stop while entries keep arriving commits what it had read and leaves nothing pending with it", async () => {
+    const consumer = "stopping-pod";
+    const p = startPersister(new Registry(), { consumer });
+    let appending = true;
+    const writer = (async () => {
+      while (appending) {
+        await append(Array.from({ length: 20 }, () => item()));
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 300));
+    // Lands while the reader waits in XREADGROUP, which then returns entries Redis counts as this pod's.
+    await p.stop();
+    appending = false;
+    await writer;
+    const pending = await producer.xpending(keyspace.persist.stream, keyspace.persist.group, "-", "+", 10_000, consumer);
+    expect(pending).toEqual([]);
+  });
+
   it("trims acked entries, so the stream stays short", async () => {
     const items = Array.from({ length: 1_000 }, (_, i) => item({ body: `trim ${i}` }));
     await appendEach(items);
