@@ -39,7 +39,7 @@ export class SearchIndexCleaner {
         const code = (err as { code?: unknown }).code;
         if (code === "42501") {
           this.disabled = true;
-          this.stop();
+          clearInterval(this.timer);
           this.opts.logger.warn({ err: String(err) }, "the search index's pending list cannot be merged by this role (it must own the index); inserts will merge it");
         } else {
           // Postgres away: the next tick tries again (dependency health reports the outage).
