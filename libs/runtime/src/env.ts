@@ -32,3 +32,28 @@ export function parseEnv<S extends z.ZodType>(schema: S, source: Record<string, 
 export const csv = z
   .string()
   .transform((s) => s.split(",").map((p) => p.trim()).filter((p) => p.length > 0));
+
+/**
+ * The shared settings as every service's config carries them (`config.common`): parsed once
+ * by the service's env.ts, fully defaulted, read by the wiring without fallbacks of its own.
+ * `podName` names this process in logs, metrics and Redis client names; each service passes
+ * the name it goes by when Kubernetes sets no POD_NAME.
+ */
+export function commonConfig(env: z.infer<typeof CommonEnv>, defaultPodName: string) {
+  return {
+    nodeEnv: env.NODE_ENV,
+    redisUrl: env.REDIS_URL,
+    databaseUrl: env.DATABASE_URL,
+    logLevel: env.LOG_LEVEL,
+    podName: env.POD_NAME ?? defaultPodName,
+    dependencyCheckMs: env.DEPENDENCY_CHECK_MS,
+  } as const;
+}
+export type CommonConfig = ReturnType<typeof commonConfig>;
+
+/**
+ * The well-known HS256 secret of development starts (`npm start`, the web example's dev token,
+ * the dev Kubernetes overlay's docs). Every tool that signs or checks a development token reads
+ * it from here; a production start refuses it.
+ */
+export const DEV_JWT_SECRET = "parley-dev-secret-change-me";
