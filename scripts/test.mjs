@@ -2,12 +2,14 @@
 // `npm test`: every test of every workspace, from a fresh clone.
 //
 // 1. install + build (scripts/ensure-built.mjs);
-// 2. make sure redis-server and PostgreSQL are on the machine (apt-get when root);
+// 2. make sure redis-server and PostgreSQL are on the machine, and the programs the chosen
+//    workspaces' tests drive (Chromium, Prometheus: scripts/system-tools.mjs), apt-get when root;
 // 3. start ONE Redis and ONE PostgreSQL for the whole run and hand them to every
 //    workspace as TEST_REDIS_URL / TEST_DATABASE_URL (the testkit's globalSetup uses
 //    them instead of starting its own; tests make their own database and key prefix);
 // 4. run each workspace's `vitest run` one after another (vitest itself uses both cores),
 //    reading its JSON report for the counts;
+//    whatever a workspace's run leaves running is ended when it exits (scripts/process-group.mjs);
 // 5. print a per-workspace table and the closing line `N passed, N failed[, N skipped]`.
 //
 // Usage: npm test [-- WORKSPACE...]   (a name like gateway or @parley/gateway, or a path)
@@ -19,6 +21,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ensureBuilt } from "./ensure-built.mjs";
 import { ROOT, bold, dim, green, red, step, yellow } from "./lib.mjs";
+
+import { ensureTools, installHint } from "./system-tools.mjs";
 import { listWorkspaces } from "./workspaces.mjs";
 
 const timeoutMinutes = Number(process.env.PARLEY_TEST_TIMEOUT_MIN ?? 20);
@@ -34,6 +38,8 @@ function selectWorkspaces(filters) {
 }
 
 let current; // the running workspace's process group leader, for Ctrl-C
+// Ends what a workspace's run left in its process group (the test kit's reapGroup, set once built).
+let reapGroup = () => [];
 
 /** Runs one command in its own process group so a timeout can end it and everything it started. */
 function runGroup(command, args, { cwd, env }) {
@@ -55,6 +61,11 @@ function runGroup(command, args, { cwd, env }) {
     });
     child.once("exit", (code, signal) => {
       clearTimeout(timer);
+      const left = reapGroup(child.pid);
+      if (left.length > 0) {
+        const names = left.map((p) => `${p.command} (${p.pid})`).join(", ");
+        process.stderr.write(`${yellow("!")} ended what ${cwd} left running: ${names}\n`);
+      }
       resolve(code ?? (signal ? 128 : 1));
     });
   });
@@ -116,6 +127,7 @@ async function main() {
 
   const failedBuilds = await ensureBuilt({ keepGoing: true });
   const testkit = await import("@parley/testkit");
+  reapGroup = testkit.reapGroup;
 
   const workspaces = selectWorkspaces(filters);
   // Colours only on a terminal: CI logs stay plain text.
@@ -141,10 +153,24 @@ async function main() {
   }
   step(`Redis ${env.TEST_REDIS_URL}, PostgreSQL ${env.TEST_DATABASE_URL}`);
 
+  // The machine programs the chosen workspaces' tests drive (package.json "parley.testTools"),
+  // installed as root like the servers above; a workspace whose tools cannot be had is not run
+  // and fails with one line saying how to get them.
+  const stillMissing = ensureTools(workspaces.flatMap((ws) => ws.testTools), { log: step });
+
   const results = [];
   const reportDir = mkdtempSync(join(tmpdir(), "parley-test-"));
   try {
-    for (const ws of workspaces) results.push(await runWorkspace(ws, env, reportDir));
+    for (const ws of workspaces) {
+      const lacking = ws.testTools.filter((tool) => stillMissing.includes(tool));
+      if (lacking.length > 0) {
+        const note = `needs ${lacking.join(", ")}: ${installHint(lacking)}`;
+        process.stdout.write(`\n${bold(`━━ ${ws.path} (${ws.name})`)}\n${red("✗")} not run: ${note}\n`);
+        results.push({ ws, passed: 0, failed: 1, skipped: 0, code: 1, seconds: 0, note });
+        continue;
+      }
+      results.push(await runWorkspace(ws, env, reportDir));
+    }
   } finally {
     rmSync(reportDir, { recursive: true, force: true });
     await stopServers();

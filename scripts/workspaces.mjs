@@ -3,7 +3,10 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { ROOT } from "./lib.mjs";
 
-/** [{ name, dir (absolute), path (relative), scripts }] sorted libs first, then services, then tools. */
+/**
+ * [{ name, dir (absolute), path (relative), scripts, testTools }] sorted libs first, then services,
+ * then tools; testTools are the machine programs its tests drive (scripts/system-tools.mjs).
+ */
 export function listWorkspaces() {
   const root = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
   const found = [];
@@ -18,7 +21,7 @@ export function listWorkspaces() {
       const manifest = join(dir, "package.json");
       if (!existsSync(manifest)) continue;
       const pkg = JSON.parse(readFileSync(manifest, "utf8"));
-      found.push({ name: pkg.name, dir, path: relative(ROOT, dir), scripts: pkg.scripts ?? {} });
+      found.push({ name: pkg.name, dir, path: relative(ROOT, dir), scripts: pkg.scripts ?? {}, testTools: pkg.parley?.testTools ?? [] });
     }
   }
   return found;
