@@ -3,17 +3,17 @@ import type { Keyspace } from "@parley/bus";
 import { persistBatch, type Database } from "@parley/db";
 import type { Logger, Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
-import { CommitBatcher } from "./commit-batcher.js";
-import { addDeadLetter } from "./dead-letters.js";
-import { createEntryHandler } from "./entry-handler.js";
-import { FanOut } from "./fan-out.js";
-import { HandOff } from "./hand-off.js";
+import { CommitBatcher } from "./commit/commit-batcher.js";
+import { addDeadLetter } from "./publish/dead-letters.js";
+import { createEntryHandler } from "./commit/entry-handler.js";
+import { FanOut } from "./publish/fan-out.js";
+import { HandOff } from "./publish/hand-off.js";
 import { createPersisterMetrics } from "./metrics.js";
-import { SearchIndexCleaner } from "./search-index-cleaner.js";
-import { StreamMaintenance } from "./stream-maintenance.js";
-import { registerStreamMetrics } from "./stream-metrics.js";
-import { StreamReader } from "./stream-reader.js";
-import { TurnPipeline } from "./turn-pipeline.js";
+import { SearchIndexCleaner } from "./maintenance/search-index-cleaner.js";
+import { StreamMaintenance } from "./maintenance/stream-maintenance.js";
+import { registerStreamMetrics } from "./stream/stream-metrics.js";
+import { StreamReader } from "./stream/stream-reader.js";
+import { TurnPipeline } from "./publish/turn-pipeline.js";
 
 export interface PersisterDeps {
   database: Database;

@@ -2,7 +2,7 @@ import type { JobsOptions } from "bullmq";
 import { JobCatalog, type CommittedMessage } from "@parley/bus";
 import type { PersistOutcome } from "@parley/db";
 import type { Logger } from "@parley/runtime";
-import type { PersisterMetrics } from "./metrics.js";
+import type { PersisterMetrics } from "../metrics.js";
 
 /** Where hand-offs go: the `notify` queue (BullMQ's Queue; the narrow shape lets tests record). */
 export interface NotifyQueue {

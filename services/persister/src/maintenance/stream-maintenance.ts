@@ -1,9 +1,9 @@
 import type { Redis } from "ioredis";
 import type { Keyspace } from "@parley/bus";
 import type { Logger } from "@parley/runtime";
-import type { PersisterMetrics } from "./metrics.js";
-import { fieldsOf, readStreamState } from "./stream-state.js";
-import type { StreamReader } from "./stream-reader.js";
+import type { PersisterMetrics } from "../metrics.js";
+import { fieldsOf, readStreamState } from "../stream/stream-state.js";
+import type { StreamReader } from "../stream/stream-reader.js";
 
 export interface StreamMaintenanceOptions {
   /** The fail-fast connection: a tick during an outage fails at once and the next one tries again. */

@@ -3,11 +3,11 @@ import { PERSIST_ENTRY_VERSION, streamIdMs, type DecodedEntry, type Keyspace } f
 import { isTransientDbError, type PersistOutcome } from "@parley/db";
 import type { Logger } from "@parley/runtime";
 import type { CommitBatcher } from "./commit-batcher.js";
-import { addDeadLetter } from "./dead-letters.js";
-import type { FanOut } from "./fan-out.js";
-import type { PersisterMetrics } from "./metrics.js";
+import { addDeadLetter } from "../publish/dead-letters.js";
+import type { FanOut } from "../publish/fan-out.js";
+import type { PersisterMetrics } from "../metrics.js";
 import { PoisonItemsError } from "./poison-items-error.js";
-import type { TurnPipeline } from "./turn-pipeline.js";
+import type { TurnPipeline } from "../publish/turn-pipeline.js";
 
 const STORE_FAILED = { code: "INTERNAL", message: "the message could not be stored" } as const;
 

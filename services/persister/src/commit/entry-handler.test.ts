@@ -6,9 +6,9 @@ import { createKeyspace, decodePersistEntry, PERSIST_ENTRY_VERSION } from "@parl
 import type { PersistItem, PersistOutcome } from "@parley/db";
 import type { CommitBatcher } from "./commit-batcher.js";
 import { createEntryHandler } from "./entry-handler.js";
-import type { FanOut } from "./fan-out.js";
-import { createPersisterMetrics } from "./metrics.js";
-import type { TurnPipeline } from "./turn-pipeline.js";
+import type { FanOut } from "../publish/fan-out.js";
+import { createPersisterMetrics } from "../metrics.js";
+import type { TurnPipeline } from "../publish/turn-pipeline.js";
 
 // The handler's retry and dead-letter decisions with stand-ins for the batcher and the turn
 // pipeline; the real ones run against Postgres and Redis in test/persister.test.ts and

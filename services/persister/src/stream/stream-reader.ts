@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { decodePersistEntry, ensurePersistGroup, type Keyspace } from "@parley/bus";
 import type { Logger } from "@parley/runtime";
-import { retryDelayMs, type EntryHandler } from "./entry-handler.js";
+import { retryDelayMs, type EntryHandler } from "../commit/entry-handler.js";
 
 export interface StreamReaderOptions {
   /** The blocking connection (consumer role: offline queue on, unlimited retries). */
