@@ -1,8 +1,11 @@
 import type { PersistOutcome } from "@parley/db";
 
+/** The answer to a send that will not be stored (its entry or its message was refused). */
+export const STORE_FAILED = { code: "INTERNAL", message: "the message could not be stored" } as const;
+
 /**
- * Some messages of a job could not be stored for a reason that is not an outage (Postgres
- * refused them). The rest of the job was committed and answered; `outcomes` holds every
+ * Some messages of an entry could not be stored for a reason that is not an outage (Postgres
+ * refused them). The rest of the entry was committed and answered; `outcomes` holds every
  * item's answer, `failed` the positions of the refused ones, `reason` what Postgres said.
  */
 export class PoisonItemsError extends Error {
@@ -16,7 +19,4 @@ export class PoisonItemsError extends Error {
   }
 }
 
-export const refusedOutcome = (): PersistOutcome => ({
-  ok: false,
-  error: { code: "INTERNAL", message: "the message could not be stored" },
-});
+export const refusedOutcome = (): PersistOutcome => ({ ok: false, error: { ...STORE_FAILED } });

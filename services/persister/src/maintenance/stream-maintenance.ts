@@ -3,21 +3,23 @@ import type { Keyspace } from "@parley/bus";
 import type { Logger } from "@parley/runtime";
 import type { PersisterMetrics } from "../metrics.js";
 import { fieldsOf, readStreamState } from "../stream/stream-state.js";
-import type { StreamReader } from "../stream/stream-reader.js";
+import type { DeadLetters } from "../publish/dead-letters.js";
+import type { HeldEntries } from "../stream/held-entries.js";
 
 export interface StreamMaintenanceOptions {
   /** The fail-fast connection: a tick during an outage fails at once and the next one tries again. */
   redis: Redis;
   keyspace: Keyspace;
   consumer: string;
-  reader: StreamReader;
+  /** The entries this pod holds (the stream reader), through the narrow face maintenance may use. */
+  held: HeldEntries;
   /** An entry pending this long with a consumer that no longer heartbeats it is claimed. */
   claimIdleMs: number;
   /** A reclaimed entry delivered more often than this is dead-lettered (`redelivered`). */
   maxDeliveries: number;
   /** A consumer with nothing pending and idle this long is removed from the group. */
   consumerIdleMs: number;
-  redelivered(id: string, fields: readonly string[], deliveries: number): void;
+  deadLetters: Pick<DeadLetters, "redelivered">;
   metrics: PersisterMetrics;
   logger: Logger;
 }
@@ -80,7 +82,7 @@ export class StreamMaintenance {
     if (Date.now() - this.lastReclaim < this.reclaimEveryMs) return;
     this.lastReclaim = Date.now();
     await this.heartbeat();
-    if (this.opts.reader.isStopped()) return;
+    if (this.opts.held.isStopped()) return;
     await this.reclaim();
     await this.forgetIdleConsumers();
   }
@@ -95,17 +97,12 @@ export class StreamMaintenance {
   }
 
   private async heartbeat(): Promise<void> {
-    const due = Date.now() - this.opts.claimIdleMs / 3;
-    const ids = [...this.opts.reader.held()].filter(([, h]) => h.heldSince <= due).map(([id]) => id);
+    const ids = this.opts.held.dueForHeartbeat(Date.now() - this.opts.claimIdleMs / 3);
     const { stream, group } = this.opts.keyspace.persist;
     for (let i = 0; i < ids.length; i += 1_000) {
       const chunk = ids.slice(i, i + 1_000);
       await this.opts.redis.xclaim(stream, group, this.opts.consumer, 0, ...chunk, "JUSTID");
-      const now = Date.now();
-      for (const id of chunk) {
-        const held = this.opts.reader.held().get(id);
-        if (held) held.heldSince = now;
-      }
+      this.opts.held.heartbeated(chunk, Date.now());
     }
   }
 
@@ -113,25 +110,24 @@ export class StreamMaintenance {
     const { redis, keyspace, consumer, claimIdleMs } = this.opts;
     const { stream, group } = keyspace.persist;
     const rows = (await redis.xpending(stream, group, "IDLE", claimIdleMs, "-", "+", CLAIM_BATCH)) as [string, string, number, number][];
-    const held = this.opts.reader.held();
-    const candidates = rows.filter(([id]) => !held.has(id));
+    const candidates = rows.filter(([id]) => !this.opts.held.holds(id));
     if (candidates.length === 0) return;
     const deliveries = new Map(candidates.map(([id, , , count]) => [id, count]));
     // The idle bound again in XCLAIM: when two pods reclaim at once, only one gets each entry.
-    if (this.opts.reader.isStopped()) return;
+    if (this.opts.held.isStopped()) return;
     const claimed = (await redis.xclaim(stream, group, consumer, claimIdleMs, ...candidates.map(([id]) => id))) as [string, string[] | null][];
     if (claimed.length === 0) return;
     // A stop during the claim: stop() may have stopped waiting for new work; what was claimed
     // stays pending (its idle time reset) and another persister reclaims it.
-    if (this.opts.reader.isStopped()) return;
+    if (this.opts.held.isStopped()) return;
     this.opts.metrics.reclaimed.inc(claimed.length);
     this.opts.logger.warn({ entries: claimed.length, from: [...new Set(candidates.map(([, c]) => c))] }, "reclaimed persist entries from a persister that stopped answering");
     for (const [id, fields] of claimed) {
       if (!fields) continue;
       // XCLAIM counted one more delivery.
       const count = (deliveries.get(id) ?? 0) + 1;
-      if (count > this.opts.maxDeliveries) this.opts.redelivered(id, fields, count);
-      else this.opts.reader.dispatch(id, fields);
+      if (count > this.opts.maxDeliveries) this.opts.deadLetters.redelivered(id, fields, count);
+      else this.opts.held.dispatch(id, fields);
     }
   }
 
