@@ -16,7 +16,8 @@ export interface CommitLaneOptions {
   commit(items: PersistItem[]): Promise<PersistOutcome[]>;
   /**
    * Runs right after each commit, before the lane's next transaction starts: the fan-out is
-   * issued here so that messages of one conversation leave this process in seq order.
+   * issued here (publish/after-commit.ts) so that messages of one conversation leave this
+   * process in seq order.
    */
   onCommitted(items: PersistItem[], replyTo: string[], outcomes: PersistOutcome[], durationMs: number): void;
   maxBatch: number;
