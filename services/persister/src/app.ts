@@ -15,6 +15,7 @@ import { FanOut } from "./publish/fan-out.js";
 import { HAND_OFF_MAX_MESSAGES, HandOff } from "./publish/hand-off.js";
 import { TurnPipeline } from "./publish/turn-pipeline.js";
 import { ReadGate } from "./stream/read-gate.js";
+import { Reclaimer } from "./stream/reclaimer.js";
 import { registerStreamMetrics } from "./stream/stream-metrics.js";
 import { StreamReader } from "./stream/stream-reader.js";
 
@@ -34,7 +35,7 @@ export interface PersisterDeps {
 export interface Persister {
   /** The stream's housekeeping (its `trim()` is called by tests). */
   maintenance: StreamMaintenance;
-  /** Starts reading the persist stream and the housekeeping timers. */
+  /** Starts reading the persist stream, the reclaimer and the housekeeping timers. */
   run(): void;
   /** Stops reading, finishes the entries in flight (commit, fan-out, XACK), then returns (the connections stay open). */
   stop(): Promise<void>;
@@ -42,9 +43,10 @@ export interface Persister {
 
 /**
  * The persister, stage by stage: `stream/` reads the persist stream (held back by the read
- * gate), `commit/` takes each entry through the commit lanes, `publish/` fans out, answers
- * and XACKs what was committed (or dead-letters what cannot be), `maintenance/` trims the
- * stream, reclaims a vanished persister's entries and merges the search index's pending list.
+ * gate) and reclaims a vanished persister's entries, `commit/` takes each entry through the
+ * commit lanes, `publish/` fans out, answers and XACKs what was committed (or dead-letters
+ * what cannot be), `maintenance/` trims the stream, forgets idle consumers and merges the
+ * search index's pending list.
  */
 export function buildPersister(deps: PersisterDeps): Persister {
   const { config, keyspace, logger } = deps;
@@ -83,16 +85,23 @@ export function buildPersister(deps: PersisterDeps): Persister {
     afterCommit,
     logger,
   });
-  const maintenance = new StreamMaintenance({
+  const reclaimer = new Reclaimer({
     redis: deps.publishRedis,
     keyspace,
     consumer: config.stream.consumer,
     held: reader,
     claimIdleMs: config.stream.claimIdleMs,
     maxDeliveries: config.stream.maxDeliveries,
-    consumerIdleMs: config.stream.consumerIdleMs,
     deadLetters,
     metrics,
+    logger,
+  });
+  const maintenance = new StreamMaintenance({
+    redis: deps.publishRedis,
+    keyspace,
+    consumer: config.stream.consumer,
+    claimIdleMs: config.stream.claimIdleMs,
+    consumerIdleMs: config.stream.consumerIdleMs,
     logger,
   });
   const searchIndexCleaner = new SearchIndexCleaner({ sql: deps.database.sql, intervalMs: config.searchIndexCleanMs, logger });
@@ -103,6 +112,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
     maintenance,
     run: () => {
       reader.start();
+      reclaimer.start();
       maintenance.start();
       searchIndexCleaner.start();
     },
@@ -113,6 +123,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
         // outage are left pending (re-read on restart, or reclaimed).
         stopping.abort();
         await reader.stop();
+        await reclaimer.stop();
         await maintenance.stop();
         await searchIndexCleaner.stop();
         await batcher.idle();

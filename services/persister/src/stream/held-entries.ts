@@ -1,6 +1,6 @@
 /**
- * What stream maintenance may do with the entries this pod holds, and nothing more: find those
- * due a heartbeat and record it, skip them when reclaiming, and hand a reclaimed entry to the
+ * What the reclaimer may do with the entries this pod holds, and nothing more: find those due
+ * a heartbeat and record it, skip them when reclaiming, and hand a reclaimed entry to the
  * reader like one it read. The stream reader implements it; the map behind it stays the reader's.
  */
 export interface HeldEntries {
