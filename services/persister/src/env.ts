@@ -1,5 +1,7 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { z } from "zod";
-import { CommonEnv, parseEnv } from "@parley/runtime";
+import { CommonEnv, commonConfig, parseEnv } from "@parley/runtime";
 
 export const PersisterEnv = CommonEnv.extend({
   /** `/metrics`, `/healthz`, `/readyz` for Prometheus and Kubernetes probes. */
@@ -21,13 +23,14 @@ export const PersisterEnv = CommonEnv.extend({
   /**
    * The commit clock: a transaction starts at least this long after the previous one started,
    * so under load the sends arriving in between share one commit (Postgres's cost is mostly per
-   * commit); after a quiet spell a send is committed at once. 0 turns the clock off.
+   * commit); after a quiet spell a send is committed at once. 0 turns the clock off (why:
+   * docs/decisions/0003-commit-clock.md).
    */
   PERSIST_COMMIT_INTERVAL_MS: z.coerce.number().int().min(0).max(1_000).default(3),
   /**
    * How often the search index's pending list (GIN fastupdate) is merged into the index apart
-   * from the commits; 0: never, and the insert that finds the list full merges it (a commit of
-   * 100 ms or more, with every send queued behind it).
+   * from the commits; 0: never, and the insert that finds the list full merges it inside its
+   * commit, with every send queued behind it (why: docs/decisions/0004-search-pending-list-cleaner.md).
    */
   SEARCH_INDEX_CLEAN_MS: z.coerce.number().int().min(0).max(3_600_000).default(1_000),
   /** Messages in one transaction at most. */
@@ -35,8 +38,8 @@ export const PersisterEnv = CommonEnv.extend({
   /**
    * Transactions at once. Conversations are spread over lanes; each lane commits one batch
    * at a time, so a conversation's messages are still fanned out in seq order. One lane
-   * makes the biggest batches (measured best on one machine: docs/benchmarks.md); more lanes
-   * help when each commit waits on a distant Postgres.
+   * makes the biggest batches (why one by default: docs/decisions/0009-one-commit-lane-by-default.md);
+   * more lanes help when each commit waits on a distant Postgres.
    */
   PERSIST_LANES: z.coerce.number().int().min(1).max(64).default(1),
   /** Postgres connections: one per lane, plus room for health checks. */
@@ -46,4 +49,63 @@ export const PersisterEnv = CommonEnv.extend({
 });
 export type PersisterEnv = z.infer<typeof PersisterEnv>;
 
-export const loadEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(PersisterEnv, source);
+/**
+ * How long one XREADGROUP blocks. It bounds how long a stop waits for the read in flight and
+ * costs one round trip per second on an idle stream; new entries end the wait at once, so
+ * there is nothing for an operator to tune (a constant, not a setting).
+ */
+const READ_BLOCK_MS: number = 1_000;
+
+/**
+ * A consumer with nothing pending, idle this long, is removed from the group: long enough
+ * that a pod restarting or partitioned for a while keeps its name, short enough that the group
+ * does not list every pod ever started (a constant: no operator has needed another value).
+ */
+const CONSUMER_IDLE_MS: number = 3_600_000;
+
+/**
+ * Commits of this window share one `notify` hand-off: a hand-off costs the delivery service
+ * about the same whatever it holds, and notifications wait out a collapse window of seconds
+ * (PUSH_COLLAPSE_MS) anyway (why: docs/decisions/0011-notify-hand-off-window.md). A constant,
+ * not a setting: a longer window only delays pushes, a shorter one only costs CPU.
+ */
+const HAND_OFF_WINDOW_MS: number = 250;
+
+/**
+ * The persister's configuration, parsed once from `source` and fully defaulted: the wiring
+ * (app.ts, server.ts) reads it as is and writes no defaults of its own.
+ */
+export function loadConfig(source: Record<string, string | undefined> = process.env) {
+  const env = parseEnv(PersisterEnv, source);
+  return {
+    common: commonConfig(env, `persister-${randomBytes(3).toString("hex")}`),
+    metricsPort: env.METRICS_PORT,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
+    stream: {
+      /**
+       * This pod's consumer name in the group. Stable across restarts of the pod (a
+       * StatefulSet's or a Deployment pod's name), so a restarted container first re-reads the
+       * entries it had read and not committed. Without POD_NAME, the host and process: two
+       * persisters on one host must not share a name (each would re-read, and count deliveries
+       * of, what the other holds); a restarted one's entries are then reclaimed after
+       * PERSIST_CLAIM_IDLE_MS instead.
+       */
+      consumer: env.POD_NAME ?? `${hostname()}-${process.pid}`,
+      readCount: env.PERSIST_READ_COUNT,
+      blockMs: READ_BLOCK_MS,
+      claimIdleMs: env.PERSIST_CLAIM_IDLE_MS,
+      maxDeliveries: env.PERSIST_MAX_DELIVERIES,
+      consumerIdleMs: CONSUMER_IDLE_MS,
+    },
+    commit: {
+      maxBatch: env.PERSIST_MAX_BATCH,
+      lanes: env.PERSIST_LANES,
+      intervalMs: env.PERSIST_COMMIT_INTERVAL_MS,
+    },
+    handOff: { windowMs: HAND_OFF_WINDOW_MS },
+    searchIndexCleanMs: env.SEARCH_INDEX_CLEAN_MS,
+  } as const;
+}
+
+export type PersisterConfig = ReturnType<typeof loadConfig>;

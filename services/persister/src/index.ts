@@ -1,2 +1,2 @@
 export { buildPersister, type Persister, type PersisterDeps } from "./app.js";
-export { PersisterEnv, loadEnv } from "./env.js";
+export { PersisterEnv, loadConfig, type PersisterConfig } from "./env.js";

@@ -8,7 +8,7 @@ import { createConversation, createDatabase, type Database, type PersistItem } f
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { createTestDatabase, testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
 import type { TestDatabase } from "@parley/testkit";
-import { buildPersister, type Persister, type PersisterDeps } from "../src/index.js";
+import { buildPersister, loadConfig, type Persister, type PersisterConfig } from "../src/index.js";
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 const keyspace = createKeyspace(uniqueRedisPrefix("persister"));
@@ -29,18 +29,21 @@ function connection(role: "producer" | "consumer" | "subscriber") {
   return r;
 }
 
-function startPersister(reg = new Registry(), over: Partial<PersisterDeps> = {}) {
+/** The settings these tests run with: env values, plus what a test overrides in the parsed config. */
+function testConfig(env: Record<string, string>, stream: Partial<PersisterConfig["stream"]> = {}): PersisterConfig {
+  const config = loadConfig({ PERSIST_MAX_BATCH: "500", PERSIST_LANES: "4", PERSIST_COMMIT_INTERVAL_MS: "0", ...env });
+  return { ...config, stream: { ...config.stream, ...stream } };
+}
+
+function startPersister(reg = new Registry(), over: { keyspace?: typeof keyspace; config?: PersisterConfig } = {}) {
   const persister = buildPersister({
     database,
     workerRedis: connection("consumer"),
     publishRedis: connection("producer"),
     registry: reg,
     logger,
-    consumer: `persister-${persisters.length}`,
-    maxBatch: 500,
-    lanes: 4,
-    keyspace,
-    ...over,
+    keyspace: over.keyspace ?? keyspace,
+    config: over.config ?? testConfig({ POD_NAME: `persister-${persisters.length}` }),
   });
   persister.run();
   persisters.push(persister);
@@ -231,7 +234,7 @@ describe("persister", () => {
 describe("the persist stream's housekeeping", () => {
   it("a stop while entries keep arriving commits what it had read and leaves nothing pending with it", async () => {
     const consumer = "stopping-pod";
-    const p = startPersister(new Registry(), { consumer });
+    const p = startPersister(new Registry(), { config: testConfig({ POD_NAME: consumer }) });
     let appending = true;
     const writer = (async () => {
       while (appending) {
@@ -276,7 +279,10 @@ describe("the persist stream's housekeeping", () => {
     await producer.xgroup("CREATECONSUMER", ks.persist.stream, ks.persist.group, "long-gone");
 
     const reg = new Registry();
-    startPersister(reg, { keyspace: ks, consumer: "rescuer", claimIdleMs: 1_000, maxDeliveries: 5, consumerIdleMs: 500 });
+    startPersister(reg, {
+      keyspace: ks,
+      config: testConfig({ POD_NAME: "rescuer", PERSIST_CLAIM_IDLE_MS: "1000", PERSIST_MAX_DELIVERIES: "5" }, { consumerIdleMs: 500 }),
+    });
     await expect
       .poll(async () => (await database.sql<{ n: number }[]>`select count(*)::int as n from messages where client_message_id in ${database.sql(items.map((i) => i.clientMessageId))}`)[0]!.n, { timeout: 10_000 })
       .toBe(5);

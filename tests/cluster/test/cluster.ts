@@ -6,7 +6,7 @@ import { createKeyspace } from "@parley/bus";
 import { createDatabase as openDatabase, type Database } from "@parley/db";
 import { buildDelivery, type Delivery, type DeliveryConfig, type Notifier } from "@parley/delivery";
 import { buildApp, createTokenVerifier, type Gateway, type GatewayConfig } from "@parley/gateway";
-import { buildPersister, type Persister } from "@parley/persister";
+import { buildPersister, loadConfig as loadPersisterConfig, type Persister } from "@parley/persister";
 import type { ClientToServerEvents, Conversation, ServerToClientEvents } from "@parley/protocol";
 import { createRedis, waitForReady, type Logger, type Redis } from "@parley/runtime";
 import { createDatabase, signToken } from "@parley/testkit";
@@ -109,10 +109,8 @@ export async function startCluster(options: ClusterOptions = {}) {
       publishRedis: redisConn("persister:publish", "producer"),
       registry: persisterRegistry,
       logger,
-      consumer: "persister-0",
-      maxBatch: 1_000,
-      lanes: 4,
       keyspace,
+      config: loadPersisterConfig({ POD_NAME: "persister-0", PERSIST_MAX_BATCH: "1000", PERSIST_LANES: "4", PERSIST_COMMIT_INTERVAL_MS: "0" }),
     });
     persister.run();
   }

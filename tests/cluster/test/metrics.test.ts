@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDatabase as openDatabase, type Database } from "@parley/db";
-import { buildPersister, type Persister } from "@parley/persister";
+import { buildPersister, loadConfig as loadPersisterConfig, type Persister } from "@parley/persister";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { testInfra } from "@parley/testkit/vitest";
 import { startCluster, type ClientSocket, type Cluster } from "./cluster.js";
@@ -41,10 +41,8 @@ beforeAll(async () => {
     publishRedis: persisterRedis[1]!,
     registry: persisterRegistry,
     logger,
-    consumer: "metrics-persister",
-    maxBatch: 1_000,
-    lanes: 1,
     keyspace: cluster.keyspace,
+    config: loadPersisterConfig({ POD_NAME: "metrics-persister", PERSIST_MAX_BATCH: "1000", PERSIST_LANES: "1", PERSIST_COMMIT_INTERVAL_MS: "0" }),
   });
   const aliceToken = await cluster.token("alice", "Alice");
   conversationId = (await cluster.createConversation(aliceToken, ["bob"])).id;

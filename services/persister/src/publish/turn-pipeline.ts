@@ -4,14 +4,14 @@ import type { Logger } from "@parley/runtime";
 
 /**
  * Everything the persister writes to Redis after commits, sent as ONE pipeline per event-loop
- * turn: the fan-out and acks of the turn's commits (fan-out.ts), dead letters, and last one
- * XACK for every entry finished in the turn. The XACK goes after the acks, so an entry is
+ * turn: the fan-out and acks of the turn's commits (after-commit.ts), dead letters
+ * (dead-letters.ts), and last one XACK for every entry finished in the turn. The XACK goes after the acks, so an entry is
  * never acknowledged to the stream before its senders' answers are on their way; a process
  * that dies in between leaves the entry pending, and its re-read commits nothing new (the
  * insert is idempotent) and answers the same outcomes again.
  *
- * The pipeline leaves on `setImmediate`: a commit's hook and the entries it completes run in
- * the same turn (their promises settle in microtasks), so they share it.
+ * The pipeline leaves on `setImmediate`: a commit's after-commit hook and the entries it
+ * completes run in the same turn (their promises settle in microtasks), so they share it.
  */
 export class TurnPipeline {
   private current: ChainableCommander | undefined;

@@ -6,18 +6,20 @@ import { readStreamState, type StreamState } from "./stream-state.js";
 
 /**
  * The persist stream's backlog for Prometheus (persisters scale on it), read at scrape time on
- * the fail-fast connection and bounded by `timeoutMs`: when Redis is away the three gauges are
+ * the fail-fast connection and bounded by SCRAPE_TIMEOUT_MS: when Redis is away the three gauges are
  * left out of that scrape (`parley_up{dependency="redis"}` says why), like the BullMQ queue
  * metrics (libs/runtime queue-metrics.ts). Every persister pod exports the same values.
  */
-export function registerStreamMetrics(opts: { registry: Registry; redis: Redis; keyspace: Keyspace; logger: Logger; timeoutMs?: number }): void {
-  const timeoutMs = opts.timeoutMs ?? 1_000;
+/** Longer than a healthy Redis ever takes for two commands, well inside Prometheus's scrape timeout. */
+const SCRAPE_TIMEOUT_MS = 1_000;
+
+export function registerStreamMetrics(opts: { registry: Registry; redis: Redis; keyspace: Keyspace; logger: Logger }): void {
   let inFlight: Promise<StreamState | undefined> | undefined;
   const read = async (): Promise<StreamState | undefined> => {
     let timer: NodeJS.Timeout | undefined;
     const reads = readStreamState(opts.redis, opts.keyspace);
     try {
-      return await Promise.race([reads, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), timeoutMs)))]);
+      return await Promise.race([reads, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), SCRAPE_TIMEOUT_MS)))]);
     } catch (err) {
       opts.logger.debug({ err: String(err) }, "persist stream metrics unreadable; left out of this scrape");
       return undefined;

@@ -2,7 +2,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { decodePersistEntry, ensurePersistGroup, type Keyspace } from "@parley/bus";
 import type { Logger } from "@parley/runtime";
-import { retryDelayMs, type EntryHandler } from "./entry-handler.js";
+import type { EntryHandler } from "../commit/entry-handler.js";
+import type { AfterCommit } from "../publish/after-commit.js";
+import type { DeadLetters } from "../publish/dead-letters.js";
+import { retryDelayMs } from "../retry-delay.js";
+import type { HeldEntries } from "./held-entries.js";
+import type { ReadGate } from "./read-gate.js";
 
 export interface StreamReaderOptions {
   /** The blocking connection (consumer role: offline queue on, unlimited retries). */
@@ -18,11 +23,13 @@ export interface StreamReaderOptions {
   maxInFlightMessages: number;
   /** A pod's own pending entry re-read more often than this is dead-lettered (a crash loop). */
   maxDeliveries: number;
+  /** Closed by the entry handler while a commit waits out an outage. */
+  gate: Pick<ReadGate, "open" | "onRelease">;
   handle: EntryHandler;
-  /** Dead-letters an entry delivered too often, and acks it. */
-  redelivered(id: string, fields: readonly string[], deliveries: number): void;
+  /** Dead-letters (and acks) an entry delivered too often. */
+  deadLetters: Pick<DeadLetters, "redelivered">;
   /** Acks an entry whose data is gone (trimmed while pending): nothing is left to store. */
-  forget(id: string): void;
+  afterCommit: Pick<AfterCommit, "entryGone">;
   logger: Logger;
 }
 
@@ -39,19 +46,20 @@ type StreamReply = [string, [string, string[] | null][]][] | null;
  * <stream> >`, each entry handed to the entry handler, whose commits the CommitBatcher merges
  * (everything read while a transaction runs goes into the next one). On start it first pages
  * through its own pending entries (id `0`): those a previous run of this pod read and did not
- * commit. Reading stops while too much is in flight or a commit waits out an outage; Redis
- * errors are retried with backoff, forever.
+ * commit. Reading stops while too much is in flight or the read gate is held; Redis errors
+ * are retried with backoff, forever.
  */
-export class StreamReader {
+export class StreamReader implements HeldEntries {
   private readonly inFlight = new Map<string, InFlight>();
   private readonly work = new Set<Promise<void>>();
   private messagesInFlight = 0;
-  private holds = 0;
   private stopped = false;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
 
-  constructor(private readonly opts: StreamReaderOptions) {}
+  constructor(private readonly opts: StreamReaderOptions) {
+    opts.gate.onRelease(() => this.wake?.());
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -69,21 +77,19 @@ export class StreamReader {
     while (this.work.size > 0) await Promise.allSettled([...this.work]);
   }
 
-  /** Pauses reading until the returned function is called. */
-  hold(): () => void {
-    this.holds++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.holds--;
-      this.wake?.();
-    };
+  dueForHeartbeat(before: number): string[] {
+    return [...this.inFlight].filter(([, h]) => h.heldSince <= before).map(([id]) => id);
   }
 
-  /** Entries this pod is working on: never reclaimed from it while it lives (stream-maintenance.ts heartbeats them). */
-  held(): ReadonlyMap<string, InFlight> {
-    return this.inFlight;
+  heartbeated(ids: readonly string[], at: number): void {
+    for (const id of ids) {
+      const held = this.inFlight.get(id);
+      if (held) held.heldSince = at;
+    }
+  }
+
+  holds(id: string): boolean {
+    return this.inFlight.has(id);
   }
 
   isStopped(): boolean {
@@ -185,17 +191,22 @@ export class StreamReader {
       this.opts.logger.warn({ err: String(err) }, "reading delivery counts failed; the entries are taken anyway");
     }
     for (const [id, fields] of entries) {
-      if (!fields) this.opts.forget(id);
-      else if ((deliveries.get(id) ?? 0) > this.opts.maxDeliveries) this.opts.redelivered(id, fields, deliveries.get(id)!);
+      const count = deliveries.get(id) ?? 0;
+      if (!fields) this.opts.afterCommit.entryGone(id);
+      else if (count > this.opts.maxDeliveries) this.opts.deadLetters.redelivered(id, fields, count);
       else this.dispatch(id, fields);
     }
   }
 
+  private mayRead(): boolean {
+    return this.stopped || (this.opts.gate.open && this.messagesInFlight < this.opts.maxInFlightMessages);
+  }
+
   private room(): Promise<void> {
-    if (this.stopped || (this.holds === 0 && this.messagesInFlight < this.opts.maxInFlightMessages)) return Promise.resolve();
+    if (this.mayRead()) return Promise.resolve();
     return new Promise<void>((resolve) => {
       this.wake = () => {
-        if (this.stopped || (this.holds === 0 && this.messagesInFlight < this.opts.maxInFlightMessages)) {
+        if (this.mayRead()) {
           this.wake = undefined;
           resolve();
         }

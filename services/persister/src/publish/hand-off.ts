@@ -2,21 +2,23 @@ import type { JobsOptions } from "bullmq";
 import { JobCatalog, type CommittedMessage } from "@parley/bus";
 import type { PersistOutcome } from "@parley/db";
 import type { Logger } from "@parley/runtime";
-import type { PersisterMetrics } from "./metrics.js";
+import type { PersisterMetrics } from "../metrics.js";
 
 /** Where hand-offs go: the `notify` queue (BullMQ's Queue; the narrow shape lets tests record). */
 export interface NotifyQueue {
   add(name: "notify", data: { messages: CommittedMessage[] }, opts: JobsOptions): Promise<unknown>;
 }
 
+/** A window holding this many messages is handed off at once, so one `notify` job stays small under load. */
+export const HAND_OFF_MAX_MESSAGES = 1_000;
+
 export interface HandOffOptions {
   /**
-   * Commits of this window share one `notify` job. A job costs about the same whatever it
-   * holds (BullMQ's scripts, one read of the conversations' members, one presence HMGET), and
-   * at moderate rates nearly every commit holds one message: without the window a 1,000-member
-   * conversation cost 3.9 ms of the delivery service's CPU per message, 0.45 ms at ten
-   * messages per job (docs/benchmarks.md). Notifications wait out a collapse window of
-   * seconds anyway (PUSH_COLLAPSE_MS).
+   * Commits of this window share one `notify` job: a job costs the delivery service about the
+   * same whatever it holds (BullMQ's scripts, one read of the conversations' members, one
+   * presence HMGET), at moderate rates nearly every commit holds one message, and
+   * notifications wait out a collapse window of seconds anyway (PUSH_COLLAPSE_MS). Why and
+   * the measurements: docs/decisions/0011-notify-hand-off-window.md. 0: no window.
    */
   windowMs: number;
   /** A window holding this many messages is handed off at once. */

@@ -13,7 +13,7 @@ export interface CommitBatcherOptions extends CommitLaneOptions {
  * lanes commit side by side, so one transaction's round trips and WAL flush do not hold up
  * every other conversation (and Postgres can flush several commits at once).
  *
- * A job whose messages span lanes is answered when every lane has answered its share; when
+ * An entry whose messages span lanes is answered when every lane has answered its share; when
  * a share holds refused messages, the other shares still commit and only those are refused.
  */
 export class CommitBatcher {
@@ -51,7 +51,7 @@ export class CommitBatcher {
         failed.push(...poison.failed.map((k) => indexes[k]!));
         reason ??= poison.reason;
       } else {
-        // An outage: the whole job is retried; what did commit is answered as duplicates.
+        // An outage: the whole entry is retried; what did commit is answered as duplicates.
         throw result.reason;
       }
     }

@@ -4,7 +4,7 @@ import { createLogger } from "@parley/runtime";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { HandOff, type NotifyQueue } from "./hand-off.js";
-import { createPersisterMetrics } from "./metrics.js";
+import { createPersisterMetrics } from "../metrics.js";
 
 /** Records the adds (the windowing is what is tested here; BullMQ itself in test/persister.test.ts). */
 function recorder(fail = false) {

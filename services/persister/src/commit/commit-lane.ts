@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { isTransientDbError, type PersistItem, type PersistOutcome } from "@parley/db";
 import { PoisonItemsError, refusedOutcome } from "./poison-items-error.js";
 
-/** One job's share of a transaction. */
+/** One entry's share of a transaction. */
 interface Pending {
   items: PersistItem[];
   /** Where the items' acks go (the sending gateway pod). */
@@ -16,25 +16,27 @@ export interface CommitLaneOptions {
   commit(items: PersistItem[]): Promise<PersistOutcome[]>;
   /**
    * Runs right after each commit, before the lane's next transaction starts: the fan-out is
-   * issued here so that messages of one conversation leave this process in seq order.
+   * issued here (publish/after-commit.ts) so that messages of one conversation leave this
+   * process in seq order.
    */
   onCommitted(items: PersistItem[], replyTo: string[], outcomes: PersistOutcome[], durationMs: number): void;
   maxBatch: number;
   /**
    * The commit clock: a transaction starts at least this long after the previous one started.
    * Under load, sends arriving in between join the next transaction instead of each paying a
-   * commit of their own; after a quiet spell a send is committed at once (0: no clock).
+   * commit of their own; after a quiet spell a send is committed at once (0: no clock; why:
+   * docs/decisions/0003-commit-clock.md).
    */
-  minIntervalMs?: number;
+  minIntervalMs: number;
 }
 
 /**
  * One transaction at a time, merging everything that arrived while the previous one ran:
- * at low load a message is committed at once, under load many jobs share one commit
- * (architecture §4).
+ * at low load a message is committed at once, under load many entries share one commit
+ * (Postgres's cost is mostly per commit: docs/decisions/0002-commit-function-looks-up-by-key.md).
  *
  * When a merged transaction fails for a reason that is not an outage (a poison message), each
- * job is retried alone, and a job that still fails is split in halves until the refused
+ * entry is retried alone, and an entry that still fails is split in halves until the refused
  * messages are found: they alone are answered INTERNAL (PoisonItemsError), everything else
  * is committed.
  */
@@ -61,7 +63,7 @@ export class CommitLane {
 
   private async loop(): Promise<void> {
     while (this.queue.length > 0) {
-      const wait = this.lastStart + (this.opts.minIntervalMs ?? 0) - performance.now();
+      const wait = this.lastStart + this.opts.minIntervalMs - performance.now();
       if (wait >= 1) await sleep(wait);
       this.lastStart = performance.now();
       await this.commitMerged(this.take());
@@ -101,13 +103,13 @@ export class CommitLane {
         for (const p of batch) await this.commitMerged([p]);
         return;
       }
-      const job = batch[0]!;
+      const entry = batch[0]!;
       try {
-        const { outcomes, failed, reason } = await this.isolate(job.items, job.replyTo, 0);
-        if (failed.length === 0) job.resolve(outcomes);
-        else job.reject(new PoisonItemsError(outcomes, failed, reason ?? String(err)));
+        const { outcomes, failed, reason } = await this.isolate(entry.items, entry.replyTo, 0);
+        if (failed.length === 0) entry.resolve(outcomes);
+        else entry.reject(new PoisonItemsError(outcomes, failed, reason ?? String(err)));
       } catch (transient) {
-        job.reject(transient);
+        entry.reject(transient);
       }
     }
   }

@@ -3,17 +3,18 @@ import type { PersistItem, PersistOutcome } from "@parley/db";
 import { CommitBatcher, laneOf } from "./commit-batcher.js";
 import { PoisonItemsError } from "./poison-items-error.js";
 
-// The batcher's own logic (merging, ordering, isolating a poison job) with a commit function
+// The batcher's own logic (merging, ordering, isolating a poison entry) with a commit function
 // standing in for Postgres; the real commit is tested against Postgres in test/persister.test.ts.
 const item = (body: string) => ({ body }) as PersistItem;
 const ok = (i: PersistItem): PersistOutcome => ({ ok: true, duplicate: false, message: { body: i.body } as never });
 
 describe("commit batcher", () => {
-  it("keeps a conversation in one lane and answers a job spread over lanes in its order", async () => {
+  it("keeps a conversation in one lane and answers an entry spread over lanes in its order", async () => {
     const seen = new Map<string, Set<number>>();
     const batcher = new CommitBatcher({
       lanes: 4,
       maxBatch: 100,
+      minIntervalMs: 0,
       commit: async (items) => items.map(ok),
       onCommitted: () => {},
     });
@@ -62,12 +63,13 @@ describe("commit batcher", () => {
     expect(starts.at(-1)!.at - before).toBeLessThan(35);
   });
 
-  it("commits the first job at once and merges what arrives meanwhile", async () => {
+  it("commits the first entry at once and merges what arrives meanwhile", async () => {
     const batches: string[][] = [];
     const committed: string[] = [];
     const batcher = new CommitBatcher({
       lanes: 1,
       maxBatch: 100,
+      minIntervalMs: 0,
       commit: async (items) => {
         batches.push(items.map((i) => i.body));
         await new Promise((r) => setTimeout(r, 10));
@@ -86,6 +88,7 @@ describe("commit batcher", () => {
     const batcher = new CommitBatcher({
       lanes: 1,
       maxBatch: 3,
+      minIntervalMs: 0,
       commit: async (items) => (sizes.push(items.length), items.map(ok)),
       onCommitted: () => {},
     });
@@ -94,10 +97,11 @@ describe("commit batcher", () => {
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(8);
   });
 
-  it("retries the jobs of a failed merged batch one by one, so only the poison one fails", async () => {
+  it("retries the entries of a failed merged batch one by one, so only the poison one fails", async () => {
     const batcher = new CommitBatcher({
       lanes: 1,
       maxBatch: 100,
+      minIntervalMs: 0,
       commit: async (items) => {
         if (items.some((i) => i.body === "poison")) throw Object.assign(new Error("invalid byte sequence"), { code: "22021" });
         await new Promise((r) => setTimeout(r, 5));
@@ -110,19 +114,20 @@ describe("commit batcher", () => {
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
   });
 
-  it("commits the rest of a job and refuses only its poison messages", async () => {
+  it("commits the rest of an entry and refuses only its poison messages", async () => {
     const committed: string[] = [];
     const batcher = new CommitBatcher({
       lanes: 1,
       maxBatch: 100,
+      minIntervalMs: 0,
       commit: async (items) => {
         if (items.some((i) => i.body === "poison")) throw Object.assign(new Error("invalid byte sequence"), { code: "22021" });
         return items.map(ok);
       },
       onCommitted: (items) => committed.push(...items.map((i) => i.body)),
     });
-    const job = [item("a"), item("poison"), item("b"), item("c")];
-    const err = await batcher.submit(job, "pod").then(
+    const entry = [item("a"), item("poison"), item("b"), item("c")];
+    const err = await batcher.submit(entry, "pod").then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -134,10 +139,11 @@ describe("commit batcher", () => {
     expect(committed.sort()).toEqual(["a", "b", "c"]);
   });
 
-  it("fails the whole batch at once on an outage (retried later by the queue)", async () => {
+  it("fails the whole batch at once on an outage (retried later by the entry handler)", async () => {
     const batcher = new CommitBatcher({
       lanes: 1,
       maxBatch: 100,
+      minIntervalMs: 0,
       commit: async () => {
         throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
       },

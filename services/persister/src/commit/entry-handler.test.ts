@@ -4,15 +4,19 @@ import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createKeyspace, decodePersistEntry, PERSIST_ENTRY_VERSION } from "@parley/bus";
 import type { PersistItem, PersistOutcome } from "@parley/db";
+import { createPersisterMetrics } from "../metrics.js";
+import { AfterCommit } from "../publish/after-commit.js";
+import { DeadLetters } from "../publish/dead-letters.js";
+import type { FanOut } from "../publish/fan-out.js";
+import type { HandOff } from "../publish/hand-off.js";
+import type { TurnPipeline } from "../publish/turn-pipeline.js";
 import type { CommitBatcher } from "./commit-batcher.js";
 import { createEntryHandler } from "./entry-handler.js";
-import type { FanOut } from "./fan-out.js";
-import { createPersisterMetrics } from "./metrics.js";
-import type { TurnPipeline } from "./turn-pipeline.js";
 
-// The handler's retry and dead-letter decisions with stand-ins for the batcher and the turn
-// pipeline; the real ones run against Postgres and Redis in test/persister.test.ts and
-// tests/cluster (outages, process kills).
+// The handler's retry and dead-letter decisions with stand-ins for the batcher, the turn
+// pipeline and the fan-out (the after-commit and dead-letter modules are the real ones); the
+// real batcher, pipeline and fan-out run against Postgres and Redis in test/persister.test.ts
+// and tests/cluster (outages, process kills).
 const logger = pino({ level: "silent" });
 const keyspace = createKeyspace("unit");
 
@@ -27,16 +31,17 @@ function setUp(submit: CommitBatcher["submit"]) {
   let maxHolds = 0;
   const stop = new AbortController();
   const handle = createEntryHandler({
-    batcher: { submit } as CommitBatcher,
-    pipeline,
-    fanOut,
-    keyspace,
+    batcher: { submit },
+    afterCommit: new AfterCommit({ pipeline, fanOut, handOff: {} as HandOff, metrics }),
+    deadLetters: new DeadLetters({ pipeline, fanOut, keyspace, metrics, logger }),
     metrics,
     logger,
-    holdReading: () => {
-      holds++;
-      maxHolds = Math.max(maxHolds, holds);
-      return () => holds--;
+    readGate: {
+      hold: () => {
+        holds++;
+        maxHolds = Math.max(maxHolds, holds);
+        return () => holds--;
+      },
     },
     signal: stop.signal,
   });

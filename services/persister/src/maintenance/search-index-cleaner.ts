@@ -10,9 +10,9 @@ export interface SearchIndexCleanerOptions {
 
 /**
  * Merges the search index's pending list in the background (libs/db `cleanSearchPendingList`),
- * so that no commit has to: at 1,000 one-message commits/s the insert that found the 4 MB list
- * full took 95–112 ms about every 20 s (one stall every 10–20 s, with every send behind it
- * waiting), and none did once the list was merged apart. One merge at a time; a database role
+ * so that no commit has to: the insert that finds the list full merges it inside its own
+ * commit, and every send waiting behind that commit stalls with it (why and the measurements:
+ * docs/decisions/0004-search-pending-list-cleaner.md). One merge at a time; a database role
  * that does not own the index gets one warning and the cleaner stops (inserts then merge the
  * list as before).
  */

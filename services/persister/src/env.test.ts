@@ -1,0 +1,24 @@
+import { hostname } from "node:os";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "./env.js";
+
+describe("loadConfig", () => {
+  it("returns every setting defaulted, grouped by stage", () => {
+    const config = loadConfig({});
+    expect(config.commit).toEqual({ maxBatch: 2_000, lanes: 1, intervalMs: 3 });
+    expect(config.stream).toMatchObject({ readCount: 100, blockMs: 1_000, claimIdleMs: 30_000, maxDeliveries: 5, consumerIdleMs: 3_600_000 });
+    expect(config.handOff).toEqual({ windowMs: 250 });
+    expect(config.searchIndexCleanMs).toBe(1_000);
+    expect(config.common.podName).toMatch(/^persister-[0-9a-f]{6}$/);
+  });
+
+  it("names the consumer after the pod, else after the host and process", () => {
+    expect(loadConfig({ POD_NAME: "parley-persister-0" }).stream.consumer).toBe("parley-persister-0");
+    expect(loadConfig({ POD_NAME: "parley-persister-0" }).common.podName).toBe("parley-persister-0");
+    expect(loadConfig({}).stream.consumer).toBe(`${hostname()}-${process.pid}`);
+  });
+
+  it("refuses a bad value with the variable's name", () => {
+    expect(() => loadConfig({ PERSIST_LANES: "0" })).toThrow(/PERSIST_LANES/);
+  });
+});
