@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { runbookUrl } from "./runbook.js";
+import { isRunbookBase, runbookUrl } from "./runbook.js";
 
 /** page: wake someone up now; ticket: look at it in working hours. */
 export const Severity = z.enum(["page", "ticket"]);
@@ -23,7 +23,7 @@ export const AlertingRule = z.strictObject({
   annotations: z.strictObject({
     summary: z.string().min(1),
     description: z.string().min(1),
-    runbook_url: z.url(),
+    runbook_url: z.string().refine(isRunbookBase, "an absolute URL or a path in the repository"),
   }),
 });
 export type AlertingRule = z.infer<typeof AlertingRule>;
@@ -44,7 +44,7 @@ export interface AlertSpec {
   description: string;
 }
 
-/** An alerting rule with the conventions every Parley alert keeps (severity, runbook link). */
+/** An alerting rule with the conventions every Parley alert keeps (severity, runbook link at the default base; `parleyRuleGroups` rebases it). */
 export function alert(spec: AlertSpec): AlertingRule {
   return {
     alert: spec.name,

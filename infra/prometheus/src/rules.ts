@@ -6,12 +6,23 @@ import { persisterLag } from "./alerts/persister-lag.js";
 import { podsNotReady } from "./alerts/pods-not-ready.js";
 import { queueGrowing } from "./alerts/queue-growing.js";
 import { RuleGroup } from "./rule.js";
+import { DEFAULT_RUNBOOK_BASE_URL, runbookUrl } from "./runbook.js";
 import { sendSloGroups } from "./send-slos.js";
 
+export interface RuleOptions {
+  /** Where docs/runbooks/ is served; every alert's runbook_url is `<base>/<alert name>.md`. */
+  runbookBaseUrl?: string;
+}
+
 /** Every rule group, in the order of the rule file; parsed so a mistake fails the generator. */
-export function parleyRuleGroups(): RuleGroup[] {
+export function parleyRuleGroups({ runbookBaseUrl = DEFAULT_RUNBOOK_BASE_URL }: RuleOptions = {}): RuleGroup[] {
   const groups = [...sendSloGroups, persisterLag, queueGrowing, jobsFailing, handshakeFailures, dependencyDown, podsNotReady, heartbeatLoss];
-  return groups.map((g) => RuleGroup.parse(g));
+  return groups.map((g) =>
+    RuleGroup.parse({
+      ...g,
+      rules: g.rules.map((r) => ("alert" in r ? { ...r, annotations: { ...r.annotations, runbook_url: runbookUrl(r.alert, runbookBaseUrl) } } : r)),
+    }),
+  );
 }
 
 /** The alert names, each once (several rules may share one, e.g. per severity). */

@@ -1,14 +1,17 @@
 /**
- * Where the runbooks are served: every alert's `runbook_url` is this page with the anchor
- * `runbook-<alertname in lower case>` (docs/operations.md, section "Runbooks"). Point it at your
- * own copy of the docs and run `npm run generate -w @parley/prometheus-rules`.
+ * Every alert's `runbook_url` is `<base>/<alert name>.md`: one page per alert in
+ * docs/runbooks/. The default base is that folder's path in the repository, which needs no
+ * server and is never wrong; point it at where your copy of the docs is served with
+ * `npm run generate -w @parley/prometheus-rules -- --runbook-base-url=<url>` (or the
+ * RUNBOOK_BASE_URL environment variable) before deploying the generated rules.
  */
-export const RUNBOOK_BASE_URL = "https://github.com/example/parley/blob/main/docs/operations.md";
+export const DEFAULT_RUNBOOK_BASE_URL = "docs/runbooks";
 
-export function runbookAnchor(alertName: string): string {
-  return `runbook-${alertName.toLowerCase()}`;
+/** An absolute URL, or a path inside the repository (the default base). */
+export function isRunbookBase(base: string): boolean {
+  return URL.canParse(base) || /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(base);
 }
 
-export function runbookUrl(alertName: string): string {
-  return `${RUNBOOK_BASE_URL}#${runbookAnchor(alertName)}`;
+export function runbookUrl(alertName: string, base: string = DEFAULT_RUNBOOK_BASE_URL): string {
+  return `${base.replace(/\/+$/, "")}/${alertName}.md`;
 }

@@ -1,11 +1,11 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parsePromql, queryableSeriesNames, readMetricCatalogue } from "@parley/metrics-catalogue";
 import { describe, expect, it } from "vitest";
 import { BURN_WINDOWS } from "../src/burn-rate.js";
 import type { AlertingRule } from "../src/rule.js";
 import { alertNames, parleyRuleGroups } from "../src/rules.js";
-import { runbookAnchor, RUNBOOK_BASE_URL } from "../src/runbook.js";
+import { DEFAULT_RUNBOOK_BASE_URL, runbookUrl } from "../src/runbook.js";
 import { promtoolTestFiles } from "./paths.js";
 import { alertCases, ruleFilesOf } from "./promtool-tests.js";
 import { ROOT } from "./paths.js";
@@ -32,12 +32,20 @@ describe("the alerts", () => {
     expect(alertNames().sort()).toEqual([...AGREED_ALERTS].sort());
   });
 
-  it("each link to their runbook, which docs/operations.md has", () => {
-    const operations = readFileSync(join(ROOT, "docs/operations.md"), "utf8");
+  it("each link to their runbook, which docs/runbooks/ has", () => {
     for (const rule of alerts) {
-      const anchor = runbookAnchor(rule.alert);
-      expect(rule.annotations.runbook_url).toBe(`${RUNBOOK_BASE_URL}#${anchor}`);
-      expect(operations, `docs/operations.md lacks <a id="${anchor}"></a>`).toContain(`<a id="${anchor}"></a>`);
+      const page = `docs/runbooks/${rule.alert}.md`;
+      expect(rule.annotations.runbook_url).toBe(`${DEFAULT_RUNBOOK_BASE_URL}/${rule.alert}.md`);
+      expect(existsSync(join(ROOT, page)), `${page} is missing`).toBe(true);
+      expect(readFileSync(join(ROOT, page), "utf8"), `${page} has no title`).toMatch(new RegExp(`^# ${rule.alert}\\b`));
+    }
+  });
+
+  it("link to the runbook base the generator is given", () => {
+    const base = "https://docs.example.org/parley/runbooks/";
+    for (const rule of parleyRuleGroups({ runbookBaseUrl: base }).flatMap((g) => g.rules.filter((r): r is AlertingRule => "alert" in r))) {
+      expect(rule.annotations.runbook_url).toBe(runbookUrl(rule.alert, base));
+      expect(rule.annotations.runbook_url).toBe(`https://docs.example.org/parley/runbooks/${rule.alert}.md`);
     }
   });
 
