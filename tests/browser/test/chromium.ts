@@ -13,7 +13,7 @@ export function findChromium(candidates: readonly string[] = defaultCandidates()
   if (!found) {
     throw new Error(
       "Chromium is not installed, and the browser tests need a real one: `apt-get install chromium` " +
-        "(Debian; .ci/run installs it when missing). Looked for chromium / chromium-browser in " +
+        "(Debian; `npm test` installs it as root when missing). Looked for chromium / chromium-browser in " +
         `${KNOWN_PATHS.join(", ")} and on the PATH.`,
     );
   }

@@ -25,13 +25,13 @@ export function findBinary(name: string): string | undefined {
   return undefined;
 }
 
-/** The prometheus binary, or an error that says how to get it (CI installs it in .ci/run). */
+/** The prometheus binary, or an error that says how to get it (`npm test` installs it as root: package.json "parley.testTools"). */
 export function prometheusBinary(name = "prometheus"): string {
   const found = findBinary(name);
   if (!found) {
     throw new Error(
       `the ${name} binary is missing: these tests run a real Prometheus. Install Debian's package ` +
-        "(`apt-get install --no-install-recommends prometheus`, which also brings promtool; .ci/run does this on CI) " +
+        "(`apt-get install --no-install-recommends prometheus`, which also brings promtool; `npm test` does this as root) " +
         "or put a prometheus 2.x binary on the PATH.",
     );
   }
