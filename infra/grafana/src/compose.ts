@@ -1,6 +1,7 @@
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
-import type { AnyPanel } from "./panels.js";
-import { DATASOURCE } from "./panels.js";
+import { DEFAULT_RUNBOOK_BASE_URL } from "@parley/prometheus-rules";
+import { runbookLink } from "./links.js";
+import { DATASOURCE, type Panel } from "./panels.js";
 import { Q, type Scope } from "./promql.js";
 
 export interface DashboardSpec {
@@ -14,6 +15,12 @@ export interface DashboardSpec {
    * the dashboard is cluster-wide and has no `pod` variable.
    */
   podsFrom?: string;
+}
+
+/** How the generator builds the dashboards: the same option as the alert rules' generator (infra/prometheus). */
+export interface DashboardOptions {
+  /** Where docs/runbooks/ is served; a runbook link is `<base>/<alert name>.md`. */
+  runbookBaseUrl?: string;
 }
 
 /** A generated dashboard and the titles of its core panels (those that must show data under light load). */
@@ -72,8 +79,13 @@ export class ParleyDashboard {
   private readonly builder: dashboard.DashboardBuilder;
   private readonly core: string[] = [];
   private readonly titles = new Set<string>();
+  private readonly runbookBaseUrl: string;
 
-  constructor(private readonly spec: DashboardSpec) {
+  constructor(
+    private readonly spec: DashboardSpec,
+    { runbookBaseUrl = DEFAULT_RUNBOOK_BASE_URL }: DashboardOptions = {},
+  ) {
+    this.runbookBaseUrl = runbookBaseUrl;
     const scope: Scope = { pod: spec.podsFrom !== undefined };
     this.q = new Q(scope);
     this.builder = new dashboard.DashboardBuilder(spec.title)
@@ -104,11 +116,12 @@ export class ParleyDashboard {
   }
 
   /** Adds a panel; `core` panels must return data on a local cluster under light load. */
-  panel(panel: AnyPanel, options: { core?: boolean } = {}): this {
-    const title = panel.build().title ?? "";
+  panel({ builder, runbooks }: Panel, options: { core?: boolean } = {}): this {
+    const title = builder.build().title ?? "";
     this.claim(title);
     if (options.core) this.core.push(title);
-    this.builder.withPanel(panel);
+    if (runbooks.length) builder.links(runbooks.map((alert) => runbookLink(alert, this.runbookBaseUrl)));
+    this.builder.withPanel(builder);
     return this;
   }
 

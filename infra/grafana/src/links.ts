@@ -1,13 +1,7 @@
 import { DashboardLinkBuilder } from "@grafana/grafana-foundation-sdk/dashboard";
+import { runbookUrl } from "@parley/prometheus-rules";
 
-/**
- * Where the repository's docs/ is served (the same place as the alert rules' runbook_url,
- * infra/prometheus). Change it to your fork or internal mirror and run
- * `npm run generate -w @parley/grafana`; the dashboards' runbook links are built from it.
- */
-export const DOCS_BASE_URL = "https://github.com/example/parley/blob/main/docs";
-
-/** The alerts the dashboards link to; each has a runbook section `#runbook-<name lowercased>`. */
+/** The alerts the dashboards link to (infra/prometheus defines them); each has its page docs/runbooks/<name>.md. */
 export type AlertName =
   | "ParleySendLatencyBurnRate"
   | "ParleySendErrorBurnRate"
@@ -19,11 +13,10 @@ export type AlertName =
   | "ParleyHandshakeFailures"
   | "ParleyJobsFailing";
 
-export function runbookUrl(alert: AlertName, base: string = DOCS_BASE_URL): string {
-  return `${base}/operations.md#runbook-${alert.toLowerCase()}`;
-}
-
-/** A panel link to the runbook of an alert the panel helps to diagnose. */
-export function runbookLink(alert: AlertName): DashboardLinkBuilder {
-  return new DashboardLinkBuilder(`Runbook: ${alert}`).url(runbookUrl(alert)).targetBlank(true);
+/**
+ * A panel link to the runbook of an alert the panel helps to diagnose: the page the alert's
+ * own runbook_url names, built by the rules' runbookUrl so the two cannot drift apart.
+ */
+export function runbookLink(alert: AlertName, runbookBaseUrl: string): DashboardLinkBuilder {
+  return new DashboardLinkBuilder(`Runbook: ${alert}`).url(runbookUrl(alert, runbookBaseUrl)).targetBlank(true);
 }

@@ -1,4 +1,3 @@
-import type * as cog from "@grafana/grafana-foundation-sdk/cog";
 import * as common from "@grafana/grafana-foundation-sdk/common";
 import * as dashboard from "@grafana/grafana-foundation-sdk/dashboard";
 import { PanelBuilder as GaugePanel } from "@grafana/grafana-foundation-sdk/gauge";
@@ -7,7 +6,7 @@ import { DataqueryBuilder, PromQueryFormat } from "@grafana/grafana-foundation-s
 import { PanelBuilder as StatPanel } from "@grafana/grafana-foundation-sdk/stat";
 import { PanelBuilder as TablePanel } from "@grafana/grafana-foundation-sdk/table";
 import { PanelBuilder as TimeseriesPanel } from "@grafana/grafana-foundation-sdk/timeseries";
-import { type AlertName, runbookLink } from "./links.js";
+import type { AlertName } from "./links.js";
 
 /** Every panel and every query names the dashboard's datasource variable, never a uid. */
 export const DATASOURCE = { type: "prometheus", uid: "${datasource}" } as const;
@@ -80,15 +79,30 @@ function withBasics<T extends TimeseriesPanel | StatPanel | GaugePanel | Heatmap
     .span(spec.width ?? 12)
     .height(spec.height ?? 8);
   if (spec.unit) panel.unit(spec.unit);
-  if (spec.runbooks?.length) panel.links(spec.runbooks.map(runbookLink));
   return panel;
+}
+
+/** The builders of the panel kinds below. */
+export type PanelBuilder = TimeseriesPanel | StatPanel | GaugePanel | HeatmapPanel | TablePanel;
+
+/**
+ * A panel for ParleyDashboard.panel: the builder, and the alerts whose runbooks it links to.
+ * The dashboard adds those links, since it is given where the runbooks are served.
+ */
+export interface Panel {
+  builder: PanelBuilder;
+  runbooks: AlertName[];
+}
+
+function ready(builder: PanelBuilder, spec: PanelSpec): Panel {
+  return { builder, runbooks: spec.runbooks ?? [] };
 }
 
 function thresholds(steps: { value: number | null; color: string }[]): dashboard.ThresholdsConfigBuilder {
   return new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps(steps);
 }
 
-export function timeseries(spec: TimeseriesSpec): TimeseriesPanel {
+export function timeseries(spec: TimeseriesSpec): Panel {
   const panel = withBasics(new TimeseriesPanel(), spec)
     .legend(LEGEND())
     .tooltip(TOOLTIP())
@@ -107,10 +121,10 @@ export function timeseries(spec: TimeseriesSpec): TimeseriesPanel {
       ]))
       .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed));
   }
-  return panel;
+  return ready(panel, spec);
 }
 
-export function stat(spec: StatSpec): StatPanel {
+export function stat(spec: StatSpec): Panel {
   const panel = withBasics(new StatPanel(), { ...spec, queries: spec.queries.map((q) => ({ instant: true, ...q })) })
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
     .graphMode(common.BigValueGraphMode.None)
@@ -120,36 +134,34 @@ export function stat(spec: StatSpec): StatPanel {
   if (spec.valueText) panel.mappings([{ type: dashboard.MappingType.ValueToText, options: spec.valueText }]);
   if (spec.min !== undefined) panel.min(spec.min);
   if (spec.max !== undefined) panel.max(spec.max);
-  return panel;
+  return ready(panel, spec);
 }
 
-export function gauge(spec: StatSpec): GaugePanel {
+export function gauge(spec: StatSpec): Panel {
   const panel = withBasics(new GaugePanel(), { ...spec, queries: spec.queries.map((q) => ({ instant: true, ...q })) })
     .reduceOptions(new common.ReduceDataOptionsBuilder().calcs(["lastNotNull"]).values(false))
     .showThresholdMarkers(true)
     .thresholds(thresholds(spec.steps ?? [{ value: null, color: "green" }]));
   if (spec.min !== undefined) panel.min(spec.min);
   if (spec.max !== undefined) panel.max(spec.max);
-  return panel;
+  return ready(panel, spec);
 }
 
 /** A Prometheus histogram's buckets over time; `unit` is the unit of the buckets' bounds. */
-export function heatmap(spec: PanelSpec): HeatmapPanel {
+export function heatmap(spec: PanelSpec): Panel {
   // The buckets come as one frame with a field per `le` (format heatmap), already counted.
   const buckets = spec.queries.map((q) => ({ ...q, legend: "{{le}}" }));
-  return withBasics(new HeatmapPanel(), { ...spec, queries: buckets }, PromQueryFormat.Heatmap)
+  const panel = withBasics(new HeatmapPanel(), { ...spec, queries: buckets }, PromQueryFormat.Heatmap)
     .calculate(false)
     .showLegend()
     .yAxis(new YAxisConfigBuilder().unit(spec.unit ?? "short"));
+  return ready(panel, spec);
 }
 
 /** One row per series, one column per label, the instant value last. */
-export function table(spec: PanelSpec): TablePanel {
-  return (
-    withBasics(new TablePanel(), { ...spec, queries: spec.queries.map((q) => ({ instant: true, ...q })) }, PromQueryFormat.Table)
-      // Drop the Time column and the labels every row shares, so the table reads at a glance.
-      .withTransformation({ id: "organize", options: { excludeByName: { Time: true, __name__: true, job: true } } })
-  );
+export function table(spec: PanelSpec): Panel {
+  const panel = withBasics(new TablePanel(), { ...spec, queries: spec.queries.map((q) => ({ instant: true, ...q })) }, PromQueryFormat.Table)
+    // Drop the Time column and the labels every row shares, so the table reads at a glance.
+    .withTransformation({ id: "organize", options: { excludeByName: { Time: true, __name__: true, job: true } } });
+  return ready(panel, spec);
 }
-
-export type AnyPanel = cog.Builder<dashboard.Panel>;

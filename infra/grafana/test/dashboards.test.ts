@@ -1,11 +1,13 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parsePromql as parse, queryableSeriesNames, readMetricCatalogue } from "@parley/metrics-catalogue";
+import { DEFAULT_RUNBOOK_BASE_URL, runbookUrl } from "@parley/prometheus-rules";
 import { describe, expect, it } from "vitest";
-import { DOCS_BASE_URL, runbookUrl, type AlertName } from "../src/links.js";
+import { buildDashboards } from "../src/dashboards/index.js";
+import type { AlertName } from "../src/links.js";
 import { DATASOURCE } from "../src/panels.js";
 import { QUERY_VARIABLES, substitute, variablesIn } from "../src/query-variables.js";
-import { WORKSPACE, committedDashboards, queries, queryPanels } from "./dashboards.js";
+import { WORKSPACE, committedDashboards, queries, queryPanels, type Dashboard } from "./dashboards.js";
 
 const dashboards = committedDashboards();
 
@@ -147,11 +149,27 @@ describe("the dashboards", () => {
     const overview = dashboards.find((d) => d.uid === "parley-overview")!;
     const urls = new Set(overview.panels.flatMap((p) => (p.links ?? []).map((l) => l.url)));
     for (const alert of alerts) expect(urls, alert).toContain(runbookUrl(alert));
-    expect(runbookUrl("ParleySendLatencyBurnRate")).toBe(`${DOCS_BASE_URL}/operations.md#runbook-parleysendlatencyburnrate`);
-    // Every runbook link anywhere follows the alerts' anchor convention.
+    expect(runbookUrl("ParleySendLatencyBurnRate")).toBe(`${DEFAULT_RUNBOOK_BASE_URL}/ParleySendLatencyBurnRate.md`);
+    // Every runbook link anywhere is an alert's page in docs/runbooks/, as its runbook_url, and the page exists.
+    const repoRoot = join(WORKSPACE, "..", "..");
     for (const d of dashboards)
       for (const p of d.panels)
-        for (const l of p.links ?? []) expect(l.url, `${d.uid} / ${p.title}`).toMatch(new RegExp(`^${DOCS_BASE_URL}/operations\\.md#runbook-parley[a-z]+$`));
+        for (const l of p.links ?? []) {
+          expect(l.url, `${d.uid} / ${p.title}`).toMatch(new RegExp(`^${DEFAULT_RUNBOOK_BASE_URL}/Parley[A-Za-z]+\\.md$`));
+          expect(existsSync(join(repoRoot, l.url!)), `${d.uid} / ${p.title}: ${l.url} exists`).toBe(true);
+        }
+  });
+
+  it("link to the runbook base the generator is given", () => {
+    const base = "https://docs.example.org/parley/runbooks/";
+    const rebased = buildDashboards({ runbookBaseUrl: base }).map((d) => JSON.parse(JSON.stringify(d.json)) as Dashboard);
+    const links = rebased.flatMap((d) => d.panels.flatMap((p) => p.links ?? []));
+    expect(links.length).toBe(dashboards.flatMap((d) => d.panels.flatMap((p) => p.links ?? [])).length);
+    for (const l of links) {
+      const alert = l.title.replace(/^Runbook: /, "");
+      expect(l.url).toBe(runbookUrl(alert, base));
+      expect(l.url).toBe(`https://docs.example.org/parley/runbooks/${alert}.md`);
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { type BuiltDashboard, ParleyDashboard } from "../compose.js";
+import { type BuiltDashboard, type DashboardOptions, ParleyDashboard } from "../compose.js";
 import { timeseries } from "../panels.js";
 import { queueWide } from "../promql.js";
 import { activeQueueStates } from "./shared.js";
@@ -6,14 +6,14 @@ import { activeQueueStates } from "./shared.js";
 const DELIVERY_QUEUES = `queue=~"receipts|notify|push"`;
 
 /** The delivery pods (receipts, notifications, presence) and the gateways' presence heartbeats. */
-export function deliveryDashboard(): BuiltDashboard {
+export function deliveryDashboard(options: DashboardOptions = {}): BuiltDashboard {
   const d = new ParleyDashboard({
     uid: "parley-delivery",
     title: "Parley / Delivery and presence",
     description: "Delivery pods: job durations and queue depths (receipts, notify, push), receipts, notifications, presence announcements and sweeps; the gateways' presence heartbeats.",
     tags: ["delivery", "presence"],
     podsFrom: "parley_delivery_receipts_applied_total",
-  });
+  }, options);
   const { q } = d;
   const jobSeconds = "parley_delivery_job_duration_seconds";
 

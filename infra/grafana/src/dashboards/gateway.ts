@@ -1,17 +1,17 @@
-import { type BuiltDashboard, ParleyDashboard } from "../compose.js";
+import { type BuiltDashboard, type DashboardOptions, ParleyDashboard } from "../compose.js";
 import { heatmap, timeseries } from "../panels.js";
 import { POD_LABELS, POD_LEGEND } from "../promql.js";
 import { SEND_ACK_OBJECTIVE_SECONDS, TYPING_SHED_DELAY_SECONDS } from "./shared.js";
 
 /** The gateway pods: connections, client events, the send path, sync and search, typing, event loop. */
-export function gatewayDashboard(): BuiltDashboard {
+export function gatewayDashboard(options: DashboardOptions = {}): BuiltDashboard {
   const d = new ParleyDashboard({
     uid: "parley-gateway",
     title: "Parley / Gateway",
     description: "Gateway pods: sockets and handshakes, client events, send→ack latency, pending acks, sync and search, typing, event-loop delay.",
     tags: ["gateway"],
     podsFrom: "parley_gateway_connected_sockets",
-  });
+  }, options);
   const { q } = d;
   const sendAck = "parley_gateway_send_ack_seconds";
 

@@ -1,16 +1,16 @@
-import { type BuiltDashboard, ParleyDashboard } from "../compose.js";
+import { type BuiltDashboard, type DashboardOptions, ParleyDashboard } from "../compose.js";
 import { stat, timeseries } from "../panels.js";
 import { queueWide, streamWide } from "../promql.js";
 import { PARLEY_JOBS, SEND_ACK_OBJECTIVE_SECONDS, SEND_ERROR_BUDGET, SERVER_ERRORS, activeQueueStates } from "./shared.js";
 
 /** What an SRE looks at first: the send path against its objective, traffic, queues, pods. */
-export function overviewDashboard(): BuiltDashboard {
+export function overviewDashboard(options: DashboardOptions = {}): BuiltDashboard {
   const d = new ParleyDashboard({
     uid: "parley-overview",
     title: "Parley / Overview",
     description: "Service level of the message path (send→ack latency and errors), traffic, persister lag, queues, pods and dependencies.",
     tags: ["overview"],
-  });
+  }, options);
   const { q } = d;
   const sends = "parley_gateway_send_ack_seconds_count";
 

@@ -1,16 +1,16 @@
-import { type BuiltDashboard, ParleyDashboard } from "../compose.js";
+import { type BuiltDashboard, type DashboardOptions, ParleyDashboard } from "../compose.js";
 import { heatmap, stat, timeseries } from "../panels.js";
 import { POD_LABELS, POD_LEGEND, streamWide } from "../promql.js";
 
 /** The persister pods: what they store, how they batch, how far behind they are, the persist stream they read. */
-export function persisterDashboard(): BuiltDashboard {
+export function persisterDashboard(options: DashboardOptions = {}): BuiltDashboard {
   const d = new ParleyDashboard({
     uid: "parley-persister",
     title: "Parley / Persister",
     description: "Persister pods: messages by outcome (dedupe hits), batch size, commit duration, enqueue→commit lag, fan-out latency, the persist stream (backlog, pending entries, oldest pending entry), failed entries, dead letters, reclaims, hand-offs.",
     tags: ["persister"],
     podsFrom: "parley_persist_batch_size_count",
-  });
+  }, options);
   const { q } = d;
   const messages = "parley_persist_messages_total";
 

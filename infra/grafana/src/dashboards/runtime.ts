@@ -1,4 +1,4 @@
-import { type BuiltDashboard, ParleyDashboard } from "../compose.js";
+import { type BuiltDashboard, type DashboardOptions, ParleyDashboard } from "../compose.js";
 import { gauge, table, timeseries } from "../panels.js";
 import { POD_LEGEND } from "../promql.js";
 
@@ -7,14 +7,14 @@ const PROCESS = ["service", "pod", "instance"] as const;
 const PROCESS_LEGEND = `{{service}} ${POD_LEGEND}`;
 
 /** Node.js runtime of every Parley process (prom-client's default metrics). */
-export function runtimeDashboard(): BuiltDashboard {
+export function runtimeDashboard(options: DashboardOptions = {}): BuiltDashboard {
   const d = new ParleyDashboard({
     uid: "parley-runtime",
     title: "Parley / Runtime",
     description: "Node.js runtime of every Parley pod: CPU, memory, heap, event-loop lag, garbage collection, handles and file descriptors, restarts.",
     tags: ["runtime"],
     podsFrom: "parley_ready",
-  });
+  }, options);
   const { q } = d;
   const by = `sum by (${PROCESS.join(", ")})`;
   /**
