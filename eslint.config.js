@@ -1,4 +1,5 @@
 import js from "@eslint/js";
+import { createNodeResolver, importX } from "eslint-plugin-import-x";
 import globals from "globals";
 import tseslint from "typescript-eslint";
 
@@ -14,6 +15,24 @@ export default tseslint.config(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
     },
+  },
+  {
+    // No import circles: a module's dependencies must be readable without coming back to it.
+    // Type-only imports are not followed (they vanish at compile time); types many modules
+    // share go in a module of types only (e.g. services/gateway/src/socket/types.ts).
+    files: ["**/*.ts"],
+    plugins: { "import-x": importX },
+    settings: {
+      // What the plugin's own TypeScript preset sets (importX.flatConfigs.typescript), with
+      // its node resolver in place of a separate TypeScript resolver package.
+      "import-x/extensions": [".ts", ".js", ".mjs", ".cjs"],
+      "import-x/external-module-folders": ["node_modules", "node_modules/@types"],
+      "import-x/parsers": { "@typescript-eslint/parser": [".ts"] },
+      // Our sources import "./x.js" for "./x.ts" (NodeNext); workspace packages resolve
+      // through their package.json exports like any other dependency.
+      "import-x/resolver-next": [createNodeResolver({ extensions: [".ts", ".js", ".mjs", ".json", ".node"], extensionAlias: { ".js": [".ts", ".js"] } })],
+    },
+    rules: { "import-x/no-cycle": "error" },
   },
   {
     // The web chat's page runs in the browser.

@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createInterface } from "node:readline";
-import { DEV_JWT_SECRET, jwtSecret } from "./dev-config.mjs";
+import { jwtSecret } from "./dev-config.mjs";
 import { ensureBuilt } from "./ensure-built.mjs";
 import { formatLine, prefixer } from "./log-format.mjs";
 import { ROOT, bold, cyan, green, red, step, yellow } from "./lib.mjs";
@@ -228,7 +228,7 @@ async function shutdown(reason) {
   process.exit(process.exitCode ?? 0);
 }
 
-function banner(notReady, web) {
+function banner(notReady, web, secret) {
   const line = "─".repeat(66);
   const lines = [
     "",
@@ -245,7 +245,7 @@ function banner(notReady, web) {
     `  try it       npm run chat            (alice on :3000, bob on :3001)`,
     `               npm run chat -- --demo  (scripted, exits by itself)`,
     "",
-    process.env.JWT_SECRET ? `  JWT_SECRET   from your environment` : yellow(`  JWT_SECRET   "${DEV_JWT_SECRET}" (dev only, never for production)`),
+    process.env.JWT_SECRET ? `  JWT_SECRET   from your environment` : yellow(`  JWT_SECRET   "${secret}" (dev only, never for production)`),
     `  stop         Ctrl-C`,
     ...(notReady.length ? ["", red(`  not ready yet: ${notReady.join(", ")} (see their logs above)`)] : []),
     cyan(line),
@@ -278,11 +278,12 @@ async function main() {
   const { redisUrl, databaseUrl } = await infrastructure();
   if (shuttingDown) return;
 
+  const secret = await jwtSecret();
   const env = {
     ...process.env,
     REDIS_URL: redisUrl,
     DATABASE_URL: databaseUrl,
-    JWT_SECRET: jwtSecret(),
+    JWT_SECRET: secret,
     LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
     NODE_ENV: "development",
     CORS_ORIGINS: process.env.CORS_ORIGINS ?? "*",
@@ -299,7 +300,7 @@ async function main() {
     return;
   }
   const notReady = await waitReady(specs);
-  if (!shuttingDown) banner(notReady, web && !notReady.includes(web.name) ? web : undefined);
+  if (!shuttingDown) banner(notReady, web && !notReady.includes(web.name) ? web : undefined, secret);
 }
 
 main().catch(async (error) => {

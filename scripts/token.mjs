@@ -3,10 +3,11 @@
 // JWT_SECRET, or the dev default that `npm start` uses.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { DEV_JWT_SECRET, jwtSecret } from "./dev-config.mjs";
+import { devJwtSecret, jwtSecret } from "./dev-config.mjs";
 import { ROOT, isMain, red } from "./lib.mjs";
 
-export async function devToken(userId, name, { secret = jwtSecret(), expiresInSeconds = 24 * 3600 } = {}) {
+export async function devToken(userId, name, { secret, expiresInSeconds = 24 * 3600 } = {}) {
+  secret ??= await jwtSecret();
   const { SignJWT } = await import("jose");
   const jwt = new SignJWT(name ? { name } : {})
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
@@ -24,12 +25,13 @@ async function main() {
     process.stderr.write("usage: npm run token -- USER_ID [NAME]   (USER_ID: 1..128 characters)\n");
     process.exit(2);
   }
-  if (!existsSync(join(ROOT, "node_modules", "jose"))) {
+  // jose, and the development secret from the built @parley/runtime.
+  if (!existsSync(join(ROOT, "node_modules", "jose")) || !existsSync(join(ROOT, "libs", "runtime", "dist", "index.js"))) {
     const { ensureBuilt } = await import("./ensure-built.mjs");
     await ensureBuilt();
   }
   const token = await devToken(userId, name);
-  if (!process.env.JWT_SECRET) process.stderr.write(`(signed with the dev-only secret "${DEV_JWT_SECRET}"; valid 24 h)\n`);
+  if (!process.env.JWT_SECRET) process.stderr.write(`(signed with the dev-only secret "${await devJwtSecret()}"; valid 24 h)\n`);
   process.stdout.write(`${token}\n`);
 }
 

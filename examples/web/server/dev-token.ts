@@ -1,9 +1,6 @@
 import { SignJWT } from "jose";
 import { z } from "zod";
 
-/** The same well-known secret as `npm start` and `npm run token` (scripts/dev-config.mjs). */
-export const DEV_JWT_SECRET = "parley-dev-secret-change-me";
-
 /** What the sign-in form posts: any user id the contract allows, and a display name. */
 export const DevTokenRequest = z.object({
   userId: z.string().trim().min(1).max(128),

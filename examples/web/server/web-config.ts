@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
+import { DEV_JWT_SECRET } from "@parley/runtime";
 import { z } from "zod";
-import { DEV_JWT_SECRET, type DevTokenConfig } from "./dev-token.js";
+import type { DevTokenConfig } from "./dev-token.js";
 
 const csv = z
   .string()

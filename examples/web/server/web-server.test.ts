@@ -3,9 +3,9 @@ import { createServer, request, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jwtVerify } from "jose";
+import { DEV_JWT_SECRET } from "@parley/runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { devRoutes } from "./dev-routes.js";
-import { DEV_JWT_SECRET } from "./dev-token.js";
 import { staticFiles } from "./static-files.js";
 import { WebConfigError, loadWebConfig } from "./web-config.js";
 

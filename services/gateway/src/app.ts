@@ -3,62 +3,41 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Server } from "socket.io";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { Queue } from "bullmq";
-import { AckBatchSchema, AckSchema, appendPersistEntry, type Keyspace } from "@parley/bus";
+import { appendPersistEntry, type Keyspace } from "@parley/bus";
 import { memberRole, upsertUser, type Database } from "@parley/db";
 import { LIMITS, ParleyError } from "@parley/protocol";
 import { createDependencyHealth, type Logger, type Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
-import { z } from "zod";
 import type { TokenVerifier } from "./auth/token-verifier.js";
 import { UserRecords } from "./auth/user-records.js";
-import { ConversationService } from "./conversation-service.js";
+import { ConversationService } from "./conversations/conversation-service.js";
+import { MembershipCache } from "./conversations/membership-cache.js";
+import { MembershipInvalidation } from "./conversations/membership-invalidation.js";
 import { drainSockets } from "./drain.js";
+import type { GatewayConfig } from "./env.js";
 import { guardDb } from "./guard-db.js";
 import { registerCors } from "./http/cors.js";
 import { installErrorHandler } from "./http/error-handler.js";
 import { registerRoutes } from "./http/routes.js";
-import { MembershipCache } from "./membership-cache.js";
+import { MessageChangeService } from "./messages/message-change-service.js";
+import { SearchService } from "./messages/search-service.js";
 import { createGatewayMetrics } from "./metrics.js";
-import { PendingAcks } from "./send/pending-acks.js";
+import { createRealtime } from "./realtime.js";
 import { DeliveredBuffer } from "./receipts/delivered-buffer.js";
 import { ReceiptService } from "./receipts/receipt-service.js";
+import { AckListener } from "./send/ack-listener.js";
+import { PendingAcks } from "./send/pending-acks.js";
 import { createSendRateLimiter } from "./send/rate-limiter.js";
 import { SendBuffer } from "./send/send-buffer.js";
 import { SendService } from "./send/send-service.js";
-import { attachSockets, type ParleyServer } from "./socket/attach.js";
+import { attachSockets } from "./socket/attach.js";
 import { createHandlers } from "./socket/handlers.js";
-import { MessageChangeService } from "./messages/message-change-service.js";
-import { SearchService } from "./messages/search-service.js";
-import { createRealtime } from "./realtime.js";
-import type { TypingConfig } from "./typing/typing-service.js";
-
-export interface GatewayConfig {
-  podName: string;
-  corsOrigins: string[];
-  shutdownGraceMs: number;
-  rateLimit: { perSecond: number; burst: number };
-  sendTimeoutMs: number;
-  /** Sends of this window share one persist stream entry under load (send/send-buffer.ts). */
-  sendBatchWindowMs?: number;
-  /** The persist stream's approximate length cap (XADD MAXLEN ~; libs/bus persist-stream.ts). */
-  persistStreamMaxLen?: number;
-  bodyMaxChars: number;
-  /** `message:delivered` watermarks of this window share a receipts job (receipts/delivered-buffer.ts). */
-  receiptBatchWindowMs?: number;
-  /** Bound on a database call on a request path (below the contract's 2 s). */
-  dbTimeoutMs?: number;
-  /** Presence heartbeat period (the delivery service sweeps pods silent past its TTL). */
-  presenceHeartbeatMs?: number;
-  /** Typing throttle and expiry (defaults: 3 s, the contract's 6 s). */
-  typing?: Partial<TypingConfig>;
-  /** Typing is shed while the event loop's p99 delay is above this. */
-  typingShedLoopDelayMs?: number;
-  /** Redis and Postgres are checked this often for `parley_up` / `parley_ready` (default 5 s). */
-  dependencyCheckMs?: number;
-}
+import type { SocketLifecycleHook } from "./socket/lifecycle.js";
+import type { ParleyServer } from "./socket/types.js";
 
 export interface GatewayDeps {
-  config: GatewayConfig;
+  /** env.ts `loadConfig()`: fully defaulted; nothing here writes a default of its own. */
+  config: Omit<GatewayConfig, "auth">;
   logger: Logger;
   registry: Registry;
   database: Database;
@@ -79,19 +58,18 @@ export interface Gateway {
   app: FastifyInstance;
   io: ParleyServer;
   podId: string;
-  listen(port: number, host?: string): Promise<number>;
+  /** Resolves with the bound port (port 0 picks a free one). */
+  listen(port: number, host: string): Promise<number>;
   /** SIGTERM: not ready, refuse new sockets, close local ones in jittered batches, then close. */
   drain(): Promise<void>;
   close(): Promise<void>;
 }
 
-const MembershipChange = z.object({ conversationId: z.string(), userIds: z.array(z.string()) });
-
 /** Builds the gateway: Fastify for HTTP, Socket.IO on the same server. `server.ts` only listens. */
 export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const { config, logger } = deps;
-  const podId = `${config.podName}-${randomBytes(4).toString("hex")}`;
-  const dbTimeoutMs = config.dbTimeoutMs ?? 1_500;
+  const podId = `${config.common.podName}-${randomBytes(4).toString("hex")}`;
+  const dbTimeoutMs = config.database.timeoutMs;
   const metrics = createGatewayMetrics(deps.registry);
   let draining = false;
 
@@ -102,7 +80,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   installErrorHandler(app, logger);
 
   const allowOrigin = (origin: string | undefined) =>
-    origin === undefined || config.corsOrigins.includes("*") || config.corsOrigins.includes(origin);
+    origin === undefined || config.http.corsOrigins.includes("*") || config.http.corsOrigins.includes(origin);
 
   await registerCors(app, allowOrigin);
 
@@ -131,20 +109,27 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   });
 
   const membership = new MembershipCache((conversationId, userId) => memberRole(deps.database.sql, conversationId, userId));
-  const pending = new PendingAcks(config.sendTimeoutMs);
+  const invalidation = new MembershipInvalidation({
+    cache: membership,
+    publisher: deps.redis,
+    subscriber: deps.eventsSubscriber,
+    channel: deps.keyspace.membershipChannel,
+    logger,
+  });
+  const pending = new PendingAcks(config.send.timeoutMs);
   const buffer = new SendBuffer(
-    (replyTo, items) => appendPersistEntry(deps.redis, deps.keyspace, { replyTo, items }, config.persistStreamMaxLen ?? 1_000_000),
+    (replyTo, items) => appendPersistEntry(deps.redis, deps.keyspace, { replyTo, items }, config.send.persistStreamMaxLen),
     podId,
     (items, err) => {
       logger.warn({ err: String(err), items: items.length }, "enqueue failed");
       pending.fail(items, new ParleyError("UNAVAILABLE", "the persist stream is out of reach; retry later"));
     },
     (n) => metrics.enqueuedMessages.inc(n),
-    { windowMs: config.sendBatchWindowMs ?? 2, maxItems: 500, maxInFlight: 1 },
+    { windowMs: config.send.batchWindowMs, maxItems: 500, maxInFlight: 1 },
   );
-  const sendLimiter = createSendRateLimiter(deps.redis, { ...config.rateLimit, keyPrefix: deps.keyspace.sendRateLimitPrefix });
+  const sendLimiter = createSendRateLimiter(deps.redis, { ...config.send.rateLimit, keyPrefix: deps.keyspace.sendRateLimitPrefix });
   const changesLimiter = createSendRateLimiter(deps.redis, {
-    ...config.rateLimit,
+    ...config.send.rateLimit,
     keyPrefix: `${deps.keyspace.sendRateLimitPrefix}:changes`,
     noun: "edits, deletions and reactions",
   });
@@ -154,24 +139,23 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     buffer,
     pending,
     metrics,
-    bodyMaxChars: config.bodyMaxChars,
+    bodyMaxChars: config.send.bodyMaxChars,
     dbTimeoutMs,
-    deadlineMs: config.sendTimeoutMs,
+    deadlineMs: config.send.timeoutMs,
   });
   const conversations = new ConversationService({
     database: deps.database,
     membership,
-    redis: deps.redis,
+    invalidation,
     io,
     dbTimeoutMs,
-    membershipChannel: deps.keyspace.membershipChannel,
     metrics,
   });
 
   const receipts = new ReceiptService({
     database: deps.database,
     conversations,
-    buffer: new DeliveredBuffer(deps.receiptsQueue, { windowMs: config.receiptBatchWindowMs ?? 5, maxItems: 1_000 }, (n) =>
+    buffer: new DeliveredBuffer(deps.receiptsQueue, { windowMs: config.receipts.batchWindowMs, maxItems: 1_000 }, (n) =>
       metrics.deliveredEnqueued.inc(n),
     ),
     io,
@@ -182,7 +166,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     database: deps.database,
     io,
     rateLimiter: changesLimiter,
-    bodyMaxChars: config.bodyMaxChars,
+    bodyMaxChars: config.send.bodyMaxChars,
     dbTimeoutMs,
   });
   const search = new SearchService({
@@ -192,30 +176,25 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     dbTimeoutMs,
   });
 
-  // This pod's acks, and membership changes made on other pods.
-  const acks = deps.keyspace.ackChannel(podId);
-  deps.eventsSubscriber.on("smessage", (channel: string, raw: string) => {
-    if (channel !== acks) return;
-    const batch = AckBatchSchema.safeParse(safeJson(raw));
-    if (!batch.success) return logger.debug({ channel }, "unreadable ack batch dropped");
-    // Each ack on its own: one unreadable entry must not leave the others' senders waiting.
-    for (const entry of batch.data.acks) {
-      const ack = AckSchema.safeParse(entry);
-      if (ack.success) pending.settle(ack.data);
-      else logger.debug({ channel }, "unreadable ack dropped");
-    }
-  });
-  deps.eventsSubscriber.on("message", (channel: string, raw: string) => {
-    if (channel !== deps.keyspace.membershipChannel) return;
-    const change = MembershipChange.safeParse(safeJson(raw));
-    if (change.success) membership.invalidate(change.data.conversationId, change.data.userIds);
-  });
-  await deps.eventsSubscriber.ssubscribe(acks);
-  await deps.eventsSubscriber.subscribe(deps.keyspace.membershipChannel);
-  // After a reconnect, cached answers may have missed invalidations.
-  deps.eventsSubscriber.on("ready", () => membership.clear());
+  // The send's return leg (this pod's acks), and membership changes made on other pods.
+  const acks = new AckListener({ subscriber: deps.eventsSubscriber, channel: deps.keyspace.ackChannel(podId), pending, logger });
+  await acks.start();
+  await invalidation.start();
 
   const realtime = createRealtime({ io, redis: deps.redis, keyspace: deps.keyspace, podId, database: deps.database, conversations, registry: deps.registry, logger, dbTimeoutMs, config });
+  // The pod's one list of socket hooks (socket/lifecycle.ts), run in this order on connect and
+  // on disconnect, after attach.ts's own bookkeeping (rooms, expiry, socket gauges).
+  const socketHooks: SocketLifecycleHook[] = [
+    {
+      // A user moving to another pod must not find their tokens held here (a user with other
+      // sockets on this pod just reserves again).
+      disconnected: (socket) => {
+        sendLimiter.release(socket.data.userId);
+        changesLimiter.release(socket.data.userId);
+      },
+    },
+    realtime.socketHook,
+  ];
   const users = new UserRecords((userId, name) => guardDb(upsertUser(deps.database.sql, userId, name), dbTimeoutMs));
   attachSockets({
     io,
@@ -226,12 +205,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     metrics,
     logger,
     dbTimeoutMs,
-    // A user moving to another pod must not find their tokens held here (a user with other
-    // sockets on this pod just reserves again).
-    onUserSocketGone: (userId) => {
-      sendLimiter.release(userId);
-      changesLimiter.release(userId);
-    },
+    hooks: socketHooks,
   });
   realtime.start();
 
@@ -240,7 +214,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     redis: deps.redis,
     pingDatabase: () => deps.database.sql`select 1`,
     draining: () => draining,
-    intervalMs: config.dependencyCheckMs ?? 5_000,
+    intervalMs: config.common.dependencyCheckMs,
     logger,
   });
   health.start();
@@ -262,14 +236,15 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
       await app.close().catch(() => {});
       // Unspent reservations back to the shared buckets, while Redis is still connected.
       await Promise.all([sendLimiter.close(), changesLimiter.close()]);
-      await deps.eventsSubscriber.sunsubscribe(acks).catch(() => {});
+      await acks.close();
+      await invalidation.close();
     })());
 
   return {
     app,
     io,
     podId,
-    async listen(port, host = "0.0.0.0") {
+    async listen(port, host) {
       await app.listen({ port, host });
       const address = app.server.address();
       return typeof address === "object" && address ? address.port : port;
@@ -282,12 +257,4 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     },
     close,
   };
-}
-
-function safeJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
 }

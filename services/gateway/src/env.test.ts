@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { loadEnv } from "./env.js";
+import { DEV_JWT_SECRET } from "@parley/runtime";
+import { loadConfig, loadEnv } from "./env.js";
 
 describe("gateway env", () => {
   it("has the contract's defaults", () => {
@@ -44,5 +45,30 @@ describe("gateway env: presence and typing", () => {
   it("refuses a typing throttle that is not shorter than the timeout, and a heartbeat too slow for the TTL", () => {
     expect(() => loadEnv({ TYPING_THROTTLE_MS: "6000" })).toThrow(/TYPING_THROTTLE_MS/);
     expect(() => loadEnv({ PRESENCE_HEARTBEAT_MS: "30000" })).toThrow(/PRESENCE_HEARTBEAT_MS/);
+  });
+});
+
+describe("gateway config", () => {
+  it("is fully defaulted: what the wiring used to fall back to now comes from here", () => {
+    const config = loadConfig({});
+    expect(config.common).toMatchObject({ podName: "gateway", dependencyCheckMs: 5_000 });
+    expect(config.database).toEqual({ poolSize: 10, timeoutMs: 1_500 });
+    expect(config.send).toEqual({
+      rateLimit: { perSecond: 20, burst: 40 },
+      timeoutMs: 1_500,
+      batchWindowMs: 2,
+      persistStreamMaxLen: 1_000_000,
+      bodyMaxChars: 4_000,
+    });
+    expect(config.receipts).toEqual({ batchWindowMs: 5 });
+    expect(config.presence).toEqual({ heartbeatMs: 5_000 });
+    expect(config.typing).toEqual({ throttleMs: 3_000, timeoutMs: 6_000, shedLoopDelayMs: 100 });
+  });
+
+  it("signs with the development secret only when no key is configured", () => {
+    expect(loadConfig({}).auth).toMatchObject({ secret: DEV_JWT_SECRET, developmentSecret: true });
+    expect(loadConfig({ JWT_SECRET: "s".repeat(32) }).auth).toMatchObject({ secret: "s".repeat(32), developmentSecret: false });
+    const jwks = loadConfig({ JWT_JWKS_URL: "https://idp.example/jwks" }).auth;
+    expect(jwks).toMatchObject({ secret: undefined, developmentSecret: false });
   });
 });

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CommonEnv, csv, parseEnv } from "@parley/runtime";
+import { CommonEnv, commonConfig, csv, DEV_JWT_SECRET, parseEnv } from "@parley/runtime";
 import { LIMITS } from "@parley/protocol";
 
 const JwtAlgorithms = ["HS256", "RS256", "ES256", "EdDSA"] as const;
@@ -26,7 +26,7 @@ export const GatewayEnv = CommonEnv.extend({
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(LIMITS.sendBurst),
   /**
    * A send not committed within this is answered UNAVAILABLE (the contract's 2 s, less the
-   * time to answer). The job may still commit; the client's retry then gets `duplicate: true`.
+   * time to answer). The stream entry may still commit; the client's retry then gets `duplicate: true`.
    */
   SEND_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(1_500),
   /**
@@ -47,6 +47,11 @@ export const GatewayEnv = CommonEnv.extend({
   RECEIPT_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1_000).default(5),
   MESSAGE_BODY_MAX_CHARS: z.coerce.number().int().min(1).max(LIMITS.messageBodyChars).default(LIMITS.messageBodyChars),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /**
+   * Bound on one database call on a request path (membership, history, sync, receipts): below
+   * the contract's 2 s, so a slow Postgres is answered UNAVAILABLE in time rather than hanging.
+   */
+  DB_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1_500),
   /**
    * How often this pod tells Redis it is alive. The delivery service sweeps a pod silent for
    * PRESENCE_TTL_MS (default 20 s), so its users go offline within the contract's 30 s.
@@ -74,7 +79,41 @@ export const GatewayEnv = CommonEnv.extend({
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 
-/** A development start without keys signs with this well-known secret (refused in production). */
-export const DEV_JWT_SECRET = "parley-dev-secret-change-me";
-
+/** The parsed variables, as they are named in the environment (the env schema's tests read these). */
 export const loadEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(GatewayEnv, source);
+
+/**
+ * The gateway's settings, parsed once and fully defaulted, grouped by concern: server.ts calls
+ * this and hands the result (or a Pick<> of it) down; nothing below writes a default of its own.
+ */
+export function loadConfig(source: Record<string, string | undefined> = process.env) {
+  const env = loadEnv(source);
+  // env.ts refuses a production start without a key; a development start signs with the
+  // well-known secret (server.ts says so in its log).
+  const developmentSecret = !env.JWT_SECRET && !env.JWT_JWKS_URL;
+  return {
+    common: commonConfig(env, "gateway"),
+    http: { port: env.PORT, host: env.HOST, corsOrigins: env.CORS_ORIGINS },
+    auth: {
+      secret: developmentSecret ? DEV_JWT_SECRET : env.JWT_SECRET,
+      jwksUrl: env.JWT_JWKS_URL,
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      algorithms: env.JWT_ALGORITHMS,
+      developmentSecret,
+    },
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    database: { poolSize: env.DATABASE_POOL_SIZE, timeoutMs: env.DB_TIMEOUT_MS },
+    send: {
+      rateLimit: { perSecond: env.RATE_LIMIT_PER_SECOND, burst: env.RATE_LIMIT_BURST },
+      timeoutMs: env.SEND_TIMEOUT_MS,
+      batchWindowMs: env.SEND_BATCH_WINDOW_MS,
+      persistStreamMaxLen: env.PERSIST_STREAM_MAXLEN,
+      bodyMaxChars: env.MESSAGE_BODY_MAX_CHARS,
+    },
+    receipts: { batchWindowMs: env.RECEIPT_BATCH_WINDOW_MS },
+    presence: { heartbeatMs: env.PRESENCE_HEARTBEAT_MS },
+    typing: { throttleMs: env.TYPING_THROTTLE_MS, timeoutMs: env.TYPING_TIMEOUT_MS, shedLoopDelayMs: env.TYPING_SHED_LOOP_DELAY_MS },
+  } as const;
+}
+export type GatewayConfig = ReturnType<typeof loadConfig>;

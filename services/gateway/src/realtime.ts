@@ -2,14 +2,16 @@ import { PresenceStore, type Keyspace } from "@parley/bus";
 import type { Database } from "@parley/db";
 import type { Logger, Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
-import type { ConversationService } from "./conversation-service.js";
+import type { ConversationService } from "./conversations/conversation-service.js";
+import type { GatewayConfig } from "./env.js";
 import { createPresenceMetrics } from "./presence/metrics.js";
 import { PresenceQuery } from "./presence/presence-query.js";
 import { PresenceTracker } from "./presence/presence-tracker.js";
-import type { ParleyServer } from "./socket/attach.js";
+import type { SocketLifecycleHook } from "./socket/lifecycle.js";
+import type { ParleyServer } from "./socket/types.js";
 import { createTypingMetrics } from "./typing/metrics.js";
 import { PressureGate } from "./typing/pressure-gate.js";
-import { TypingService, type TypingConfig } from "./typing/typing-service.js";
+import { TypingService } from "./typing/typing-service.js";
 
 export interface RealtimeDeps {
   io: ParleyServer;
@@ -22,17 +24,13 @@ export interface RealtimeDeps {
   registry: Registry;
   logger: Logger;
   dbTimeoutMs: number;
-  config: {
-    presenceHeartbeatMs?: number | undefined;
-    typing?: Partial<TypingConfig> | undefined;
-    typingShedLoopDelayMs?: number | undefined;
-  };
+  config: Pick<GatewayConfig, "presence" | "typing">;
 }
 
 /**
  * Presence (this pod's socket counts in Redis, `presence:query`) and typing (fanned out,
- * throttled, expired, shed under pressure, never stored). `start()` after `attachSockets`,
- * so sockets reach this `connection` listener authenticated and in their rooms.
+ * throttled, expired, shed under pressure, never stored). Both follow sockets through
+ * `socketHook`, one of the pod's socket lifecycle hooks (app.ts).
  */
 export function createRealtime(deps: RealtimeDeps) {
   const { io, config } = deps;
@@ -41,33 +39,37 @@ export function createRealtime(deps: RealtimeDeps) {
     store,
     redis: deps.redis,
     podId: deps.podId,
-    heartbeatMs: config.presenceHeartbeatMs ?? 5_000,
+    heartbeatMs: config.presence.heartbeatMs,
     logger: deps.logger,
     metrics: createPresenceMetrics(deps.registry),
   });
   const typingMetrics = createTypingMetrics(deps.registry);
-  const gate = new PressureGate({ maxDelayMs: config.typingShedLoopDelayMs ?? 100 }).start((delayMs) => typingMetrics.loopDelay.set(delayMs / 1000));
+  const gate = new PressureGate({ maxDelayMs: config.typing.shedLoopDelayMs }).start((delayMs) => typingMetrics.loopDelay.set(delayMs / 1000));
   const typing = new TypingService({
     io,
     conversations: deps.conversations,
     gate,
     metrics: typingMetrics,
-    config: { throttleMs: 3_000, timeoutMs: 6_000, ...config.typing },
+    config: { throttleMs: config.typing.throttleMs, timeoutMs: config.typing.timeoutMs },
   });
   const presence = new PresenceQuery({ database: deps.database, store, logger: deps.logger, dbTimeoutMs: deps.dbTimeoutMs });
+
+  /** This pod's socket count per user (presence), and typing ended for a user whose last socket left. */
+  const socketHook: SocketLifecycleHook = {
+    connected: (socket) => tracker.socketConnected(socket.data.userId),
+    disconnected: (socket) => {
+      const userId = socket.data.userId;
+      tracker.socketDisconnected(userId);
+      if (tracker.sockets(userId) === 0) typing.userGone(userId);
+    },
+  };
 
   return {
     typing,
     presence,
+    socketHook,
+    /** Starts the presence heartbeat. */
     start() {
-      io.on("connection", (socket) => {
-        const userId = socket.data.userId;
-        tracker.socketConnected(userId);
-        socket.on("disconnect", () => {
-          tracker.socketDisconnected(userId);
-          if (tracker.sockets(userId) === 0) typing.userGone(userId);
-        });
-      });
       tracker.start();
     },
     /** After the sockets are closed: this pod's users stop counting here at once, not after the TTL. */

@@ -207,7 +207,7 @@ describe("the session's expiry", () => {
 describe("the origin allow-list", () => {
   let locked: Cluster;
   beforeAll(async () => {
-    locked = await startCluster({ gateways: 1, config: { corsOrigins: ["https://app.example"] } });
+    locked = await startCluster({ gateways: 1, gatewayEnv: { CORS_ORIGINS: "https://app.example" } });
   });
   afterAll(async () => {
     await locked?.stop();

@@ -5,7 +5,7 @@ import { io as connectClient, type Socket } from "socket.io-client";
 import { createKeyspace } from "@parley/bus";
 import { createDatabase as openDatabase, type Database } from "@parley/db";
 import { buildDelivery, type Delivery, type DeliveryConfig, type Notifier } from "@parley/delivery";
-import { buildApp, createTokenVerifier, type Gateway, type GatewayConfig } from "@parley/gateway";
+import { buildApp, createTokenVerifier, loadConfig, type Gateway } from "@parley/gateway";
 import { buildPersister, loadConfig as loadPersisterConfig, type Persister } from "@parley/persister";
 import type { ClientToServerEvents, Conversation, ServerToClientEvents } from "@parley/protocol";
 import { createRedis, waitForReady, type Logger, type Redis } from "@parley/runtime";
@@ -20,7 +20,8 @@ export interface ClusterOptions {
   /** Defaults: the run's shared servers. Outage tests pass servers of their own. */
   redisUrl?: string;
   adminDatabaseUrl?: string;
-  config?: Partial<GatewayConfig>;
+  /** Gateway settings as environment variables (services/gateway/src/env.ts), over the cluster's own. */
+  gatewayEnv?: Record<string, string>;
   verifier?: Parameters<typeof createTokenVerifier>[0];
   /** Start the persister (default true). */
   persister?: boolean;
@@ -73,18 +74,19 @@ export async function startCluster(options: ClusterOptions = {}) {
     const gwDatabase = openDatabase({ url: testDb.url, max: 4, connectTimeoutSeconds: 1 });
     const registry = new Registry();
     const gateway = await buildApp({
-      config: {
-        podName: `gw${i}`,
-        corsOrigins: ["*"],
-        shutdownGraceMs: 2_000,
-        rateLimit: { perSecond: 1_000, burst: 2_000 },
-        sendTimeoutMs: 1_500,
-        bodyMaxChars: 4_000,
+      config: loadConfig({
+        POD_NAME: `gw${i}`,
+        CORS_ORIGINS: "*",
+        SHUTDOWN_GRACE_MS: "2000",
+        RATE_LIMIT_PER_SECOND: "1000",
+        RATE_LIMIT_BURST: "2000",
+        SEND_TIMEOUT_MS: "1500",
+        MESSAGE_BODY_MAX_CHARS: "4000",
         // Typing is shed while the event loop lags; on a loaded test machine that would make
         // the typing tests depend on the neighbours. The gate has its own tests.
-        typingShedLoopDelayMs: 10_000,
-        ...options.config,
-      },
+        TYPING_SHED_LOOP_DELAY_MS: "10000",
+        ...options.gatewayEnv,
+      }),
       logger,
       registry,
       database: gwDatabase,

@@ -7,7 +7,7 @@ const ALLOWED = "http://chat.example.test:8080";
 
 let cluster: Cluster;
 beforeAll(async () => {
-  cluster = await startCluster({ gateways: 1, persister: false, config: { corsOrigins: [ALLOWED] } });
+  cluster = await startCluster({ gateways: 1, persister: false, gatewayEnv: { CORS_ORIGINS: ALLOWED } });
 });
 afterAll(async () => {
   await cluster?.stop();

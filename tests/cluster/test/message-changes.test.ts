@@ -416,7 +416,7 @@ describe("replies and attachments", () => {
 
 describe("the budget for changes", () => {
   it("limits a user's edits, deletions and reactions across pods (RATE_LIMITED with retryAfterMs), apart from their sends", async () => {
-    const limited = await startCluster({ gateways: 2, config: { rateLimit: { perSecond: 2, burst: 4 } } });
+    const limited = await startCluster({ gateways: 2, gatewayEnv: { RATE_LIMIT_PER_SECOND: "2", RATE_LIMIT_BURST: "4" } });
     try {
       const token = await limited.token("budget-user", "Budget");
       const conversation = await limited.createConversation(token, ["budget-friend"]);

@@ -28,7 +28,7 @@ const scrape = async (registry: Registry) => parseExposition(await registry.metr
 const gatewayMetrics = () => scrape(cluster.nodes[0]!.registry);
 
 beforeAll(async () => {
-  cluster = await startCluster({ gateways: 1, persister: false, delivery: {}, config: { dependencyCheckMs: 200 } });
+  cluster = await startCluster({ gateways: 1, persister: false, delivery: {}, gatewayEnv: { DEPENDENCY_CHECK_MS: "200" } });
   persisterRedis.push(
     createRedis({ url: testInfra().redisUrl, name: "metrics:persister:worker", role: "consumer", logger }),
     createRedis({ url: testInfra().redisUrl, name: "metrics:persister:publish", role: "producer", logger }),

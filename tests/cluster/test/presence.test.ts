@@ -10,7 +10,7 @@ let presence: Awaited<ReturnType<typeof startPresence>>;
 const FLUSH_MS = 200;
 
 beforeAll(async () => {
-  cluster = await startCluster({ gateways: 2, config: { presenceHeartbeatMs: 300 } });
+  cluster = await startCluster({ gateways: 2, gatewayEnv: { PRESENCE_HEARTBEAT_MS: "300" } });
   presence = await startPresence(cluster, { flushMs: FLUSH_MS });
   presence.start();
 });

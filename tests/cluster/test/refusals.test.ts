@@ -225,7 +225,7 @@ describe("CONFLICT and NOT_FOUND over HTTP", () => {
 describe("RATE_LIMITED", () => {
   let limited: Cluster;
   beforeAll(async () => {
-    limited = await startCluster({ gateways: 2, config: { rateLimit: { perSecond: 20, burst: 40 } } });
+    limited = await startCluster({ gateways: 2, gatewayEnv: { RATE_LIMIT_PER_SECOND: "20", RATE_LIMIT_BURST: "40" } });
   });
   afterAll(async () => {
     await limited?.stop();

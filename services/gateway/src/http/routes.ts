@@ -3,7 +3,7 @@ import { HttpRoutes, ParleyError, parseOrThrow } from "@parley/protocol";
 import type { TokenVerifier, VerifiedToken } from "../auth/token-verifier.js";
 import { AuthError } from "../auth/token-verifier.js";
 import type { UserRecords } from "../auth/user-records.js";
-import type { ConversationService } from "../conversation-service.js";
+import type { ConversationService } from "../conversations/conversation-service.js";
 import type { ReceiptService } from "../receipts/receipt-service.js";
 import type { SendService } from "../send/send-service.js";
 import type { SearchService } from "../messages/search-service.js";

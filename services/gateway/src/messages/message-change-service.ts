@@ -10,7 +10,7 @@ import {
 } from "@parley/db";
 import { LIMITS, ParleyError, type Message } from "@parley/protocol";
 import { guardDb } from "../guard-db.js";
-import type { ParleyServer } from "../socket/attach.js";
+import type { ParleyServer } from "../socket/types.js";
 import type { SendRateLimiter } from "../send/rate-limiter.js";
 
 export interface MessageChangeServiceDeps {

@@ -2,9 +2,9 @@ import { conversationRoom, userRoom } from "@parley/bus";
 import { markRead, type Database } from "@parley/db";
 import { ParleyError } from "@parley/protocol";
 import type { Logger } from "@parley/runtime";
-import type { ConversationService } from "../conversation-service.js";
+import type { ConversationService } from "../conversations/conversation-service.js";
 import { guardDb } from "../guard-db.js";
-import type { ParleyServer } from "../socket/attach.js";
+import type { ParleyServer } from "../socket/types.js";
 import type { DeliveredBuffer } from "./delivered-buffer.js";
 
 export interface ReceiptServiceDeps {

@@ -1,9 +1,11 @@
 import { ParleyError } from "@parley/protocol";
 import type { Ack } from "@parley/bus";
-import type { PersistOutcome } from "@parley/db";
+
+/** The persister's answer for one item, as its ack carries it (libs/bus `AckSchema`). */
+export type SendOutcome = Ack["outcome"];
 
 interface Waiter {
-  resolve(outcome: PersistOutcome): void;
+  resolve(outcome: SendOutcome): void;
   reject(err: ParleyError): void;
   /** performance.now() past which the send is answered UNAVAILABLE. */
   deadline: number;
@@ -35,15 +37,16 @@ export class PendingAcks {
   }
 
   /** `timeoutMs` (at most the default) is what is left of the send's own deadline. */
-  wait(itemId: string, timeoutMs = this.timeoutMs): Promise<PersistOutcome> {
+  wait(itemId: string, timeoutMs = this.timeoutMs): Promise<SendOutcome> {
     return new Promise((resolve, reject) => {
       this.waiters.set(itemId, { resolve, reject, deadline: performance.now() + Math.min(timeoutMs, this.timeoutMs) });
       this.sweep ??= setInterval(() => this.expire(), this.sweepMs);
     });
   }
 
+  /** Answers the send waiting for this item (ack-listener.ts); an ack nobody waits for (its send timed out) is ignored. */
   settle(ack: Ack): void {
-    this.take(ack.itemId)?.resolve(ack.outcome as PersistOutcome);
+    this.take(ack.itemId)?.resolve(ack.outcome);
   }
 
   /** Fails the waiters of these items (their enqueue failed). */

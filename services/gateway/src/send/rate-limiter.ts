@@ -62,7 +62,7 @@ interface Lease {
  * the user has not sent on the pod for `idleMs` (HTTP, several devices): another pod refuses the
  * user early by at most `maxChunk` tokens, for at most `idleMs` plus a sweep.
  * After a refusal the pod refuses the user locally until the bucket holds a token again, so a
- * flood costs Redis nothing.
+ * flood costs Redis nothing. Why reserve at all: docs/decisions/0005-reserving-rate-limiter.md.
  */
 /** How long a pod remembers spends it has not reported (the bucket forgets held tokens after 10 s). */
 const HELD_REPORT_MS = 10_000;

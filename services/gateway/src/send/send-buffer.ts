@@ -17,7 +17,7 @@ export interface SendBufferOptions {
  * persister's per-entry work (a read, a parse, an XACK) is shared by what it holds, so under
  * load many sends share an entry: one leaves at most every `windowMs`, and while one is on its
  * way the next one fills up. After a quiet spell a send leaves on the next event-loop turn, so
- * at low load nothing waits.
+ * at low load nothing waits. Why: docs/decisions/0010-send-batch-window.md.
  */
 export class SendBuffer {
   private items: PersistItem[] = [];

@@ -2,13 +2,13 @@ import { describe, expect, it } from "vitest";
 import { Registry } from "prom-client";
 import { ParleyError } from "@parley/protocol";
 import { createGatewayMetrics } from "../metrics.js";
-import { MembershipCache } from "../membership-cache.js";
+import { MembershipCache } from "../conversations/membership-cache.js";
 import { PendingAcks } from "./pending-acks.js";
 import { SendService } from "./send-service.js";
 import type { SendBuffer } from "./send-buffer.js";
 
-// The deadline logic only: every step is a stand-in that is slow on purpose. Redis, BullMQ and
-// Postgres are exercised for real by tests/cluster (outages.test.ts, message-path.test.ts).
+// The deadline logic only: every step is a stand-in that is slow on purpose. Redis (the persist
+// stream) and Postgres are exercised for real by tests/cluster (outages.test.ts, message-path.test.ts).
 const slow = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), ms));
 
 function service(steps: { rateLimitMs: number; membershipMs: number }, deadlineMs: number) {

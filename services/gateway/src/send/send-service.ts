@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from "uuid";
 import { ParleyError, type Message, type SendMessage } from "@parley/protocol";
 import type { PersistItem } from "@parley/db";
-import type { MembershipCache } from "../membership-cache.js";
+import type { MembershipCache } from "../conversations/membership-cache.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { guardDb } from "../guard-db.js";
 import type { PendingAcks } from "./pending-acks.js";

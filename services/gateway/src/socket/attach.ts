@@ -1,14 +1,6 @@
-import type { Server, Socket } from "socket.io";
 import { conversationIdsOf, type Database } from "@parley/db";
 import { conversationRoom, userRoom } from "@parley/bus";
-import {
-  ClientEvents,
-  LIMITS,
-  ParleyError,
-  type ClientEventName,
-  type ClientToServerEvents,
-  type ServerToClientEvents,
-} from "@parley/protocol";
+import { ClientEvents, LIMITS, ParleyError, type ClientEventName } from "@parley/protocol";
 import type { Logger } from "@parley/runtime";
 import { AuthError, type TokenVerifier } from "../auth/token-verifier.js";
 import type { UserRecords } from "../auth/user-records.js";
@@ -16,16 +8,9 @@ import { guardDb } from "../guard-db.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { toErrorBody } from "../to-error-body.js";
 import type { Handlers, SocketSession } from "./handlers.js";
+import type { SocketLifecycleHook } from "./lifecycle.js";
 import { countDisconnect, countEvent } from "./socket-metrics.js";
-
-interface SocketData {
-  userId: string;
-  name: string;
-  exp: number;
-  conversationIds: string[];
-}
-export type ParleyServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
-type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+import type { ParleyServer, ParleySocket } from "./types.js";
 
 export interface AttachDeps {
   io: ParleyServer;
@@ -37,9 +22,8 @@ export interface AttachDeps {
   /** Keeps the users row (display name) current; written only when the name changed. */
   users: UserRecords;
   dbTimeoutMs: number;
-  frameLimitBytes?: number;
-  /** A socket of this user left the pod: what the pod reserved for the user can go back. */
-  onUserSocketGone?(userId: string): void;
+  /** The pod's socket hooks (socket/lifecycle.ts), run in this order on connect and on disconnect. */
+  hooks: readonly SocketLifecycleHook[];
 }
 
 const EVENT_NAMES = Object.keys(ClientEvents) as ClientEventName[];
@@ -51,11 +35,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  *
  * The handshake does the slow work (token, user record, membership list) so that once
  * `connection` fires, the socket is in every room of its conversations and `session:ready`
- * is the first thing it hears.
+ * is the first thing it hears. This is the pod's only `connection` listener: whatever else
+ * follows sockets is a hook in `deps.hooks`.
  */
 export function attachSockets(deps: AttachDeps): void {
   const { io, logger } = deps;
-  const frameLimit = deps.frameLimitBytes ?? LIMITS.frameBytes;
+  const frameLimit = LIMITS.frameBytes;
 
   io.use(async (socket, next) => {
     try {
@@ -180,8 +165,9 @@ export function attachSockets(deps: AttachDeps): void {
       clearTimeout(expiry);
       deps.metrics.sockets.dec();
       countDisconnect(deps.metrics, reason);
-      deps.onUserSocketGone?.(data.userId);
+      for (const hook of deps.hooks) hook.disconnected?.(socket, reason);
     });
+    for (const hook of deps.hooks) hook.connected?.(socket);
     socket.emit("session:ready", { userId: data.userId, serverTime: new Date().toISOString() });
   });
 }

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { ParleyError, type ClientEvents, type ClientEventName, type ClientPayload } from "@parley/protocol";
-import type { ConversationService } from "../conversation-service.js";
+import type { ConversationService } from "../conversations/conversation-service.js";
 import type { ReceiptService } from "../receipts/receipt-service.js";
 import type { SendService } from "../send/send-service.js";
 import type { MessageChangeService } from "../messages/message-change-service.js";

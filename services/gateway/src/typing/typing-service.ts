@@ -1,6 +1,6 @@
 import { conversationRoom, userRoom } from "@parley/bus";
-import type { ConversationService } from "../conversation-service.js";
-import type { ParleyServer } from "../socket/attach.js";
+import type { ConversationService } from "../conversations/conversation-service.js";
+import type { ParleyServer } from "../socket/types.js";
 import type { TypingMetrics } from "./metrics.js";
 import type { PressureGate } from "./pressure-gate.js";
 

@@ -9,8 +9,8 @@ interface Entry {
 
 /**
  * "Is this user a member, and with what role?" asked on every event. Answers are cached for
- * `ttlMs` and dropped cluster-wide when membership changes (the gateway that changes it
- * publishes on the keyspace's membership channel), so the TTL only bounds the damage of a lost invalidation.
+ * `ttlMs` and dropped cluster-wide when membership changes (membership-invalidation.ts), so
+ * the TTL only bounds the damage of a lost invalidation.
  */
 export class MembershipCache {
   private readonly entries = new Map<string, Entry>();

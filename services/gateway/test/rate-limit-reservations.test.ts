@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSendRateLimiter, createTokenBucket, ReservingRateLimiter, type TokenBucket } from "@parley/gateway";
 import { ParleyError } from "@parley/protocol";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { startRedis, type ServerHandle } from "@parley/testkit";
 import { testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
+import { createSendRateLimiter, ReservingRateLimiter } from "../src/send/rate-limiter.js";
+import { createTokenBucket, type TokenBucket } from "../src/send/token-bucket.js";
 
 // Several limiters against one Redis = several gateway pods sharing each user's bucket.
 

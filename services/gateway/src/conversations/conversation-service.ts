@@ -1,5 +1,4 @@
 import { v7 as uuidv7 } from "uuid";
-import type { ParleyServer } from "./socket/attach.js";
 import { conversationRoom, userRoom } from "@parley/bus";
 import {
   addMembers,
@@ -15,19 +14,19 @@ import {
   type HistoryQuery,
 } from "@parley/db";
 import { LIMITS, ParleyError, type Conversation, type ConversationKind, type MemberRole } from "@parley/protocol";
-import type { Redis } from "@parley/runtime";
-import { guardDb } from "./guard-db.js";
+import { guardDb } from "../guard-db.js";
+import type { GatewayMetrics } from "../metrics.js";
+import type { ParleyServer } from "../socket/types.js";
 import type { MembershipCache } from "./membership-cache.js";
-import type { GatewayMetrics } from "./metrics.js";
+import type { MembershipInvalidation } from "./membership-invalidation.js";
 
 export interface ConversationServiceDeps {
   database: Database;
   membership: MembershipCache;
-  /** Membership invalidations (producer connection). */
-  redis: Redis;
+  /** Drops cached membership answers here and on every other gateway. */
+  invalidation: Pick<MembershipInvalidation, "publish">;
   io: ParleyServer;
   dbTimeoutMs: number;
-  membershipChannel: string;
   metrics: Pick<GatewayMetrics, "syncMessages">;
 }
 
@@ -143,19 +142,12 @@ export class ConversationService {
   }
 
   private async membersJoined(conversationId: string, userIds: string[]): Promise<void> {
-    await this.invalidate(conversationId, userIds);
+    await this.deps.invalidation.publish(conversationId, userIds);
     this.deps.io.in(userIds.map(userRoom)).socketsJoin(conversationRoom(conversationId));
   }
 
   private async membersLeft(conversationId: string, userIds: string[]): Promise<void> {
-    await this.invalidate(conversationId, userIds);
+    await this.deps.invalidation.publish(conversationId, userIds);
     this.deps.io.in(userIds.map(userRoom)).socketsLeave(conversationRoom(conversationId));
-  }
-
-  private async invalidate(conversationId: string, userIds: string[]): Promise<void> {
-    this.deps.membership.invalidate(conversationId, userIds);
-    await this.deps.redis.publish(this.deps.membershipChannel, JSON.stringify({ conversationId, userIds })).catch(() => {
-      // Other pods' caches expire by TTL; the change itself is committed.
-    });
   }
 }

@@ -1,0 +1,20 @@
+import type { Server, Socket } from "socket.io";
+import type { ClientToServerEvents, ServerToClientEvents } from "@parley/protocol";
+
+/**
+ * The typed Socket.IO server and socket, in a module of types only: the services that emit
+ * to rooms need the server's type, and `attach.ts` needs the services (through the
+ * handlers), so the types cannot live in `attach.ts` without an import circle.
+ */
+
+/** What the handshake leaves on `socket.data` (socket/attach.ts). */
+export interface SocketData {
+  userId: string;
+  name: string;
+  exp: number;
+  /** The rooms to join on `connection`; emptied once joined. */
+  conversationIds: string[];
+}
+
+export type ParleyServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
+export type ParleySocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
