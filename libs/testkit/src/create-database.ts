@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { runMigrations } from "@parley/db";
 import postgres from "postgres";
+import { spawnNodeScript } from "./node-script-process.js";
 
 export interface TestDatabase {
   /** URL of the new database. */
@@ -15,6 +15,19 @@ export interface CreateDatabaseOptions {
   prefix?: string;
   /** Run the @parley/db migrations (default true). */
   migrate?: boolean;
+}
+
+/**
+ * @parley/db's migration command, as `npm run db:migrate` runs it. Run as a process (like the
+ * services, see service-process.ts) rather than imported, so the testkit does not depend on
+ * @parley/db and libs/db can test its queries with the testkit.
+ */
+const MIGRATE_CLI = "libs/db/dist/migrate-cli.js";
+
+async function migrate(url: string): Promise<void> {
+  const run = spawnNodeScript(MIGRATE_CLI, { DATABASE_URL: url });
+  const code = await run.exited;
+  if (code !== 0) throw new Error(`${MIGRATE_CLI} exited with ${code}:\n${run.output()}`);
 }
 
 function withDatabase(url: string, name: string): string {
@@ -36,7 +49,7 @@ export async function createDatabase(adminUrl: string, options: CreateDatabaseOp
     await admin.end({ timeout: 5 });
   }
   const url = withDatabase(adminUrl, name);
-  if (options.migrate !== false) await runMigrations(url);
+  if (options.migrate !== false) await migrate(url);
   let dropping: Promise<void> | undefined;
   return {
     url,
