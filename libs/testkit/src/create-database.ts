@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import postgres from "postgres";
-import { spawnNodeScript } from "./node-script-process.js";
+import { REPO_ROOT } from "./node-script-process.js";
 
 export interface TestDatabase {
   /** URL of the new database. */
@@ -18,16 +21,18 @@ export interface CreateDatabaseOptions {
 }
 
 /**
- * @parley/db's migration command, as `npm run db:migrate` runs it. Run as a process (like the
- * services, see service-process.ts) rather than imported, so the testkit does not depend on
- * @parley/db and libs/db can test its queries with the testkit.
+ * @parley/db's runMigrations, loaded from the built libs/db by the repository's layout (as
+ * spawnService finds the services) instead of imported by package name: the testkit does not
+ * depend on @parley/db, so libs/db can test its queries with the testkit (turbo refuses a
+ * cycle between packages).
  */
-const MIGRATE_CLI = "libs/db/dist/migrate-cli.js";
+const MIGRATE_MODULE = "libs/db/dist/migrate.js";
 
 async function migrate(url: string): Promise<void> {
-  const run = spawnNodeScript(MIGRATE_CLI, { DATABASE_URL: url });
-  const code = await run.exited;
-  if (code !== 0) throw new Error(`${MIGRATE_CLI} exited with ${code}:\n${run.output()}`);
+  const path = join(REPO_ROOT, MIGRATE_MODULE);
+  if (!existsSync(path)) throw new Error(`${MIGRATE_MODULE} is missing: build first (npm run build)`);
+  const { runMigrations } = (await import(pathToFileURL(path).href)) as { runMigrations(url: string): Promise<void> };
+  await runMigrations(url);
 }
 
 function withDatabase(url: string, name: string): string {
