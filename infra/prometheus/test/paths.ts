@@ -5,9 +5,10 @@ import { fileURLToPath } from "node:url";
 /** This workspace (infra/prometheus) and the repository root. */
 export const WORKSPACE = fileURLToPath(new URL("../", import.meta.url));
 export const ROOT = join(WORKSPACE, "..", "..");
-export const PROMTOOL_TESTS = join(WORKSPACE, "tests");
+/** The promtool unit-test files (test/*.yml) sit beside the vitest files that run them. */
+export const PROMTOOL_TESTS = join(WORKSPACE, "test");
 
-/** The promtool unit-test files, tests/*.yml. */
+/** The promtool unit-test files, test/*.yml. */
 export function promtoolTestFiles(): string[] {
   return readdirSync(PROMTOOL_TESTS)
     .filter((f) => f.endsWith(".yml"))

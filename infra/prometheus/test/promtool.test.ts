@@ -30,7 +30,7 @@ describe("promtool check rules", () => {
 
 // One file at a time: promtool evaluates days of samples and the machine's cores are shared.
 describe("promtool test rules", () => {
-  it.each(promtoolTestFiles())("tests/%s passes", (file) => {
+  it.each(promtoolTestFiles())("test/%s passes", (file) => {
     const { status, output } = promtool(["test", "rules", file], PROMTOOL_TESTS);
     expect(status, output).toBe(0);
     expect(output).toMatch(/SUCCESS/);

@@ -104,7 +104,7 @@ describe("the promtool unit tests", () => {
           c.alertname === rule.alert &&
           c.firing.some((labels) => labels.severity === rule.labels.severity && labels.cause === rule.labels.cause),
       );
-      expect(fired, `${rule.alert} (${rule.labels.severity}${rule.labels.cause ? `, ${rule.labels.cause}` : ""}) never fires in tests/*.yml`).toBe(true);
+      expect(fired, `${rule.alert} (${rule.labels.severity}${rule.labels.cause ? `, ${rule.labels.cause}` : ""}) never fires in test/*.yml`).toBe(true);
     }
   });
 });

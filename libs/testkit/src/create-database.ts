@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { runMigrations } from "@parley/db";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import postgres from "postgres";
+import { REPO_ROOT } from "./node-script-process.js";
 
 export interface TestDatabase {
   /** URL of the new database. */
@@ -15,6 +18,21 @@ export interface CreateDatabaseOptions {
   prefix?: string;
   /** Run the @parley/db migrations (default true). */
   migrate?: boolean;
+}
+
+/**
+ * @parley/db's runMigrations, loaded from the built libs/db by the repository's layout (as
+ * spawnService finds the services) instead of imported by package name: the testkit does not
+ * depend on @parley/db, so libs/db can test its queries with the testkit (turbo refuses a
+ * cycle between packages).
+ */
+const MIGRATE_MODULE = "libs/db/dist/migrate.js";
+
+async function migrate(url: string): Promise<void> {
+  const path = join(REPO_ROOT, MIGRATE_MODULE);
+  if (!existsSync(path)) throw new Error(`${MIGRATE_MODULE} is missing: build first (npm run build)`);
+  const { runMigrations } = (await import(pathToFileURL(path).href)) as { runMigrations(url: string): Promise<void> };
+  await runMigrations(url);
 }
 
 function withDatabase(url: string, name: string): string {
@@ -36,7 +54,7 @@ export async function createDatabase(adminUrl: string, options: CreateDatabaseOp
     await admin.end({ timeout: 5 });
   }
   const url = withDatabase(adminUrl, name);
-  if (options.migrate !== false) await runMigrations(url);
+  if (options.migrate !== false) await migrate(url);
   let dropping: Promise<void> | undefined;
   return {
     url,

@@ -6,6 +6,7 @@ export * from "./redis-server.js";
 export * from "./postgres-server.js";
 export * from "./create-database.js";
 export * from "./tokens.js";
+export { testLogger } from "./test-logger.js";
 export { redisPing } from "./resp-ping.js";
 export { canUserWrite, chownTree, postgresServiceUser, type ServiceUser } from "./service-user.js";
 export { NodeScriptProcess, spawnNodeScript, type NodeScriptOptions, type SpawnScriptOptions, type SpawnedScript } from "./node-script-process.js";

@@ -4,8 +4,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { killOnExit } from "./kill-on-exit.js";
 
-/** The repository root (this file runs from libs/testkit/dist). */
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+/** The repository root (this file runs from libs/testkit/dist, or src in the testkit's own tests). */
+export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 export interface SpawnedScript {
   child: ChildProcess;
@@ -29,7 +29,7 @@ export interface SpawnScriptOptions {
  * LOG_LEVEL=warn): nothing leaks in from the test runner's environment.
  */
 export function spawnNodeScript(script: string, env: Record<string, string>, options: SpawnScriptOptions = {}): SpawnedScript {
-  const path = `${ROOT}${script}`;
+  const path = `${REPO_ROOT}${script}`;
   if (!existsSync(path)) throw new Error(`${script} is missing: build first (npm run build)`);
   const keepLines = options.keepLines ?? 1_000;
   const child = spawn(process.execPath, [path, ...(options.args ?? [])], {

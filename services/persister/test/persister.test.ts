@@ -1,16 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
-import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AckBatchSchema, AckSchema, appendPersistEntry, createKeyspace, JobCatalog, type Ack } from "@parley/bus";
 import { createConversation, createDatabase, type Database, type PersistItem } from "@parley/db";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { createTestDatabase, testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
-import type { TestDatabase } from "@parley/testkit";
+import { testLogger, type TestDatabase } from "@parley/testkit";
 import { buildPersister, loadConfig, type Persister, type PersisterConfig } from "../src/index.js";
 
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+const logger = testLogger();
 const keyspace = createKeyspace(uniqueRedisPrefix("persister"));
 const POD = "test-pod";
 

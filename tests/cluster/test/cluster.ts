@@ -1,5 +1,4 @@
 import { Queue } from "bullmq";
-import { pino } from "pino";
 import { Registry } from "prom-client";
 import { io as connectClient, type Socket } from "socket.io-client";
 import { createKeyspace } from "@parley/bus";
@@ -9,7 +8,7 @@ import { buildApp, createTokenVerifier, loadConfig, type Gateway } from "@parley
 import { buildPersister, loadConfig as loadPersisterConfig, type Persister } from "@parley/persister";
 import type { ClientToServerEvents, Conversation, ServerToClientEvents } from "@parley/protocol";
 import { createRedis, waitForReady, type Logger, type Redis } from "@parley/runtime";
-import { createDatabase, signToken } from "@parley/testkit";
+import { createDatabase, signToken, testLogger } from "@parley/testkit";
 import { testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
 
 export const SECRET = "cluster-test-secret-0123456789";
@@ -41,7 +40,7 @@ interface GatewayNode {
   registry: Registry;
 }
 
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+const logger = testLogger();
 
 /**
  * A whole Parley cluster inside the test process: N gateways (each with its own connections,

@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { pino } from "pino";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDatabase as openDatabase, type Database } from "@parley/db";
 import { buildPersister, loadConfig as loadPersisterConfig, type Persister } from "@parley/persister";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
+import { testLogger } from "@parley/testkit";
 import { testInfra } from "@parley/testkit/vitest";
 import { startCluster, type ClientSocket, type Cluster } from "./cluster.js";
 import { parseExposition, samples, value } from "./exposition.js";
@@ -18,7 +18,7 @@ let conversationId: string;
 
 // The persister is built here, not by the cluster, so that its /metrics registry can be read
 // while its reader has not started: the entries wait in Redis as they would with every persister down.
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+const logger = testLogger();
 const persisterRegistry = new Registry();
 let persister: Persister;
 let persisterDatabase: Database;

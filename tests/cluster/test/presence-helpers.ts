@@ -1,13 +1,13 @@
-import { pino } from "pino";
 import { Registry } from "prom-client";
 import { PresenceStore } from "@parley/bus";
 import { createPresenceModule, type PresenceModule } from "@parley/delivery";
 import type { ClientAck, ClientEventName, ClientPayload, ServerPayload } from "@parley/protocol";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
+import { testLogger } from "@parley/testkit";
 import { testInfra } from "@parley/testkit/vitest";
 import type { ClientSocket, Cluster } from "./cluster.js";
 
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+const logger = testLogger();
 
 /**
  * The delivery service's presence module running inside the test process against the

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { Registry } from "prom-client";
-import { createDependencyHealth } from "../src/dependency-health.js";
+import { createDependencyHealth } from "./dependency-health.js";
 
 // The check's logic only: the Redis connection and the database ping are stand-ins (the
 // services' gauges and /readyz against real servers stopping and starting are covered by

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Counter } from "prom-client";
-import { createMetricsRegistry, eachOf, startAtZero } from "../src/metrics.js";
+import { createMetricsRegistry, eachOf, startAtZero } from "./metrics.js";
 
 describe("startAtZero", () => {
   it("exports every given label set at 0 before anything is counted, and counts from there", async () => {

@@ -1,4 +1,4 @@
-// Queries of @parley/db against real Postgres (here rather than in libs/db: the testkit depends on @parley/db).
+// The queries against a real PostgreSQL, each test file on a freshly migrated database of its own.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "@parley/testkit/vitest";

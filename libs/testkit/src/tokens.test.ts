@@ -8,7 +8,7 @@ import {
   tokenWithWrongSecret,
   tokenWithoutExp,
   unsignedToken,
-} from "../src/tokens.js";
+} from "./tokens.js";
 
 const secret = "test-secret";
 const key = new TextEncoder().encode(secret);

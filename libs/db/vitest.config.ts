@@ -1,0 +1,3 @@
+import { parleyVitestConfig } from "@parley/testkit/vitest-config";
+
+export default parleyVitestConfig();
