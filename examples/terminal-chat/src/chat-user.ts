@@ -16,9 +16,15 @@ export interface ChatUser {
   readonly client: ParleyClient;
 }
 
-/** What both users' listeners share: the demo's inbox and the seq of every message seen, to name messages by seq. */
+/** What both users' listeners share. */
 export interface Seen {
+  /**
+   * The group this run created. On connecting, the SDK also syncs the groups of earlier runs:
+   * their messages, receipts and reactions are neither shown nor recorded.
+   */
+  conversationId?: string;
   inbox: Inbox;
+  /** The seq of every message seen, to name messages by seq. */
   seqOf: Map<string, number>;
 }
 
@@ -70,33 +76,40 @@ export async function connectAs(id: UserId, url: string, seen: Seen): Promise<Ch
  * Prints what a user receives and records it in the inbox. The SDK acknowledges delivery of
  * the others' messages by itself, which is what the senders' delivered receipts show.
  */
-function listen(user: ChatUser, { inbox, seqOf }: Seen): void {
+function listen(user: ChatUser, seen: Seen): void {
   const { client, tag } = user;
+  const { inbox, seqOf } = seen;
+  const ours = (e: { conversationId: string }) => e.conversationId === seen.conversationId;
   const ref = (messageId: string) => bold(seqOf.has(messageId) ? `#${seqOf.get(messageId)}` : messageId);
-  const typistsOf = new Map<string, readonly Typist[]>();
+  let typists: readonly Typist[] = [];
   client.on("message", (m) => {
+    if (!ours(m)) return;
     seqOf.set(m.id, m.seq);
     inbox.record(user.id, "message", m);
     print(`${tag} ⇐ ${bold(`#${m.seq}`)} ${m.senderName || m.senderId}: ${m.body ?? dim("(deleted)")}`);
   });
   client.on("message:updated", (m) => {
+    if (!ours(m)) return;
     inbox.record(user.id, "message:updated", m);
     const change = m.deletedAt ? red("deleted") : `edited: ${m.body}`;
     print(`${tag} ⇐ ${bold(`#${m.seq}`)} ${dim("✎")} ${change}`);
   });
   client.on("reaction", (r) => {
+    if (!ours(r)) return;
     inbox.record(user.id, "reaction", r);
     print(`${tag} ⇐ ${r.userId} ${r.op === "add" ? "reacted" : "took back"} ${r.emoji} ${r.op === "add" ? "to" : "on"} ${ref(r.messageId)}`);
   });
   // The SDK reports who is typing now; the lines say who started and who stopped.
   client.on("typing", (t) => {
+    if (!ours(t)) return;
     inbox.record(user.id, "typing", t);
-    const before = typistsOf.get(t.conversationId) ?? [];
-    typistsOf.set(t.conversationId, t.typists);
+    const before = typists;
+    typists = t.typists;
     for (const p of t.typists) if (!before.some((b) => b.userId === p.userId)) print(`${tag} ⇐ ${dim(`${p.userName || p.userId} is typing…`)}`);
     for (const b of before) if (!t.typists.some((p) => p.userId === b.userId)) print(`${tag} ⇐ ${dim(`${b.userName || b.userId} stopped typing`)}`);
   });
   client.on("receipt", (r) => {
+    if (!ours(r)) return;
     inbox.record(user.id, "receipt", r);
     if (r.userId === user.id) return; // our own watermark, echoed to every member
     const mark = r.kind === "read" ? green("✓✓ read") : green("✓ delivered");

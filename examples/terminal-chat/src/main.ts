@@ -9,7 +9,7 @@
 //   with what was not.
 // Options: --a=URL --b=URL (gateways, default http://localhost:3000 and :3001).
 import { ParleyRequestError } from "@parley/client";
-import { connectAs, type ChatUser } from "./chat-user.js";
+import { connectAs, type ChatUser, type Seen } from "./chat-user.js";
 import { demo } from "./demo.js";
 import { Inbox } from "./inbox.js";
 import { interactive } from "./interactive.js";
@@ -18,7 +18,7 @@ import { dim, print, red, sleep } from "./terminal.js";
 
 async function main(): Promise<boolean> {
   const options = parseOptions(process.argv.slice(2), process.stdin.isTTY === true);
-  const seen = { inbox: new Inbox(), seqOf: new Map<string, number>() };
+  const seen: Seen = { inbox: new Inbox(), seqOf: new Map<string, number>() };
   const users: ChatUser[] = [];
   const connect = async (id: ChatUser["id"], url: string) => {
     const user = await connectAs(id, url, seen);
@@ -30,6 +30,7 @@ async function main(): Promise<boolean> {
     // cannot (over HTTP) before she connects, as the SDK's client connects from the start.
     const bob = await connect("bob", options.gatewayB);
     const conversation = await bob.client.conversations.create({ kind: "group", memberIds: ["alice"], title: "demo" });
+    seen.conversationId = conversation.id;
     print(`${bob.tag} created group "${conversation.title ?? "demo"}" ${dim(conversation.id)} with alice ${dim("(HTTP)")}`);
     // Membership reaches live sockets cluster-wide asynchronously; give it a moment.
     await sleep(300);
