@@ -1,4 +1,4 @@
-// Development defaults shared by `npm start`, `npm run token` and `npm run chat`.
+// Development defaults shared by `npm start` and `npm run token` (`npm run chat` reads the same secret from @parley/runtime).
 // Never used in production: a production start (NODE_ENV=production) of any service
 // refuses to run without a JWT key of its own.
 //
