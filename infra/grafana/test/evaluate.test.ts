@@ -232,7 +232,7 @@ describe("dashboard queries, evaluated by Prometheus's engine on synthetic serie
     } catch (error) {
       const e = error as { code?: string; stdout?: string; stderr?: string };
       if (e.code === "ENOENT") {
-        throw new Error("promtool is missing: install Debian's prometheus package (`apt-get install prometheus`; .ci/run does on CI) and run the tests again.");
+        throw new Error("promtool is missing: install Debian's prometheus package (`apt-get install prometheus`; `npm test` does this as root) and run the tests again.");
       }
       const output = `${e.stdout ?? ""}${e.stderr ?? ""}`;
       // promtool names the failing expression; add the case's name.

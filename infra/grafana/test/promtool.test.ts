@@ -11,7 +11,7 @@ import { committedDashboards, queries } from "./dashboards.js";
 const run = promisify(execFile);
 
 /**
- * Prometheus's own parser, through promtool (Debian's `prometheus` package; .ci/run installs it).
+ * Prometheus's own parser, through promtool (Debian's `prometheus` package; `npm test` installs it as root).
  * promtool 2.42 has no command that only parses a query, but `check rules` parses every rule's
  * expression: each dashboard query becomes a recording rule of a throw-away rule file.
  */
@@ -20,7 +20,7 @@ function promtoolVersion(): string {
     return execFileSync("promtool", ["--version"], { encoding: "utf8", stdio: "pipe" }).split("\n")[0]!;
   } catch {
     throw new Error(
-      "promtool is missing: install Debian's prometheus package (`apt-get install prometheus`, which .ci/run does on CI), " +
+      "promtool is missing: install Debian's prometheus package (`apt-get install prometheus`, which `npm test` does as root), " +
         "then run the tests again. It checks every dashboard query with Prometheus's own parser.",
     );
   }

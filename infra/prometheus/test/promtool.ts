@@ -9,7 +9,7 @@ let checked: string | undefined;
 
 /**
  * Fails with what to do when promtool is not on the PATH: it ships with Debian's `prometheus`
- * package, which `.ci/run` installs on CI machines.
+ * package, which `npm test` installs as root (package.json "parley.testTools").
  */
 export function requirePromtool(): void {
   if (checked) return;
@@ -17,7 +17,7 @@ export function requirePromtool(): void {
   if (probe.error || probe.status !== 0) {
     throw new Error(
       "promtool is not installed (or not on the PATH): the rule checks need it. " +
-        "Install Debian's prometheus package (`apt-get install prometheus`, which .ci/run does on CI) and run the tests again.",
+        "Install Debian's prometheus package (`apt-get install prometheus`, which `npm test` does as root) and run the tests again.",
     );
   }
   checked = (probe.stdout || probe.stderr).split("\n")[0];

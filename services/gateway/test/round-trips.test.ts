@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testLogger } from "@parley/testkit";
 import { createKeyspace, type Ack } from "@parley/bus";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
@@ -12,7 +12,7 @@ import { PendingAcks } from "../src/send/pending-acks.js";
 // The gateway's two Redis round trips, each against real Redis: acks coming back from the
 // persister, and membership changes going out to the other pods.
 
-const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+const logger = testLogger();
 const connections: Redis[] = [];
 const connect = async (name: string, role: "producer" | "subscriber") => {
   const redis = createRedis({ url: testInfra().redisUrl, name, role, logger });

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { pino } from "pino";
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
+import { testLogger } from "@parley/testkit";
 import { createKeyspace, decodePersistEntry, PERSIST_ENTRY_VERSION } from "@parley/bus";
 import type { PersistItem, PersistOutcome } from "@parley/db";
 import { createPersisterMetrics } from "../metrics.js";
@@ -17,7 +17,7 @@ import { createEntryHandler } from "./entry-handler.js";
 // pipeline and the fan-out (the after-commit and dead-letter modules are the real ones); the
 // real batcher, pipeline and fan-out run against Postgres and Redis in test/persister.test.ts
 // and tests/cluster (outages, process kills).
-const logger = pino({ level: "silent" });
+const logger = testLogger();
 const keyspace = createKeyspace("unit");
 
 function setUp(submit: CommitBatcher["submit"]) {
