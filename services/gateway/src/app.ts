@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Server } from "socket.io";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { Queue } from "bullmq";
-import { AckBatchSchema, AckSchema, appendPersistEntry, type Keyspace } from "@parley/bus";
+import { appendPersistEntry, decodeAckBatch, type Keyspace } from "@parley/bus";
 import { memberRole, upsertUser, type Database } from "@parley/db";
 import { LIMITS, ParleyError } from "@parley/protocol";
 import { createDependencyHealth, type Logger, type Redis } from "@parley/runtime";
@@ -196,14 +196,11 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const acks = deps.keyspace.ackChannel(podId);
   deps.eventsSubscriber.on("smessage", (channel: string, raw: string) => {
     if (channel !== acks) return;
-    const batch = AckBatchSchema.safeParse(safeJson(raw));
-    if (!batch.success) return logger.debug({ channel }, "unreadable ack batch dropped");
-    // Each ack on its own: one unreadable entry must not leave the others' senders waiting.
-    for (const entry of batch.data.acks) {
-      const ack = AckSchema.safeParse(entry);
-      if (ack.success) pending.settle(ack.data);
-      else logger.debug({ channel }, "unreadable ack dropped");
-    }
+    // Each ack is read on its own: one unreadable entry must not leave the others' senders waiting.
+    const batch = decodeAckBatch(raw);
+    if (!batch) return logger.debug({ channel }, "unreadable ack batch dropped");
+    for (const ack of batch.acks) pending.settle(ack);
+    if (batch.unreadable > 0) logger.debug({ channel, unreadable: batch.unreadable }, "unreadable acks dropped");
   });
   deps.eventsSubscriber.on("message", (channel: string, raw: string) => {
     if (channel !== deps.keyspace.membershipChannel) return;
