@@ -1,7 +1,8 @@
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { DEFAULT_KEYSPACE } from "@parley/bus";
 import { createDatabase } from "@parley/db";
-import { loadOrExit, runWorkerService } from "@parley/runtime";
+import { commonConfig, loadOrExit, runWorkerService } from "@parley/runtime";
 import { buildPersister } from "./app.js";
 import { loadEnv } from "./env.js";
 
@@ -9,7 +10,7 @@ const env = loadOrExit("persister", () => loadEnv());
 
 await runWorkerService({
   service: "persister",
-  env,
+  config: { common: commonConfig(env, `persister-${randomBytes(3).toString("hex")}`), metricsPort: env.METRICS_PORT, shutdownGraceMs: env.SHUTDOWN_GRACE_MS },
   database: {
     open: (pod) => createDatabase({ url: env.DATABASE_URL, max: env.DATABASE_POOL_SIZE, applicationName: pod }),
     ping: (database) => database.sql`select 1`,
