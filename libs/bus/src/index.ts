@@ -3,6 +3,7 @@ export * from "./persist-entry.js";
 export * from "./persist-stream.js";
 export * from "./ack-batch.js";
 export * from "./delivery-jobs.js";
+export * from "./membership-change.js";
 export * from "./room-emitter.js";
 export * from "./keyspace.js";
 export * from "./presence-store.js";

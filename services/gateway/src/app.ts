@@ -3,12 +3,11 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Server } from "socket.io";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { Queue } from "bullmq";
-import { appendPersistEntry, decodeAckBatch, type Keyspace } from "@parley/bus";
+import { appendPersistEntry, decodeAckBatch, MembershipChangeSchema, type Keyspace } from "@parley/bus";
 import { memberRole, upsertUser, type Database } from "@parley/db";
 import { LIMITS, ParleyError } from "@parley/protocol";
 import { createDependencyHealth, type Logger, type Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
-import { z } from "zod";
 import type { TokenVerifier } from "./auth/token-verifier.js";
 import { UserRecords } from "./auth/user-records.js";
 import { ConversationService } from "./conversation-service.js";
@@ -84,8 +83,6 @@ export interface Gateway {
   drain(): Promise<void>;
   close(): Promise<void>;
 }
-
-const MembershipChange = z.object({ conversationId: z.string(), userIds: z.array(z.string()) });
 
 /** Builds the gateway: Fastify for HTTP, Socket.IO on the same server. `server.ts` only listens. */
 export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
@@ -204,7 +201,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   });
   deps.eventsSubscriber.on("message", (channel: string, raw: string) => {
     if (channel !== deps.keyspace.membershipChannel) return;
-    const change = MembershipChange.safeParse(safeJson(raw));
+    const change = MembershipChangeSchema.safeParse(safeJson(raw));
     if (change.success) membership.invalidate(change.data.conversationId, change.data.userIds);
   });
   await deps.eventsSubscriber.ssubscribe(acks);
