@@ -66,3 +66,7 @@ export const JobCatalog = {
     },
   },
 } as const;
+
+export type JobName = keyof typeof JobCatalog;
+/** A job's data as its queue's schema reads it. */
+export type JobData<N extends JobName> = z.infer<(typeof JobCatalog)[N]["data"]>;
