@@ -1,12 +1,13 @@
 import { z } from "zod";
-import { ErrorBodySchema, MessageSchema, UuidSchema } from "@parley/protocol";
+import { ClientEvents, ErrorBodySchema, UuidSchema } from "@parley/protocol";
 
 /**
  * What a commit answers for one item: the stored message (`duplicate` when it had been stored
- * before, by an earlier try of the same send), or why it was not stored.
+ * before, by an earlier try of the same send), or why it was not stored. The gateway answers
+ * the send with it, so its ok side is the protocol's `message:send` ack.
  */
 export const PersistOutcomeSchema = z.discriminatedUnion("ok", [
-  z.object({ ok: z.literal(true), message: MessageSchema, duplicate: z.boolean() }),
+  ClientEvents["message:send"].ack.extend({ ok: z.literal(true) }),
   z.object({ ok: z.literal(false), error: ErrorBodySchema }),
 ]);
 export type PersistOutcome = z.infer<typeof PersistOutcomeSchema>;

@@ -89,7 +89,7 @@ export const HttpRoutes = {
     url: "/v1/conversations/:id/messages",
     params: z.object({ id: UuidSchema }),
     body: SendMessageSchema.omit({ conversationId: true }).extend({ conversationId: UuidSchema.optional() }),
-    reply: z.object({ message: MessageSchema, duplicate: z.boolean() }),
+    reply: ClientEvents["message:send"].ack,
     status: 201,
   },
   markRead: {
