@@ -9,7 +9,7 @@ import { createHandOffProcessor } from "./hand-off-processor.js";
 import type { Notifier } from "./notifier.js";
 import { createPushProcessor } from "./push-processor.js";
 
-/** The notifications settings but where they go: the caller turns `webhook` into the notifier. */
+/** The settings this module reads; where notifications go (`webhook`) becomes the notifier its caller passes. */
 export type NotificationsConfig = Omit<DeliveryConfig["notifications"], "webhook">;
 
 /**
