@@ -28,21 +28,9 @@ export class RoomEmitter {
     return `${this.channelPrefix}#${this.namespace}#${room}#`;
   }
 
+  /** The adapter's broadcast of `event` to one room, for `spublish` on `channelOf(room)`. */
   encode<E extends ServerEventName>(room: string, event: E, payload: ServerPayload<E>): string {
-    return JSON.stringify({
-      uid: this.uid,
-      nsp: this.namespace,
-      type: BROADCAST,
-      data: {
-        packet: { type: EVENT_PACKET, data: [event, payload], nsp: this.namespace },
-        opts: { rooms: [room], except: [], flags: {} },
-      },
-    });
-  }
-
-  /** Publishes without waiting; commands on one connection keep their order. */
-  emit<E extends ServerEventName>(room: string, event: E, payload: ServerPayload<E>): Promise<unknown> {
-    return this.redis.spublish(this.channelOf(room), this.encode(room, event, payload));
+    return this.broadcast([room], event, payload, []);
   }
 
   /**
@@ -53,7 +41,11 @@ export class RoomEmitter {
    */
   emitToRooms<E extends ServerEventName>(rooms: readonly string[], event: E, payload: ServerPayload<E>, except: readonly string[] = []): Promise<unknown> {
     const channel = rooms.length === 1 ? this.channelOf(rooms[0]!) : `${this.channelPrefix}#${this.namespace}#`;
-    const message = JSON.stringify({
+    return this.redis.spublish(channel, this.broadcast(rooms, event, payload, except));
+  }
+
+  private broadcast<E extends ServerEventName>(rooms: readonly string[], event: E, payload: ServerPayload<E>, except: readonly string[]): string {
+    return JSON.stringify({
       uid: this.uid,
       nsp: this.namespace,
       type: BROADCAST,
@@ -62,6 +54,5 @@ export class RoomEmitter {
         opts: { rooms: [...rooms], except: [...except], flags: {} },
       },
     });
-    return this.redis.spublish(channel, message);
   }
 }

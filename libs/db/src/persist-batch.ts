@@ -1,23 +1,10 @@
-import type { Attachment, ErrorBody, Message, MessageKind } from "@parley/protocol";
+import type { PersistItem, PersistOutcome } from "@parley/bus";
 import type { Sql } from "./client.js";
 import { toMessage, type MessageRow } from "./message-row.js";
 
-/** One message to store, as the gateway validated it. `id` is made by the gateway (UUIDv7). */
-export interface PersistItem {
-  id: string;
-  conversationId: string;
-  senderId: string;
-  senderName: string;
-  clientMessageId: string;
-  kind: MessageKind;
-  body: string;
-  replyToId?: string | undefined;
-  attachments?: Attachment[] | undefined;
-}
-
-export type PersistOutcome =
-  | { ok: true; message: Message; duplicate: boolean }
-  | { ok: false; error: ErrorBody };
+// The wire shapes of the persist path are defined once, in @parley/bus; re-exported for the
+// callers of persistBatch.
+export type { PersistItem, PersistOutcome };
 
 /**
  * Thrown when a concurrent transaction stored one of our (sender, clientMessageId) keys
@@ -32,8 +19,8 @@ export class ConcurrentDuplicateError extends Error {
 /**
  * Stores a batch of messages and answers each item, in order, in one round trip: the work is
  * the SQL function `parley_persist_batch` (migrations/0001_persist_batch_function.sql), whose
- * header states its contract. Round trips were most of the cost of a commit: one statement
- * instead of seven cut Postgres' CPU per message several times over.
+ * header states its contract (why one function, looking existing rows up by key:
+ * docs/decisions/0002-commit-function-looks-up-by-key.md).
  *
  * Invariants (docs/architecture.md):
  * - stored once: existing (sender, clientMessageId) rows are read inside the transaction after

@@ -1,3 +1,4 @@
+import type { DeliveredReceipt } from "@parley/bus";
 import type { Sql } from "./client.js";
 
 /** A member's read state after `markRead`, and which watermarks it moved. */
@@ -57,11 +58,8 @@ export async function markRead(sql: Sql, conversationId: string, userId: string,
   };
 }
 
-export interface DeliveredWatermark {
-  conversationId: string;
-  userId: string;
-  seq: number;
-}
+/** A `message:delivered` watermark: the shape the receipts jobs carry (@parley/bus `DeliveredReceipt`). */
+export type DeliveredWatermark = DeliveredReceipt;
 
 /**
  * Applies many `message:delivered` watermarks in one statement and returns only those that

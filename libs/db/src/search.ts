@@ -42,10 +42,11 @@ export const SEARCH_INDEX = "messages_search_idx";
 /**
  * Moves the search index's pending list (GIN `fastupdate`) into the index proper and answers
  * how many pending-list pages that freed. Left alone, the list is merged by whichever insert
- * finds it past `gin_pending_list_limit` (4 MB): that commit then takes 100 ms or more, and
- * every send queued behind it waits. Called often from outside the commit path, the list
- * never gets there (and searches, which read the whole list, stay fast). Needs the index's
- * owner (the role that ran the migrations), like VACUUM.
+ * finds it past `gin_pending_list_limit` (4 MB by default): that commit then stalls, and every
+ * send queued behind it waits. Called often from outside the commit path, the list never gets
+ * there (and searches, which read the whole list, stay fast); why and the measurements:
+ * docs/decisions/0004-search-pending-list-cleaner.md. Needs the index's owner (the role that
+ * ran the migrations), like VACUUM.
  */
 export async function cleanSearchPendingList(sql: Sql): Promise<number> {
   const [row] = await sql<{ pages: number }[]>`select gin_clean_pending_list(${SEARCH_INDEX}::regclass)::int as pages`;

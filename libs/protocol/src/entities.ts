@@ -15,6 +15,8 @@ export const UserIdSchema = z
   .refine((s) => isWellFormed(s), "must be well-formed Unicode (no lone surrogates)");
 export const UuidSchema = z.uuid();
 export const IsoTimestampSchema = z.iso.datetime({ offset: true });
+/** A place in a conversation's gap-free sequence (0: before its first message), at most what a JS number holds exactly. */
+export const SeqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 
 export const MessageKindSchema = z.enum(["text", "image", "file", "audio", "video", "system"]);
 export type MessageKind = z.infer<typeof MessageKindSchema>;

@@ -8,12 +8,12 @@ import {
   IsoTimestampSchema,
   MessageKindSchema,
   MessageSchema,
+  SeqSchema,
   UserIdSchema,
   UuidSchema,
 } from "./entities.js";
 import { isWellFormed } from "./well-formed.js";
 
-const SeqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 /** Message text: Postgres cannot store NUL in text, so it is refused here rather than failing the commit. */
 const BodySchema = z
   .string()

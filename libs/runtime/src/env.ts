@@ -6,7 +6,7 @@ import { z } from "zod";
  */
 export const CommonEnv = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
-  /** Queue, pub/sub, rate limits and presence. Must run with maxmemory-policy noeviction. */
+  /** The persist stream, queues, pub/sub, rate limits and presence. Must run with maxmemory-policy noeviction. */
   REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
   /** The durable store: a message is acked only once committed here. */
   DATABASE_URL: z.url().default("postgres://parley:parley@127.0.0.1:5432/parley"),

@@ -10,7 +10,7 @@ export interface RedisConnectionOptions {
   /**
    * Producers fail fast (architecture §5): with no offline queue a command issued while Redis is
    * away rejects at once, so a send is answered UNAVAILABLE instead of hanging.
-   * Blocking consumers (BullMQ workers) need the queue and unlimited retries.
+   * Blocking consumers (BullMQ workers, the persister's stream reader) need the queue and unlimited retries.
    */
   role: "producer" | "consumer" | "subscriber";
   logger?: Logger;

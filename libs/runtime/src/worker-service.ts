@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
@@ -6,14 +5,15 @@ import { createLogger } from "./logger.js";
 import { createMetricsRegistry } from "./metrics.js";
 import { startOpsServer } from "./ops-server.js";
 import { createDependencyHealth, type DependencyHealth } from "./dependency-health.js";
+import type { CommonConfig } from "./env.js";
 import { assertNoEviction, createRedis, waitForReady } from "./redis.js";
 import { onShutdown } from "./shutdown.js";
 import { startOrExit } from "./startup.js";
 
-/** What a worker service builds: something that takes jobs until stopped. */
+/** What a worker service builds: something that takes work (stream entries, jobs) until stopped. */
 export interface Worker {
   run(): void;
-  /** Stops taking jobs and finishes the ones in flight. */
+  /** Stops taking work and finishes what it holds. */
   stop(): Promise<void>;
 }
 
@@ -28,9 +28,16 @@ export interface WorkerContext<D> {
   publishRedis: Redis;
 }
 
+/** The part of a worker service's config (its env.ts) that runWorkerService reads. */
+export interface WorkerServiceConfig {
+  common: CommonConfig;
+  metricsPort: number;
+  shutdownGraceMs: number;
+}
+
 export interface WorkerServiceOptions<D> {
   service: string;
-  env: { POD_NAME?: string | undefined; LOG_LEVEL: string; REDIS_URL: string; METRICS_PORT: number; SHUTDOWN_GRACE_MS: number; DEPENDENCY_CHECK_MS: number };
+  config: WorkerServiceConfig;
   database: {
     open(pod: string): D;
     ping(database: D): Promise<unknown>;
@@ -44,13 +51,13 @@ export interface WorkerServiceOptions<D> {
  * `/metrics` `/healthz` `/readyz` on METRICS_PORT, then SIGTERM → drain → exit 0.
  */
 export async function runWorkerService<D>(opts: WorkerServiceOptions<D>): Promise<void> {
-  const { service, env } = opts;
-  const pod = env.POD_NAME ?? `${service}-${randomBytes(3).toString("hex")}`;
-  const logger = createLogger({ service, level: env.LOG_LEVEL, pod });
+  const { service, config } = opts;
+  const pod = config.common.podName;
+  const logger = createLogger({ service, level: config.common.logLevel, pod });
   const registry = createMetricsRegistry({ service });
   const database = opts.database.open(pod);
-  const workerRedis = createRedis({ url: env.REDIS_URL, name: `${pod}:worker`, role: "consumer", logger });
-  const publishRedis = createRedis({ url: env.REDIS_URL, name: `${pod}:publish`, role: "producer", logger });
+  const workerRedis = createRedis({ url: config.common.redisUrl, name: `${pod}:worker`, role: "consumer", logger });
+  const publishRedis = createRedis({ url: config.common.redisUrl, name: `${pod}:publish`, role: "producer", logger });
 
   let draining = false;
   let worker: Worker | undefined;
@@ -65,10 +72,10 @@ export async function runWorkerService<D>(opts: WorkerServiceOptions<D>): Promis
       redis: publishRedis,
       pingDatabase: () => opts.database.ping(database),
       draining: () => draining,
-      intervalMs: env.DEPENDENCY_CHECK_MS,
+      intervalMs: config.common.dependencyCheckMs,
       logger,
     });
-    ops = await startOpsServer({ port: env.METRICS_PORT, registry, ready: () => health!.ready() });
+    ops = await startOpsServer({ port: config.metricsPort, registry, ready: () => health!.ready() });
     health.start();
   });
   worker!.run();
@@ -76,8 +83,8 @@ export async function runWorkerService<D>(opts: WorkerServiceOptions<D>): Promis
 
   onShutdown({
     logger,
-    graceMs: env.SHUTDOWN_GRACE_MS,
-    // Order: stop taking jobs and finish the ones in flight (they need Postgres and Redis),
+    graceMs: config.shutdownGraceMs,
+    // Order: stop taking work and finish what is in flight (it needs Postgres and Redis),
     // then close the connections, then the ops server so probes see us until the end.
     stop: async () => {
       draining = true;

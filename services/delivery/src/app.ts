@@ -3,19 +3,13 @@ import type { Database } from "@parley/db";
 import { Queue } from "bullmq";
 import { registerQueueMetrics, type Logger, type Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
+import type { DeliveryConfig } from "./env.js";
 import { createPresenceModule } from "./presence/presence-module.js";
-import type { PresenceAnnouncerConfig } from "./presence/presence-announcer.js";
 import { createDeliveryMetrics } from "./metrics.js";
 import type { DeliveryContext, DeliveryModule } from "./module.js";
-import { createNotificationsModule, type NotificationsConfig } from "./notifications/notifications-module.js";
+import { createNotificationsModule } from "./notifications/notifications-module.js";
 import type { Notifier } from "./notifications/notifier.js";
-import { createReceiptsModule, type ReceiptsConfig } from "./receipts/receipts-module.js";
-
-export interface DeliveryConfig {
-  receipts: ReceiptsConfig;
-  notifications: NotificationsConfig;
-  presence: PresenceAnnouncerConfig;
-}
+import { createReceiptsModule } from "./receipts/receipts-module.js";
 
 export interface DeliveryDeps {
   database: Database;
@@ -24,7 +18,7 @@ export interface DeliveryDeps {
   registry: Registry;
   logger: Logger;
   keyspace: Keyspace;
-  config: DeliveryConfig;
+  config: Pick<DeliveryConfig, "receipts" | "notifications" | "presence">;
   /** Where offline notifications go; undefined turns them off (the hand-off is still consumed). */
   notifier?: Notifier | undefined;
 }

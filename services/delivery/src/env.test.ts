@@ -1,39 +1,42 @@
 import { describe, expect, it } from "vitest";
-import { loadEnv } from "./env.js";
+import { loadConfig } from "./env.js";
 
-describe("delivery env", () => {
+describe("delivery config", () => {
   it("has sensible defaults, with notifications off", () => {
-    expect(loadEnv({})).toMatchObject({
-      METRICS_PORT: 9102,
-      RECEIPT_CONCURRENCY: 64,
-      NOTIFY_CONCURRENCY: 1,
-      PUSH_CONCURRENCY: 16,
-      PUSH_COLLAPSE_MS: 5_000,
-      PUSH_ATTEMPTS: 8,
-      PUSH_PREVIEW_CHARS: 140,
+    expect(loadConfig({})).toMatchObject({
+      metricsPort: 9102,
+      receipts: { concurrency: 64 },
+      notifications: { handOffConcurrency: 1, pushConcurrency: 16, collapseMs: 5_000, attempts: 8, previewChars: 140 },
     });
-    expect(loadEnv({}).PUSH_WEBHOOK_URL).toBeUndefined();
+    expect(loadConfig({}).notifications.webhook).toBeUndefined();
   });
 
   it("needs a secret of some length to sign with when a webhook is set", () => {
-    expect(() => loadEnv({ PUSH_WEBHOOK_URL: "https://push.example/hook" })).toThrow(/PUSH_WEBHOOK_SECRET/);
-    expect(() => loadEnv({ PUSH_WEBHOOK_URL: "https://push.example/hook", PUSH_WEBHOOK_SECRET: "short" })).toThrow(/at least 16/);
-    expect(loadEnv({ PUSH_WEBHOOK_URL: "https://push.example/hook", PUSH_WEBHOOK_SECRET: "s".repeat(32) }).PUSH_WEBHOOK_URL).toBe("https://push.example/hook");
+    expect(() => loadConfig({ PUSH_WEBHOOK_URL: "https://push.example/hook" })).toThrow(/PUSH_WEBHOOK_SECRET/);
+    expect(() => loadConfig({ PUSH_WEBHOOK_URL: "https://push.example/hook", PUSH_WEBHOOK_SECRET: "short" })).toThrow(/at least 16/);
+    expect(loadConfig({ PUSH_WEBHOOK_URL: "https://push.example/hook", PUSH_WEBHOOK_SECRET: "s".repeat(32) }).notifications.webhook?.url).toBe("https://push.example/hook");
+  });
+
+  it("hands the webhook its time limit, and names the pod when Kubernetes does not", () => {
+    const config = loadConfig({ PUSH_WEBHOOK_URL: "https://push.example/hook", PUSH_WEBHOOK_SECRET: "s".repeat(32), PUSH_TIMEOUT_MS: "2000" });
+    expect(config.notifications.webhook).toEqual({ url: "https://push.example/hook", secret: "s".repeat(32), timeoutMs: 2_000 });
+    expect(config.common.podName).toMatch(/^delivery-[0-9a-f]{6}$/);
+    expect(loadConfig({ POD_NAME: "parley-delivery-0" }).common.podName).toBe("parley-delivery-0");
   });
 
   it("lists every bad variable at once", () => {
-    expect(() => loadEnv({ PUSH_WEBHOOK_URL: "ftp://push.example", PUSH_COLLAPSE_MS: "soon", RECEIPT_CONCURRENCY: "0" })).toThrow(
+    expect(() => loadConfig({ PUSH_WEBHOOK_URL: "ftp://push.example", PUSH_COLLAPSE_MS: "soon", RECEIPT_CONCURRENCY: "0" })).toThrow(
       /RECEIPT_CONCURRENCY[\s\S]*PUSH_WEBHOOK_URL[\s\S]*PUSH_COLLAPSE_MS|PUSH_WEBHOOK_URL[\s\S]*PUSH_COLLAPSE_MS/,
     );
   });
 
   it("has defaults that announce a dead pod's users within the contract's 30 s", () => {
-    const env = loadEnv({});
-    expect(env).toMatchObject({ METRICS_PORT: 9102, PRESENCE_TTL_MS: 20_000, PRESENCE_FLUSH_MS: 1_000, PRESENCE_OFFLINE_GRACE_MS: 2_000 });
-    expect(env.PRESENCE_TTL_MS + 2 * env.PRESENCE_FLUSH_MS).toBeLessThan(30_000);
+    const config = loadConfig({});
+    expect(config).toMatchObject({ metricsPort: 9102, presence: { ttlMs: 20_000, flushMs: 1_000, offlineGraceMs: 2_000 } });
+    expect(config.presence.ttlMs + 2 * config.presence.flushMs).toBeLessThan(30_000);
   });
 
   it("lists every bad presence variable at once", () => {
-    expect(() => loadEnv({ PRESENCE_TTL_MS: "10", PRESENCE_FLUSH_MS: "soon" })).toThrow(/PRESENCE_TTL_MS[\s\S]*PRESENCE_FLUSH_MS/);
+    expect(() => loadConfig({ PRESENCE_TTL_MS: "10", PRESENCE_FLUSH_MS: "soon" })).toThrow(/PRESENCE_TTL_MS[\s\S]*PRESENCE_FLUSH_MS/);
   });
 });

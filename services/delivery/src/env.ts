@@ -1,5 +1,6 @@
+import { randomBytes } from "node:crypto";
 import { z } from "zod";
-import { CommonEnv, parseEnv } from "@parley/runtime";
+import { CommonEnv, commonConfig, parseEnv } from "@parley/runtime";
 
 export const DeliveryEnv = CommonEnv.extend({
   /** `/metrics`, `/healthz`, `/readyz` for Prometheus and Kubernetes probes. */
@@ -53,4 +54,32 @@ export const DeliveryEnv = CommonEnv.extend({
 });
 export type DeliveryEnv = z.infer<typeof DeliveryEnv>;
 
-export const loadEnv = (source: Record<string, string | undefined> = process.env) => parseEnv(DeliveryEnv, source);
+/**
+ * The delivery service's configuration: parsed once, fully defaulted, grouped by concern.
+ * The wiring reads it as it is and writes no defaults of its own.
+ */
+export function loadConfig(source: Record<string, string | undefined> = process.env) {
+  const env = parseEnv(DeliveryEnv, source);
+  return {
+    common: commonConfig(env, `delivery-${randomBytes(3).toString("hex")}`),
+    metricsPort: env.METRICS_PORT,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    database: { poolSize: env.DATABASE_POOL_SIZE },
+    receipts: { concurrency: env.RECEIPT_CONCURRENCY, maxBatch: env.RECEIPT_MAX_BATCH },
+    notifications: {
+      collapseMs: env.PUSH_COLLAPSE_MS,
+      attempts: env.PUSH_ATTEMPTS,
+      backoffMs: env.PUSH_BACKOFF_MS,
+      handOffConcurrency: env.NOTIFY_CONCURRENCY,
+      pushConcurrency: env.PUSH_CONCURRENCY,
+      previewChars: env.PUSH_PREVIEW_CHARS,
+      /** Undefined turns notifications off (the schema makes a URL come with its secret). */
+      webhook:
+        env.PUSH_WEBHOOK_URL && env.PUSH_WEBHOOK_SECRET
+          ? { url: env.PUSH_WEBHOOK_URL, secret: env.PUSH_WEBHOOK_SECRET, timeoutMs: env.PUSH_TIMEOUT_MS }
+          : undefined,
+    },
+    presence: { ttlMs: env.PRESENCE_TTL_MS, flushMs: env.PRESENCE_FLUSH_MS, offlineGraceMs: env.PRESENCE_OFFLINE_GRACE_MS },
+  } as const;
+}
+export type DeliveryConfig = ReturnType<typeof loadConfig>;

@@ -1,5 +1,5 @@
-export { buildDelivery, type Delivery, type DeliveryConfig, type DeliveryDeps } from "./app.js";
-export { DeliveryEnv, loadEnv } from "./env.js";
+export { buildDelivery, type Delivery, type DeliveryDeps } from "./app.js";
+export { DeliveryEnv, loadConfig, type DeliveryConfig } from "./env.js";
 export type { DeliveryContext, DeliveryModule } from "./module.js";
 export type { Notification, Notifier } from "./notifications/notifier.js";
 export { NotificationRejectedError } from "./notifications/notification-rejected-error.js";

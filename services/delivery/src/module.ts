@@ -6,7 +6,7 @@ import type { Registry } from "prom-client";
 import type { DeliveryMetrics } from "./metrics.js";
 
 /**
- * One job of the delivery service (receipts, notifications, presence, …). The app starts every
+ * One concern of the delivery service (receipts, notifications, presence, …). The app starts every
  * module, and on SIGTERM stops them all: a module stops taking work and finishes what it holds.
  */
 export interface DeliveryModule {

@@ -2,20 +2,21 @@ import { DEFAULT_KEYSPACE } from "@parley/bus";
 import { createDatabase } from "@parley/db";
 import { loadOrExit, runWorkerService } from "@parley/runtime";
 import { buildDelivery } from "./app.js";
-import { loadEnv } from "./env.js";
+import { loadConfig } from "./env.js";
 import { createWebhookNotifier } from "./notifications/webhook-notifier.js";
 
-const env = loadOrExit("delivery", () => loadEnv());
+const config = loadOrExit("delivery", () => loadConfig());
 
 await runWorkerService({
   service: "delivery",
-  env,
+  config,
   database: {
-    open: (pod) => createDatabase({ url: env.DATABASE_URL, max: env.DATABASE_POOL_SIZE, applicationName: pod }),
+    open: (pod) => createDatabase({ url: config.common.databaseUrl, max: config.database.poolSize, applicationName: pod }),
     ping: (database) => database.sql`select 1`,
     close: (database) => database.close(),
   },
   build: ({ database, workerRedis, publishRedis, registry, logger }) => {
+    const webhook = config.notifications.webhook;
     const delivery = buildDelivery({
       database,
       workerRedis,
@@ -23,22 +24,8 @@ await runWorkerService({
       registry,
       logger,
       keyspace: DEFAULT_KEYSPACE,
-      config: {
-        receipts: { concurrency: env.RECEIPT_CONCURRENCY, maxBatch: env.RECEIPT_MAX_BATCH },
-        notifications: {
-          collapseMs: env.PUSH_COLLAPSE_MS,
-          attempts: env.PUSH_ATTEMPTS,
-          backoffMs: env.PUSH_BACKOFF_MS,
-          handOffConcurrency: env.NOTIFY_CONCURRENCY,
-          pushConcurrency: env.PUSH_CONCURRENCY,
-          previewChars: env.PUSH_PREVIEW_CHARS,
-        },
-        presence: { ttlMs: env.PRESENCE_TTL_MS, flushMs: env.PRESENCE_FLUSH_MS, offlineGraceMs: env.PRESENCE_OFFLINE_GRACE_MS },
-      },
-      notifier:
-        env.PUSH_WEBHOOK_URL && env.PUSH_WEBHOOK_SECRET
-          ? createWebhookNotifier({ url: env.PUSH_WEBHOOK_URL, secret: env.PUSH_WEBHOOK_SECRET, timeoutMs: env.PUSH_TIMEOUT_MS })
-          : undefined,
+      config,
+      notifier: webhook ? createWebhookNotifier(webhook) : undefined,
     });
     return { run: () => delivery.run(), stop: () => delivery.stop() };
   },

@@ -9,7 +9,7 @@ import { createConversation, createDatabase, persistBatch, type Database } from 
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { createTestDatabase, testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
 import { testLogger, type TestDatabase } from "@parley/testkit";
-import { buildDelivery, createWebhookNotifier } from "../src/index.js";
+import { buildDelivery, createWebhookNotifier, loadConfig } from "../src/index.js";
 
 const logger = testLogger();
 const keyspace = createKeyspace(uniqueRedisPrefix("delivery-drain"));
@@ -58,11 +58,19 @@ describe("delivery drain", () => {
       registry,
       logger,
       keyspace,
-      config: {
-        receipts: { concurrency: 4, maxBatch: 100 },
-        notifications: { collapseMs: 0, attempts: 2, backoffMs: 100, handOffConcurrency: 1, pushConcurrency: 2, previewChars: 140 },
-        presence: { ttlMs: 20_000, flushMs: 1_000, offlineGraceMs: 2_000 },
-      },
+      config: loadConfig({
+        RECEIPT_CONCURRENCY: "4",
+        RECEIPT_MAX_BATCH: "100",
+        PUSH_COLLAPSE_MS: "0",
+        PUSH_ATTEMPTS: "2",
+        PUSH_BACKOFF_MS: "100",
+        NOTIFY_CONCURRENCY: "1",
+        PUSH_CONCURRENCY: "2",
+        PUSH_PREVIEW_CHARS: "140",
+        PRESENCE_TTL_MS: "20000",
+        PRESENCE_FLUSH_MS: "1000",
+        PRESENCE_OFFLINE_GRACE_MS: "2000",
+      }),
       notifier: createWebhookNotifier({ url, secret: "s".repeat(32), timeoutMs: 5_000 }),
     });
     delivery.run();

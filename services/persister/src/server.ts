@@ -8,14 +8,7 @@ const config = loadOrExit("persister", () => loadConfig());
 
 await runWorkerService({
   service: "persister",
-  env: {
-    POD_NAME: config.common.podName,
-    LOG_LEVEL: config.common.logLevel,
-    REDIS_URL: config.common.redisUrl,
-    METRICS_PORT: config.metricsPort,
-    SHUTDOWN_GRACE_MS: config.shutdownGraceMs,
-    DEPENDENCY_CHECK_MS: config.common.dependencyCheckMs,
-  },
+  config,
   database: {
     open: (pod) => createDatabase({ url: config.common.databaseUrl, max: config.databasePoolSize, applicationName: pod }),
     ping: (database) => database.sql`select 1`,

@@ -3,7 +3,7 @@ import { Registry } from "prom-client";
 import { io as connectClient, type Socket } from "socket.io-client";
 import { createKeyspace } from "@parley/bus";
 import { createDatabase as openDatabase, type Database } from "@parley/db";
-import { buildDelivery, type Delivery, type DeliveryConfig, type Notifier } from "@parley/delivery";
+import { buildDelivery, loadConfig as loadDeliveryConfig, type Delivery, type DeliveryConfig, type Notifier } from "@parley/delivery";
 import { buildApp, createTokenVerifier, loadConfig, type Gateway } from "@parley/gateway";
 import { buildPersister, loadConfig as loadPersisterConfig, type Persister } from "@parley/persister";
 import type { ClientToServerEvents, Conversation, ServerToClientEvents } from "@parley/protocol";
@@ -121,6 +121,20 @@ export async function startCluster(options: ClusterOptions = {}) {
   if (options.delivery) {
     deliveryDatabase = openDatabase({ url: testDb.url, max: 4, connectTimeoutSeconds: 1 });
     const c = options.delivery.config;
+    // The contract's presence defaults, except a quicker flush so tests hear changes sooner.
+    const base = loadDeliveryConfig({
+      RECEIPT_CONCURRENCY: "16",
+      RECEIPT_MAX_BATCH: "5000",
+      PUSH_COLLAPSE_MS: "300",
+      PUSH_ATTEMPTS: "3",
+      PUSH_BACKOFF_MS: "100",
+      NOTIFY_CONCURRENCY: "1",
+      PUSH_CONCURRENCY: "4",
+      PUSH_PREVIEW_CHARS: "140",
+      PRESENCE_TTL_MS: "20000",
+      PRESENCE_FLUSH_MS: "200",
+      PRESENCE_OFFLINE_GRACE_MS: "0",
+    });
     delivery = buildDelivery({
       database: deliveryDatabase,
       workerRedis: redisConn("delivery:worker", "consumer"),
@@ -129,18 +143,9 @@ export async function startCluster(options: ClusterOptions = {}) {
       logger: options.delivery.logger ?? logger,
       keyspace,
       config: {
-        receipts: { concurrency: 16, maxBatch: 5_000, ...c?.receipts },
-        notifications: {
-          collapseMs: 300,
-          attempts: 3,
-          backoffMs: 100,
-          handOffConcurrency: 1,
-          pushConcurrency: 4,
-          previewChars: 140,
-          ...c?.notifications,
-        },
-        // The contract's defaults, except a quicker flush so tests hear changes sooner.
-        presence: { ttlMs: 20_000, flushMs: 200, offlineGraceMs: 0, ...c?.presence },
+        receipts: { ...base.receipts, ...c?.receipts },
+        notifications: { ...base.notifications, ...c?.notifications },
+        presence: { ...base.presence, ...c?.presence },
       },
       notifier: options.delivery.notifier,
     });

@@ -1,6 +1,6 @@
 import { Registry } from "prom-client";
 import { PresenceStore } from "@parley/bus";
-import { createPresenceModule, type PresenceModule } from "@parley/delivery";
+import { createPresenceModule, loadConfig as loadDeliveryConfig, type PresenceModule } from "@parley/delivery";
 import type { ClientAck, ClientEventName, ClientPayload, ServerPayload } from "@parley/protocol";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { testLogger } from "@parley/testkit";
@@ -14,6 +14,8 @@ const logger = testLogger();
  * cluster's Redis namespace and database (the real module, real Redis, real Postgres).
  */
 export async function startPresence(cluster: Cluster, config: { ttlMs?: number; flushMs?: number; offlineGraceMs?: number } = {}) {
+  // The contract's defaults, except a quicker flush and no offline grace, unless a test says otherwise.
+  const { presence } = loadDeliveryConfig({ PRESENCE_TTL_MS: "20000", PRESENCE_FLUSH_MS: "200", PRESENCE_OFFLINE_GRACE_MS: "0" });
   const redis: Redis = createRedis({ url: testInfra().redisUrl, name: "delivery:presence", role: "producer", logger });
   await waitForReady(redis);
   const registry = new Registry();
@@ -23,7 +25,7 @@ export async function startPresence(cluster: Cluster, config: { ttlMs?: number; 
     registry,
     logger,
     keyspace: cluster.keyspace,
-    config: { ttlMs: config.ttlMs ?? 20_000, flushMs: config.flushMs ?? 200, offlineGraceMs: config.offlineGraceMs ?? 0 },
+    config: { ...presence, ...config },
   });
   return {
     ...module,

@@ -1,5 +1,5 @@
 import { UnrecoverableError, type Job, type JobsOptions, type Queue } from "bullmq";
-import { JobCatalog, type CommittedMessage, type Keyspace } from "@parley/bus";
+import { JobCatalog, type CommittedMessage, type JobData, type Keyspace } from "@parley/bus";
 import { membersWithReadSeq, type Database } from "@parley/db";
 import type { Logger, Redis } from "@parley/runtime";
 import type { DeliveryMetrics } from "../metrics.js";
@@ -65,7 +65,7 @@ export function createHandOffProcessor(deps: HandOffDeps) {
     for (const p of offline) p.seqs.sort((a, b) => a - b);
 
     const results = await deps.store.addMany(offline);
-    const arm: { name: "push"; data: { conversationId: string; recipientId: string; window: number }; opts: JobsOptions }[] = [];
+    const arm: { name: "push"; data: JobData<"push">; opts: JobsOptions }[] = [];
     let opened = 0;
     let collapsed = 0;
     results.forEach((r, i) => {

@@ -1,6 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type Job } from "bullmq";
 import { JobCatalog } from "@parley/bus";
 import { BULLMQ_WORKER_METRICS } from "@parley/runtime";
+import type { DeliveryConfig } from "../env.js";
 import type { DeliveryContext, DeliveryModule } from "../module.js";
 import { workersModule } from "../module.js";
 import { CollapseStore } from "./collapse-store.js";
@@ -8,18 +9,8 @@ import { createHandOffProcessor } from "./hand-off-processor.js";
 import type { Notifier } from "./notifier.js";
 import { createPushProcessor } from "./push-processor.js";
 
-export interface NotificationsConfig {
-  /** Messages to one recipient in one conversation within this become one notification. */
-  collapseMs: number;
-  /** Tries per notification, and the first retry's delay (doubling after). */
-  attempts: number;
-  backoffMs: number;
-  /** Hand-off jobs at once (counts are exact at any value: each seq is counted once, in any order). */
-  handOffConcurrency: number;
-  /** Notifications being sent at once. */
-  pushConcurrency: number;
-  previewChars: number;
-}
+/** The settings this module reads; where notifications go (`webhook`) becomes the notifier its caller passes. */
+export type NotificationsConfig = Omit<DeliveryConfig["notifications"], "webhook">;
 
 /**
  * Offline notifications: consumes the persister's hand-off (`notify`), keeps the collapse

@@ -1,21 +1,11 @@
 import { conversationRoom, userRoom, type PresenceChange, type PresenceStore, type RoomEmitter } from "@parley/bus";
 import { conversationIdsOfUsers, recordLastSeen, type Database } from "@parley/db";
 import type { Logger } from "@parley/runtime";
+import type { DeliveryConfig } from "../env.js";
 import type { AnnouncerMetrics } from "./metrics.js";
 
-export interface PresenceAnnouncerConfig {
-  /** A gateway pod whose heartbeat is older than this is dead: its sockets stop counting. */
-  ttlMs: number;
-  /** How often dirty users are taken and announced (the coalescing window). */
-  flushMs: number;
-  /**
-   * A user is announced offline only once they have been offline this long: a reconnect
-   * within it announces nothing, wherever the flush windows fall (default 0: none).
-   */
-  offlineGraceMs?: number;
-  /** Users taken per script call. */
-  batchSize?: number;
-}
+/** PRESENCE_TTL_MS, PRESENCE_FLUSH_MS and PRESENCE_OFFLINE_GRACE_MS (env.ts says what each does). */
+export type PresenceAnnouncerConfig = DeliveryConfig["presence"];
 
 export interface PresenceAnnouncerDeps {
   store: Pick<PresenceStore, "expiredPods" | "sweep" | "take">;
@@ -91,7 +81,6 @@ export class PresenceAnnouncer {
   /** Announces every change waiting; returns how many presence events were published. */
   async flush(): Promise<number> {
     const { store, metrics, logger } = this.deps;
-    const batch = this.deps.config.batchSize ?? 1_000;
     const end = metrics.flushSeconds.startTimer();
     let published = 0;
     try {
@@ -109,8 +98,8 @@ export class PresenceAnnouncer {
       this.pendingAttempts = 0;
       // Bounded: a backlog bigger than this is finished by the next ticks.
       for (let round = 0; round < 20; round++) {
-        const grace = this.deps.config.offlineGraceMs ?? 0;
-        const taken = await store.take(batch, grace > 0 ? new Date(Date.now() - grace).toISOString() : "");
+        const grace = this.deps.config.offlineGraceMs;
+        const taken = await store.take(TAKE_BATCH, grace > 0 ? new Date(Date.now() - grace).toISOString() : "");
         metrics.coalesced.inc(taken.unchanged);
         metrics.deferred.inc(taken.deferred);
         if (taken.changes.length > 0) {
@@ -121,7 +110,7 @@ export class PresenceAnnouncer {
           this.pendingAttempts = 0;
         }
         // Deferred users went back into the set: more rounds would only take them again.
-        if (taken.taken < batch || taken.deferred > 0) break;
+        if (taken.taken < TAKE_BATCH || taken.deferred > 0) break;
       }
     } catch (err) {
       metrics.flushErrors.inc();
@@ -165,6 +154,9 @@ export class PresenceAnnouncer {
     }, this.deps.config.flushMs);
   }
 }
+
+/** Users taken per script call. */
+const TAKE_BATCH = 1_000;
 
 /** Ticks a taken batch is retried on (an outage of a minute, at the default window) before it is dropped. */
 const MAX_ATTEMPTS = 60;

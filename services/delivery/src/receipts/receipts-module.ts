@@ -2,16 +2,13 @@ import { Worker, UnrecoverableError, type Job } from "bullmq";
 import { conversationRoom, JobCatalog, RoomEmitter } from "@parley/bus";
 import { applyDelivered, type DeliveredWatermark } from "@parley/db";
 import { BULLMQ_WORKER_METRICS } from "@parley/runtime";
+import type { DeliveryConfig } from "../env.js";
 import type { DeliveryContext, DeliveryModule } from "../module.js";
 import { workersModule } from "../module.js";
 import { ReceiptBatcher } from "./receipt-batcher.js";
 
-export interface ReceiptsConfig {
-  /** Jobs taken at once (merged into one statement while the previous one runs). */
-  concurrency: number;
-  /** Watermarks in one statement at most. */
-  maxBatch: number;
-}
+/** Jobs taken at once (merged into one statement while the previous one runs); watermarks in one statement at most. */
+export type ReceiptsConfig = DeliveryConfig["receipts"];
 
 /**
  * `message:delivered` watermarks: the gateways batch them into `receipts` jobs; this applies

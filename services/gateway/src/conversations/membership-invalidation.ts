@@ -1,11 +1,8 @@
+import { MembershipChangeSchema, type MembershipChange } from "@parley/bus";
 import type { Logger, Redis } from "@parley/runtime";
-import { z } from "zod";
 import { parseJson } from "../parse-json.js";
 import type { MembershipCache } from "./membership-cache.js";
 
-/** What a gateway publishes on the keyspace's membership channel when members join or leave. */
-const MembershipChange = z.object({ conversationId: z.string(), userIds: z.array(z.string()) });
-type MembershipChange = z.infer<typeof MembershipChange>;
 
 export interface MembershipInvalidationDeps {
   cache: MembershipCache;
@@ -26,7 +23,7 @@ export interface MembershipInvalidationDeps {
 export class MembershipInvalidation {
   private readonly onMessage = (channel: string, raw: string) => {
     if (channel !== this.deps.channel) return;
-    const change = MembershipChange.safeParse(parseJson(raw));
+    const change = MembershipChangeSchema.safeParse(parseJson(raw));
     if (change.success) this.deps.cache.invalidate(change.data.conversationId, change.data.userIds);
     else this.deps.logger.debug({ channel }, "unreadable membership change dropped");
   };

@@ -1,6 +1,5 @@
-import { AckBatchSchema, AckSchema } from "@parley/bus";
+import { decodeAckBatch } from "@parley/bus";
 import type { Logger, Redis } from "@parley/runtime";
-import { parseJson } from "../parse-json.js";
 import type { PendingAcks } from "./pending-acks.js";
 
 export interface AckListenerDeps {
@@ -35,14 +34,11 @@ export class AckListener {
   }
 
   private receive(raw: string): void {
-    const batch = AckBatchSchema.safeParse(parseJson(raw));
-    if (!batch.success) return this.deps.logger.debug({ channel: this.deps.channel }, "unreadable ack batch dropped");
-    // Each ack on its own: one unreadable entry must not leave the others' senders waiting.
-    for (const entry of batch.data.acks) {
-      const ack = AckSchema.safeParse(entry);
-      if (ack.success) this.deps.pending.settle(ack.data);
-      else this.deps.logger.debug({ channel: this.deps.channel }, "unreadable ack dropped");
-    }
+    // Each ack is read on its own (decodeAckBatch): one unreadable entry must not leave the
+    // others' senders waiting.
+    const batch = decodeAckBatch(raw);
+    if (!batch) return this.deps.logger.debug({ channel: this.deps.channel }, "unreadable ack batch dropped");
+    for (const ack of batch.acks) this.deps.pending.settle(ack);
+    if (batch.unreadable > 0) this.deps.logger.debug({ channel: this.deps.channel, unreadable: batch.unreadable }, "unreadable acks dropped");
   }
 }
-

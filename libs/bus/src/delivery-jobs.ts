@@ -1,28 +1,5 @@
 import { z } from "zod";
-import {
-  AttachmentSchema,
-  ErrorBodySchema,
-  IsoTimestampSchema,
-  MessageKindSchema,
-  MessageSchema,
-  UserIdSchema,
-  UuidSchema,
-} from "@parley/protocol";
-
-
-export const PersistItemSchema = z.object({
-  id: UuidSchema,
-  conversationId: UuidSchema,
-  senderId: UserIdSchema,
-  senderName: z.string(),
-  clientMessageId: UuidSchema,
-  kind: MessageKindSchema,
-  body: z.string(),
-  replyToId: UuidSchema.optional(),
-  attachments: z.array(AttachmentSchema).optional(),
-});
-
-const SeqSchema = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+import { IsoTimestampSchema, MessageKindSchema, SeqSchema, UserIdSchema, UuidSchema } from "@parley/protocol";
 
 /** A `message:delivered` watermark as the gateway hands it to the delivery service. */
 export const DeliveredReceiptSchema = z.object({ conversationId: UuidSchema, userId: UserIdSchema, seq: SeqSchema });
@@ -45,8 +22,9 @@ export const CommittedMessageSchema = z.object({
 export type CommittedMessage = z.infer<typeof CommittedMessageSchema>;
 
 /**
- * The job catalog: queue name → job data schema and retry policy. (Sends reach the persister
- * through a Redis Stream, not a job: persist-stream.ts.)
+ * The job catalog of the BullMQ queues the delivery service consumes: queue name → job data
+ * schema and retry policy. (Sends reach the persister through a Redis Stream, not a queue:
+ * persist-entry.ts.)
  */
 export const JobCatalog = {
   /**
@@ -90,20 +68,5 @@ export const JobCatalog = {
 } as const;
 
 export type JobName = keyof typeof JobCatalog;
+/** A job's data as its queue's schema reads it. */
 export type JobData<N extends JobName> = z.infer<(typeof JobCatalog)[N]["data"]>;
-
-export const PersistOutcomeSchema = z.discriminatedUnion("ok", [
-  z.object({ ok: z.literal(true), message: MessageSchema, duplicate: z.boolean() }),
-  z.object({ ok: z.literal(false), error: ErrorBodySchema }),
-]);
-
-/**
- * One answer on a pod's ack channel. `itemId` is the id the gateway gave the item it enqueued,
- * so each send gets exactly its own outcome, whatever order commits come back in.
- */
-export const AckSchema = z.object({ itemId: UuidSchema, outcome: PersistOutcomeSchema });
-export type Ack = z.infer<typeof AckSchema>;
-
-/** What the persister publishes on a pod's ack channel after a commit. */
-export const AckBatchSchema = z.object({ acks: z.array(z.unknown()) });
-export type AckBatch = { acks: Ack[] };
