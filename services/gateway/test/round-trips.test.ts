@@ -75,16 +75,18 @@ describe("membership invalidation", () => {
       await invalidation.start();
       return { cache, invalidation };
     };
+    // Real ids: the channel's schema (libs/bus) reads a conversation UUID and user ids.
+    const [conversationId, userId] = [randomUUID(), "user-1"];
     const [a, b] = [await pod("a"), await pod("b")];
-    await a.cache.role("c1", "u1");
-    await b.cache.role("c1", "u1");
-    expect(b.cache.cached("c1", "u1")).toBe("member");
+    await a.cache.role(conversationId, userId);
+    await b.cache.role(conversationId, userId);
+    expect(b.cache.cached(conversationId, userId)).toBe("member");
 
     role = undefined;
-    await a.invalidation.publish("c1", ["u1"]);
-    expect(a.cache.cached("c1", "u1")).toBeUndefined();
-    await until(() => b.cache.cached("c1", "u1") === undefined);
-    await expect(b.cache.role("c1", "u1")).resolves.toBeUndefined();
+    await a.invalidation.publish(conversationId, [userId]);
+    expect(a.cache.cached(conversationId, userId)).toBeUndefined();
+    await until(() => b.cache.cached(conversationId, userId) === undefined);
+    await expect(b.cache.role(conversationId, userId)).resolves.toBeUndefined();
     await Promise.all([a.invalidation.close(), b.invalidation.close()]);
   });
 });
