@@ -33,9 +33,9 @@ export interface Keyspace {
     announced: string;
   };
   /**
-   * The persist path (architecture §4): gateways append batches of sends to one Redis Stream,
+   * The persist path (docs/architecture.md, "The message's way"): gateways append batches of sends to one Redis Stream,
    * persisters read it through one consumer group. One hash tag, so the stream and its
-   * dead-letter stream live in one Redis Cluster slot (sharding means N tags: docs/architecture.md).
+   * dead-letter stream live in one Redis Cluster slot (sharding means N tags: docs/operations.md, "Past one Redis and one Postgres").
    */
   persist: {
     /** Stream: one entry per gateway window of sends (persist-stream.ts). */

@@ -22,7 +22,7 @@ export class ConcurrentDuplicateError extends Error {
  * header states its contract (why one function, looking existing rows up by key:
  * docs/decisions/0002-commit-function-looks-up-by-key.md).
  *
- * Invariants (docs/architecture.md):
+ * Invariants (docs/architecture.md, "What the design keeps"):
  * - stored once: existing (sender, clientMessageId) rows are read inside the transaction after
  *   the conversation rows are locked, so a retry is answered with the stored message
  *   (`duplicate: true`) or CONFLICT when its content differs;

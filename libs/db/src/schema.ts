@@ -72,7 +72,8 @@ export const members = pgTable(
 
 /**
  * Messages. The primary key leads with conversation_id so the table can be hash-partitioned
- * by conversation (docs/architecture.md, "Growing messages"); history and sync read ranges
+ * by conversation (docs/architecture.md, "Schema and growth"; docs/operations.md, "Past one
+ * Redis and one Postgres"); history and sync read ranges
  * of (conversation_id, seq) straight off it.
  */
 export const messages = pgTable(

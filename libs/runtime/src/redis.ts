@@ -8,7 +8,7 @@ export interface RedisConnectionOptions {
   /** Why this connection exists, shown in CLIENT LIST and logs. */
   name: string;
   /**
-   * Producers fail fast (architecture §5): with no offline queue a command issued while Redis is
+   * Producers fail fast (docs/architecture.md, "Failures on the message path"): with no offline queue a command issued while Redis is
    * away rejects at once, so a send is answered UNAVAILABLE instead of hanging.
    * Blocking consumers (BullMQ workers, the persister's stream reader) need the queue and unlimited retries.
    */
@@ -27,8 +27,8 @@ export function createRedis(opts: RedisConnectionOptions): Redis {
     connectTimeout: 2_000,
   };
   const byRole: Record<RedisConnectionOptions["role"], RedisOptions> = {
-    // No auto-pipelining: measured under the bench, building a pipeline per event-loop turn
-    // cost the gateway more CPU than the writes it saved (docs/benchmarks.md).
+    // No auto-pipelining: a pipeline built per event-loop turn cost the gateway more CPU than
+    // the writes it saved (docs/decisions/0014-no-redis-auto-pipelining.md).
     producer: { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000 },
     consumer: { enableOfflineQueue: true, maxRetriesPerRequest: null },
     // No ready check (INFO) for subscribers: after a reconnect ioredis may already be in
@@ -70,7 +70,7 @@ export function waitForReady(redis: Redis, timeoutMs = 10_000): Promise<void> {
 
 /**
  * BullMQ jobs, the persist stream and rate-limit counters must never be evicted: every service refuses to start
- * against a Redis that may drop keys under memory pressure (architecture §5).
+ * against a Redis that may drop keys under memory pressure (docs/architecture.md, "Failures on the message path").
  */
 export async function assertNoEviction(redis: Redis): Promise<void> {
   const reply = (await redis.config("GET", "maxmemory-policy")) as string[];
