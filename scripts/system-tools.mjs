@@ -55,9 +55,12 @@ export function ensureTools(names, { log }) {
   const packages = missing.flatMap((name) => SYSTEM_TOOLS[name].packages);
   log(`installing ${packages.join(" ")} with apt-get (first run only, a minute or two)…`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  // Another apt-get (an unattended upgrade, a second test run) may hold dpkg's lock: wait for it
+  // rather than fail the run.
+  const wait = ["-o", "DPkg::Lock::Timeout=600"];
   try {
-    execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
-    execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], { stdio: ["ignore", "ignore", "inherit"], env });
+    execFileSync("apt-get", [...wait, "update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
+    execFileSync("apt-get", [...wait, "install", "-y", "-qq", "--no-install-recommends", ...packages], { stdio: ["ignore", "ignore", "inherit"], env });
   } catch (error) {
     log(`apt-get install ${packages.join(" ")} failed: ${error.message.split("\n")[0]}`);
   }

@@ -97,10 +97,12 @@ export function ensureServerBinaries(options: EnsureServerBinariesOptions = {}):
     const packages = missing.map((name) => (name === "postgresql" ? "postgresql" : "redis-server"));
     log(`[testkit] installing ${packages.join(" ")} with apt-get (one time, about a minute)…`);
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    // Another apt-get may hold dpkg's lock (an unattended upgrade, a parallel install): wait for it.
+    const wait = ["-o", "DPkg::Lock::Timeout=600"];
     log("[testkit] apt-get update");
-    execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
+    execFileSync("apt-get", [...wait, "update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env });
     log(`[testkit] apt-get install -y ${packages.join(" ")}`);
-    execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...packages], {
+    execFileSync("apt-get", [...wait, "install", "-y", "-qq", "--no-install-recommends", ...packages], {
       stdio: ["ignore", "ignore", "inherit"],
       env,
     });
