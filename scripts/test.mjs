@@ -9,7 +9,7 @@
 //    them instead of starting its own; tests make their own database and key prefix);
 // 4. run each workspace's `vitest run` one after another (vitest itself uses both cores),
 //    reading its JSON report for the counts;
-//    whatever a workspace's run leaves running is ended when it exits (scripts/process-group.mjs);
+//    whatever a workspace's run leaves running is ended when it exits (the test kit's reapGroup);
 // 5. print a per-workspace table and the closing line `N passed, N failed[, N skipped]`.
 //
 // Usage: npm test [-- WORKSPACE...]   (a name like gateway or @parley/gateway, or a path)
