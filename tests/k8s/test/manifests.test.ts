@@ -454,7 +454,7 @@ describe("the dev overlay", () => {
  * package). They read Redis only when scraped, so no connection is needed to list them.
  */
 async function persisterStreamMetricNames(): Promise<string[]> {
-  const url = pathToFileURL(join(ROOT, "services/persister/dist/stream-metrics.js")).href;
+  const url = pathToFileURL(join(ROOT, "services/persister/dist/stream/stream-metrics.js")).href;
   const { registerStreamMetrics } = (await import(url)) as { registerStreamMetrics: (opts: Record<string, unknown>) => void };
   const registry = new Registry();
   // Registering reads nothing: the gauges read Redis in collect(), which listing them does not call.
