@@ -63,7 +63,8 @@ export interface CancellableWork<T> {
  */
 export function runCancellable<T>(work: () => Promise<T>): CancellableWork<T> {
   const scope: Scope = { queries: [] };
-  const done = scopes.run(scope, work);
+  // A synchronous throw becomes the rejection, so a caller that counts on `done` settling does.
+  const done = scopes.run(scope, async () => work());
   return {
     done,
     cancel() {
