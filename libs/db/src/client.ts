@@ -1,6 +1,7 @@
 import postgres from "postgres";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import * as schema from "./schema.js";
+import { trackQueries } from "./query-scope.js";
 
 export type Sql = postgres.Sql;
 export type Db = PostgresJsDatabase<typeof schema>;
@@ -23,10 +24,11 @@ export interface DatabaseOptions {
 
 /**
  * One postgres.js pool and the drizzle instance over it. int8 columns (seq, watermarks)
- * are parsed to numbers: seqs stay far below 2^53.
+ * are parsed to numbers: seqs stay far below 2^53. The pool's queries can be cancelled by the
+ * caller that made them (query-scope.ts `runCancellable`).
  */
 export function createDatabase(opts: DatabaseOptions): Database {
-  const sql = postgres(opts.url, {
+  const sql = trackQueries(postgres(opts.url, {
     max: opts.max ?? 10,
     connect_timeout: opts.connectTimeoutSeconds ?? 2,
     idle_timeout: 60,
@@ -39,7 +41,7 @@ export function createDatabase(opts: DatabaseOptions): Database {
     types: {
       bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
     },
-  });
+  }));
   const db = drizzle(sql, { schema });
   let closing: Promise<void> | undefined;
   return {

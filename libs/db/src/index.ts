@@ -11,3 +11,4 @@ export * from "./receipts.js";
 export * from "./message-changes.js";
 export * from "./search.js";
 export * from "./presence.js";
+export * from "./query-scope.js";

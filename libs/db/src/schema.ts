@@ -108,6 +108,8 @@ export const messages = pgTable(
      * and the body's words in one GIN index (btree_gin), 'simple' configuration.
      */
     index("messages_search_idx").using("gin", t.conversationId, sql`to_tsvector('simple'::regconfig, lower(${t.body} COLLATE "und-x-icu"))`),
+    /** The unread counts' "own messages after the read watermark" (migrations/0009_own_unread_index.sql). */
+    index("messages_sender_seq_idx").on(t.conversationId, t.senderId, t.seq),
   ],
 );
 

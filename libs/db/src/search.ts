@@ -9,7 +9,12 @@ export interface SearchQuery {
   /** Only this conversation (the caller's membership is checked by the caller of this function). */
   conversationId?: string | undefined;
   limit?: number | undefined;
+  /** Messages one search may read (the gateway's SEARCH_MAX_ROWS; migrations/0010_search_bounded_work.sql). */
+  maxRows: number;
 }
+
+/** SEARCH_MAX_ROWS' default: about 100 ms of Postgres for the worst query, 50 times the rows a common word's walk reads. */
+export const SEARCH_MAX_ROWS_DEFAULT = 20_000;
 
 /**
  * Full-text search over the messages of the caller's conversations. The work is the SQL
@@ -24,12 +29,16 @@ export interface SearchQuery {
  * bound on the candidates keeps a word found in thousands of messages cheap. The function
  * finds those 200 through the GIN index, or, for very common words, by walking the caller's
  * conversations newest-first (`parley_search_recent`).
+ *
+ * Whatever the query, one search reads at most about 2 × `maxRows` messages (0010): a query
+ * whose words are common but whose whole rarely matches (`"the the"`, `the -the`) answers the
+ * matches among the newest `maxRows` messages, which may be none.
  */
 export async function searchMessages(sql: Sql, input: SearchQuery): Promise<Message[]> {
   const limit = Math.min(input.limit ?? LIMITS.searchDefaultLimit, LIMITS.searchMaxLimit);
   const rows = await sql<MessageRow[]>`
     select ${messageColumns(sql)}
-    from parley_search(${input.userId}, ${input.q}, ${input.conversationId ?? null}::uuid, ${limit}::int) s
+    from parley_search(${input.userId}, ${input.q}, ${input.conversationId ?? null}::uuid, ${limit}::int, ${input.maxRows}::int) s
     join messages m on m.conversation_id = s.conversation_id and m.seq = s.seq
     left join users u on u.id = m.sender_id
     order by s.rank desc, m.created_at desc, m.conversation_id, m.seq`;

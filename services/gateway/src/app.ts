@@ -15,7 +15,8 @@ import { MembershipCache } from "./conversations/membership-cache.js";
 import { MembershipInvalidation } from "./conversations/membership-invalidation.js";
 import { drainSockets } from "./drain.js";
 import type { GatewayConfig } from "./env.js";
-import { guardDb } from "./guard-db.js";
+import { DbGuard } from "./guard-db.js";
+import { MembershipLookupBudget } from "./conversations/membership-lookup-budget.js";
 import { registerCors } from "./http/cors.js";
 import { installErrorHandler } from "./http/error-handler.js";
 import { registerRoutes } from "./http/routes.js";
@@ -69,8 +70,13 @@ export interface Gateway {
 export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const { config, logger } = deps;
   const podId = `${config.common.podName}-${randomBytes(4).toString("hex")}`;
-  const dbTimeoutMs = config.database.timeoutMs;
   const metrics = createGatewayMetrics(deps.registry);
+  const dbGuard = new DbGuard({
+    timeoutMs: config.database.timeoutMs,
+    maxActive: config.database.poolSize,
+    maxWaiting: config.database.queueMax,
+    metrics,
+  });
   let draining = false;
 
   const app = Fastify({ loggerInstance: logger.child({ component: "http" }) as FastifyBaseLogger, bodyLimit: LIMITS.frameBytes,
@@ -108,7 +114,8 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     serveClient: false,
   });
 
-  const membership = new MembershipCache((conversationId, userId) => memberRole(deps.database.sql, conversationId, userId));
+  const lookupBudget = new MembershipLookupBudget({ perSecond: config.database.membershipLookupsPerSecond, refused: metrics.membershipLookupsRefused });
+  const membership = new MembershipCache(lookupBudget.wrap((conversationId, userId) => memberRole(deps.database.sql, conversationId, userId)));
   const invalidation = new MembershipInvalidation({
     cache: membership,
     publisher: deps.redis,
@@ -140,7 +147,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     pending,
     metrics,
     bodyMaxChars: config.send.bodyMaxChars,
-    dbTimeoutMs,
+    dbGuard,
     deadlineMs: config.send.timeoutMs,
   });
   const conversations = new ConversationService({
@@ -148,7 +155,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     membership,
     invalidation,
     io,
-    dbTimeoutMs,
+    dbGuard,
     metrics,
   });
 
@@ -160,20 +167,21 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     ),
     io,
     logger,
-    dbTimeoutMs,
+    dbGuard,
   });
   const changes = new MessageChangeService({
     database: deps.database,
     io,
     rateLimiter: changesLimiter,
     bodyMaxChars: config.send.bodyMaxChars,
-    dbTimeoutMs,
+    dbGuard,
   });
   const search = new SearchService({
     database: deps.database,
     requireMember: (conversationId, userId) => conversations.requireRole(conversationId, userId),
     metrics,
-    dbTimeoutMs,
+    dbGuard,
+    maxRows: config.search.maxRows,
   });
 
   // The send's return leg (this pod's acks), and membership changes made on other pods.
@@ -181,7 +189,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   await acks.start();
   await invalidation.start();
 
-  const realtime = createRealtime({ io, redis: deps.redis, keyspace: deps.keyspace, podId, database: deps.database, conversations, registry: deps.registry, logger, dbTimeoutMs, config });
+  const realtime = createRealtime({ io, redis: deps.redis, keyspace: deps.keyspace, podId, database: deps.database, conversations, registry: deps.registry, logger, dbGuard, config });
   // The pod's one list of socket hooks (socket/lifecycle.ts), run in this order on connect and
   // on disconnect, after attach.ts's own bookkeeping (rooms, expiry, socket gauges).
   const socketHooks: SocketLifecycleHook[] = [
@@ -195,7 +203,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     },
     realtime.socketHook,
   ];
-  const users = new UserRecords((userId, name) => guardDb(upsertUser(deps.database.sql, userId, name), dbTimeoutMs));
+  const users = new UserRecords((userId, name) => dbGuard.run(() => upsertUser(deps.database.sql, userId, name)));
   attachSockets({
     io,
     users,
@@ -204,7 +212,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     handlers: createHandlers({ send, conversations, receipts, verify: deps.verify, changes, typing: realtime.typing, presence: realtime.presence }),
     metrics,
     logger,
-    dbTimeoutMs,
+    dbGuard,
     hooks: socketHooks,
   });
   realtime.start();

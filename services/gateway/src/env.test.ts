@@ -52,7 +52,8 @@ describe("gateway config", () => {
   it("is fully defaulted: what the wiring used to fall back to now comes from here", () => {
     const config = loadConfig({});
     expect(config.common).toMatchObject({ podName: "gateway", dependencyCheckMs: 5_000 });
-    expect(config.database).toEqual({ poolSize: 10, timeoutMs: 1_500 });
+    expect(config.database).toEqual({ poolSize: 10, timeoutMs: 1_500, queueMax: 100, statementTimeoutMs: 2_000, membershipLookupsPerSecond: 50 });
+    expect(config.search).toEqual({ maxRows: 20_000 });
     expect(config.send).toEqual({
       rateLimit: { perSecond: 20, burst: 40 },
       timeoutMs: 1_500,

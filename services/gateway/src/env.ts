@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CommonEnv, commonConfig, csv, DEV_JWT_SECRET, parseEnv } from "@parley/runtime";
 import { LIMITS } from "@parley/protocol";
+import { SEARCH_MAX_ROWS_DEFAULT } from "@parley/db";
 
 const JwtAlgorithms = ["HS256", "RS256", "ES256", "EdDSA"] as const;
 
@@ -53,6 +54,32 @@ export const GatewayEnv = CommonEnv.extend({
    */
   DB_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(1_500),
   /**
+   * Request-path database calls that may wait for one of the pool's connections; one more is
+   * refused at once (UNAVAILABLE with retryAfterMs). 100 waiting behind 10 connections is
+   * about 10 ms of work at the 1 ms these queries take, and 1.5 s of waiting when Postgres
+   * stalls: past that, waiting only turns into a time-out.
+   */
+  DB_QUEUE_MAX: z.coerce.number().int().min(0).max(100_000).default(100),
+  /**
+   * statement_timeout of the gateway's connections: a request query is answered within
+   * DB_TIMEOUT_MS, so anything running past 2 s is abuse or a stall; the server stops it even
+   * if the cancel from the gateway is lost. The persister keeps its own (10 s) for commits.
+   */
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(2_000),
+  /**
+   * Membership look-ups that miss the cache, per user per second on one pod (burst: ten times
+   * this). Every answer, "not a member" too, is cached; this bounds a flood of random
+   * conversation ids, one query each. A user opening 500 conversations at once is served at
+   * 50 + 50/s.
+   */
+  /**
+   * Messages one search may read, whatever the query (phrases and negations of common words
+   * included): its matches are then those among the newest messages read. The walk for a
+   * common word reads about 400; 20,000 is ~100 ms of Postgres.
+   */
+  SEARCH_MAX_ROWS: z.coerce.number().int().min(1_000).max(1_000_000).default(SEARCH_MAX_ROWS_DEFAULT),
+  MEMBERSHIP_LOOKUPS_PER_SECOND: z.coerce.number().int().min(1).max(100_000).default(50),
+  /**
    * How often this pod tells Redis it is alive. The delivery service sweeps a pod silent for
    * PRESENCE_TTL_MS (default 20 s), so its users go offline within the contract's 30 s.
    */
@@ -103,7 +130,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       developmentSecret,
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
-    database: { poolSize: env.DATABASE_POOL_SIZE, timeoutMs: env.DB_TIMEOUT_MS },
+    database: {
+      poolSize: env.DATABASE_POOL_SIZE,
+      timeoutMs: env.DB_TIMEOUT_MS,
+      queueMax: env.DB_QUEUE_MAX,
+      statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+      membershipLookupsPerSecond: env.MEMBERSHIP_LOOKUPS_PER_SECOND,
+    },
     send: {
       rateLimit: { perSecond: env.RATE_LIMIT_PER_SECOND, burst: env.RATE_LIMIT_BURST },
       timeoutMs: env.SEND_TIMEOUT_MS,
@@ -112,6 +145,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       bodyMaxChars: env.MESSAGE_BODY_MAX_CHARS,
     },
     receipts: { batchWindowMs: env.RECEIPT_BATCH_WINDOW_MS },
+    search: { maxRows: env.SEARCH_MAX_ROWS },
     presence: { heartbeatMs: env.PRESENCE_HEARTBEAT_MS },
     typing: { throttleMs: env.TYPING_THROTTLE_MS, timeoutMs: env.TYPING_TIMEOUT_MS, shedLoopDelayMs: env.TYPING_SHED_LOOP_DELAY_MS },
   } as const;

@@ -38,6 +38,26 @@ export function createGatewayMetrics(registry: Registry) {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
       registers: [registry],
     }),
+    dbWaiting: new Gauge({
+      name: "parley_gateway_db_waiting",
+      help: "Request-path database calls waiting for a pool connection (at most DB_QUEUE_MAX).",
+      registers: [registry],
+    }),
+    dbRefused: new Counter({
+      name: "parley_gateway_db_refused_total",
+      help: "Request-path database calls refused at once with UNAVAILABLE because DB_QUEUE_MAX calls were already waiting.",
+      registers: [registry],
+    }),
+    dbTimeouts: new Counter({
+      name: "parley_gateway_db_timeouts_total",
+      help: "Request-path database calls answered UNAVAILABLE after DB_TIMEOUT_MS, their queries cancelled.",
+      registers: [registry],
+    }),
+    membershipLookupsRefused: new Counter({
+      name: "parley_gateway_membership_lookups_refused_total",
+      help: "Membership look-ups that missed the cache and were refused with RATE_LIMITED: the user passed MEMBERSHIP_LOOKUPS_PER_SECOND on this pod.",
+      registers: [registry],
+    }),
     rateLimited: new Counter({
       name: "parley_gateway_rate_limited_total",
       help: "Send attempts refused with RATE_LIMITED.",

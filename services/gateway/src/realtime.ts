@@ -3,6 +3,7 @@ import type { Database } from "@parley/db";
 import type { Logger, Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
 import type { ConversationService } from "./conversations/conversation-service.js";
+import type { DbGuard } from "./guard-db.js";
 import type { GatewayConfig } from "./env.js";
 import { createPresenceMetrics } from "./presence/metrics.js";
 import { PresenceQuery } from "./presence/presence-query.js";
@@ -23,7 +24,7 @@ export interface RealtimeDeps {
   conversations: ConversationService;
   registry: Registry;
   logger: Logger;
-  dbTimeoutMs: number;
+  dbGuard: DbGuard;
   config: Pick<GatewayConfig, "presence" | "typing">;
 }
 
@@ -52,7 +53,7 @@ export function createRealtime(deps: RealtimeDeps) {
     metrics: typingMetrics,
     config: { throttleMs: config.typing.throttleMs, timeoutMs: config.typing.timeoutMs },
   });
-  const presence = new PresenceQuery({ database: deps.database, store, logger: deps.logger, dbTimeoutMs: deps.dbTimeoutMs });
+  const presence = new PresenceQuery({ database: deps.database, store, logger: deps.logger, dbGuard: deps.dbGuard });
 
   /** This pod's socket count per user (presence), and typing ended for a user whose last socket left. */
   const socketHook: SocketLifecycleHook = {

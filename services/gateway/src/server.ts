@@ -1,6 +1,5 @@
 import { Queue } from "bullmq";
 import { DEFAULT_KEYSPACE } from "@parley/bus";
-import { createDatabase } from "@parley/db";
 import {
   assertNoEviction,
   createLogger,
@@ -14,6 +13,7 @@ import {
 import { buildApp } from "./app.js";
 import { createTokenVerifier } from "./auth/token-verifier.js";
 import { loadConfig } from "./env.js";
+import { openGatewayDatabase } from "./open-database.js";
 
 const config = loadOrExit("gateway", () => loadConfig());
 const { podName } = config.common;
@@ -25,7 +25,7 @@ if (config.auth.developmentSecret) {
   logger.warn("no JWT key configured: using the development secret (never in production)");
 }
 
-const database = createDatabase({ url: config.common.databaseUrl, max: config.database.poolSize, applicationName: podName });
+const database = openGatewayDatabase(config.common.databaseUrl, config.database, podName);
 const redis = createRedis({ url: config.common.redisUrl, name: `${podName}:producer`, role: "producer", logger });
 const adapterSubscriber = createRedis({ url: config.common.redisUrl, name: `${podName}:adapter`, role: "subscriber", logger });
 const eventsSubscriber = createRedis({ url: config.common.redisUrl, name: `${podName}:events`, role: "subscriber", logger });

@@ -22,7 +22,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import postgres from "postgres";
-import { createDatabase as openDatabase, persistBatch, searchMessages, type Database, type PersistItem } from "@parley/db";
+import { createDatabase as openDatabase, persistBatch, searchMessages, SEARCH_MAX_ROWS_DEFAULT, type Database, type PersistItem } from "@parley/db";
 import { createDatabase, startPostgres, type ServerHandle, type TestDatabase } from "@parley/testkit";
 import { codeInfo, machineInfo, type CodeInfo, type MachineInfo } from "./report.js";
 
@@ -306,7 +306,7 @@ export async function runSearchBench(opts: { messages?: number; command?: string
         const q = cls.words[i]!.map((r) => words.get(r)!).join(" ");
         const conversationId = cls.filter === "biggest" ? biggest.id : cls.filter === "small" ? small.id : undefined;
         const t = performance.now();
-        const found = await searchMessages(database.sql, { userId: CALLER, q, conversationId });
+        const found = await searchMessages(database.sql, { userId: CALLER, q, conversationId, maxRows: SEARCH_MAX_ROWS_DEFAULT });
         const ms = performance.now() - t;
         if (i >= SEARCH_CONFIG.warmupPerClass) {
           times[k]!.push(ms);
@@ -354,7 +354,7 @@ export async function runSearchBench(opts: { messages?: number; command?: string
     for (const cls of classes) {
       const q = cls.words[0]!.map((r) => words.get(r)!).join(" ");
       const conversationId = cls.filter === "biggest" ? biggest.id : cls.filter === "small" ? small.id : undefined;
-      plans.push({ name: cls.name, query: q, plan: await explainSearch(db.url, { userId: CALLER, q, conversationId }) });
+      plans.push({ name: cls.name, query: q, plan: await explainSearch(db.url, { userId: CALLER, q, conversationId, maxRows: SEARCH_MAX_ROWS_DEFAULT }) });
     }
 
     const out: SearchBenchResults = {

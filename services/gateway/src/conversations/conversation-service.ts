@@ -14,7 +14,7 @@ import {
   type HistoryQuery,
 } from "@parley/db";
 import { LIMITS, ParleyError, type Conversation, type ConversationKind, type MemberRole } from "@parley/protocol";
-import { guardDb } from "../guard-db.js";
+import type { DbGuard } from "../guard-db.js";
 import type { GatewayMetrics } from "../metrics.js";
 import type { ParleyServer } from "../socket/types.js";
 import type { MembershipCache } from "./membership-cache.js";
@@ -26,7 +26,7 @@ export interface ConversationServiceDeps {
   /** Drops cached membership answers here and on every other gateway. */
   invalidation: Pick<MembershipInvalidation, "publish">;
   io: ParleyServer;
-  dbTimeoutMs: number;
+  dbGuard: DbGuard;
   metrics: Pick<GatewayMetrics, "syncMessages">;
 }
 
@@ -40,12 +40,14 @@ const FORBIDDEN = () => new ParleyError("FORBIDDEN", "not a member of this conve
 export class ConversationService {
   constructor(private readonly deps: ConversationServiceDeps) {}
 
-  private db<T>(work: Promise<T>): Promise<T> {
-    return guardDb(work, this.deps.dbTimeoutMs);
+  private db<T>(work: () => Promise<T>): Promise<T> {
+    return this.deps.dbGuard.run(work);
   }
 
   async requireRole(conversationId: string, userId: string, allowed?: readonly MemberRole[]): Promise<MemberRole> {
-    const role = await this.db(this.deps.membership.role(conversationId, userId));
+    // A cached answer needs no connection: it is not queued behind database calls.
+    const cached = this.deps.membership.cached(conversationId, userId);
+    const role = cached !== undefined ? (cached ?? undefined) : await this.db(() => this.deps.membership.role(conversationId, userId));
     if (!role) throw FORBIDDEN();
     if (allowed && !allowed.includes(role)) throw new ParleyError("FORBIDDEN", `needs the role ${allowed.join(" or ")}`);
     return role;
@@ -56,7 +58,7 @@ export class ConversationService {
     if (input.kind === "direct" && others.length !== 1) {
       throw new ParleyError("VALIDATION", "memberIds: a direct conversation has exactly one other member");
     }
-    const result = await this.db(
+    const result = await this.db(() =>
       createConversation(this.deps.database.sql, { id: uuidv7(), kind: input.kind, title: input.title, createdBy: userId, memberIds: others }),
     );
     if (result.created) {
@@ -68,19 +70,19 @@ export class ConversationService {
 
   async get(userId: string, conversationId: string) {
     await this.requireRole(conversationId, userId);
-    const conversation = await this.db(getConversation(this.deps.database.sql, conversationId));
+    const conversation = await this.db(() => getConversation(this.deps.database.sql, conversationId));
     if (!conversation) throw FORBIDDEN();
     return conversation;
   }
 
   async list(userId: string, opts: { cursor?: string | undefined; limit?: number | undefined }) {
     if (opts.cursor !== undefined && !isValidCursor(opts.cursor)) throw new ParleyError("VALIDATION", "cursor: not a cursor this server made");
-    return this.db(listConversations(this.deps.database.sql, userId, { cursor: opts.cursor, limit: opts.limit ?? 50 }));
+    return this.db(() => listConversations(this.deps.database.sql, userId, { cursor: opts.cursor, limit: opts.limit ?? 50 }));
   }
 
   async rename(userId: string, conversationId: string, title: string) {
     await this.requireRole(conversationId, userId, ["owner", "admin"]);
-    const conversation = await this.db(renameConversation(this.deps.database.sql, conversationId, title));
+    const conversation = await this.db(() => renameConversation(this.deps.database.sql, conversationId, title));
     if (!conversation) throw FORBIDDEN();
     this.announce(conversation);
     return conversation;
@@ -88,12 +90,12 @@ export class ConversationService {
 
   async addMembers(userId: string, conversationId: string, userIds: string[]) {
     await this.requireRole(conversationId, userId, ["owner", "admin"]);
-    const conversation = await this.db(getConversation(this.deps.database.sql, conversationId));
+    const conversation = await this.db(() => getConversation(this.deps.database.sql, conversationId));
     if (!conversation) throw FORBIDDEN();
     if (conversation.kind === "direct") throw new ParleyError("VALIDATION", "a direct conversation has exactly two members");
-    const added = await this.db(addMembers(this.deps.database.sql, conversationId, userIds));
+    const added = await this.db(() => addMembers(this.deps.database.sql, conversationId, userIds));
     if (added.length > 0) await this.membersJoined(conversationId, added);
-    const updated = (await this.db(getConversation(this.deps.database.sql, conversationId)))!;
+    const updated = (await this.db(() => getConversation(this.deps.database.sql, conversationId)))!;
     if (added.length > 0) this.announce(updated);
     return updated;
   }
@@ -102,15 +104,15 @@ export class ConversationService {
   async removeMember(userId: string, conversationId: string, target: string): Promise<void> {
     if (target !== userId) {
       await this.requireRole(conversationId, userId, ["owner", "admin"]);
-      const targetRole = await this.db(this.deps.membership.role(conversationId, target));
+      const targetRole = await this.db(() => this.deps.membership.role(conversationId, target));
       if (targetRole === "owner") throw new ParleyError("FORBIDDEN", "the owner cannot be removed");
     } else {
       await this.requireRole(conversationId, userId);
     }
-    const removed = await this.db(removeMember(this.deps.database.sql, conversationId, target));
+    const removed = await this.db(() => removeMember(this.deps.database.sql, conversationId, target));
     if (removed) {
       await this.membersLeft(conversationId, [target]);
-      const updated = await this.db(getConversation(this.deps.database.sql, conversationId));
+      const updated = await this.db(() => getConversation(this.deps.database.sql, conversationId));
       if (updated) this.announce(updated, [target]);
     }
   }
@@ -120,13 +122,13 @@ export class ConversationService {
     if (q.beforeSeq !== undefined && q.afterSeq !== undefined && q.beforeSeq <= q.afterSeq) {
       throw new ParleyError("VALIDATION", "beforeSeq must be greater than afterSeq");
     }
-    const page = await this.db(readHistory(this.deps.database.sql, q));
+    const page = await this.db(() => readHistory(this.deps.database.sql, q));
     this.deps.metrics.syncMessages.observe({ request: "history" }, page.messages.length);
     return page;
   }
 
   async sync(userId: string, q: { cursors?: Record<string, number> | undefined; limit?: number | undefined }) {
-    const conversations = await this.db(readSync(this.deps.database.sql, { userId, cursors: q.cursors, limit: q.limit ?? LIMITS.syncDefaultLimit }));
+    const conversations = await this.db(() => readSync(this.deps.database.sql, { userId, cursors: q.cursors, limit: q.limit ?? LIMITS.syncDefaultLimit }));
     this.deps.metrics.syncMessages.observe({ request: "sync" }, conversations.reduce((n, c) => n + c.messages.length, 0));
     return { conversations };
   }

@@ -9,7 +9,7 @@ import {
   type MessageUpdate,
 } from "@parley/db";
 import { LIMITS, ParleyError, type Message } from "@parley/protocol";
-import { guardDb } from "../guard-db.js";
+import type { DbGuard } from "../guard-db.js";
 import type { ParleyServer } from "../socket/types.js";
 import type { SendRateLimiter } from "../send/rate-limiter.js";
 
@@ -23,7 +23,7 @@ export interface MessageChangeServiceDeps {
    */
   rateLimiter: SendRateLimiter;
   bodyMaxChars: number;
-  dbTimeoutMs: number;
+  dbGuard: DbGuard;
 }
 
 export interface Actor {
@@ -44,20 +44,20 @@ export class MessageChangeService {
       throw new ParleyError("VALIDATION", `body: at most ${this.deps.bodyMaxChars} characters`);
     }
     await this.deps.rateLimiter.consume(actor.userId);
-    const result = await this.commit(editMessage(this.deps.database.sql, { ...input, userId: actor.userId }), (r) => this.announceUpdate(r));
+    const result = await this.commit(() => editMessage(this.deps.database.sql, { ...input, userId: actor.userId }), (r) => this.announceUpdate(r));
     return { message: expectOk(result, "edit").message };
   }
 
   async delete(actor: Actor, input: { messageId: string }): Promise<{ message: Message }> {
     await this.deps.rateLimiter.consume(actor.userId);
-    const result = await this.commit(deleteMessage(this.deps.database.sql, { ...input, userId: actor.userId }), (r) => this.announceUpdate(r));
+    const result = await this.commit(() => deleteMessage(this.deps.database.sql, { ...input, userId: actor.userId }), (r) => this.announceUpdate(r));
     return { message: expectOk(result, "delete").message };
   }
 
   async react(actor: Actor, op: "add" | "remove", input: { messageId: string; emoji: string }): Promise<Record<string, never>> {
     await this.deps.rateLimiter.consume(actor.userId);
     const change = op === "add" ? addReaction : removeReaction;
-    const result = await this.commit(change(this.deps.database.sql, { ...input, userId: actor.userId }), (r) => {
+    const result = await this.commit(() => change(this.deps.database.sql, { ...input, userId: actor.userId }), (r) => {
       if (r.status !== "ok" || !r.changed) return;
       this.deps.io.to(conversationRoom(r.conversationId)).emit("reaction", {
         conversationId: r.conversationId,
@@ -82,18 +82,16 @@ export class MessageChangeService {
    * database) is announced when it lands: the client's retry will find it done, which changes
    * nothing and announces nothing, so this is the only chance to tell the other members.
    */
-  private async commit<T>(work: Promise<T>, announce: (result: T) => void): Promise<T> {
+  private async commit<T>(work: () => Promise<T>, announce: (result: T) => void): Promise<T> {
     let answered = false;
-    work.then(
-      (result) => {
-        if (answered) announce(result);
-      },
-      () => {
-        // Failed after the caller was answered: nothing was committed, nothing to announce.
-      },
-    );
     try {
-      const result = await guardDb(work, this.deps.dbTimeoutMs);
+      // The guard cancels the change when it gives up; one that committed all the same (the
+      // cancel came too late) is still announced. A failure after the answer committed nothing.
+      const result = await this.deps.dbGuard.run(async () => {
+        const done = await work();
+        if (answered) announce(done);
+        return done;
+      });
       announce(result);
       return result;
     } finally {

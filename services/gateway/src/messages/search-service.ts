@@ -1,6 +1,6 @@
 import { searchMessages, type Database } from "@parley/db";
 import { ParleyError, type Message } from "@parley/protocol";
-import { guardDb } from "../guard-db.js";
+import type { DbGuard } from "../guard-db.js";
 import type { GatewayMetrics } from "../metrics.js";
 
 export interface SearchServiceDeps {
@@ -8,7 +8,9 @@ export interface SearchServiceDeps {
   /** Answers FORBIDDEN when the caller is not a member (the same check every read makes). */
   requireMember: (conversationId: string, userId: string) => Promise<unknown>;
   metrics: GatewayMetrics;
-  dbTimeoutMs: number;
+  dbGuard: DbGuard;
+  /** SEARCH_MAX_ROWS: messages one search may read. */
+  maxRows: number;
 }
 
 /** `GET /v1/search`: full-text search over the caller's conversations (libs/db search.ts). */
@@ -20,7 +22,7 @@ export class SearchService {
     let outcome = "ok";
     try {
       if (input.conversationId) await this.deps.requireMember(input.conversationId, userId);
-      const messages = await guardDb(searchMessages(this.deps.database.sql, { userId, ...input }), this.deps.dbTimeoutMs);
+      const messages = await this.deps.dbGuard.run(() => searchMessages(this.deps.database.sql, { userId, ...input, maxRows: this.deps.maxRows }));
       return { messages };
     } catch (err) {
       outcome = err instanceof ParleyError ? err.code : "INTERNAL";

@@ -2,7 +2,7 @@ import type { PresenceStore } from "@parley/bus";
 import { coMembersAmong, type Database } from "@parley/db";
 import { ParleyError, type ClientAckOk } from "@parley/protocol";
 import type { Logger } from "@parley/runtime";
-import { guardDb } from "../guard-db.js";
+import type { DbGuard } from "../guard-db.js";
 
 type PresenceAnswer = Omit<ClientAckOk<"presence:query">, "ok">;
 type PresenceEntry = PresenceAnswer["presence"][number];
@@ -11,7 +11,7 @@ export interface PresenceQueryDeps {
   database: Database;
   store: Pick<PresenceStore, "read">;
   logger: Logger;
-  dbTimeoutMs: number;
+  dbGuard: DbGuard;
 }
 
 /**
@@ -25,7 +25,7 @@ export class PresenceQuery {
 
   async query(callerId: string, userIds: readonly string[]): Promise<PresenceAnswer> {
     const asked = [...new Set(userIds)];
-    const visible = await guardDb(coMembersAmong(this.deps.database.sql, callerId, asked), this.deps.dbTimeoutMs);
+    const visible = await this.deps.dbGuard.run(() => coMembersAmong(this.deps.database.sql, callerId, asked));
     if (visible.length === 0) return { presence: [] };
     const states = await this.deps.store.read(visible.map((v) => v.userId)).catch((err: unknown) => {
       this.deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "presence: Redis read failed");

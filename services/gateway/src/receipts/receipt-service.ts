@@ -3,7 +3,7 @@ import { markRead, type Database } from "@parley/db";
 import { ParleyError } from "@parley/protocol";
 import type { Logger } from "@parley/runtime";
 import type { ConversationService } from "../conversations/conversation-service.js";
-import { guardDb } from "../guard-db.js";
+import type { DbGuard } from "../guard-db.js";
 import type { ParleyServer } from "../socket/types.js";
 import type { DeliveredBuffer } from "./delivered-buffer.js";
 
@@ -13,7 +13,7 @@ export interface ReceiptServiceDeps {
   buffer: DeliveredBuffer;
   io: ParleyServer;
   logger: Logger;
-  dbTimeoutMs: number;
+  dbGuard: DbGuard;
 }
 
 /**
@@ -42,7 +42,7 @@ export class ReceiptService {
 
   async read(userId: string, conversationId: string, seq: number, exceptSocketId?: string): Promise<{ lastReadSeq: number; unreadCount: number }> {
     await this.deps.conversations.requireRole(conversationId, userId);
-    const state = await guardDb(markRead(this.deps.database.sql, conversationId, userId, seq), this.deps.dbTimeoutMs);
+    const state = await this.deps.dbGuard.run(() => markRead(this.deps.database.sql, conversationId, userId, seq));
     if (!state) throw new ParleyError("FORBIDDEN", "not a member of this conversation");
     const { lastReadSeq, unreadCount } = state;
     if (state.readMoved) {

@@ -4,6 +4,7 @@ import { ParleyError } from "@parley/protocol";
 import { createGatewayMetrics } from "../metrics.js";
 import { MembershipCache } from "../conversations/membership-cache.js";
 import { PendingAcks } from "./pending-acks.js";
+import { DbGuard } from "../guard-db.js";
 import { SendService } from "./send-service.js";
 import type { SendBuffer } from "./send-buffer.js";
 
@@ -13,15 +14,16 @@ const slow = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout
 
 function service(steps: { rateLimitMs: number; membershipMs: number }, deadlineMs: number) {
   const pending = new PendingAcks(10_000);
+  const metrics = createGatewayMetrics(new Registry());
   return new SendService({
     rateLimiter: { consume: () => slow(steps.rateLimitMs, undefined) },
     membership: new MembershipCache(() => slow(steps.membershipMs, "member" as const)),
     // Never answered: the commit is what the deadline has to cut short.
     buffer: { push: () => {} } as unknown as SendBuffer,
     pending,
-    metrics: createGatewayMetrics(new Registry()),
+    metrics,
     bodyMaxChars: 4_000,
-    dbTimeoutMs: 1_500,
+    dbGuard: new DbGuard({ timeoutMs: 1_500, maxActive: 10, maxWaiting: 100, metrics }),
     deadlineMs,
   });
 }

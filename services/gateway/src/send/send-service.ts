@@ -3,7 +3,7 @@ import { ParleyError, type Message, type SendMessage } from "@parley/protocol";
 import type { PersistItem } from "@parley/db";
 import type { MembershipCache } from "../conversations/membership-cache.js";
 import type { GatewayMetrics } from "../metrics.js";
-import { guardDb } from "../guard-db.js";
+import type { DbGuard } from "../guard-db.js";
 import type { PendingAcks } from "./pending-acks.js";
 import type { SendRateLimiter } from "./rate-limiter.js";
 import type { SendBuffer } from "./send-buffer.js";
@@ -20,7 +20,7 @@ export interface SendServiceDeps {
   pending: PendingAcks;
   metrics: GatewayMetrics;
   bodyMaxChars: number;
-  dbTimeoutMs: number;
+  dbGuard: DbGuard;
   /**
    * The whole send's budget, every step included (rate limit, membership, commit): past it
    * the sender hears UNAVAILABLE (the contract: within 2 s) and retries with the same id.
@@ -73,7 +73,7 @@ export class SendService {
     const role =
       cached !== undefined
         ? cached
-        : await guardDb(this.deps.membership.role(input.conversationId, sender.userId), Math.min(this.deps.dbTimeoutMs, left()));
+        : await this.deps.dbGuard.run(() => this.deps.membership.role(input.conversationId, sender.userId), left());
     if (!role) throw new ParleyError("FORBIDDEN", "not a member of this conversation");
 
     const item: PersistItem = {

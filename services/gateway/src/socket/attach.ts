@@ -4,7 +4,7 @@ import { ClientEvents, LIMITS, ParleyError, type ClientEventName } from "@parley
 import type { Logger } from "@parley/runtime";
 import { AuthError, type TokenVerifier } from "../auth/token-verifier.js";
 import type { UserRecords } from "../auth/user-records.js";
-import { guardDb } from "../guard-db.js";
+import type { DbGuard } from "../guard-db.js";
 import type { GatewayMetrics } from "../metrics.js";
 import { toErrorBody } from "../to-error-body.js";
 import type { Handlers, SocketSession } from "./handlers.js";
@@ -21,7 +21,7 @@ export interface AttachDeps {
   logger: Logger;
   /** Keeps the users row (display name) current; written only when the name changed. */
   users: UserRecords;
-  dbTimeoutMs: number;
+  dbGuard: DbGuard;
   /** The pod's socket hooks (socket/lifecycle.ts), run in this order on connect and on disconnect. */
   hooks: readonly SocketLifecycleHook[];
 }
@@ -46,7 +46,7 @@ export function attachSockets(deps: AttachDeps): void {
     try {
       const token = await deps.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token);
       await deps.users.record(token.userId, token.name);
-      const conversationIds = await guardDb(conversationIdsOf(deps.database.sql, token.userId), deps.dbTimeoutMs);
+      const conversationIds = await deps.dbGuard.run(() => conversationIdsOf(deps.database.sql, token.userId));
       socket.data = { userId: token.userId, name: token.name, exp: token.exp, conversationIds };
       next();
     } catch (err) {

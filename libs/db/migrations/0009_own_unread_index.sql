@@ -1,0 +1,12 @@
+-- The unread counts subtract the caller's own messages after their read watermark
+-- (conversations.ts listConversations, read-messages.ts readSync, receipts.ts markRead):
+--   count(*) FROM messages WHERE conversation_id = $c AND sender_id = $me AND seq > $read
+-- Without this index that is a range scan of the primary key from the watermark to the end of
+-- the conversation, every row fetched and filtered on sender_id: a user who never reads a
+-- busy conversation pays for all of its messages on every sync, conversation list and
+-- receipt, and can make others' requests wait behind theirs. With it the count reads only
+-- the caller's own entries past the watermark, from the index alone (messages rows are never
+-- updated in these columns, so the visibility map keeps it index-only once vacuumed).
+-- A large existing table: build it by hand first with
+-- CREATE INDEX CONCURRENTLY IF NOT EXISTS (docs/operations.md, "Upgrade and rollback").
+CREATE INDEX IF NOT EXISTS "messages_sender_seq_idx" ON "messages" USING btree ("conversation_id", "sender_id", "seq");
