@@ -22,6 +22,24 @@ describe("gateway env", () => {
     expect(loadEnv({ NODE_ENV: "production", JWT_JWKS_URL: "https://idp.example/.well-known/jwks.json" }).JWT_JWKS_URL).toBeDefined();
   });
 
+  it("refuses, in production only, the development secret and an HS256 secret shorter than 32 bytes, in one message", () => {
+    const production = (JWT_SECRET: string) => () => loadEnv({ NODE_ENV: "production", JWT_SECRET });
+    expect(production(DEV_JWT_SECRET)).toThrow(/^invalid configuration:\n {2}JWT_SECRET: is the published development secret; a production start needs a random secret of at least 32 bytes/);
+    expect(production("s".repeat(31))).toThrow(/JWT_SECRET: is 31 bytes long; a production start needs a random secret of at least 32 bytes/);
+    // Bytes, not characters: 16 two-byte characters are 32 bytes.
+    expect(production("é".repeat(16))()).toMatchObject({ JWT_SECRET: "é".repeat(16) });
+    expect(production("s".repeat(32))()).toMatchObject({ JWT_SECRET: "s".repeat(32) });
+    // Development and test starts keep accepting both (npm start signs with the development secret).
+    expect(loadEnv({ NODE_ENV: "development", JWT_SECRET: DEV_JWT_SECRET }).JWT_SECRET).toBe(DEV_JWT_SECRET);
+    expect(loadEnv({ NODE_ENV: "test", JWT_SECRET: "s".repeat(16) }).JWT_SECRET).toHaveLength(16);
+  });
+
+  it("allows a few seconds of clock difference by default, configurable", () => {
+    expect(loadConfig({}).auth.clockToleranceS).toBe(5);
+    expect(loadConfig({ JWT_CLOCK_TOLERANCE_S: "0" }).auth.clockToleranceS).toBe(0);
+    expect(() => loadEnv({ JWT_CLOCK_TOLERANCE_S: "3600" })).toThrow(/JWT_CLOCK_TOLERANCE_S/);
+  });
+
   it("lists every bad variable at once", () => {
     expect(() => loadEnv({ PORT: "http", REDIS_URL: "nope", JWT_ALGORITHMS: "HS256,none" })).toThrow(/REDIS_URL[\s\S]*PORT[\s\S]*JWT_ALGORITHMS/);
   });

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Queue } from "bullmq";
 import { DEFAULT_KEYSPACE } from "@parley/bus";
 import { createDatabase } from "@parley/db";
@@ -25,6 +26,11 @@ if (config.auth.developmentSecret) {
   logger.warn("no JWT key configured: using the development secret (never in production)");
 }
 
+// Read once at start: a missing or unreadable file stops the start with its path.
+const tls = loadOrExit("gateway", () =>
+  config.http.tls ? { cert: readFileSync(config.http.tls.certFile), key: readFileSync(config.http.tls.keyFile) } : undefined,
+);
+
 const database = createDatabase({ url: config.common.databaseUrl, max: config.database.poolSize, applicationName: podName });
 const redis = createRedis({ url: config.common.redisUrl, name: `${podName}:producer`, role: "producer", logger });
 const adapterSubscriber = createRedis({ url: config.common.redisUrl, name: `${podName}:adapter`, role: "subscriber", logger });
@@ -43,16 +49,23 @@ const gateway = await buildApp({
   logger,
   registry,
   database,
-  verify: createTokenVerifier(config.auth),
+  verify: createTokenVerifier({
+    ...config.auth,
+    onJwksOutage: (state, err) =>
+      state === "down"
+        ? logger.warn({ err: String(err), url: config.auth.jwksUrl }, "JWKS endpoint out of reach: verifying with the last key set; unknown keys answer UNAVAILABLE")
+        : logger.info({ url: config.auth.jwksUrl }, "JWKS endpoint answers again"),
+  }),
   redis,
   adapterSubscriber,
   eventsSubscriber,
   receiptsQueue,
   keyspace: DEFAULT_KEYSPACE,
+  tls,
 });
 await startOrExit("gateway", logger, async () => {
   const port = await gateway.listen(config.http.port, config.http.host);
-  logger.info({ port, pod: gateway.podId }, "gateway listening");
+  logger.info({ port, pod: gateway.podId, tls: tls !== undefined }, "gateway listening");
 });
 
 onShutdown({
