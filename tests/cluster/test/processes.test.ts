@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import { io as connectClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDatabase, freePort, signToken, spawnService, startRedis, type ServerHandle, type ServiceName, type SpawnedService, type TestDatabase } from "@parley/testkit";
+import { DEV_JWT_SECRET } from "@parley/runtime";
 import { testInfra } from "@parley/testkit/vitest";
 
 const SECRET = "process-test-secret-0123456789";
@@ -149,6 +150,14 @@ describe("each service as its own process", () => {
         expect(code).not.toBe(0);
         expect(proc.output()).toContain("noeviction");
       }, 30_000);
+    }
+  });
+
+  it("a production start with the published development secret or a short one refuses to start, and says so in one line", async () => {
+    for (const [secret, why] of [[DEV_JWT_SECRET, "is the published development secret"], ["s".repeat(31), "is 31 bytes long"]] as const) {
+      const proc = run("gateway", { REDIS_URL: testInfra().redisUrl, NODE_ENV: "production", JWT_SECRET: secret, PORT: String(await freePort()) });
+      expect(await proc.exited).not.toBe(0);
+      expect(proc.output()).toContain(`JWT_SECRET: ${why}; a production start needs a random secret of at least 32 bytes`);
     }
   });
 
