@@ -40,6 +40,26 @@ describe("gateway env", () => {
     expect(() => loadEnv({ JWT_CLOCK_TOLERANCE_S: "3600" })).toThrow(/JWT_CLOCK_TOLERANCE_S/);
   });
 
+  it("speaks TLS to Redis with REDIS_TLS=true or a rediss:// URL", () => {
+    expect(loadConfig({ REDIS_URL: "redis://:pw@redis.internal:6380/2", REDIS_TLS: "true" }).common.redisUrl).toBe("rediss://:pw@redis.internal:6380/2");
+    expect(loadConfig({ REDIS_URL: "rediss://redis.internal:6380" }).common.redisUrl).toBe("rediss://redis.internal:6380");
+    expect(loadConfig({ REDIS_URL: "redis://redis.internal:6380" }).common.redisUrl).toBe("redis://redis.internal:6380");
+    expect(() => loadEnv({ REDIS_TLS: "maybe" })).toThrow(/REDIS_TLS/);
+  });
+
+  it("serves TLS with both TLS_CERT_FILE and TLS_KEY_FILE, and refuses one without the other", () => {
+    expect(loadConfig({ TLS_CERT_FILE: "/tls/tls.crt", TLS_KEY_FILE: "/tls/tls.key" }).http.tls).toEqual({ certFile: "/tls/tls.crt", keyFile: "/tls/tls.key" });
+    expect(loadConfig({}).http.tls).toBeUndefined();
+    expect(() => loadEnv({ TLS_CERT_FILE: "/tls/tls.crt" })).toThrow(/TLS_KEY_FILE: TLS needs both/);
+  });
+
+  it("waits a fifth of SHUTDOWN_GRACE_MS before closing sockets unless DRAIN_DELAY_MS says otherwise, always below the grace", () => {
+    expect(loadConfig({}).drainDelayMs).toBe(5_000);
+    expect(loadConfig({ SHUTDOWN_GRACE_MS: "8000" }).drainDelayMs).toBe(1_600);
+    expect(loadConfig({ DRAIN_DELAY_MS: "0" }).drainDelayMs).toBe(0);
+    expect(() => loadEnv({ SHUTDOWN_GRACE_MS: "5000", DRAIN_DELAY_MS: "5000" })).toThrow(/DRAIN_DELAY_MS/);
+  });
+
   it("lists every bad variable at once", () => {
     expect(() => loadEnv({ PORT: "http", REDIS_URL: "nope", JWT_ALGORITHMS: "HS256,none" })).toThrow(/REDIS_URL[\s\S]*PORT[\s\S]*JWT_ALGORITHMS/);
   });
