@@ -12,7 +12,8 @@ export const GatewayEnv = CommonEnv.extend({
   HOST: z.string().default("0.0.0.0"),
   /**
    * PEM certificate chain and private key: when both are set the gateway serves HTTPS and WSS
-   * itself on PORT (for deployments with no TLS-terminating proxy in front). Read once at start.
+   * itself on PORT (for deployments with no TLS-terminating proxy in front). Read at start and
+   * re-read when they change (http/certificate-reload.ts).
    */
   TLS_CERT_FILE: z.string().min(1).optional(),
   TLS_KEY_FILE: z.string().min(1).optional(),

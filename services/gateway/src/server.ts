@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import type { Server as HttpsServer } from "node:https";
 import { Queue } from "bullmq";
 import { DEFAULT_KEYSPACE } from "@parley/bus";
 import { createDatabase } from "@parley/db";
@@ -14,6 +15,7 @@ import {
 } from "@parley/runtime";
 import { buildApp } from "./app.js";
 import { createTokenVerifier } from "./auth/token-verifier.js";
+import { reloadCertificates } from "./http/certificate-reload.js";
 import { loadConfig } from "./env.js";
 
 const config = loadOrExit("gateway", () => loadConfig());
@@ -26,7 +28,7 @@ if (config.auth.developmentSecret) {
   logger.warn("no JWT key configured: using the development secret (never in production)");
 }
 
-// Read once at start: a missing or unreadable file stops the start with its path.
+// Read at start (a missing or unreadable file stops the start with its path); renewals below.
 const tls = loadOrExit("gateway", () =>
   config.http.tls ? { cert: readFileSync(config.http.tls.certFile), key: readFileSync(config.http.tls.keyFile) } : undefined,
 );
@@ -67,6 +69,11 @@ await startOrExit("gateway", logger, async () => {
   const port = await gateway.listen(config.http.port, config.http.host);
   logger.info({ port, pod: gateway.podId, tls: tls !== undefined }, "gateway listening");
 });
+// A renewed certificate (cert-manager writes it into the mounted Secret) is served without a
+// restart; polling once a minute is far inside any renewal window (days before expiry).
+const stopCertificateReload = config.http.tls
+  ? reloadCertificates(gateway.app.server as unknown as HttpsServer, config.http.tls, { intervalMs: 60_000, logger })
+  : undefined;
 
 onShutdown({
   logger,
@@ -74,6 +81,7 @@ onShutdown({
   // Order: drain sockets while Redis and Postgres are still there (in-flight sends get their
   // acks), then the queue and the connections.
   stop: async () => {
+    stopCertificateReload?.();
     await gateway.drain();
     await receiptsQueue.close().catch(() => {});
     await Promise.allSettled([database.close(), redis.quit(), adapterSubscriber.quit(), eventsSubscriber.quit()]);
