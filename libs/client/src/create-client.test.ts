@@ -30,7 +30,8 @@ async function miniGateway(options: { refuse?: (sub: string) => string | undefin
     const raw = (socket.handshake.auth as { token?: string }).token ?? "";
     const sub = JSON.parse(Buffer.from(raw.split(".")[1] ?? "", "base64url").toString() || "{}").sub as string | undefined;
     const refusal = sub ? options.refuse?.(sub) : "AUTH_REQUIRED";
-    if (refusal) return next(Object.assign(new Error("unauthorized"), { data: { code: refusal } }));
+    // The gateway's two kinds of refusal: a verdict on the token, or "cannot judge it now".
+    if (refusal) return next(Object.assign(new Error(refusal === "UNAVAILABLE" ? "unavailable" : "unauthorized"), { data: { code: refusal } }));
     socket.data.userId = sub;
     next();
   });
@@ -167,6 +168,28 @@ describe("createClient", () => {
     allow = true;
     client.reconnect();
     await waitFor(() => client.state === "online", "online after reconnect()");
+    await client.close();
+    await gw.close();
+  });
+
+  it("UNAVAILABLE at the handshake (the gateway cannot judge the token now): keeps the token and retries until accepted", async () => {
+    let refusals = 0;
+    const gw = await miniGateway({ refuse: () => (refusals++ < 4 ? "UNAVAILABLE" : undefined) });
+    let asked = 0;
+    const states: ConnectionState[] = [];
+    const client = createClient({
+      url: gw.url,
+      getToken: () => {
+        asked++;
+        return token("alice");
+      },
+      reconnect: { baseMs: 20, maxMs: 100 },
+    });
+    client.on("state", (s) => states.push(s));
+    await waitFor(() => client.state === "online", "online after four UNAVAILABLE refusals");
+    expect(refusals).toBe(5);
+    expect(states).not.toContain("unauthorized");
+    expect(asked).toBe(1); // not a verdict on the token: no fresh one asked for
     await client.close();
     await gw.close();
   });

@@ -8,6 +8,12 @@ export const CommonEnv = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
   /** The persist stream, queues, pub/sub, rate limits and presence. Must run with maxmemory-policy noeviction. */
   REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
+  /**
+   * TLS to Redis even when REDIS_URL says `redis://` (a `rediss://` URL is TLS whatever this
+   * says): for platforms that hand out a plain host URL and a separate TLS switch. The server's
+   * certificate is verified against Node's CAs plus NODE_EXTRA_CA_CERTS.
+   */
+  REDIS_TLS: z.stringbool().default(false),
   /** The durable store: a message is acked only once committed here. */
   DATABASE_URL: z.url().default("postgres://parley:parley@127.0.0.1:5432/parley"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -42,7 +48,7 @@ export const csv = z
 export function commonConfig(env: z.infer<typeof CommonEnv>, defaultPodName: string) {
   return {
     nodeEnv: env.NODE_ENV,
-    redisUrl: env.REDIS_URL,
+    redisUrl: env.REDIS_TLS ? withTls(env.REDIS_URL) : env.REDIS_URL,
     databaseUrl: env.DATABASE_URL,
     logLevel: env.LOG_LEVEL,
     podName: env.POD_NAME ?? defaultPodName,
@@ -51,9 +57,12 @@ export function commonConfig(env: z.infer<typeof CommonEnv>, defaultPodName: str
 }
 export type CommonConfig = ReturnType<typeof commonConfig>;
 
+/** `redis://…` → `rediss://…`: ioredis speaks TLS for a `rediss:` URL, so REDIS_TLS needs no option on every connection. */
+const withTls = (url: string) => url.replace(/^redis:\/\//i, "rediss://");
+
 /**
- * The well-known HS256 secret of development starts (`npm start`, the web example's dev token,
- * the dev Kubernetes overlay's docs). Every tool that signs or checks a development token reads
- * it from here; a production start refuses it.
+ * The well-known HS256 secret of development starts (`npm start`, the web example's dev token).
+ * Every tool that signs or checks a development token reads it from here; a production start
+ * refuses it (the gateway's env.ts), so the dev Kubernetes overlay makes a random one instead.
  */
 export const DEV_JWT_SECRET = "parley-dev-secret-change-me";

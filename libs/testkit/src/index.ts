@@ -12,3 +12,4 @@ export { canUserWrite, chownTree, postgresServiceUser, type ServiceUser } from "
 export { NodeScriptProcess, spawnNodeScript, type NodeScriptOptions, type SpawnScriptOptions, type SpawnedScript } from "./node-script-process.js";
 export { ServiceProcess, serviceEntry, spawnService, type ServiceName, type SpawnServiceOptions, type SpawnedService } from "./service-process.js";
 export * from "./process-group.js";
+export { makeTestCertificates, type TestCertificates } from "./test-certificates.js";

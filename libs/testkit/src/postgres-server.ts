@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -36,6 +36,11 @@ export interface StartPostgresOptions {
   detached?: boolean;
   /** max_connections (default 300: every test file opens pools, services open more). */
   maxConnections?: number;
+  /**
+   * Serve TLS (`ssl=on`) with this certificate and key (PEM files; see makeTestCertificates).
+   * Plain connections are still accepted, so a client's `sslmode` decides. Local servers only.
+   */
+  tls?: { certFile: string; keyFile: string };
 }
 
 /** Resolves true once PostgreSQL answers a query (not merely accepts TCP). */
@@ -56,6 +61,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const role = options.user ?? "parley";
   const maxConnections = String(options.maxConnections ?? 300);
   const speed = options.durable ? [] : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"];
+  if (options.tls && options.infra !== "local") throw new Error("startPostgres: tls needs infra: \"local\"");
   if (await useDocker(options.infra)) {
     return startDockerServer({
       image: "postgres:15",
@@ -94,6 +100,18 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     });
   }
 
+  // PostgreSQL reads the key only when its owner is the server's user and nobody else may read it.
+  const tls: string[] = [];
+  if (options.tls) {
+    const certFile = join(scratch, "server.crt");
+    const keyFile = join(scratch, "server.key");
+    await copyFile(options.tls.certFile, certFile);
+    await copyFile(options.tls.keyFile, keyFile);
+    await chmod(keyFile, 0o600);
+    chownTree(scratch, user);
+    tls.push("-c", "ssl=on", "-c", `ssl_cert_file=${certFile}`, "-c", `ssl_key_file=${keyFile}`);
+  }
+
   const server = new ManagedProcess({
     name: "postgres",
     command: binaries.postgres,
@@ -104,6 +122,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       "-k", scratch,
       "-c", `max_connections=${maxConnections}`,
       ...speed,
+      ...tls,
     ],
     cwd: scratch,
     uid: user.uid,

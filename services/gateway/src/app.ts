@@ -13,11 +13,12 @@ import { UserRecords } from "./auth/user-records.js";
 import { ConversationService } from "./conversations/conversation-service.js";
 import { MembershipCache } from "./conversations/membership-cache.js";
 import { MembershipInvalidation } from "./conversations/membership-invalidation.js";
-import { drainSockets } from "./drain.js";
+import { runDrain } from "./drain.js";
 import type { GatewayConfig } from "./env.js";
 import { DbGuard } from "./guard-db.js";
 import { MembershipLookupBudget } from "./conversations/membership-lookup-budget.js";
 import { registerCors } from "./http/cors.js";
+import { httpsServerFactory } from "./http/https-server.js";
 import { installErrorHandler } from "./http/error-handler.js";
 import { registerRoutes } from "./http/routes.js";
 import { MessageChangeService } from "./messages/message-change-service.js";
@@ -53,6 +54,8 @@ export interface GatewayDeps {
   receiptsQueue: Queue;
   /** Names of every Redis key and channel (a namespace lets tests share one Redis). */
   keyspace: Keyspace;
+  /** Certificate and key (PEM): HTTPS and WSS on the same port instead of plain HTTP (server.ts reads TLS_CERT_FILE/TLS_KEY_FILE). */
+  tls?: { cert: Buffer; key: Buffer } | undefined;
 }
 
 export interface Gateway {
@@ -61,7 +64,7 @@ export interface Gateway {
   podId: string;
   /** Resolves with the bound port (port 0 picks a free one). */
   listen(port: number, host: string): Promise<number>;
-  /** SIGTERM: not ready, refuse new sockets, close local ones in jittered batches, then close. */
+  /** SIGTERM: not ready and refusing new sockets for DRAIN_DELAY_MS, then local sockets closed in jittered batches, then close. */
   drain(): Promise<void>;
   close(): Promise<void>;
 }
@@ -82,6 +85,8 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const app = Fastify({ loggerInstance: logger.child({ component: "http" }) as FastifyBaseLogger, bodyLimit: LIMITS.frameBytes,
     // Per-request lines would dwarf everything else at chat rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    // Socket.IO attaches to the same server, so TLS covers the API and the WebSocket alike.
+    ...(deps.tls ? { serverFactory: httpsServerFactory(deps.tls) } : {}),
   });
   installErrorHandler(app, logger);
 
@@ -258,10 +263,11 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
       return typeof address === "object" && address ? address.port : port;
     },
     async drain() {
-      draining = true;
-      logger.info({ sockets: io.of("/").sockets.size }, "draining: not ready, closing local sockets");
-      await drainSockets(io.of("/"), Math.max(0, config.shutdownGraceMs - 3_000));
-      await close();
+      const stopAccepting = () => {
+        draining = true;
+        logger.info({ sockets: io.of("/").sockets.size, delayMs: config.drainDelayMs }, "draining: not ready, refusing new sockets");
+      };
+      await runDrain({ stopAccepting, namespace: io.of("/"), close }, { graceMs: config.shutdownGraceMs, delayMs: config.drainDelayMs });
     },
     close,
   };

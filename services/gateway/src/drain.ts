@@ -1,4 +1,30 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Namespace } from "socket.io";
+
+/** What closing the sockets leaves of the grace period for closing Redis, Postgres and the server. */
+const CLOSE_RESERVE_MS = 3_000;
+
+export interface DrainSteps {
+  /** Makes /readyz answer 503 and the handshake refuse new sockets. */
+  stopAccepting(): void;
+  /** This pod's sockets, closed after the delay. */
+  namespace: Pick<Namespace, "sockets">;
+  /** Closes the server and its connections once the sockets are gone. */
+  close(): Promise<void>;
+}
+
+/**
+ * The contract's drain: not ready and refusing new sockets for `delayMs` first, whatever the
+ * number of sockets, so a load balancer polling /readyz sees the 503 before the port closes;
+ * then the sockets, in batches over what the grace period leaves; then the rest, all within
+ * `graceMs`.
+ */
+export async function runDrain(steps: DrainSteps, timing: { graceMs: number; delayMs: number }): Promise<void> {
+  steps.stopAccepting();
+  if (timing.delayMs > 0) await sleep(timing.delayMs);
+  await drainSockets(steps.namespace, Math.max(0, timing.graceMs - timing.delayMs - CLOSE_RESERVE_MS));
+  await steps.close();
+}
 
 /**
  * Closes this pod's sockets (`io.local`: never the whole cluster's) in batches spread over

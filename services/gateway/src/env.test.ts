@@ -22,6 +22,44 @@ describe("gateway env", () => {
     expect(loadEnv({ NODE_ENV: "production", JWT_JWKS_URL: "https://idp.example/.well-known/jwks.json" }).JWT_JWKS_URL).toBeDefined();
   });
 
+  it("refuses, in production only, the development secret and an HS256 secret shorter than 32 bytes, in one message", () => {
+    const production = (JWT_SECRET: string) => () => loadEnv({ NODE_ENV: "production", JWT_SECRET });
+    expect(production(DEV_JWT_SECRET)).toThrow(/^invalid configuration:\n {2}JWT_SECRET: is the published development secret; a production start needs a random secret of at least 32 bytes/);
+    expect(production("s".repeat(31))).toThrow(/JWT_SECRET: is 31 bytes long; a production start needs a random secret of at least 32 bytes/);
+    // Bytes, not characters: 16 two-byte characters are 32 bytes.
+    expect(production("é".repeat(16))()).toMatchObject({ JWT_SECRET: "é".repeat(16) });
+    expect(production("s".repeat(32))()).toMatchObject({ JWT_SECRET: "s".repeat(32) });
+    // Development and test starts keep accepting both (npm start signs with the development secret).
+    expect(loadEnv({ NODE_ENV: "development", JWT_SECRET: DEV_JWT_SECRET }).JWT_SECRET).toBe(DEV_JWT_SECRET);
+    expect(loadEnv({ NODE_ENV: "test", JWT_SECRET: "s".repeat(16) }).JWT_SECRET).toHaveLength(16);
+  });
+
+  it("allows a few seconds of clock difference by default, configurable", () => {
+    expect(loadConfig({}).auth.clockToleranceS).toBe(5);
+    expect(loadConfig({ JWT_CLOCK_TOLERANCE_S: "0" }).auth.clockToleranceS).toBe(0);
+    expect(() => loadEnv({ JWT_CLOCK_TOLERANCE_S: "3600" })).toThrow(/JWT_CLOCK_TOLERANCE_S/);
+  });
+
+  it("speaks TLS to Redis with REDIS_TLS=true or a rediss:// URL", () => {
+    expect(loadConfig({ REDIS_URL: "redis://:pw@redis.internal:6380/2", REDIS_TLS: "true" }).common.redisUrl).toBe("rediss://:pw@redis.internal:6380/2");
+    expect(loadConfig({ REDIS_URL: "rediss://redis.internal:6380" }).common.redisUrl).toBe("rediss://redis.internal:6380");
+    expect(loadConfig({ REDIS_URL: "redis://redis.internal:6380" }).common.redisUrl).toBe("redis://redis.internal:6380");
+    expect(() => loadEnv({ REDIS_TLS: "maybe" })).toThrow(/REDIS_TLS/);
+  });
+
+  it("serves TLS with both TLS_CERT_FILE and TLS_KEY_FILE, and refuses one without the other", () => {
+    expect(loadConfig({ TLS_CERT_FILE: "/tls/tls.crt", TLS_KEY_FILE: "/tls/tls.key" }).http.tls).toEqual({ certFile: "/tls/tls.crt", keyFile: "/tls/tls.key" });
+    expect(loadConfig({}).http.tls).toBeUndefined();
+    expect(() => loadEnv({ TLS_CERT_FILE: "/tls/tls.crt" })).toThrow(/TLS_KEY_FILE: TLS needs both/);
+  });
+
+  it("waits a fifth of SHUTDOWN_GRACE_MS before closing sockets unless DRAIN_DELAY_MS says otherwise, always below the grace", () => {
+    expect(loadConfig({}).drainDelayMs).toBe(5_000);
+    expect(loadConfig({ SHUTDOWN_GRACE_MS: "8000" }).drainDelayMs).toBe(1_600);
+    expect(loadConfig({ DRAIN_DELAY_MS: "0" }).drainDelayMs).toBe(0);
+    expect(() => loadEnv({ SHUTDOWN_GRACE_MS: "5000", DRAIN_DELAY_MS: "5000" })).toThrow(/DRAIN_DELAY_MS/);
+  });
+
   it("lists every bad variable at once", () => {
     expect(() => loadEnv({ PORT: "http", REDIS_URL: "nope", JWT_ALGORITHMS: "HS256,none" })).toThrow(/REDIS_URL[\s\S]*PORT[\s\S]*JWT_ALGORITHMS/);
   });

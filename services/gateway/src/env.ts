@@ -4,12 +4,25 @@ import { LIMITS } from "@parley/protocol";
 import { SEARCH_MAX_ROWS_DEFAULT } from "@parley/db";
 
 const JwtAlgorithms = ["HS256", "RS256", "ES256", "EdDSA"] as const;
+/** HS256's key size (RFC 7518 §3.2: a key at least as long as the hash output). */
+const MIN_PRODUCTION_SECRET_BYTES = 32;
 
 export const GatewayEnv = CommonEnv.extend({
   /** HTTP API and Socket.IO. */
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().default("0.0.0.0"),
-  /** HS256 shared secret. One of JWT_SECRET or JWT_JWKS_URL is required in production. */
+  /**
+   * PEM certificate chain and private key: when both are set the gateway serves HTTPS and WSS
+   * itself on PORT (for deployments with no TLS-terminating proxy in front). Read at start and
+   * re-read when they change (http/certificate-reload.ts).
+   */
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * HS256 shared secret. One of JWT_SECRET or JWT_JWKS_URL is required in production, where the
+   * secret must be 32 bytes or more (HS256's key size, RFC 7518 §3.2) and not the published
+   * development secret.
+   */
   JWT_SECRET: z.string().min(16, "JWT_SECRET must be at least 16 characters").optional(),
   /** Asymmetric keys (RS256/ES256/EdDSA), fetched, cached and re-fetched on unknown key ids. */
   JWT_JWKS_URL: z.url().optional(),
@@ -18,10 +31,22 @@ export const GatewayEnv = CommonEnv.extend({
   JWT_AUDIENCE: z.string().min(1).optional(),
   /** Accepted algorithms; defaults to HS256 with a secret, RS256/ES256/EdDSA with a JWKS URL. */
   JWT_ALGORITHMS: csv.pipe(z.array(z.enum(JwtAlgorithms)).min(1)).optional(),
+  /**
+   * Seconds of clock difference allowed between the token issuer and this pod on `exp` and
+   * `nbf`: a few seconds absorb NTP drift and a token used the second it is issued, while an
+   * expired token still stops working within moments.
+   */
+  JWT_CLOCK_TOLERANCE_S: z.coerce.number().int().min(0).max(300).default(5),
   /** Browser origins allowed to connect; `*` allows any. Requests without Origin (apps) always pass. */
   CORS_ORIGINS: csv.default(["*"]),
   /** How long a drain may take: sockets are closed in jittered batches across it. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(LIMITS.shutdownGraceMs),
+  /**
+   * After SIGTERM, how long /readyz answers 503 and new sockets are refused before any socket is
+   * closed (the contract's default: a fifth of SHUTDOWN_GRACE_MS, 5 s of 25): long enough for a
+   * load balancer polling /readyz every few seconds to see the 503 and stop routing here.
+   */
+  DRAIN_DELAY_MS: z.coerce.number().int().min(0).optional(),
   /** Sends per user per second (every attempt counted, across pods, sockets and HTTP). */
   RATE_LIMIT_PER_SECOND: z.coerce.number().int().min(1).default(LIMITS.sendsPerSecond),
   RATE_LIMIT_BURST: z.coerce.number().int().min(1).default(LIMITS.sendBurst),
@@ -94,8 +119,29 @@ export const GatewayEnv = CommonEnv.extend({
   if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
     ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "a production start needs JWT_SECRET or JWT_JWKS_URL" });
   }
+  if (env.NODE_ENV === "production" && env.JWT_SECRET !== undefined) {
+    const problem =
+      env.JWT_SECRET === DEV_JWT_SECRET
+        ? "is the published development secret"
+        : Buffer.byteLength(env.JWT_SECRET, "utf8") < MIN_PRODUCTION_SECRET_BYTES
+          ? `is ${Buffer.byteLength(env.JWT_SECRET, "utf8")} bytes long`
+          : undefined;
+    if (problem) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["JWT_SECRET"],
+        message: `${problem}; a production start needs a random secret of at least ${MIN_PRODUCTION_SECRET_BYTES} bytes (e.g. \`openssl rand -base64 32\`)`,
+      });
+    }
+  }
+  if ((env.TLS_CERT_FILE === undefined) !== (env.TLS_KEY_FILE === undefined)) {
+    ctx.addIssue({ code: "custom", path: [env.TLS_CERT_FILE ? "TLS_KEY_FILE" : "TLS_CERT_FILE"], message: "TLS needs both TLS_CERT_FILE and TLS_KEY_FILE" });
+  }
   if (env.JWT_SECRET && env.JWT_JWKS_URL) {
     ctx.addIssue({ code: "custom", path: ["JWT_JWKS_URL"], message: "set JWT_SECRET or JWT_JWKS_URL, not both" });
+  }
+  if (env.DRAIN_DELAY_MS !== undefined && env.DRAIN_DELAY_MS > 0 && env.DRAIN_DELAY_MS >= env.SHUTDOWN_GRACE_MS) {
+    ctx.addIssue({ code: "custom", path: ["DRAIN_DELAY_MS"], message: "the drain delay must be shorter than SHUTDOWN_GRACE_MS, which also covers closing the sockets" });
   }
   if (env.TYPING_THROTTLE_MS >= env.TYPING_TIMEOUT_MS) {
     ctx.addIssue({ code: "custom", path: ["TYPING_THROTTLE_MS"], message: "the typing throttle must be shorter than TYPING_TIMEOUT_MS, or refreshes would never reach anyone" });
@@ -120,16 +166,23 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const developmentSecret = !env.JWT_SECRET && !env.JWT_JWKS_URL;
   return {
     common: commonConfig(env, "gateway"),
-    http: { port: env.PORT, host: env.HOST, corsOrigins: env.CORS_ORIGINS },
+    http: {
+      port: env.PORT,
+      host: env.HOST,
+      corsOrigins: env.CORS_ORIGINS,
+      tls: env.TLS_CERT_FILE && env.TLS_KEY_FILE ? { certFile: env.TLS_CERT_FILE, keyFile: env.TLS_KEY_FILE } : undefined,
+    },
     auth: {
       secret: developmentSecret ? DEV_JWT_SECRET : env.JWT_SECRET,
       jwksUrl: env.JWT_JWKS_URL,
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
       algorithms: env.JWT_ALGORITHMS,
+      clockToleranceS: env.JWT_CLOCK_TOLERANCE_S,
       developmentSecret,
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    drainDelayMs: env.DRAIN_DELAY_MS ?? Math.floor(env.SHUTDOWN_GRACE_MS / 5),
     database: {
       poolSize: env.DATABASE_POOL_SIZE,
       timeoutMs: env.DB_TIMEOUT_MS,

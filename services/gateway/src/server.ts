@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import type { Server as HttpsServer } from "node:https";
 import { Queue } from "bullmq";
 import { DEFAULT_KEYSPACE } from "@parley/bus";
 import {
@@ -12,6 +14,7 @@ import {
 } from "@parley/runtime";
 import { buildApp } from "./app.js";
 import { createTokenVerifier } from "./auth/token-verifier.js";
+import { reloadCertificates } from "./http/certificate-reload.js";
 import { loadConfig } from "./env.js";
 import { openGatewayDatabase } from "./open-database.js";
 
@@ -24,6 +27,11 @@ if (config.auth.developmentSecret) {
   // env.ts refuses this in production; a development start signs with the well-known key.
   logger.warn("no JWT key configured: using the development secret (never in production)");
 }
+
+// Read at start (a missing or unreadable file stops the start with its path); renewals below.
+const tls = loadOrExit("gateway", () =>
+  config.http.tls ? { cert: readFileSync(config.http.tls.certFile), key: readFileSync(config.http.tls.keyFile) } : undefined,
+);
 
 const database = openGatewayDatabase(config.common.databaseUrl, config.database, podName);
 const redis = createRedis({ url: config.common.redisUrl, name: `${podName}:producer`, role: "producer", logger });
@@ -43,17 +51,29 @@ const gateway = await buildApp({
   logger,
   registry,
   database,
-  verify: createTokenVerifier(config.auth),
+  verify: createTokenVerifier({
+    ...config.auth,
+    onJwksOutage: (state, err) =>
+      state === "down"
+        ? logger.warn({ err: String(err), url: config.auth.jwksUrl }, "JWKS endpoint out of reach: verifying with the last key set; unknown keys answer UNAVAILABLE")
+        : logger.info({ url: config.auth.jwksUrl }, "JWKS endpoint answers again"),
+  }),
   redis,
   adapterSubscriber,
   eventsSubscriber,
   receiptsQueue,
   keyspace: DEFAULT_KEYSPACE,
+  tls,
 });
 await startOrExit("gateway", logger, async () => {
   const port = await gateway.listen(config.http.port, config.http.host);
-  logger.info({ port, pod: gateway.podId }, "gateway listening");
+  logger.info({ port, pod: gateway.podId, tls: tls !== undefined }, "gateway listening");
 });
+// A renewed certificate (cert-manager writes it into the mounted Secret) is served without a
+// restart; polling once a minute is far inside any renewal window (days before expiry).
+const stopCertificateReload = config.http.tls
+  ? reloadCertificates(gateway.app.server as unknown as HttpsServer, config.http.tls, { intervalMs: 60_000, logger })
+  : undefined;
 
 onShutdown({
   logger,
@@ -61,6 +81,7 @@ onShutdown({
   // Order: drain sockets while Redis and Postgres are still there (in-flight sends get their
   // acks), then the queue and the connections.
   stop: async () => {
+    stopCertificateReload?.();
     await gateway.drain();
     await receiptsQueue.close().catch(() => {});
     await Promise.allSettled([database.close(), redis.quit(), adapterSubscriber.quit(), eventsSubscriber.quit()]);

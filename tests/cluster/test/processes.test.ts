@@ -2,6 +2,7 @@ import { Redis } from "ioredis";
 import { io as connectClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDatabase, freePort, signToken, spawnService, startRedis, type ServerHandle, type ServiceName, type SpawnedService, type TestDatabase } from "@parley/testkit";
+import { DEV_JWT_SECRET } from "@parley/runtime";
 import { testInfra } from "@parley/testkit/vitest";
 
 const SECRET = "process-test-secret-0123456789";
@@ -28,21 +29,10 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs = 15_000): Promi
 }
 
 describe("each service as its own process", () => {
-  it("a gateway drains on SIGTERM: not ready, refuses new sockets, closes its sockets within SHUTDOWN_GRACE_MS, exits 0", async () => {
-    const port = await freePort();
-    const gw = run("gateway", {
-      REDIS_URL: testInfra().redisUrl,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      JWT_SECRET: SECRET,
-      SHUTDOWN_GRACE_MS: "5000",
-      POD_NAME: "gw-drain-test",
-    });
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200);
-    const token = await signToken({ sub: "drainer", secret: SECRET });
+  /** Connects `n` sockets to a gateway process and records when each is disconnected. */
+  async function connectSockets(base: string, token: string, n: number) {
     const sockets = await Promise.all(
-      Array.from({ length: 20 }, () => {
+      Array.from({ length: n }, () => {
         const s = connectClient(base, { auth: { token }, transports: ["websocket"], reconnection: false, forceNew: true });
         return new Promise<typeof s>((resolve, reject) => {
           s.once("session:ready", () => resolve(s));
@@ -52,29 +42,76 @@ describe("each service as its own process", () => {
     );
     const disconnectedAt: number[] = [];
     for (const s of sockets) s.on("disconnect", () => disconnectedAt.push(Date.now()));
+    return { sockets, disconnectedAt };
+  }
 
-    const started = Date.now();
-    gw.child.kill("SIGTERM");
-    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 503, 2_000);
-    const late = connectClient(base, { auth: { token }, transports: ["websocket"], reconnection: false, forceNew: true });
-    const lateResult = await new Promise<string>((resolve) => {
-      late.once("session:ready", () => resolve("accepted"));
-      late.once("connect_error", () => resolve("refused"));
-    });
-    late.close();
-    expect(lateResult).toBe("refused");
-    // The metrics say so too while the drain runs: not ready, and the refusal counted.
-    const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toMatch(/^parley_ready\{service="gateway"\} 0$/m);
-    expect(metrics).toMatch(/^parley_gateway_handshakes_total\{outcome="draining",service="gateway"\} 1$/m);
+  /** /readyz polled every 50 ms from `started` until `stop()`: each answer's time and status (0: no answer). */
+  function pollReadyz(base: string, started: number) {
+    const answers: { at: number; status: number }[] = [];
+    let polling = true;
+    const done = (async () => {
+      while (polling) {
+        const status = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1_000) }).then((r) => r.status, () => 0);
+        answers.push({ at: Date.now() - started, status });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    return { answers, stop: async () => ((polling = false), await done) };
+  }
 
-    const code = await gw.exited;
-    expect(code).toBe(0);
-    expect(disconnectedAt).toHaveLength(20);
-    expect(Date.now() - started).toBeLessThan(5_000 + 1_000);
-    // Jittered batches: not all at once.
-    expect(Math.max(...disconnectedAt) - Math.min(...disconnectedAt)).toBeGreaterThan(200);
-  }, 30_000);
+  for (const sockets of [1, 20]) {
+    it(`a gateway with ${sockets} socket(s) drains on SIGTERM: /readyz 503 and new sockets refused for DRAIN_DELAY_MS before any socket closes, all within SHUTDOWN_GRACE_MS, exit 0`, async () => {
+      const port = await freePort();
+      const DRAIN_DELAY_MS = 2_500;
+      const SHUTDOWN_GRACE_MS = 8_000;
+      const gw = run("gateway", {
+        REDIS_URL: testInfra().redisUrl,
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        JWT_SECRET: SECRET,
+        SHUTDOWN_GRACE_MS: String(SHUTDOWN_GRACE_MS),
+        DRAIN_DELAY_MS: String(DRAIN_DELAY_MS),
+        POD_NAME: "gw-drain-test",
+      });
+      const base = `http://127.0.0.1:${port}`;
+      await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200);
+      const token = await signToken({ sub: "drainer", secret: SECRET });
+      const { disconnectedAt } = await connectSockets(base, token, sockets);
+
+      const started = Date.now();
+      gw.child.kill("SIGTERM");
+      const readyz = pollReadyz(base, started);
+      await waitFor(async () => readyz.answers.some((a) => a.status === 503), 2_000);
+      const late = connectClient(base, { auth: { token }, transports: ["websocket"], reconnection: false, forceNew: true });
+      const lateResult = await new Promise<string>((resolve) => {
+        late.once("session:ready", () => resolve("accepted"));
+        late.once("connect_error", () => resolve("refused"));
+      });
+      late.close();
+      expect(lateResult).toBe("refused");
+      // The metrics say so too while the drain runs: not ready, and the refusal counted.
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/^parley_ready\{service="gateway"\} 0$/m);
+      expect(metrics).toMatch(/^parley_gateway_handshakes_total\{outcome="draining",service="gateway"\} 1$/m);
+
+      const code = await gw.exited;
+      await readyz.stop();
+      expect(code).toBe(0);
+      expect(Date.now() - started).toBeLessThan(SHUTDOWN_GRACE_MS + 1_000);
+      expect(disconnectedAt).toHaveLength(sockets);
+      // No socket closed during the delay (the signal reaches the process after `started`, so never early).
+      expect(Math.min(...disconnectedAt) - started).toBeGreaterThanOrEqual(DRAIN_DELAY_MS - 50);
+      // A load balancer polling /readyz saw 503, never 200, from the first 503 until the delay was over.
+      const first503 = readyz.answers.findIndex((a) => a.status === 503);
+      const duringDelay = readyz.answers.slice(first503).filter((a) => a.at < DRAIN_DELAY_MS - 100);
+      expect(duringDelay.length).toBeGreaterThan(3);
+      expect(new Set(duringDelay.map((a) => a.status))).toEqual(new Set([503]));
+      if (sockets > 1) {
+        // Jittered batches: not all at once.
+        expect(Math.max(...disconnectedAt) - Math.min(...disconnectedAt)).toBeGreaterThan(200);
+      }
+    }, 30_000);
+  }
 
   for (const service of ["persister", "delivery"] as const) {
     it(`the ${service} exits 0 on SIGTERM`, async () => {
@@ -113,6 +150,14 @@ describe("each service as its own process", () => {
         expect(code).not.toBe(0);
         expect(proc.output()).toContain("noeviction");
       }, 30_000);
+    }
+  });
+
+  it("a production start with the published development secret or a short one refuses to start, and says so in one line", async () => {
+    for (const [secret, why] of [[DEV_JWT_SECRET, "is the published development secret"], ["s".repeat(31), "is 31 bytes long"]] as const) {
+      const proc = run("gateway", { REDIS_URL: testInfra().redisUrl, NODE_ENV: "production", JWT_SECRET: secret, PORT: String(await freePort()) });
+      expect(await proc.exited).not.toBe(0);
+      expect(proc.output()).toContain(`JWT_SECRET: ${why}; a production start needs a random secret of at least 32 bytes`);
     }
   });
 

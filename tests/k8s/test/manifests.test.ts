@@ -36,16 +36,21 @@ const objectsOf = (overlay: string) => rendered.get(overlay)!;
 /** Overlays that deploy the services (the migration steps only hold the Job). */
 const appOverlays = () => overlays.filter((o) => deployments(objectsOf(o)).length > 0);
 
-/** The drain the process runs on SIGTERM: SHUTDOWN_GRACE_MS from its ConfigMap, else the contract's default. */
-function shutdownGraceMs(objects: K8sObject[], container: IContainer): number {
-  const literal = literalEnv(container, "SHUTDOWN_GRACE_MS");
-  if (literal) return Number(literal);
+/** A setting as the container gets it: a literal in the Deployment, else its ConfigMap. */
+function settingOf(objects: K8sObject[], container: IContainer, variable: string): string | undefined {
+  const literal = literalEnv(container, variable);
+  if (literal) return literal;
   for (const from of container.envFrom ?? []) {
     const map = byKind<IConfigMap>(objects, "ConfigMap").find((c) => c.metadata.name === from.configMapRef?.name);
-    const value = map?.data?.SHUTDOWN_GRACE_MS;
-    if (value) return Number(value);
+    const value = map?.data?.[variable];
+    if (value) return value;
   }
-  return LIMITS.shutdownGraceMs;
+  return undefined;
+}
+
+/** The drain the process runs on SIGTERM: SHUTDOWN_GRACE_MS from its ConfigMap, else the contract's default. */
+function shutdownGraceMs(objects: K8sObject[], container: IContainer): number {
+  return Number(settingOf(objects, container, "SHUTDOWN_GRACE_MS") ?? LIMITS.shutdownGraceMs);
 }
 
 describe("overlays", () => {
@@ -118,6 +123,20 @@ describe("every Deployment", () => {
           expect(pod.terminationGracePeriodSeconds ?? 30, `${o} ${d.metadata.name}: preStop ${sleepSeconds} s + drain + 3 s`).toBeGreaterThanOrEqual(needed);
         }
       }
+    }
+  });
+
+  it("gives the gateway's readiness probe time to see the drain's 503 (DRAIN_DELAY_MS), inside SHUTDOWN_GRACE_MS", () => {
+    for (const o of appOverlays()) {
+      const objects = objectsOf(o);
+      const gateway = deployments(objects).find((d) => d.metadata.name === "parley-gateway")!;
+      const c = gateway.spec!.template.spec!.containers[0]!;
+      const graceMs = shutdownGraceMs(objects, c);
+      // The contract's default: a fifth of the grace period.
+      const delayMs = Number(settingOf(objects, c, "DRAIN_DELAY_MS") ?? graceMs / 5);
+      expect(delayMs, `${o}: DRAIN_DELAY_MS below SHUTDOWN_GRACE_MS`).toBeLessThan(graceMs);
+      // At least one probe falls inside the delay, so the kubelet (and anything polling like it) sees 503 before the port closes.
+      expect(c.readinessProbe!.periodSeconds! * 1000, `${o}: readiness period within DRAIN_DELAY_MS`).toBeLessThanOrEqual(delayMs);
     }
   });
 
@@ -258,7 +277,8 @@ describe("traffic", () => {
         }
         const component = w.labels["app.kubernetes.io/component"];
         if (component === "gateway") expect(ingressRules.some((r) => !r.from), `${o}: clients reach the gateway from anywhere`).toBe(true);
-        if (component !== "datastore") {
+        // Parley's processes; the datastores and dev's JWT-secret Job (the Kubernetes API only) need neither.
+        if (component !== "datastore" && component !== "dev-secrets") {
           const egress = applies.flatMap((p) => p.spec!.egress ?? []).flatMap((r) => r.ports ?? []).map((p) => p.port);
           expect(egress, `${o} ${name(w.owner)} reaches DNS, Redis, Postgres`).toEqual(expect.arrayContaining([53, 6379, 5432]));
         }
@@ -409,7 +429,8 @@ describe("the migration Job", () => {
   it("runs `npm run db:migrate`'s command in libs/db of the release's persister image", () => {
     expect(readPackage(".").scripts!["db:migrate"]).toMatch(/npm run db:migrate -w @parley\/db$/);
     for (const o of overlays) {
-      const jobs = byKind<IJob>(objectsOf(o), "Job");
+      const jobs = byKind<IJob>(objectsOf(o), "Job").filter((j) => j.metadata.name === "parley-migrate");
+      expect(jobs.length, o).toBeLessThanOrEqual(1);
       for (const job of jobs) {
         const c = job.spec!.template.spec!.containers[0]!;
         expect([...(c.command ?? []), ...(c.args ?? [])].join(" "), o).toBe(migrateScript());
@@ -435,13 +456,30 @@ describe("the migration Job", () => {
   });
 
   it("is retried (dev applies it with Postgres, which may still be starting)", () => {
-    const [job] = byKind<IJob>(objectsOf("dev"), "Job");
+    const job = byKind<IJob>(objectsOf("dev"), "Job").find((j) => j.metadata.name === "parley-migrate");
     expect(job!.spec!.backoffLimit).toBeGreaterThanOrEqual(3);
     expect(job!.spec!.template.spec!.restartPolicy).toBe("Never");
   });
 });
 
 describe("the dev overlay", () => {
+  it("deploys no JWT secret of its own: a Job makes a random one in the cluster, and the gateway waits for it", () => {
+    const objects = objectsOf("dev");
+    const secrets = objects.filter((o) => o.kind === "Secret").map((o) => o as unknown as { metadata: { name: string }; data?: Record<string, string> });
+    for (const secret of secrets) expect(Object.keys(secret.data ?? {}), secret.metadata.name).not.toContain("JWT_SECRET");
+    const job = workloads(objects).find((w) => w.owner.metadata.name === "parley-dev-jwt-secret");
+    expect(job, "the Job that makes the Secret").toBeDefined();
+    const script = job!.pod.containers[0]!.command!.join(" ");
+    expect(script).toContain("randomBytes(32)");
+    expect(script).toContain('name = "parley-gateway"');
+    const gateway = deployments(objects).find((d) => d.metadata.name === "parley-gateway")!;
+    const ref = gateway.spec!.template.spec!.containers[0]!.envFrom!.find((e) => e.secretRef?.name === "parley-gateway");
+    expect(ref?.secretRef?.optional).toBe(false);
+    const role = objects.find((o) => o.kind === "Role" && o.metadata.name === "parley-dev-jwt-secret") as unknown as { rules: { verbs: string[] }[] };
+    expect(role.rules.flatMap((r) => r.verbs).sort()).toEqual(["create", "get"]);
+  });
+
+
   it("runs Redis with maxmemory-policy noeviction (the services refuse anything else)", () => {
     const redis = workloads(objectsOf("dev")).find((w) => w.owner.metadata.name === "redis")!;
     const args = redis.pod.containers[0]!.args!.join(" ");

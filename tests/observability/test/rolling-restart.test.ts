@@ -16,7 +16,8 @@ import { ResilientClient, type Reconnect } from "./resilient-client.js";
 const USERS = 12;
 const CONVERSATIONS = 4;
 const SEND_EVERY_MS = 400;
-// The drain window is SHUTDOWN_GRACE_MS − 3 s (services/gateway/src/app.ts): 5 s here.
+// The drain: DRAIN_DELAY_MS (a fifth of the grace, 1.6 s) not ready, then sockets closed over
+// SHUTDOWN_GRACE_MS − DRAIN_DELAY_MS − 3 s (services/gateway/src/drain.ts): 3.4 s here.
 const SHUTDOWN_GRACE_MS = 8_000;
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,5 +1,6 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from "jose";
-import { UserIdSchema, type AuthRefusalCode } from "@parley/protocol";
+import { errors, jwtVerify, type JWTPayload } from "jose";
+import { ParleyError, UserIdSchema, type AuthRefusalCode } from "@parley/protocol";
+import { createRemoteKeySet, KeySetUnavailableError, type RemoteKeySetOptions } from "./remote-key-set.js";
 
 export interface VerifiedToken {
   userId: string;
@@ -30,6 +31,12 @@ export interface TokenVerifierOptions {
    * the fetches a flood of forged kids can cause. Tests of key rotation lower it.
    */
   jwksCooldownMs?: number | undefined;
+  /** Keys older than this are re-fetched before use (default 10 min); tests of an outage lower it. */
+  jwksCacheMaxAgeMs?: number | undefined;
+  /** Seconds of clock skew allowed on `exp` and `nbf` (JWT_CLOCK_TOLERANCE_S; default 0 here, env.ts sets the deployment's). */
+  clockToleranceS?: number | undefined;
+  /** Told when the JWKS endpoint stops and starts answering (server.ts logs it). */
+  onJwksOutage?: RemoteKeySetOptions["onOutage"];
 }
 
 export type TokenVerifier = (token: unknown) => Promise<VerifiedToken>;
@@ -37,12 +44,21 @@ export type TokenVerifier = (token: unknown) => Promise<VerifiedToken>;
 /**
  * Verifies bearer tokens with jose against the configured key (HS256 secret or a JWKS URL,
  * which jose caches and re-fetches when it meets an unknown `kid`, so rotations need no
- * restart). Only the configured algorithms pass; `exp` is required.
+ * restart; remote-key-set.ts keeps the last good keys through an endpoint outage). Only the
+ * configured algorithms pass; `exp` is required. Throws AuthError for a token that is bad,
+ * and ParleyError UNAVAILABLE when the keys to judge it are out of reach (the client retries).
  */
 export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
   const algorithms = [...(opts.algorithms ?? (opts.jwksUrl ? ["RS256", "ES256", "EdDSA"] : ["HS256"]))];
   const key = opts.jwksUrl
-    ? createRemoteJWKSet(new URL(opts.jwksUrl), { cooldownDuration: opts.jwksCooldownMs ?? 30_000, cacheMaxAge: 10 * 60_000 })
+    ? createRemoteKeySet({
+        url: opts.jwksUrl,
+        cooldownMs: opts.jwksCooldownMs ?? 30_000,
+        cacheMaxAgeMs: opts.jwksCacheMaxAgeMs ?? 10 * 60_000,
+        // A handshake waits at most this for the endpoint (jose's default is 5 s).
+        fetchTimeoutMs: 2_000,
+        onOutage: opts.onJwksOutage,
+      })
     : opts.secret
       ? new TextEncoder().encode(opts.secret)
       : undefined;
@@ -58,6 +74,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
       payload = verified.payload;
     } catch (err) {
       if (err instanceof errors.JWTExpired) throw new AuthError("AUTH_EXPIRED", "the token has expired");
+      if (err instanceof KeySetUnavailableError) throw new ParleyError("UNAVAILABLE", "the signing keys are out of reach; retry later");
       const reason = err instanceof Error ? err.message : "unreadable token";
       throw new AuthError("AUTH_INVALID", `invalid token: ${reason}`);
     }
@@ -76,6 +93,7 @@ function verifyOptions(opts: TokenVerifierOptions, algorithms: string[]) {
   return {
     algorithms,
     requiredClaims: ["exp", "sub"],
+    clockTolerance: opts.clockToleranceS ?? 0,
     ...(opts.issuer ? { issuer: opts.issuer } : {}),
     ...(opts.audience ? { audience: opts.audience } : {}),
   };

@@ -42,6 +42,8 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     try {
       req.user = await deps.verify(bearer(req));
     } catch (err) {
+      // The keys to judge the token are out of reach: 503, retry; not a bad token.
+      if (err instanceof ParleyError && err.code === "UNAVAILABLE") throw err;
       const message = err instanceof AuthError ? err.message : "invalid token";
       throw new ParleyError("UNAUTHORIZED", message);
     }

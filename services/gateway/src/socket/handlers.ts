@@ -42,6 +42,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     "message:delivered": (s, p) => deps.receipts.delivered(s.userId, p.conversationId, p.seq),
     "auth:refresh": async (s, p) => {
       const token = await deps.verify(p.token).catch((err: unknown) => {
+        if (err instanceof ParleyError && err.code === "UNAVAILABLE") throw err; // keys out of reach: retry
         throw new ParleyError("UNAUTHORIZED", err instanceof Error ? err.message : "invalid token");
       });
       if (token.userId !== s.userId) throw new ParleyError("UNAUTHORIZED", "the token is for another user");
