@@ -71,7 +71,7 @@ function connect(base: string, token: string): Promise<ClientSocket> {
   });
 }
 
-it("a message stored by a persister killed before its fan-out reaches every member once, and its offline member gets one push", async () => {
+it("a message stored by a persister killed before its fan-out, or inside its push hand-off window, reaches every member once and its offline member gets one push", async () => {
   const [gatewayPort, deliveryPort] = await Promise.all([freePort(), freePort()]);
   const base = `http://127.0.0.1:${gatewayPort}`;
   run("gateway", { PORT: String(gatewayPort), HOST: "127.0.0.1", JWT_SECRET: SECRET, POD_NAME: "gw-announce", SEND_TIMEOUT_MS: "1500" });
@@ -148,4 +148,26 @@ it("a message stored by a persister killed before its fan-out reaches every memb
   await sleep(1_000);
   expect(bobHeard).toHaveLength(1);
   expect(receiver.for("dave")).toHaveLength(1);
-}, 90_000);
+
+  // Killed inside the push hand-off window: the fan-out and the ack left at once, the hand-off
+  // waits up to 250 ms. The entry is XACKed only after its hand-off left, so it is still
+  // pending and a third persister announces it again: bob's socket hears it twice, the SDK
+  // keeps one copy, the notification store counts its seq once.
+  const second = await alice.timeout(10_000).emitWithAck("message:send", { conversationId, clientMessageId: randomUUID(), body: "fanned out, then the persister died" });
+  if (!second.ok) throw new Error(JSON.stringify(second));
+  // The ack is on its way with the fan-out: kill at once, well inside the 250 ms window.
+  survivor.child.kill("SIGKILL");
+  await survivor.exited;
+  await startPersister("persister-third", { PERSIST_CLAIM_IDLE_MS: "1000" });
+  await until(() => receiver.for("dave").length === 2, "dave's push for the second message");
+  await until(() => carolView.messages.some((m) => m.id === second.message.id), "carol holding the second message");
+  await sleep(1_500);
+  const secondPushes = receiver.for("dave");
+  expect(secondPushes).toHaveLength(2);
+  expect(secondPushes[1]!.body).toMatchObject({ count: 1, firstSeq: second.message.seq, latest: { messageId: second.message.id } });
+  const bobCopies = bobHeard.filter((m) => m.id === second.message.id).length;
+  expect(bobCopies).toBeGreaterThanOrEqual(1);
+  expect(carolView.messages.filter((m) => m.id === second.message.id)).toHaveLength(1);
+  expect(carolHeard.filter((id) => id === second.message.id)).toHaveLength(1);
+  process.stdout.write(`killed inside the hand-off window: bob's socket heard the message ${bobCopies} time(s), the SDK kept 1, dave got 1 push\n`);
+}, 120_000);
