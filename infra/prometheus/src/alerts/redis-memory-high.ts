@@ -10,10 +10,11 @@ import { BY_NAMESPACE } from "../selectors.js";
  * Warning at 80 % for 10 minutes (time to find what grows: the persist stream during a
  * Postgres outage, a queue backlog); critical at 90 % for 5 minutes (writes are about to fail).
  */
-const ratio = `
-  max by (${BY_NAMESPACE}) (parley_redis_memory_used_bytes)
-  /
-  max by (${BY_NAMESPACE}) (parley_redis_memory_max_bytes > 0)`;
+const ratio = [
+  `max by (${BY_NAMESPACE}) (parley_redis_memory_used_bytes)`,
+  "/",
+  `max by (${BY_NAMESPACE}) (parley_redis_memory_max_bytes > 0)`,
+].join("\n");
 
 export const REDIS_MEMORY_WARNING_RATIO = 0.8;
 export const REDIS_MEMORY_CRITICAL_RATIO = 0.9;
