@@ -28,9 +28,10 @@ export interface HandOffOptions {
 
 /**
  * Hands committed messages to the delivery service (offline notifications): one `notify` job
- * per window of commits, not per message. Fire-and-forget: the ack path never waits on it
- * and never fails because of it; a lost hand-off costs notifications, never messages, and is
- * counted and logged. No text is handed off: the push reads it when it leaves, so a message
+ * per window of commits, not per message. The ack path never waits on it and never fails
+ * because of it; only the entries' XACKs wait for it (settled()), so a persister that dies
+ * inside the window has its entries redelivered and their messages handed off again. A failed
+ * hand-off costs notifications, never messages, and is counted and logged. No text is handed off: the push reads it when it leaves, so a message
  * deleted or edited meanwhile is not sent as it was, and no queue keeps the text for a day.
  */
 export class HandOff {
