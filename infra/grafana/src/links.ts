@@ -11,7 +11,9 @@ export type AlertName =
   | "ParleyPodsNotReady"
   | "ParleyHeartbeatLoss"
   | "ParleyHandshakeFailures"
-  | "ParleyJobsFailing";
+  | "ParleyJobsFailing"
+  | "ParleyMetricsAbsent"
+  | "ParleyRedisMemoryHigh";
 
 /**
  * A panel link to the runbook of an alert the panel helps to diagnose: the page the alert's

@@ -145,6 +145,8 @@ describe("the dashboards", () => {
       "ParleyHeartbeatLoss",
       "ParleyHandshakeFailures",
       "ParleyJobsFailing",
+      "ParleyMetricsAbsent",
+      "ParleyRedisMemoryHigh",
     ];
     const overview = dashboards.find((d) => d.uid === "parley-overview")!;
     const urls = new Set(overview.panels.flatMap((p) => (p.links ?? []).map((l) => l.url)));

@@ -2,10 +2,10 @@ import { alert, record, type AlertingRule, type RecordingRule, type Severity } f
 
 /**
  * Multi-window, multi-burn-rate alerting (Google SRE workbook, "Alerting on SLOs", table 5-8
- * and its ticket rows): an alert fires when the budget burns fast over a long window AND is
+ * and its ticket rows, our warnings): an alert fires when the budget burns fast over a long window AND is
  * still burning over a short one (a twelfth of it), so it starts quickly and stops soon
  * after the problem does. Factor × window = share of a 30-day budget spent:
- * 14.4 × 1h = 2 %, 6 × 6h = 5 % (page); 3 × 1d = 10 %, 1 × 3d = 10 % (ticket).
+ * 14.4 × 1h = 2 %, 6 × 6h = 5 % (critical); 3 × 1d = 10 %, 1 × 3d = 10 % (warning).
  */
 export interface BurnWindow {
   severity: Severity;
@@ -15,17 +15,17 @@ export interface BurnWindow {
 }
 
 export const BURN_WINDOWS: readonly BurnWindow[] = [
-  { severity: "page", long: "1h", short: "5m", factor: 14.4 },
-  { severity: "page", long: "6h", short: "30m", factor: 6 },
-  { severity: "ticket", long: "1d", short: "2h", factor: 3 },
-  { severity: "ticket", long: "3d", short: "6h", factor: 1 },
+  { severity: "critical", long: "1h", short: "5m", factor: 14.4 },
+  { severity: "critical", long: "6h", short: "30m", factor: 6 },
+  { severity: "warning", long: "1d", short: "2h", factor: 3 },
+  { severity: "warning", long: "3d", short: "6h", factor: 1 },
 ];
 
 /**
  * How long each severity's condition must hold. The short window already filters blips;
- * these only ride out one bad evaluation (page) and keep tickets from flapping.
+ * these only ride out one bad evaluation (critical) and keep warnings from flapping.
  */
-const FOR: Record<Severity, string> = { page: "2m", ticket: "15m" };
+const FOR: Record<Severity, string> = { critical: "2m", warning: "15m" };
 
 export interface Slo {
   alert: string;

@@ -1,8 +1,12 @@
 import { z } from "zod";
 import { isRunbookBase, runbookUrl } from "./runbook.js";
 
-/** page: wake someone up now; ticket: look at it in working hours. */
-export const Severity = z.enum(["page", "ticket"]);
+/**
+ * critical: wake someone up now; warning: look at it in working hours. The names the usual
+ * Alertmanager routes and inhibition rules match on (a critical alert silences the warning of
+ * the same alert).
+ */
+export const Severity = z.enum(["critical", "warning"]);
 export type Severity = z.infer<typeof Severity>;
 
 /** Prometheus durations as rule files accept them (and the Operator's CRD pattern). */

@@ -2,9 +2,11 @@ import { dependencyDown } from "./alerts/dependency-down.js";
 import { handshakeFailures } from "./alerts/handshake-failures.js";
 import { heartbeatLoss } from "./alerts/heartbeat-loss.js";
 import { jobsFailing } from "./alerts/jobs-failing.js";
+import { metricsAbsent } from "./alerts/metrics-absent.js";
 import { persisterLag } from "./alerts/persister-lag.js";
 import { podsNotReady } from "./alerts/pods-not-ready.js";
 import { queueGrowing } from "./alerts/queue-growing.js";
+import { redisMemoryHigh } from "./alerts/redis-memory-high.js";
 import { RuleGroup } from "./rule.js";
 import { DEFAULT_RUNBOOK_BASE_URL, runbookUrl } from "./runbook.js";
 import { sendSloGroups } from "./send-slos.js";
@@ -16,7 +18,7 @@ export interface RuleOptions {
 
 /** Every rule group, in the order of the rule file; parsed so a mistake fails the generator. */
 export function parleyRuleGroups({ runbookBaseUrl = DEFAULT_RUNBOOK_BASE_URL }: RuleOptions = {}): RuleGroup[] {
-  const groups = [...sendSloGroups, persisterLag, queueGrowing, jobsFailing, handshakeFailures, dependencyDown, podsNotReady, heartbeatLoss];
+  const groups = [...sendSloGroups, persisterLag, queueGrowing, jobsFailing, handshakeFailures, dependencyDown, podsNotReady, heartbeatLoss, metricsAbsent, redisMemoryHigh];
   return groups.map((g) =>
     RuleGroup.parse({
       ...g,

@@ -25,6 +25,8 @@ const AGREED_ALERTS = [
   "ParleyDependencyDown",
   "ParleyPodsNotReady",
   "ParleyHeartbeatLoss",
+  "ParleyMetricsAbsent",
+  "ParleyRedisMemoryHigh",
 ];
 
 describe("the alerts", () => {

@@ -75,8 +75,8 @@ export class PresenceStore {
   }
 
   /** One socket fewer. `count` is -1 when the pod held nothing of this user (it was swept). */
-  async disconnect(podId: string, userId: string, nowIso: string): Promise<{ count: number; podKnown: boolean }> {
-    const [count, known] = CountReply.parse(await this.run("parleyPresenceDisconnect", this.podKeys(podId), [podId, userId, nowIso]));
+  async disconnect(podId: string, userId: string): Promise<{ count: number; podKnown: boolean }> {
+    const [count, known] = CountReply.parse(await this.run("parleyPresenceDisconnect", this.podKeys(podId), [podId, userId]));
     return { count, podKnown: known === 1 };
   }
 
@@ -86,15 +86,15 @@ export class PresenceStore {
   }
 
   /** Makes the pod's contribution exactly `sockets` (userId → live sockets); idempotent. */
-  async resync(podId: string, sockets: ReadonlyMap<string, number>, nowIso: string): Promise<number> {
-    const args: (string | number)[] = [podId, nowIso];
+  async resync(podId: string, sockets: ReadonlyMap<string, number>): Promise<number> {
+    const args: (string | number)[] = [podId];
     for (const [userId, n] of sockets) if (n > 0) args.push(userId, n);
     return Number(await this.run("parleyPresenceResync", this.podKeys(podId), args));
   }
 
   /** A pod leaving: its users' sockets stop counting at once. */
-  async release(podId: string, nowIso: string): Promise<number> {
-    return Number(await this.run("parleyPresenceRelease", this.podKeys(podId), [podId, nowIso, ""]));
+  async release(podId: string): Promise<number> {
+    return Number(await this.run("parleyPresenceRelease", this.podKeys(podId), [podId, ""]));
   }
 
   /** Pods whose heartbeat is older than `ttlMs`, with their last heartbeat (ms since the epoch). */
@@ -107,20 +107,22 @@ export class PresenceStore {
 
   /**
    * Releases a dead pod if it is still expired when the script runs (another replica may have
-   * swept it, or it may have heartbeated since). Returns the users released, or -1.
+   * swept it, or it may have heartbeated since). Its users' lastSeen is its last heartbeat.
+   * Returns the users released, or -1.
    */
-  async sweep(podId: string, ttlMs: number, lastSeenIso: string): Promise<number> {
-    return Number(await this.run("parleyPresenceRelease", this.podKeys(podId), [podId, lastSeenIso, ttlMs]));
+  async sweep(podId: string, ttlMs: number): Promise<number> {
+    return Number(await this.run("parleyPresenceRelease", this.podKeys(podId), [podId, ttlMs]));
   }
 
   /**
    * Takes up to `max` dirty users and returns those whose announced status changes. Users who
-   * went offline after `offlineCutoffIso` stay dirty for a later take (`deferred`).
+   * went offline less than `offlineGraceMs` ago (by Redis' clock) stay dirty for a later take
+   * (`deferred`).
    */
-  async take(max: number, offlineCutoffIso = ""): Promise<{ changes: PresenceChange[]; unchanged: number; deferred: number; taken: number }> {
+  async take(max: number, offlineGraceMs = 0): Promise<{ changes: PresenceChange[]; unchanged: number; deferred: number; taken: number }> {
     const k = this.keys;
     const [unchanged, flat, deferred] = TakeReply.parse(
-      await this.run("parleyPresenceTake", [k.dirty, k.counts, k.announced, k.lastSeen], [max, offlineCutoffIso]),
+      await this.run("parleyPresenceTake", [k.dirty, k.counts, k.announced, k.lastSeen], [max, offlineGraceMs]),
     );
     const changes: PresenceChange[] = [];
     for (let i = 0; i + 2 < flat.length; i += 3) {

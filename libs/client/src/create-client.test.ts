@@ -151,6 +151,24 @@ describe("createClient", () => {
     await gw.close();
   });
 
+  it("session:resync: the same sync by cursor as after a reconnect, on the socket it has", async () => {
+    const gw = await miniGateway();
+    const client = createClient({ url: gw.url, getToken: () => token("alice") });
+    await waitFor(() => client.state === "online", "online");
+    const view = client.conversation(gw.conversationId);
+    await view.send("one").settled;
+    const syncs = () => gw.received.filter((r) => r.event === "sync");
+    const before = syncs().length;
+    const states: ConnectionState[] = [];
+    client.on("state", (s) => states.push(s));
+    gw.server.emit("session:resync", { reason: "redis-reconnected" });
+    await waitFor(() => syncs().length === before + 1, "the sync");
+    expect(syncs().at(-1)!.payload).toMatchObject({ cursors: { [gw.conversationId]: 1 } });
+    expect(states).toEqual([]);
+    await client.close();
+    await gw.close();
+  });
+
   it("unauthorized: a fresh token that is still refused stops retrying until reconnect()", async () => {
     let allow = false;
     const gw = await miniGateway({ refuse: () => (allow ? undefined : "AUTH_INVALID") });

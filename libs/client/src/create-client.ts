@@ -174,6 +174,11 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
         emitter.emit("presence", entry);
         return;
       }
+      case "session:resync":
+        // The server may have missed events for this socket: the same sync as after a reconnect.
+        logger.info?.({ reason: (p as ServerPayload<"session:resync">).reason }, "the server asked for a sync");
+        resume.run();
+        return;
       case "conversation:updated": {
         const c = p as ServerPayload<"conversation:updated">;
         // A conversation new to this client (created, or the user was added): its view starts at

@@ -121,6 +121,12 @@ export const PresenceEventSchema = z.object({
 export const ServerEvents = {
   "session:ready": z.object({ userId: UserIdSchema, serverTime: IsoTimestampSchema }),
   "session:expired": EmptySchema,
+  /**
+   * The server may have missed events for this socket (its pod's Redis subscription was
+   * interrupted): the client runs `sync` from its cursors. `reason` says why, for logs
+   * (`redis-reconnected`; other values may be added).
+   */
+  "session:resync": z.object({ reason: z.string().min(1).max(200) }),
   "message:new": MessageSchema,
   "message:updated": MessageSchema,
   reaction: z.object({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { Registry } from "prom-client";
-import { createDependencyHealth } from "./dependency-health.js";
+import { createDependencyHealth, parseRedisMemory } from "./dependency-health.js";
 
 // The check's logic only: the Redis connection and the database ping are stand-ins (the
 // services' gauges and /readyz against real servers stopping and starting are covered by
@@ -97,5 +97,13 @@ describe("dependency health", () => {
     expect(await health.ready()).toBe(true);
     expect(await gauges(registry)).toEqual({ redis: 1, postgres: 1, ready: 1 });
     health.stop();
+  });
+});
+
+describe("parseRedisMemory", () => {
+  it("reads used_memory and maxmemory from INFO memory (CRLF lines, as Redis sends them), not their look-alikes", () => {
+    const info = "# Memory\r\nused_memory:1048576\r\nused_memory_human:1.00M\r\nused_memory_rss:9999999\r\nmaxmemory:268435456\r\nmaxmemory_human:256.00M\r\nmaxmemory_policy:noeviction\r\n";
+    expect(parseRedisMemory(info)).toEqual({ used: 1_048_576, max: 268_435_456 });
+    expect(parseRedisMemory("# Memory\r\nused_memory:5\r\n")).toBeUndefined();
   });
 });

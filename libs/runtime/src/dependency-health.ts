@@ -60,6 +60,32 @@ export function createDependencyHealth(opts: DependencyHealthOptions): Dependenc
     },
   });
 
+  // Redis's memory against its limit, read with each check (best effort: a Redis that refuses
+  // INFO is still up). With noeviction a full Redis refuses every write, so this is what the
+  // ParleyRedisMemoryHigh alert watches.
+  let memory: RedisMemory | undefined;
+  new Gauge({
+    name: "parley_redis_memory_used_bytes",
+    help: "Redis's used_memory (INFO memory), read with each dependency check (every DEPENDENCY_CHECK_MS).",
+    registers: [opts.registry],
+    collect() {
+      if (memory) this.set(memory.used);
+    },
+  });
+  new Gauge({
+    name: "parley_redis_memory_max_bytes",
+    help: "Redis's maxmemory (INFO memory; 0: no limit set), read with each dependency check.",
+    registers: [opts.registry],
+    collect() {
+      if (memory) this.set(memory.max);
+    },
+  });
+  const readMemory = async () => {
+    if (opts.redis.status !== "ready") return;
+    const parsed = parseRedisMemory(await opts.redis.info("memory"));
+    if (parsed) memory = parsed;
+  };
+
   const within = async (work: () => Promise<unknown>): Promise<boolean> => {
     let timer: NodeJS.Timeout | undefined;
     const answered = await Promise.race([
@@ -92,6 +118,7 @@ export function createDependencyHealth(opts: DependencyHealthOptions): Dependenc
       const [redis, postgres] = await Promise.all([
         within(() => (opts.redis.status === "ready" ? opts.redis.ping() : Promise.reject(new Error(opts.redis.status)))),
         within(opts.pingDatabase),
+        within(readMemory),
       ]);
       const first = last.at === 0;
       report("redis", last.redis, redis, first);
@@ -125,4 +152,21 @@ export function createDependencyHealth(opts: DependencyHealthOptions): Dependenc
       opts.redis.off("ready", onReconnect);
     },
   };
+}
+
+export interface RedisMemory {
+  used: number;
+  /** 0: no maxmemory set. */
+  max: number;
+}
+
+/** `used_memory` and `maxmemory` from an `INFO memory` answer; undefined when either is missing. */
+export function parseRedisMemory(info: string): RedisMemory | undefined {
+  const field = (name: string) => {
+    const match = new RegExp(`^${name}:(\\d+)\\s*$`, "m").exec(info);
+    return match ? Number(match[1]) : undefined;
+  };
+  const used = field("used_memory");
+  const max = field("maxmemory");
+  return used === undefined || max === undefined ? undefined : { used, max };
 }

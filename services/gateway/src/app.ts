@@ -4,7 +4,7 @@ import { Server } from "socket.io";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { Queue } from "bullmq";
 import { appendPersistEntry, type Keyspace } from "@parley/bus";
-import { memberRole, upsertUser, type Database } from "@parley/db";
+import { conversationIdsOf, memberRole, upsertUser, type Database } from "@parley/db";
 import { LIMITS, ParleyError } from "@parley/protocol";
 import { createDependencyHealth, type Logger, type Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
@@ -35,6 +35,7 @@ import { SendService } from "./send/send-service.js";
 import { attachSockets } from "./socket/attach.js";
 import { createHandlers } from "./socket/handlers.js";
 import type { SocketLifecycleHook } from "./socket/lifecycle.js";
+import { ResyncAfterGap } from "./socket/resync-after-gap.js";
 import type { ParleyServer } from "./socket/types.js";
 
 export interface GatewayDeps {
@@ -221,6 +222,15 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     hooks: socketHooks,
   });
   realtime.start();
+  // A gap in the adapter's subscription: rooms re-checked, sockets told to sync.
+  const resync = new ResyncAfterGap({
+    io,
+    subscriber: deps.adapterSubscriber,
+    conversationIdsOf: (userId) => guardDb(conversationIdsOf(deps.database.sql, userId), dbTimeoutMs),
+    registry: deps.registry,
+    logger,
+  });
+  resync.start();
 
   const health = createDependencyHealth({
     registry: deps.registry,
@@ -244,6 +254,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     (closing ??= (async () => {
       draining = true;
       health.stop();
+      await resync.stop();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await realtime.close();
       await app.close().catch(() => {});

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
 import type { Keyspace } from "@parley/bus";
 import { persistBatch, type Database } from "@parley/db";
@@ -64,7 +65,14 @@ export function buildPersister(deps: PersisterDeps): Persister {
     maxBatch: config.commit.maxBatch,
     lanes: config.commit.lanes,
     minIntervalMs: config.commit.intervalMs,
-    commit: (items) => persistBatch(deps.database.sql, items),
+    commit: async (items) => {
+      const outcomes = await persistBatch(deps.database.sql, items);
+      if (config.commit.testHoldAfterMs > 0) {
+        logger.warn({ messages: items.length, holdMs: config.commit.testHoldAfterMs }, "committed; holding before publishing (PERSIST_TEST_HOLD_AFTER_COMMIT_MS)");
+        await sleep(config.commit.testHoldAfterMs);
+      }
+      return outcomes;
+    },
     onCommitted: (items, replyTo, outcomes, durationMs) => afterCommit.committed(items, replyTo, outcomes, durationMs),
   });
 

@@ -5,7 +5,7 @@ import { loadConfig } from "./env.js";
 describe("loadConfig", () => {
   it("returns every setting defaulted, grouped by stage", () => {
     const config = loadConfig({});
-    expect(config.commit).toEqual({ maxBatch: 2_000, lanes: 1, intervalMs: 3 });
+    expect(config.commit).toEqual({ maxBatch: 2_000, lanes: 1, intervalMs: 3, testHoldAfterMs: 0 });
     expect(config.stream).toMatchObject({ readCount: 100, blockMs: 1_000, claimIdleMs: 30_000, maxDeliveries: 5, consumerIdleMs: 3_600_000 });
     expect(config.handOff).toEqual({ windowMs: 250 });
     expect(config.searchIndexCleanMs).toBe(1_000);
@@ -20,5 +20,10 @@ describe("loadConfig", () => {
 
   it("refuses a bad value with the variable's name", () => {
     expect(() => loadConfig({ PERSIST_LANES: "0" })).toThrow(/PERSIST_LANES/);
+  });
+
+  it("takes the test hook PERSIST_TEST_HOLD_AFTER_COMMIT_MS outside production only", () => {
+    expect(loadConfig({ PERSIST_TEST_HOLD_AFTER_COMMIT_MS: "60000" }).commit.testHoldAfterMs).toBe(60_000);
+    expect(() => loadConfig({ NODE_ENV: "production", PERSIST_TEST_HOLD_AFTER_COMMIT_MS: "60000" })).toThrow(/PERSIST_TEST_HOLD_AFTER_COMMIT_MS/);
   });
 });

@@ -46,6 +46,16 @@ export const PersisterEnv = CommonEnv.extend({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(6),
   /** How long a drain waits for the entries in flight before giving up. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(25_000),
+  /**
+   * Tests only: each commit waits this long after Postgres answered, before anything is
+   * published, so a test can kill the process between COMMIT and fan-out deterministically
+   * (tests/cluster/test/announce-after-kill.test.ts). 0: off. Refused in production.
+   */
+  PERSIST_TEST_HOLD_AFTER_COMMIT_MS: z.coerce.number().int().min(0).max(600_000).default(0),
+}).superRefine((env, ctx) => {
+  if (env.NODE_ENV === "production" && env.PERSIST_TEST_HOLD_AFTER_COMMIT_MS > 0) {
+    ctx.addIssue({ code: "custom", path: ["PERSIST_TEST_HOLD_AFTER_COMMIT_MS"], message: "a test hook: must be 0 in production" });
+  }
 });
 export type PersisterEnv = z.infer<typeof PersisterEnv>;
 
@@ -102,6 +112,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       maxBatch: env.PERSIST_MAX_BATCH,
       lanes: env.PERSIST_LANES,
       intervalMs: env.PERSIST_COMMIT_INTERVAL_MS,
+      testHoldAfterMs: env.PERSIST_TEST_HOLD_AFTER_COMMIT_MS,
     },
     handOff: { windowMs: HAND_OFF_WINDOW_MS },
     searchIndexCleanMs: env.SEARCH_INDEX_CLEAN_MS,

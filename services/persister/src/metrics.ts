@@ -57,6 +57,11 @@ export function createPersisterMetrics(registry: Registry) {
       }),
       eachOf("reason", ["invalid", "refused", "redelivered"]),
     ),
+    announcedAgain: new Counter({
+      name: "parley_persist_announced_again_total",
+      help: "Messages a redelivered or retried persist entry found already stored, announced again (message:new and the push hand-off), because the try that stored them may have died before announcing them.",
+      registers: [registry],
+    }),
     reclaimed: new Counter({
       name: "parley_persist_entries_reclaimed_total",
       help: "Persist stream entries claimed from a persister that stopped answering (crashed or scaled down).",

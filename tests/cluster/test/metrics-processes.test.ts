@@ -1,6 +1,7 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
 import { io as connectClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readMetricCatalogue } from "@parley/metrics-catalogue";
@@ -183,6 +184,26 @@ describe("the services' /metrics", () => {
       expect({ family: d.name, undocumented: [...e.labels].filter((l) => !d.labels.includes(l)) }).toEqual({ family: d.name, undocumented: [] });
     }
   });
+
+  it("export Redis's used and maximum memory (INFO memory) from every service, following a maxmemory change", async () => {
+    const admin = new Redis(redis.url);
+    try {
+      const limit = 512 * 1024 * 1024;
+      await admin.config("SET", "maxmemory", String(limit));
+      for (const service of SERVICES) {
+        await expect
+          .poll(async () => {
+            const { families } = await scrape(service);
+            const used = value(families, "parley_redis_memory_used_bytes");
+            return { max: value(families, "parley_redis_memory_max_bytes"), used: used !== undefined && used > 100_000 };
+          }, { timeout: 15_000, interval: 200 })
+          .toEqual({ max: limit, used: true });
+      }
+    } finally {
+      await admin.config("SET", "maxmemory", "0");
+      admin.disconnect();
+    }
+  }, 30_000);
 
   it("parley_up and parley_ready follow a Redis outage within seconds with nobody calling /readyz; scrapes answer throughout, without the series read from Redis", async () => {
     const stoppedAt = Date.now();

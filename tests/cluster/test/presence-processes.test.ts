@@ -1,5 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { io as connectClient } from "socket.io-client";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -96,4 +97,48 @@ it("a gateway killed with SIGKILL: its users go offline within 30 s (default hea
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   expect(metrics).toMatch(/parley_presence_swept_pods_total\{[^}]*\} 1/);
   watcher.disconnect();
+}, 60_000);
+
+/** Makes one pod's clock run this far off the machine's (fixtures/skewed-clock.mjs). */
+const SKEWED_CLOCK = fileURLToPath(new URL("./fixtures/skewed-clock.mjs", import.meta.url));
+// Ahead, not behind: a token signed by the true clock must not look issued in the future to it.
+const SKEW_MS = 10 * 60_000;
+
+it("lastSeenAt comes from one clock (Redis'): a pod whose clock is 10 minutes ahead reports the same time as the others", async () => {
+  const [portSkewed, portB, metricsPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const gatewayEnv = { HOST: "127.0.0.1", JWT_SECRET: SECRET };
+  run("gateway", { ...gatewayEnv, PORT: String(portSkewed), POD_NAME: "gw-skewed", NODE_OPTIONS: `--import ${SKEWED_CLOCK}`, CLOCK_SKEW_MS: String(SKEW_MS) });
+  run("gateway", { ...gatewayEnv, PORT: String(portB), POD_NAME: "gw-true" });
+  run("delivery", { METRICS_PORT: String(metricsPort), PRESENCE_OFFLINE_GRACE_MS: "0", PRESENCE_FLUSH_MS: "200" });
+  const [skewed, b] = [`http://127.0.0.1:${portSkewed}`, `http://127.0.0.1:${portB}`];
+  await Promise.all([ready(`${skewed}/readyz`), ready(`${b}/readyz`), ready(`http://127.0.0.1:${metricsPort}/readyz`)]);
+
+  const drifterToken = await signToken({ sub: "drifter", secret: SECRET });
+  const observerToken = await signToken({ sub: "observer", secret: SECRET });
+  const created = await fetch(`${b}/v1/conversations`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${observerToken}` },
+    body: JSON.stringify({ kind: "direct", memberIds: ["drifter"] }),
+  });
+  expect(created.status).toBe(201);
+  const observer = await connect(b, observerToken);
+  const hears = listen(observer);
+
+  const drifter = await connect(skewed, drifterToken);
+  await until(() => hears.presenceOf("drifter").length === 1, 10_000, "the observer hears the drifter online");
+  const leftAt = Date.now();
+  drifter.disconnect();
+  await until(() => hears.presenceOf("drifter").length === 2, 10_000, "the observer hears the drifter offline");
+  const offline = hears.presenceOf("drifter")[1]!;
+  expect(offline.status).toBe("offline");
+  // The skewed pod would have said 10 minutes from now; Redis' clock says now.
+  expect(Math.abs(Date.parse(offline.lastSeenAt!) - leftAt)).toBeLessThan(5_000);
+  // And a query on the skewed pod answers the same time.
+  const onSkewed = await connect(skewed, observerToken);
+  expect(await ask(onSkewed, "presence:query", { userIds: ["drifter"] })).toEqual({
+    ok: true,
+    presence: [{ userId: "drifter", status: "offline", lastSeenAt: offline.lastSeenAt }],
+  });
+  observer.disconnect();
+  onSkewed.disconnect();
 }, 60_000);

@@ -213,7 +213,7 @@ export function overviewDashboard(options: DashboardOptions = {}): BuiltDashboar
         ],
         unit: "short",
         min: 0,
-        runbooks: ["ParleyPodsNotReady"],
+        runbooks: ["ParleyPodsNotReady", "ParleyMetricsAbsent"],
       }),
       { core: true },
     )
@@ -253,6 +253,23 @@ export function overviewDashboard(options: DashboardOptions = {}): BuiltDashboar
         unit: "short",
         min: 0,
         runbooks: ["ParleyHeartbeatLoss"],
+      }),
+    )
+    .panel(
+      timeseries({
+        title: "Redis memory",
+        description:
+          "Redis's used memory as a share of its maxmemory, as the services read it (INFO memory with each dependency check; max over pods). With noeviction, at 100 % every write fails. Empty when Redis has no maxmemory.",
+        queries: [
+          {
+            expr: `max(${q.sel("parley_redis_memory_used_bytes")}) / max(${q.sel("parley_redis_memory_max_bytes")} > 0)`,
+            legend: "used / maxmemory",
+          },
+        ],
+        unit: "percentunit",
+        min: 0,
+        max: 1,
+        runbooks: ["ParleyRedisMemoryHigh"],
       }),
     );
 

@@ -10,7 +10,7 @@ export const dependencyDown: RuleGroup = {
   rules: [
     alert({
       name: "ParleyDependencyDown",
-      severity: "page",
+      severity: "critical",
       expr: `count by (${BY_NAMESPACE}, service, dependency) (parley_up == 0)`,
       for: "2m",
       summary: "Parley pods cannot reach Redis or Postgres",

@@ -9,10 +9,10 @@ const MIN_HANDSHAKES_15M = 100;
 
 /**
  * Two failure modes. Server-side refusals (UNAVAILABLE, INTERNAL) mean clients cannot get in
- * at all: page. Auth refusals are normally the clients' business (an expired token is renewed,
+ * at all: critical. Auth refusals are normally the clients' business (an expired token is renewed,
  * a wrong one is an attacker's or a bug's) and draining refusals are rollouts, so they are left
  * out; but when most handshakes are AUTH_INVALID or refused for their origin, the gateways'
- * key, issuer, audience or CORS_ORIGINS is wrong for everyone: ticket.
+ * key, issuer, audience or CORS_ORIGINS is wrong for everyone: warning.
  */
 export const handshakeFailures: RuleGroup = {
   name: "parley-handshakes",
@@ -41,7 +41,7 @@ export const handshakeFailures: RuleGroup = {
     ),
     alert({
       name: "ParleyHandshakeFailures",
-      severity: "page",
+      severity: "critical",
       expr: `namespace:parley_handshake_server_failures:ratio_rate5m > 0.1`,
       for: "5m",
       summary: "Socket handshakes fail on the server's side",
@@ -51,7 +51,7 @@ export const handshakeFailures: RuleGroup = {
     }),
     alert({
       name: "ParleyHandshakeFailures",
-      severity: "ticket",
+      severity: "warning",
       expr: `
         namespace:parley_handshake_config_refusals:ratio_rate15m > 0.5
         and

@@ -11,7 +11,7 @@ export const heartbeatLoss: RuleGroup = {
   rules: [
     alert({
       name: "ParleyHeartbeatLoss",
-      severity: "ticket",
+      severity: "warning",
       cause: "swept",
       expr: `sum by (${BY_NAMESPACE}) (increase(parley_presence_swept_pods_total[10m])) > 0`,
       summary: "Gateway pods stopped heartbeating and were swept",
@@ -21,7 +21,7 @@ export const heartbeatLoss: RuleGroup = {
     }),
     alert({
       name: "ParleyHeartbeatLoss",
-      severity: "ticket",
+      severity: "warning",
       cause: "heartbeat_errors",
       expr: `sum by (${BY_NAMESPACE}, job, instance) (rate(parley_presence_heartbeats_total{outcome="error"}[5m])) * 60 > 0`,
       for: "5m",

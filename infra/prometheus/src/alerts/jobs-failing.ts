@@ -22,7 +22,7 @@ export const jobsFailing: RuleGroup = {
   rules: [
     alert({
       name: "ParleyJobsFailing",
-      severity: "ticket",
+      severity: "warning",
       cause: "dead_letters",
       // Each entry is dead-lettered by one persister, which counts it: sum over pods, per reason.
       expr: `sum by (${BY_NAMESPACE}, reason) (increase(parley_persist_dead_letters_total[10m])) > 0`,
@@ -33,7 +33,7 @@ export const jobsFailing: RuleGroup = {
     }),
     alert({
       name: "ParleyJobsFailing",
-      severity: "ticket",
+      severity: "warning",
       cause: "attempts_exhausted",
       // Replicas exporting one queue report the same Redis counter: max, not sum.
       expr: `max by (${BY_NAMESPACE}, queue) (increase(bullmq_job_failed_total[15m])) > 0`,
@@ -42,7 +42,7 @@ export const jobsFailing: RuleGroup = {
     }),
     alert({
       name: "ParleyJobsFailing",
-      severity: "ticket",
+      severity: "warning",
       cause: "notifications_lost",
       expr: countedWithin(`parley_delivery_notifications_failed_total{reason=~"rejected|exhausted"}`, "15m"),
       summary: "Offline notifications are lost (refused by the receiver or out of attempts)",

@@ -4,7 +4,7 @@ import { BY_NAMESPACE } from "../selectors.js";
 /**
  * Stream entry added→commit p99 above half a second for 10 minutes. The send answer waits for
  * the commit, so this much lag alone spends twice the 250 ms latency objective and a third of
- * the 1.5 s send deadline. A cause, not a symptom: a ticket; the send objectives page when
+ * the 1.5 s send deadline. A cause, not a symptom: a warning; the send objectives go critical when
  * users feel it.
  */
 export const PERSISTER_LAG_THRESHOLD_SECONDS = 0.5;
@@ -31,7 +31,7 @@ export const persisterLag: RuleGroup = {
     record("namespace:parley_persist_stream_oldest_pending_seconds:max", `max by (${BY_NAMESPACE}) (parley_persist_stream_oldest_pending_seconds)`),
     alert({
       name: "ParleyPersisterLag",
-      severity: "ticket",
+      severity: "warning",
       expr: `namespace:parley_persist_lag_seconds:p99_rate5m > ${PERSISTER_LAG_THRESHOLD_SECONDS}`,
       for: "10m",
       summary: "Messages wait too long between the gateway's enqueue and the Postgres commit",
@@ -41,7 +41,7 @@ export const persisterLag: RuleGroup = {
     }),
     alert({
       name: "ParleyPersisterLag",
-      severity: "ticket",
+      severity: "warning",
       cause: "stuck_pending",
       expr: `namespace:parley_persist_stream_oldest_pending_seconds:max > ${STUCK_PENDING_THRESHOLD_SECONDS}`,
       for: "5m",

@@ -14,7 +14,7 @@ export const podsNotReady: RuleGroup = {
   rules: [
     alert({
       name: "ParleyPodsNotReady",
-      severity: "page",
+      severity: "critical",
       expr: `
         count by (${BY_NAMESPACE}, job) (${unavailable})
         /
@@ -26,7 +26,7 @@ export const podsNotReady: RuleGroup = {
     }),
     alert({
       name: "ParleyPodsNotReady",
-      severity: "ticket",
+      severity: "warning",
       expr: unavailable,
       for: "10m",
       summary: "A Parley pod is down or not ready",

@@ -24,7 +24,7 @@ export const queueGrowing: RuleGroup = {
     record("namespace:parley_persist_stream_lag:max", `max by (${BY_NAMESPACE}) (parley_persist_stream_lag)`),
     alert({
       name: "ParleyQueueGrowing",
-      severity: "ticket",
+      severity: "warning",
       // deriv fits a line through 15 minutes of samples: a steady climb, not one burst.
       expr: `
         namespace_queue:bullmq_waiting_jobs:max > ${QUEUE_WAITING_FLOOR}
@@ -38,7 +38,7 @@ export const queueGrowing: RuleGroup = {
     }),
     alert({
       name: "ParleyQueueGrowing",
-      severity: "ticket",
+      severity: "warning",
       cause: "persist_stream",
       expr: `
         namespace:parley_persist_stream_lag:max > ${QUEUE_WAITING_FLOOR}

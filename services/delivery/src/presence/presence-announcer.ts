@@ -63,7 +63,7 @@ export class PresenceAnnouncer {
     try {
       let swept = 0;
       for (const pod of await store.expiredPods(config.ttlMs)) {
-        const users = await store.sweep(pod.podId, config.ttlMs, new Date(pod.lastBeatMs).toISOString());
+        const users = await store.sweep(pod.podId, config.ttlMs);
         if (users < 0) continue;
         swept++;
         metrics.sweptPods.inc();
@@ -99,7 +99,7 @@ export class PresenceAnnouncer {
       // Bounded: a backlog bigger than this is finished by the next ticks.
       for (let round = 0; round < 20; round++) {
         const grace = this.deps.config.offlineGraceMs;
-        const taken = await store.take(TAKE_BATCH, grace > 0 ? new Date(Date.now() - grace).toISOString() : "");
+        const taken = await store.take(TAKE_BATCH, grace);
         metrics.coalesced.inc(taken.unchanged);
         metrics.deferred.inc(taken.deferred);
         if (taken.changes.length > 0) {

@@ -62,7 +62,7 @@ export class PresenceTracker {
     if (n > 0) this.local.set(userId, n);
     else this.local.delete(userId);
     if (!this.synced || this.closed) return;
-    this.deps.store.disconnect(this.deps.podId, userId, new Date().toISOString()).then(
+    this.deps.store.disconnect(this.deps.podId, userId).then(
       (r) => r.podKnown || this.lost("disconnect found the pod unregistered"),
       (err: unknown) => this.lost("disconnect failed", err),
     );
@@ -75,7 +75,7 @@ export class PresenceTracker {
     clearInterval(this.timer);
     this.deps.redis.off("ready", this.onReady);
     try {
-      await this.deps.store.release(this.deps.podId, new Date().toISOString());
+      await this.deps.store.release(this.deps.podId);
     } catch (err) {
       // The delivery service sweeps the pod once its heartbeat is older than the TTL.
       this.deps.logger.warn({ err: errorText(err) }, "presence: could not release this pod; it will be swept");
@@ -108,7 +108,7 @@ export class PresenceTracker {
   private resync(why: string): void {
     if (this.closed || this.deps.redis.status !== "ready") return;
     // Issued now, with the map as it is now; calls made from here on are ordered after it.
-    const done = this.deps.store.resync(this.deps.podId, this.local, new Date().toISOString());
+    const done = this.deps.store.resync(this.deps.podId, this.local);
     this.synced = true;
     done.then(
       (changed) => {

@@ -12,7 +12,7 @@ import { PoisonItemsError } from "./poison-items-error.js";
 
 export interface EntryHandlerDeps {
   batcher: Pick<CommitBatcher, "submit">;
-  afterCommit: Pick<AfterCommit, "entryCommitted">;
+  afterCommit: Pick<AfterCommit, "entryCommitted" | "announceAgain">;
   deadLetters: Pick<DeadLetters, "invalid" | "refused">;
   metrics: PersisterMetrics;
   logger: Logger;
@@ -26,14 +26,21 @@ export interface EntryHandlerDeps {
  * Takes one persist stream entry to its end: committed (the after-commit module fans it out,
  * answers and XACKs it), or dead-lettered with its reason (dead-letters.ts), or (Postgres out
  * of reach) retried with backoff until it commits, never dead-lettered for that.
+ *
+ * An entry that was tried before (`redelivered`: re-read after a restart or reclaimed from a
+ * dead pod; or retried here after a failed attempt whose COMMIT may have gone through with its
+ * reply lost) may find its messages already stored by that earlier try, which may have died
+ * before announcing them. Duplicates of such an entry are announced again (fan-out and push
+ * hand-off): clients dedupe `message:new` by id, the notification store counts each seq once.
  */
 export function createEntryHandler(deps: EntryHandlerDeps) {
   const { metrics, logger } = deps;
 
-  return async function handle(id: string, decoded: DecodedEntry, fields: readonly string[]): Promise<void> {
+  return async function handle(id: string, decoded: DecodedEntry, fields: readonly string[], redelivered: boolean): Promise<void> {
     if (!decoded.ok) return deps.deadLetters.invalid(id, decoded, fields);
     const { replyTo, items } = decoded.entry;
     let outcomes: PersistOutcome[] | undefined;
+    let tried = redelivered;
     // Held from the first outage failure until this entry is done: no new entries are read
     // while it waits, so they wait in Redis (the backlog shows as parley_persist_stream_lag).
     let resume: (() => void) | undefined;
@@ -52,6 +59,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
             } catch {
               return; // stopping: the entry stays pending
             }
+            tried = true;
             continue;
           }
           // Refused by Postgres (not an outage): the rest of the entry was committed and answered.
@@ -70,6 +78,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
     } finally {
       resume?.();
     }
+    if (tried) deps.afterCommit.announceAgain(outcomes);
     deps.afterCommit.entryCommitted(id);
   };
 }

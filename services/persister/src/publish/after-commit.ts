@@ -7,8 +7,8 @@ import type { TurnPipeline } from "./turn-pipeline.js";
 
 export interface AfterCommitDeps {
   pipeline: Pick<TurnPipeline, "get" | "ack" | "idle">;
-  fanOut: Pick<FanOut, "add">;
-  handOff: Pick<HandOff, "committed" | "close">;
+  fanOut: Pick<FanOut, "add" | "announce">;
+  handOff: Pick<HandOff, "committed" | "add" | "settled" | "close">;
   metrics: PersisterMetrics;
 }
 
@@ -18,9 +18,13 @@ export interface AfterCommitDeps {
  * hand-off to notifications, and the XACK of each entry once every message of it is answered.
  * The fan-out, acks and XACKs share the turn's pipeline (turn-pipeline.ts), which sends the
  * XACKs last: an entry never leaves the consumer group before its senders' answers are on
- * their way.
+ * their way, nor before its messages' hand-off has left: a persister that dies before either
+ * leaves the entry pending, and its redelivery announces them again (announceAgain).
  */
 export class AfterCommit {
+  /** XACKs waiting for their hand-off window to leave. */
+  private readonly waitingAcks = new Set<Promise<void>>();
+
   constructor(private readonly deps: AfterCommitDeps) {}
 
   /**
@@ -39,10 +43,28 @@ export class AfterCommit {
     this.deps.handOff.committed(outcomes);
   }
 
-  /** Every message of the entry is committed and answered: its XACK, after those answers. */
+  /**
+   * The messages an entry found already stored, when an earlier try of the entry may have
+   * stored them and died before announcing them (entry-handler.ts): `message:new` to their
+   * rooms and the hand-off to notifications again. Their acks went with the commit's.
+   */
+  announceAgain(outcomes: readonly PersistOutcome[]): void {
+    const messages = outcomes.flatMap((o) => (o.ok && o.duplicate ? [o.message] : []));
+    if (messages.length === 0) return;
+    this.deps.fanOut.announce(this.deps.pipeline.get(), messages);
+    this.deps.handOff.add(messages);
+    this.deps.metrics.announcedAgain.inc(messages.length);
+  }
+
+  /**
+   * Every message of the entry is committed and answered: its XACK, after those answers and
+   * once the hand-off holding its messages has left (at most the hand-off window later).
+   */
   entryCommitted(entryId: string): void {
     this.deps.metrics.lagSeconds.observe(Math.max(0, Date.now() - streamIdMs(entryId)) / 1000);
-    this.deps.pipeline.ack(entryId);
+    const acked = this.deps.handOff.settled().then(() => this.deps.pipeline.ack(entryId));
+    this.waitingAcks.add(acked);
+    void acked.finally(() => this.waitingAcks.delete(acked));
   }
 
   /** The entry's data is gone (trimmed while pending): nothing is left to store, only its XACK. */
@@ -50,9 +72,11 @@ export class AfterCommit {
     this.deps.pipeline.ack(entryId);
   }
 
-  /** Sends what the turn holds, then hands off the open window; resolves when both are done. */
+  /** Sends what the turn holds, hands off the open window, then the XACKs that waited for it. */
   async drain(): Promise<void> {
     await this.deps.pipeline.idle();
     await this.deps.handOff.close();
+    await Promise.allSettled([...this.waitingAcks]);
+    await this.deps.pipeline.idle();
   }
 }

@@ -1,6 +1,6 @@
 import type { ChainableCommander, Redis } from "ioredis";
 import { conversationRoom, type AckBatch, type Keyspace, RoomEmitter } from "@parley/bus";
-import type { ErrorBody } from "@parley/protocol";
+import type { ErrorBody, Message } from "@parley/protocol";
 import type { PersistItem, PersistOutcome } from "@parley/db";
 
 /**
@@ -34,6 +34,17 @@ export class FanOut {
       acksByPod.set(pod, acks);
     });
     for (const [pod, acks] of acksByPod) pipeline.spublish(this.keyspace.ackChannel(pod), JSON.stringify({ acks } satisfies AckBatch));
+  }
+
+  /**
+   * `message:new` again for messages stored by an earlier try of their entry, which may have
+   * died before its fan-out left (entry-handler.ts). Clients dedupe by id.
+   */
+  announce(pipeline: ChainableCommander, messages: readonly Message[]): void {
+    for (const message of messages) {
+      const room = conversationRoom(message.conversationId);
+      pipeline.spublish(this.emitter.channelOf(room), this.emitter.encode(room, "message:new", message));
+    }
   }
 
   /** Answers sends that will not be stored (their entry or their message was refused). */

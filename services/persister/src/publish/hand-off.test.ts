@@ -72,4 +72,23 @@ describe("HandOff", () => {
     const metric = await registry.getSingleMetric("parley_persist_handoffs_total")!.get();
     expect(metric.values.find((v) => v.labels.outcome === "failed")?.value).toBe(1);
   });
+
+  it("settled() resolves once everything given so far has left (the XACK waits for it), failed or not", async () => {
+    const { queue, added } = recorder();
+    const handOff = new HandOff(queue, createPersisterMetrics(new Registry()), logger, { windowMs: 80, maxMessages: 1_000 });
+    let settled = false;
+    handOff.committed([stored(1)]);
+    void handOff.settled().then(() => (settled = true));
+    await sleep(30);
+    expect(settled).toBe(false);
+    await sleep(120);
+    expect(added).toHaveLength(1);
+    expect(settled).toBe(true);
+    // Nothing open: at once.
+    await handOff.settled();
+    const failing = new HandOff(recorder(true).queue, createPersisterMetrics(new Registry()), logger, { windowMs: 10, maxMessages: 1_000 });
+    const two = stored(2);
+    if (two.ok) failing.add([two.message]);
+    await failing.settled();
+  });
 });

@@ -1,6 +1,7 @@
 import type { JobsOptions } from "bullmq";
 import { JobCatalog, type CommittedMessage } from "@parley/bus";
 import type { PersistOutcome } from "@parley/db";
+import type { Message } from "@parley/protocol";
 import type { Logger } from "@parley/runtime";
 import type { PersisterMetrics } from "../metrics.js";
 
@@ -27,15 +28,19 @@ export interface HandOffOptions {
 
 /**
  * Hands committed messages to the delivery service (offline notifications): one `notify` job
- * per window of commits, not per message. Fire-and-forget: the ack path never waits on it
- * and never fails because of it; a lost hand-off costs notifications, never messages, and is
- * counted and logged. No text is handed off: the push reads it when it leaves, so a message
+ * per window of commits, not per message. The ack path never waits on it and never fails
+ * because of it; only the entries' XACKs wait for it (settled()), so a persister that dies
+ * inside the window has its entries redelivered and their messages handed off again. A failed
+ * hand-off costs notifications, never messages, and is counted and logged. No text is handed off: the push reads it when it leaves, so a message
  * deleted or edited meanwhile is not sent as it was, and no queue keeps the text for a day.
  */
 export class HandOff {
   private pending: CommittedMessage[] = [];
   private timer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Resolved when the open window's hand-off has settled; made by the first settled() call. */
+  private windowSettled: Promise<void> | undefined;
+  private settleWindow: (() => void) | undefined;
 
   constructor(
     private readonly queue: NotifyQueue,
@@ -44,10 +49,17 @@ export class HandOff {
     private readonly options: HandOffOptions,
   ) {}
 
+  /** The new messages of a commit. */
   committed(outcomes: readonly PersistOutcome[]): void {
-    for (const o of outcomes) {
-      if (!o.ok || o.duplicate) continue;
-      const m = o.message;
+    this.add(outcomes.flatMap((o) => (o.ok && !o.duplicate ? [o.message] : [])));
+  }
+
+  /**
+   * Messages to hand off (again: stored by an earlier try of their entry that may have died
+   * before its hand-off; the delivery service counts each seq once per recipient).
+   */
+  add(messages: readonly Message[]): void {
+    for (const m of messages) {
       this.pending.push({
         id: m.id,
         conversationId: m.conversationId,
@@ -68,6 +80,17 @@ export class HandOff {
     this.timer.unref();
   }
 
+  /**
+   * Resolves once everything given so far has left (or failed to leave): an entry is XACKed
+   * only then (after-commit.ts), so a persister that dies inside the window leaves the entry
+   * pending and its redelivery hands the messages off again.
+   */
+  settled(): Promise<void> {
+    const waits: Promise<unknown>[] = [...this.inFlight];
+    if (this.pending.length > 0) waits.push((this.windowSettled ??= new Promise((resolve) => (this.settleWindow = resolve))));
+    return Promise.allSettled(waits).then(() => undefined);
+  }
+
   /** Hands off what the window holds now. */
   flush(): void {
     clearTimeout(this.timer);
@@ -75,6 +98,9 @@ export class HandOff {
     if (this.pending.length === 0) return;
     const messages = this.pending;
     this.pending = [];
+    const settleWindow = this.settleWindow;
+    this.windowSettled = undefined;
+    this.settleWindow = undefined;
     const added = this.queue.add("notify", { messages }, JobCatalog.notify.options).then(
       () => this.metrics.handOffs.inc({ outcome: "ok" }),
       (err: unknown) => {
@@ -83,7 +109,10 @@ export class HandOff {
       },
     );
     this.inFlight.add(added);
-    void added.finally(() => this.inFlight.delete(added));
+    void added.finally(() => {
+      this.inFlight.delete(added);
+      settleWindow?.();
+    });
   }
 
   /** Hands off the open window and waits for every hand-off in flight (before the queue closes). */

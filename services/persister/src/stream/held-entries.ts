@@ -10,8 +10,11 @@ export interface HeldEntries {
   heartbeated(ids: readonly string[], at: number): void;
   /** This pod is working on the entry: it is never reclaimed from a live pod. */
   holds(id: string): boolean;
-  /** Takes a reclaimed entry to its end, like one read. */
-  dispatch(id: string, fields: readonly string[]): void;
+  /**
+   * Takes a reclaimed entry to its end, like one read. `redelivered`: another run or another pod
+   * had it before, so what it finds stored may never have been announced (entry-handler.ts).
+   */
+  dispatch(id: string, fields: readonly string[], redelivered: boolean): void;
   /** The reader stopped: nothing more is taken on. */
   isStopped(): boolean;
 }

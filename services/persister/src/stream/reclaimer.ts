@@ -95,7 +95,7 @@ export class Reclaimer {
       // XCLAIM counted one more delivery.
       const count = (deliveries.get(id) ?? 0) + 1;
       if (count > this.opts.maxDeliveries) this.opts.deadLetters.redelivered(id, fields, count);
-      else this.opts.held.dispatch(id, fields);
+      else this.opts.held.dispatch(id, fields, true);
     }
   }
 }

@@ -97,14 +97,14 @@ export class StreamReader implements HeldEntries {
   }
 
   /** Takes one entry (read, or reclaimed from another consumer) to its end. */
-  dispatch(id: string, fields: readonly string[]): void {
+  dispatch(id: string, fields: readonly string[], redelivered: boolean): void {
     if (this.inFlight.has(id)) return;
     const decoded = decodePersistEntry(fields);
     const messages = decoded.ok ? decoded.entry.items.length : 1;
     this.inFlight.set(id, { messages, heldSince: Date.now() });
     this.messagesInFlight += messages;
     const done = this.opts
-      .handle(id, decoded, fields)
+      .handle(id, decoded, fields, redelivered)
       .catch((err: unknown) => this.opts.logger.error({ entry: id, err: String(err) }, "persist entry handling failed; it stays pending"))
       .finally(() => {
         this.inFlight.delete(id);
@@ -168,7 +168,7 @@ export class StreamReader implements HeldEntries {
         continue;
       }
       for (const [id, fields] of entries) {
-        if (fields) this.dispatch(id, fields);
+        if (fields) this.dispatch(id, fields, false);
       }
     }
   }
@@ -194,7 +194,8 @@ export class StreamReader implements HeldEntries {
       const count = deliveries.get(id) ?? 0;
       if (!fields) this.opts.afterCommit.entryGone(id);
       else if (count > this.opts.maxDeliveries) this.opts.deadLetters.redelivered(id, fields, count);
-      else this.dispatch(id, fields);
+      // Read by an earlier run of this pod, which may have died before announcing it.
+      else this.dispatch(id, fields, true);
     }
   }
 
