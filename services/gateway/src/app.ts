@@ -226,7 +226,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const resync = new ResyncAfterGap({
     io,
     subscriber: deps.adapterSubscriber,
-    conversationIdsOf: (userId) => guardDb(conversationIdsOf(deps.database.sql, userId), dbTimeoutMs),
+    conversationIdsOf: (userId) => dbGuard.run(() => conversationIdsOf(deps.database.sql, userId)),
     registry: deps.registry,
     logger,
   });
