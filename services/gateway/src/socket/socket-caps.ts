@@ -1,9 +1,10 @@
+import { SOCKET_CAP_REFUSAL_CODE } from "@parley/protocol";
 import type { Logger } from "@parley/runtime";
 
 /** A handshake over a cap: `connect_error` with `message: "too many sockets"`, `data.code: "TOO_MANY_SOCKETS"`. */
 export class SocketCapError extends Error {
   override readonly name = "SocketCapError";
-  readonly code = "TOO_MANY_SOCKETS";
+  readonly code = SOCKET_CAP_REFUSAL_CODE;
   constructor(
     readonly cap: "user" | "ip",
     message: string,
