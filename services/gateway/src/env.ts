@@ -118,6 +118,11 @@ export const GatewayEnv = CommonEnv.extend({
   if (env.RATE_LIMIT_BURST < env.RATE_LIMIT_PER_SECOND) {
     ctx.addIssue({ code: "custom", path: ["RATE_LIMIT_BURST"], message: "the burst must be at least the per-second rate" });
   }
+  for (const c of ["READS", "SEARCH", "TYPING", "RECEIPTS", "CONVERSATIONS", "AUTH"] as const) {
+    if (env[`RATE_LIMIT_${c}_BURST`] < env[`RATE_LIMIT_${c}_PER_SECOND`]) {
+      ctx.addIssue({ code: "custom", path: [`RATE_LIMIT_${c}_BURST`], message: "the burst must be at least the per-second rate" });
+    }
+  }
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 
