@@ -33,6 +33,8 @@ export interface SocketCapsDeps {
  * Per user: the cluster-wide count presence keeps in Redis, and this pod's own count, which
  * also holds the handshakes still under way (so a burst of handshakes to one pod cannot pass
  * the cap; to several pods at once it can, by at most the handshakes under way elsewhere).
+ * The sockets of a pod that died still count until the delivery service sweeps it (within
+ * the contract's 30 s): a user with that many devices reconnecting at once waits that long.
  * Per address: this pod only (a user's devices behind one NAT spread over pods anyway; a
  * flood from one address hits each pod's cap). Behind a proxy that hides client addresses
  * every socket has the proxy's address: set SOCKETS_PER_IP_MAX=0 there.
