@@ -36,6 +36,8 @@ describe("per-user limits with the contract's and the documented defaults", () =
       gatewayEnv: {
         RATE_LIMIT_PER_SECOND: "20",
         RATE_LIMIT_BURST: "40",
+        // A loaded test machine must not turn slow commits into refusals: only the limits refuse here.
+        SEND_TIMEOUT_MS: "10000",
         ...Object.fromEntries(
           Object.entries({ READS: [10, 30], SEARCH: [2, 10], TYPING: [5, 20], RECEIPTS: [50, 200], CONVERSATIONS: [2, 20], AUTH: [1, 5] }).flatMap(([c, [rate, burst]]) => [
             [`RATE_LIMIT_${c}_PER_SECOND`, String(rate)],
@@ -60,10 +62,12 @@ describe("per-user limits with the contract's and the documented defaults", () =
       // Mostly HTTP (the way the reservation's accounting broke), the rest over both sockets.
       const answers = await Promise.all(
         Array.from({ length: 30 }, async (_, i) => {
-          if (i % 5 === 0) return (await s0.emitWithAck("message:send", payload(i))).ok ? "ok" : "refused";
-          if (i % 5 === 1) return (await s1.emitWithAck("message:send", payload(i))).ok ? "ok" : "refused";
+          if (i % 5 < 2) {
+            const ack = await (i % 5 ? s1 : s0).emitWithAck("message:send", payload(i));
+            return ack.ok ? "ok" : ack.error.code;
+          }
           const res = await cluster.http(i % 2, "POST", path, { token, body: payload(i) });
-          return res.status === 201 ? "ok" : `${res.status}`;
+          return res.status === 201 ? "ok" : `${res.status} ${res.body?.error?.code}`;
         }),
       );
       expect({ round, refused: answers.filter((a) => a !== "ok") }).toEqual({ round, refused: [] });
@@ -78,18 +82,22 @@ describe("per-user limits with the contract's and the documented defaults", () =
 
     /** `n` attempts at once over both gateways: how many were refused, each with a RATE_LIMITED answer. */
     const flood = async (n: number, attempt: (i: number) => Promise<{ ok: boolean; error?: { code: string; retryAfterMs?: number } }>) => {
+      const started = performance.now();
       const answers = await Promise.all(Array.from({ length: n }, (_, i) => attempt(i)));
       const refused = answers.filter((a) => !a.ok);
       for (const a of refused) {
         expect(a.error?.code).toBe("RATE_LIMITED");
         expect(a.error?.retryAfterMs).toBeGreaterThan(0);
       }
-      return { accepted: n - refused.length, refused: refused.length };
+      return { accepted: n - refused.length, refused: refused.length, seconds: (performance.now() - started) / 1000 };
     };
+    /** A burst, plus what refilled while the flood was answered. */
+    const atMost = (burst: number, perSecond: number, seconds: number) => burst + Math.ceil(perSecond * seconds) + 1;
     // Each burst passes whole (plus what refills meanwhile), the rest is refused.
     const sync = await flood(50, (i) => both(i).emitWithAck("sync", { limit: 1 }));
     expect(sync.accepted).toBeGreaterThanOrEqual(30);
-    expect(sync.accepted).toBeLessThan(45);
+    expect(sync.accepted).toBeLessThanOrEqual(atMost(30, 10, sync.seconds));
+    expect(sync.refused).toBeGreaterThan(0);
     // history, presence:query and HTTP reads share the bucket: at most its refill since gets through.
     const [history, presence, httpReads] = await Promise.all([
       flood(10, (i) => both(i).emitWithAck("messages:history", { conversationId: conversation.id })),
@@ -103,30 +111,38 @@ describe("per-user limits with the contract's and the documented defaults", () =
 
     const typing = await flood(40, (i) => both(i).emitWithAck(i % 4 < 2 ? "typing:start" : "typing:stop", { conversationId: conversation.id }));
     expect(typing.accepted).toBeGreaterThanOrEqual(20);
-    expect(typing.accepted).toBeLessThan(30);
+    expect(typing.accepted).toBeLessThanOrEqual(atMost(20, 5, typing.seconds));
+    expect(typing.refused).toBeGreaterThan(0);
 
     const receipts = await flood(300, (i) => both(i).emitWithAck("message:delivered", { conversationId: conversation.id, seq: 0 }));
     expect(receipts.accepted).toBeGreaterThanOrEqual(200);
-    expect(receipts.accepted).toBeLessThan(290);
+    expect(receipts.accepted).toBeLessThanOrEqual(atMost(200, 50, receipts.seconds));
+    expect(receipts.refused).toBeGreaterThan(0);
 
-    const refreshes = await flood(10, (i) => both(i).emitWithAck("auth:refresh", { token }));
+    const refreshes = await flood(20, (i) => both(i).emitWithAck("auth:refresh", { token }));
     expect(refreshes.accepted).toBeGreaterThanOrEqual(5);
-    expect(refreshes.accepted).toBeLessThan(8);
+    expect(refreshes.accepted).toBeLessThanOrEqual(atMost(5, 1, refreshes.seconds));
+    expect(refreshes.refused).toBeGreaterThan(0);
 
     // HTTP: 429 with Retry-After (whole seconds), the same buckets as the sockets.
-    const searches = await Promise.all(Array.from({ length: 14 }, (_, i) => cluster.http(i % 2, "GET", "/v1/search?q=hello", { token })));
+    let started = performance.now();
+    const searches = await Promise.all(Array.from({ length: 30 }, (_, i) => cluster.http(i % 2, "GET", "/v1/search?q=hello", { token })));
     const searchRefusals = searches.filter((r) => r.status !== 200);
-    expect(searchRefusals.length).toBeGreaterThanOrEqual(2);
+    expect(30 - searchRefusals.length).toBeLessThanOrEqual(atMost(10, 2, (performance.now() - started) / 1000));
+    expect(searchRefusals.length).toBeGreaterThan(0);
     for (const r of searchRefusals) {
       expect(r.status).toBe(429);
       expect(r.body.error.code).toBe("RATE_LIMITED");
       expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     }
+    started = performance.now();
     const creates = await Promise.all(
-      Array.from({ length: 25 }, (_, i) => cluster.http(i % 2, "POST", "/v1/conversations", { token, body: { kind: "group", memberIds: [`member-${i}`] } })),
+      Array.from({ length: 40 }, (_, i) => cluster.http(i % 2, "POST", "/v1/conversations", { token, body: { kind: "group", memberIds: [`member-${i}`] } })),
     );
-    expect(creates.filter((r) => r.status === 201).length).toBeGreaterThanOrEqual(20);
-    expect(creates.filter((r) => r.status === 201).length).toBeLessThan(23);
+    // The burst less the conversation this test created first.
+    expect(creates.filter((r) => r.status === 201).length).toBeGreaterThanOrEqual(19);
+    expect(creates.filter((r) => r.status === 201).length).toBeLessThanOrEqual(atMost(20, 2, (performance.now() - started) / 1000));
+    expect(creates.some((r) => r.status === 429)).toBe(true);
     expect(creates.filter((r) => r.status !== 201).every((r) => r.status === 429)).toBe(true);
 
     // Another user is untouched by all of it; the flooder's sends have their own budget.
