@@ -135,9 +135,10 @@ describe("per-user limits: token buckets in Redis, every attempt of an event-loo
   it("each class has its own budget", async () => {
     const [pod] = pods(1);
     const user = randomUUID();
+    const started = performance.now();
     const typing = await attempts(Array.from({ length: 15 }, () => pod!.limiter.consume("typing", user)));
     expect(typing.accepted).toBeGreaterThanOrEqual(10);
-    expect(typing.accepted).toBeLessThanOrEqual(11);
+    expect(typing.accepted).toBeLessThanOrEqual(10 + Math.floor(((performance.now() - started) / 1000) * 5));
     expect(typing.refusals[0]?.message).toMatch(/typing/);
     const sends = await attempts(Array.from({ length: 15 }, () => pod!.limiter.consume("send", user)));
     expect(sends.accepted).toBe(15);
