@@ -5,7 +5,7 @@ import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { Queue } from "bullmq";
 import { appendPersistEntry, PresenceStore, type Keyspace } from "@parley/bus";
 import { memberRole, upsertUser, type Database } from "@parley/db";
-import { LIMITS, ParleyError } from "@parley/protocol";
+import { ParleyError } from "@parley/protocol";
 import { createDependencyHealth, type Logger, type Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
 import type { TokenVerifier } from "./auth/token-verifier.js";
@@ -79,7 +79,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const metrics = createGatewayMetrics(deps.registry);
   let draining = false;
 
-  const app = Fastify({ loggerInstance: logger.child({ component: "http" }) as FastifyBaseLogger, bodyLimit: LIMITS.frameBytes,
+  const app = Fastify({ loggerInstance: logger.child({ component: "http" }) as FastifyBaseLogger, bodyLimit: config.limits.frameMaxBytes,
     // Per-request lines would dwarf everything else at chat rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
   });
@@ -91,10 +91,10 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   await registerCors(app, allowOrigin);
 
   const io: ParleyServer = new Server(app.server, {
-    // A frame past 64 KiB is refused by the transport before it is read whole or parsed (the
+    // A frame past FRAME_MAX_BYTES (64 KiB) is refused by the transport before it is read whole or parsed (the
     // WebSocket is closed with 1009, a polling POST answered 413). An event split over several
     // frames (Buffers) is measured whole in socket/attach.ts and answered PAYLOAD_TOO_LARGE.
-    maxHttpBufferSize: LIMITS.frameBytes,
+    maxHttpBufferSize: config.limits.frameMaxBytes,
     adapter: createShardedAdapter(deps.redis, deps.adapterSubscriber, {
       subscriptionMode: "dynamic",
       channelPrefix: deps.keyspace.adapterChannelPrefix,
@@ -209,6 +209,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     }),
     gate: new EventGate({ limiter, maxInFlight: config.limits.eventsInFlightMax, onOverCap: () => limitMetrics.inFlightRefused.inc() }),
     sendBufferMaxBytes: config.limits.sendBufferMaxBytes,
+    frameMaxBytes: config.limits.frameMaxBytes,
     onSlowConsumer: () => limitMetrics.slowConsumers.inc(),
     onOversizedFrame: () => limitMetrics.oversizedFrames.inc(),
   });

@@ -48,7 +48,8 @@ describe("gateway env", () => {
       conversations: { perSecond: 2, burst: 20 },
       auth: { perSecond: 1, burst: 5 },
     });
-    expect(limits).toMatchObject({ eventsInFlightMax: 128, socketsPerUserMax: 20, socketsPerIpMax: 1_000, sendBufferMaxBytes: 16 * 1024 * 1024 });
+    expect(limits).toMatchObject({ eventsInFlightMax: 128, socketsPerUserMax: 20, socketsPerIpMax: 1_000, sendBufferMaxBytes: 16 * 1024 * 1024, frameMaxBytes: 64 * 1024 });
+    expect(() => loadEnv({ FRAME_MAX_BYTES: String(128 * 1024) })).toThrow(/FRAME_MAX_BYTES/);
     expect(() => loadEnv({ RATE_LIMIT_SEARCH_PER_SECOND: "5", RATE_LIMIT_SEARCH_BURST: "2" })).toThrow(/RATE_LIMIT_SEARCH_BURST/);
     expect(() => loadEnv({ SOCKET_SEND_BUFFER_MAX_BYTES: "1000" })).toThrow(/SOCKET_SEND_BUFFER_MAX_BYTES/);
   });

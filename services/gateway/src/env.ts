@@ -104,6 +104,11 @@ export const GatewayEnv = CommonEnv.extend({
    * connection is dropped. Above the largest single answer (a full sync: 2,000 messages of up
    * to 4,000 characters, about 9 MB as JSON), so a slow link is never cut mid-catch-up.
    */
+  /**
+   * One socket frame or HTTP body at most (the contract's 64 KiB; only lower). A frame past it
+   * is refused by the transport before it is read; an HTTP body past it is 413.
+   */
+  FRAME_MAX_BYTES: z.coerce.number().int().min(4 * 1024).max(LIMITS.frameBytes).default(LIMITS.frameBytes),
   SOCKET_SEND_BUFFER_MAX_BYTES: z.coerce.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
 }).superRefine((env, ctx) => {
   if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
@@ -176,6 +181,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       socketsPerUserMax: env.SOCKETS_PER_USER_MAX,
       socketsPerIpMax: env.SOCKETS_PER_IP_MAX,
       sendBufferMaxBytes: env.SOCKET_SEND_BUFFER_MAX_BYTES,
+      frameMaxBytes: env.FRAME_MAX_BYTES,
     },
   } as const;
 }

@@ -1,6 +1,6 @@
 import { conversationIdsOf, type Database } from "@parley/db";
 import { conversationRoom, userRoom } from "@parley/bus";
-import { ClientEvents, LIMITS, ParleyError, type ClientEventName } from "@parley/protocol";
+import { ClientEvents, ParleyError, type ClientEventName } from "@parley/protocol";
 import type { Logger } from "@parley/runtime";
 import { AuthError, type TokenVerifier } from "../auth/token-verifier.js";
 import type { UserRecords } from "../auth/user-records.js";
@@ -44,7 +44,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export function attachSockets(deps: AttachDeps): void {
   const { io, logger } = deps;
-  const frameLimit = LIMITS.frameBytes;
+  const frameLimit = deps.limits.frameMaxBytes;
 
   io.use(async (socket, next) => {
     try {
@@ -182,7 +182,7 @@ export function attachSockets(deps: AttachDeps): void {
 
     socket.on("disconnect", (reason, description) => {
       clearTimeout(expiry);
-      // ws refused a frame over the transport's maxPayload (64 KiB) unread and closed the connection.
+      // ws refused a frame over the transport's maxPayload (FRAME_MAX_BYTES) unread and closed the connection.
       if (reason === "transport error" && /max payload/i.test(String((description as { message?: unknown } | undefined)?.message))) {
         deps.limits.oversizedFrame();
       }

@@ -9,14 +9,17 @@ export interface SocketLimits {
   gate: EventGate;
   /** Follows a connected socket (its send buffer's bound). */
   watch(socket: ParleySocket): void;
-  /** A connection closed because one of its frames passed the transport's 64 KiB. */
+  /** A connection closed because one of its frames passed the transport's limit. */
   oversizedFrame(): void;
+  /** FRAME_MAX_BYTES: an event's frames together, at most (the transport refuses one frame past it). */
+  frameMaxBytes: number;
 }
 
 export function createSocketLimits(deps: {
   caps: SocketCaps;
   gate: EventGate;
   sendBufferMaxBytes: number;
+  frameMaxBytes: number;
   onSlowConsumer: () => void;
   onOversizedFrame: () => void;
 }): SocketLimits {
@@ -25,5 +28,6 @@ export function createSocketLimits(deps: {
     gate: deps.gate,
     watch: (socket) => watchSendBuffer(socket, deps.sendBufferMaxBytes, deps.onSlowConsumer),
     oversizedFrame: deps.onOversizedFrame,
+    frameMaxBytes: deps.frameMaxBytes,
   };
 }
