@@ -12,8 +12,8 @@ export interface Keyspace {
   ackChannel(podId: string): string;
   /** Membership changes: every gateway drops its cached answers for the named pairs. */
   membershipChannel: string;
-  /** Prefix of the per-user send token buckets (`<prefix>:{user}`, gateway send/token-bucket.ts). */
-  sendRateLimitPrefix: string;
+  /** Prefix of the per-user token buckets, one per class of event (`<prefix>:<class>:{user}`, gateway limits/token-buckets.ts). */
+  rateLimitPrefix: string;
   /**
    * Presence bookkeeping. One hash tag for all of it: the scripts that move a socket count
    * touch the pod's hash, the cluster-wide hash and the dirty set together.
@@ -64,7 +64,7 @@ export function createKeyspace(namespace = ""): Keyspace {
     adapterChannelPrefix: `${namespace}socket.io`,
     ackChannel: (podId) => `${namespace}parley:ack:{${podId}}`,
     membershipChannel: `${namespace}parley:membership`,
-    sendRateLimitPrefix: `${namespace}parley:rl:send`,
+    rateLimitPrefix: `${namespace}parley:rl`,
     presence: {
       pods: `${namespace}parley:{presence}:pods`,
       podCounts: (podId) => `${namespace}parley:{presence}:pod:${podId}`,

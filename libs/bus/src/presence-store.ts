@@ -133,6 +133,11 @@ export class PresenceStore {
     return { changes, unchanged, deferred, taken: unchanged + changes.length + deferred };
   }
 
+  /** The user's live sockets in the whole cluster (the gateways' cap on sockets per user reads it in the handshake). */
+  async sockets(userId: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.counts, userId)) ?? 0);
+  }
+
   /** Current status of each user (one round trip: two HMGETs in a pipeline). */
   async read(userIds: readonly string[]): Promise<Map<string, PresenceState>> {
     const out = new Map<string, PresenceState>();

@@ -61,10 +61,11 @@ export class ResumeLoop {
     if (!answer.ok) {
       this.deps.logger.warn?.({ code: answer.error.code }, "sync failed; retrying");
       this.deps.onError(answer.error);
+      // Never sooner than the server asked (a RATE_LIMITED sync carries retryAfterMs).
       this.timer = setTimeout(() => {
         this.timer = undefined;
         void this.once(generation);
-      }, fullJitterDelay(this.attempt++, RETRY));
+      }, Math.max(answer.error.retryAfterMs ?? 0, fullJitterDelay(this.attempt++, RETRY)));
       return;
     }
     for (const conv of answer.conversations) this.deps.view(conv.id).applySync(conv, conv.id in cursors);

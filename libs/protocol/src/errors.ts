@@ -32,6 +32,13 @@ export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 export const AUTH_REFUSAL_CODES = ["AUTH_REQUIRED", "AUTH_INVALID", "AUTH_EXPIRED"] as const;
 export type AuthRefusalCode = (typeof AUTH_REFUSAL_CODES)[number];
 
+/**
+ * A handshake over a cap on sockets (a user's across the cluster, or one client address's on
+ * a pod): `connect_error` with `message: "too many sockets"` and `data: { code, message }`.
+ * Not an authentication failure: clients retry with backoff, as after `"unavailable"`.
+ */
+export const SOCKET_CAP_REFUSAL_CODE = "TOO_MANY_SOCKETS";
+
 /** A failure that maps onto the contract: thrown inside services, answered at the edge. */
 export class ParleyError extends Error {
   override readonly name = "ParleyError";

@@ -3,9 +3,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Server } from "socket.io";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { Queue } from "bullmq";
-import { appendPersistEntry, type Keyspace } from "@parley/bus";
+import { appendPersistEntry, PresenceStore, type Keyspace } from "@parley/bus";
 import { conversationIdsOf, memberRole, upsertUser, type Database } from "@parley/db";
-import { LIMITS, ParleyError } from "@parley/protocol";
+import { ParleyError } from "@parley/protocol";
 import { createDependencyHealth, type Logger, type Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
 import type { TokenVerifier } from "./auth/token-verifier.js";
@@ -29,11 +29,17 @@ import { DeliveredBuffer } from "./receipts/delivered-buffer.js";
 import { ReceiptService } from "./receipts/receipt-service.js";
 import { AckListener } from "./send/ack-listener.js";
 import { PendingAcks } from "./send/pending-acks.js";
-import { createSendRateLimiter } from "./send/rate-limiter.js";
 import { SendBuffer } from "./send/send-buffer.js";
 import { SendService } from "./send/send-service.js";
 import { attachSockets } from "./socket/attach.js";
 import { createHandlers } from "./socket/handlers.js";
+import { registerHttpLimits } from "./limits/http-limits.js";
+import { createLimitMetrics } from "./limits/metrics.js";
+import { RateLimiter } from "./limits/rate-limiter.js";
+import { createTokenBuckets } from "./limits/token-buckets.js";
+import { EventGate } from "./socket/event-gate.js";
+import { SocketCaps } from "./socket/socket-caps.js";
+import { createSocketLimits } from "./socket/socket-limits.js";
 import type { SocketLifecycleHook } from "./socket/lifecycle.js";
 import { ResyncAfterGap } from "./socket/resync-after-gap.js";
 import type { ParleyServer } from "./socket/types.js";
@@ -83,7 +89,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   });
   let draining = false;
 
-  const app = Fastify({ loggerInstance: logger.child({ component: "http" }) as FastifyBaseLogger, bodyLimit: LIMITS.frameBytes,
+  const app = Fastify({ loggerInstance: logger.child({ component: "http" }) as FastifyBaseLogger, bodyLimit: config.limits.frameMaxBytes,
     // Per-request lines would dwarf everything else at chat rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     // Socket.IO attaches to the same server, so TLS covers the API and the WebSocket alike.
@@ -97,9 +103,10 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   await registerCors(app, allowOrigin);
 
   const io: ParleyServer = new Server(app.server, {
-    // Frames past 64 KiB are answered PAYLOAD_TOO_LARGE (socket/attach.ts); only frames past
-    // 1 MiB close the connection, so a big event never takes the socket down with it.
-    maxHttpBufferSize: 1024 * 1024,
+    // A frame past FRAME_MAX_BYTES (64 KiB) is refused by the transport before it is read whole or parsed (the
+    // WebSocket is closed with 1009, a polling POST answered 413). An event split over several
+    // frames (Buffers) is measured whole in socket/attach.ts and answered PAYLOAD_TOO_LARGE.
+    maxHttpBufferSize: config.limits.frameMaxBytes,
     adapter: createShardedAdapter(deps.redis, deps.adapterSubscriber, {
       subscriptionMode: "dynamic",
       channelPrefix: deps.keyspace.adapterChannelPrefix,
@@ -140,14 +147,19 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     (n) => metrics.enqueuedMessages.inc(n),
     { windowMs: config.send.batchWindowMs, maxItems: 500, maxInFlight: 1 },
   );
-  const sendLimiter = createSendRateLimiter(deps.redis, { ...config.send.rateLimit, keyPrefix: deps.keyspace.sendRateLimitPrefix });
-  const changesLimiter = createSendRateLimiter(deps.redis, {
-    ...config.send.rateLimit,
-    keyPrefix: `${deps.keyspace.sendRateLimitPrefix}:changes`,
-    noun: "edits, deletions and reactions",
+  const limitMetrics = createLimitMetrics(deps.registry);
+  const limiter = new RateLimiter(createTokenBuckets(deps.redis), {
+    keyPrefix: deps.keyspace.rateLimitPrefix,
+    budgets: config.limits.budgets,
+    timeoutMs: config.send.timeoutMs,
+    onRefused: (cls, where) => limitMetrics.refused.inc({ class: cls, where }),
+    onCall: (buckets) => {
+      limitMetrics.calls.inc();
+      limitMetrics.buckets.inc(buckets);
+    },
   });
   const send = new SendService({
-    rateLimiter: sendLimiter,
+    rateLimiter: limiter.for("send"),
     membership,
     buffer,
     pending,
@@ -178,7 +190,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const changes = new MessageChangeService({
     database: deps.database,
     io,
-    rateLimiter: changesLimiter,
+    rateLimiter: limiter.for("changes"),
     bodyMaxChars: config.send.bodyMaxChars,
     dbGuard,
   });
@@ -198,17 +210,23 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const realtime = createRealtime({ io, redis: deps.redis, keyspace: deps.keyspace, podId, database: deps.database, conversations, registry: deps.registry, logger, dbGuard, config });
   // The pod's one list of socket hooks (socket/lifecycle.ts), run in this order on connect and
   // on disconnect, after attach.ts's own bookkeeping (rooms, expiry, socket gauges).
-  const socketHooks: SocketLifecycleHook[] = [
-    {
-      // A user moving to another pod must not find their tokens held here (a user with other
-      // sockets on this pod just reserves again).
-      disconnected: (socket) => {
-        sendLimiter.release(socket.data.userId);
-        changesLimiter.release(socket.data.userId);
-      },
-    },
-    realtime.socketHook,
-  ];
+  const socketHooks: SocketLifecycleHook[] = [realtime.socketHook];
+  const presenceCounts = new PresenceStore(deps.redis, deps.keyspace);
+  const socketLimits = createSocketLimits({
+    caps: new SocketCaps({
+      maxPerUser: config.limits.socketsPerUserMax,
+      maxPerIp: config.limits.socketsPerIpMax,
+      clusterSockets: (userId) => presenceCounts.sockets(userId),
+      onRefused: (cap) => limitMetrics.socketCapRefused.inc({ cap }),
+      onAddresses: (n) => limitMetrics.socketAddresses.set(n),
+      logger,
+    }),
+    gate: new EventGate({ limiter, maxInFlight: config.limits.eventsInFlightMax, onOverCap: () => limitMetrics.inFlightRefused.inc() }),
+    sendBufferMaxBytes: config.limits.sendBufferMaxBytes,
+    frameMaxBytes: config.limits.frameMaxBytes,
+    onSlowConsumer: () => limitMetrics.slowConsumers.inc(),
+    onOversizedFrame: () => limitMetrics.oversizedFrames.inc(),
+  });
   const users = new UserRecords((userId, name) => dbGuard.run(() => upsertUser(deps.database.sql, userId, name)));
   attachSockets({
     io,
@@ -220,6 +238,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     logger,
     dbGuard,
     hooks: socketHooks,
+    limits: socketLimits,
   });
   realtime.start();
   // A gap in the adapter's subscription: rooms re-checked, sockets told to sync.
@@ -247,6 +266,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     return reply.code(ok ? 200 : 503).send({ status: ok ? "ready" : draining ? "draining" : "not ready" });
   });
   app.get("/metrics", async (_req, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
+  registerHttpLimits(app, limiter);
   await registerRoutes(app, { verify: deps.verify, conversations, receipts, send, users, search });
 
   let closing: Promise<void> | undefined;
@@ -258,8 +278,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await realtime.close();
       await app.close().catch(() => {});
-      // Unspent reservations back to the shared buckets, while Redis is still connected.
-      await Promise.all([sendLimiter.close(), changesLimiter.close()]);
+      limiter.close();
       await acks.close();
       await invalidation.close();
     })());

@@ -73,6 +73,24 @@ describe("gateway env", () => {
   it("refuses a burst below the rate", () => {
     expect(() => loadEnv({ RATE_LIMIT_PER_SECOND: "50", RATE_LIMIT_BURST: "10" })).toThrow(/burst/);
   });
+
+  it("limits every class of event per user, and caps sockets and what waits for them, by default", () => {
+    const { limits } = loadConfig({});
+    expect(limits.budgets).toEqual({
+      send: { perSecond: 20, burst: 40 },
+      changes: { perSecond: 20, burst: 40 },
+      reads: { perSecond: 10, burst: 30 },
+      search: { perSecond: 2, burst: 10 },
+      typing: { perSecond: 5, burst: 20 },
+      receipts: { perSecond: 50, burst: 200 },
+      conversations: { perSecond: 2, burst: 20 },
+      auth: { perSecond: 1, burst: 5 },
+    });
+    expect(limits).toMatchObject({ eventsInFlightMax: 128, socketsPerUserMax: 20, socketsPerIpMax: 1_000, sendBufferMaxBytes: 16 * 1024 * 1024, frameMaxBytes: 64 * 1024 });
+    expect(() => loadEnv({ FRAME_MAX_BYTES: String(128 * 1024) })).toThrow(/FRAME_MAX_BYTES/);
+    expect(() => loadEnv({ RATE_LIMIT_SEARCH_PER_SECOND: "5", RATE_LIMIT_SEARCH_BURST: "2" })).toThrow(/RATE_LIMIT_SEARCH_BURST/);
+    expect(() => loadEnv({ SOCKET_SEND_BUFFER_MAX_BYTES: "1000" })).toThrow(/SOCKET_SEND_BUFFER_MAX_BYTES/);
+  });
 });
 
 describe("gateway env: presence and typing", () => {

@@ -115,6 +115,53 @@ export const GatewayEnv = CommonEnv.extend({
   TYPING_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(6_000),
   /** Typing is dropped (first, before anything else) while the event loop's p99 delay is above this. */
   TYPING_SHED_LOOP_DELAY_MS: z.coerce.number().int().min(1).max(10_000).default(100),
+  // Per-user limits of everything besides sends (protocol: "every event and route is limited
+  // per user"), cluster-wide like the send limit: a burst at once, a rate sustained. Edits,
+  // deletions and reactions share the send limit's numbers. Defaults sit well above what the
+  // SDK does (it sends one catch-up sync, coalesces watermarks, refreshes typing every few seconds).
+  /** sync, messages:history, presence:query, GET conversations and messages: a reconnect's catch-up (sync, a few history pages) fits the burst. */
+  RATE_LIMIT_READS_PER_SECOND: z.coerce.number().int().min(1).default(10),
+  RATE_LIMIT_READS_BURST: z.coerce.number().int().min(1).default(30),
+  /** GET /v1/search: the most expensive read per request. */
+  RATE_LIMIT_SEARCH_PER_SECOND: z.coerce.number().int().min(1).default(2),
+  RATE_LIMIT_SEARCH_BURST: z.coerce.number().int().min(1).default(10),
+  /** typing:start/stop: a client refreshes about every 3 s per conversation it types in. */
+  RATE_LIMIT_TYPING_PER_SECOND: z.coerce.number().int().min(1).default(5),
+  RATE_LIMIT_TYPING_BURST: z.coerce.number().int().min(1).default(20),
+  /** message:delivered/read and POST read: the most frequent events (one watermark per conversation with news); the burst covers a reconnect's sync over many conversations. */
+  RATE_LIMIT_RECEIPTS_PER_SECOND: z.coerce.number().int().min(1).default(50),
+  RATE_LIMIT_RECEIPTS_BURST: z.coerce.number().int().min(1).default(200),
+  /** Creating, renaming, adding and removing members: rare for a person, costly for the members they touch. */
+  RATE_LIMIT_CONVERSATIONS_PER_SECOND: z.coerce.number().int().min(1).default(2),
+  RATE_LIMIT_CONVERSATIONS_BURST: z.coerce.number().int().min(1).default(20),
+  /** auth:refresh: one per token lifetime is the need; a few more for retries. */
+  RATE_LIMIT_AUTH_PER_SECOND: z.coerce.number().int().min(1).default(1),
+  RATE_LIMIT_AUTH_BURST: z.coerce.number().int().min(1).default(5),
+  /**
+   * Events of one socket handled at once (arrived, not yet answered); over it an event is
+   * refused RATE_LIMITED unhandled. The SDK has a send, a watermark per conversation and a
+   * read or two out at a time: far below. 0 turns the cap off.
+   */
+  SOCKET_EVENTS_IN_FLIGHT_MAX: z.coerce.number().int().min(0).max(100_000).default(128),
+  /** A user's sockets across the cluster (phones, tablets, desktops, browser tabs); over it the handshake is refused TOO_MANY_SOCKETS. 0: no cap. */
+  SOCKETS_PER_USER_MAX: z.coerce.number().int().min(0).max(100_000).default(20),
+  /**
+   * Sockets from one client address on one pod; over it the handshake is refused
+   * TOO_MANY_SOCKETS. High, for the many users behind one carrier NAT; 0 (no cap) behind a
+   * proxy that hides client addresses.
+   */
+  SOCKETS_PER_IP_MAX: z.coerce.number().int().min(0).max(1_000_000).default(1_000),
+  /**
+   * What may wait to be written to one socket (a client that does not read); past it the
+   * connection is dropped. Above the largest single answer (a full sync: 2,000 messages of up
+   * to 4,000 characters, about 9 MB as JSON), so a slow link is never cut mid-catch-up.
+   */
+  /**
+   * One socket frame or HTTP body at most (the contract's 64 KiB; only lower). A frame past it
+   * is refused by the transport before it is read; an HTTP body past it is 413.
+   */
+  FRAME_MAX_BYTES: z.coerce.number().int().min(4 * 1024).max(LIMITS.frameBytes).default(LIMITS.frameBytes),
+  SOCKET_SEND_BUFFER_MAX_BYTES: z.coerce.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
 }).superRefine((env, ctx) => {
   if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
     ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "a production start needs JWT_SECRET or JWT_JWKS_URL" });
@@ -148,6 +195,11 @@ export const GatewayEnv = CommonEnv.extend({
   }
   if (env.RATE_LIMIT_BURST < env.RATE_LIMIT_PER_SECOND) {
     ctx.addIssue({ code: "custom", path: ["RATE_LIMIT_BURST"], message: "the burst must be at least the per-second rate" });
+  }
+  for (const c of ["READS", "SEARCH", "TYPING", "RECEIPTS", "CONVERSATIONS", "AUTH"] as const) {
+    if (env[`RATE_LIMIT_${c}_BURST`] < env[`RATE_LIMIT_${c}_PER_SECOND`]) {
+      ctx.addIssue({ code: "custom", path: [`RATE_LIMIT_${c}_BURST`], message: "the burst must be at least the per-second rate" });
+    }
   }
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
@@ -201,6 +253,23 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     search: { maxRows: env.SEARCH_MAX_ROWS },
     presence: { heartbeatMs: env.PRESENCE_HEARTBEAT_MS },
     typing: { throttleMs: env.TYPING_THROTTLE_MS, timeoutMs: env.TYPING_TIMEOUT_MS, shedLoopDelayMs: env.TYPING_SHED_LOOP_DELAY_MS },
+    limits: {
+      budgets: {
+        send: { perSecond: env.RATE_LIMIT_PER_SECOND, burst: env.RATE_LIMIT_BURST },
+        changes: { perSecond: env.RATE_LIMIT_PER_SECOND, burst: env.RATE_LIMIT_BURST },
+        reads: { perSecond: env.RATE_LIMIT_READS_PER_SECOND, burst: env.RATE_LIMIT_READS_BURST },
+        search: { perSecond: env.RATE_LIMIT_SEARCH_PER_SECOND, burst: env.RATE_LIMIT_SEARCH_BURST },
+        typing: { perSecond: env.RATE_LIMIT_TYPING_PER_SECOND, burst: env.RATE_LIMIT_TYPING_BURST },
+        receipts: { perSecond: env.RATE_LIMIT_RECEIPTS_PER_SECOND, burst: env.RATE_LIMIT_RECEIPTS_BURST },
+        conversations: { perSecond: env.RATE_LIMIT_CONVERSATIONS_PER_SECOND, burst: env.RATE_LIMIT_CONVERSATIONS_BURST },
+        auth: { perSecond: env.RATE_LIMIT_AUTH_PER_SECOND, burst: env.RATE_LIMIT_AUTH_BURST },
+      },
+      eventsInFlightMax: env.SOCKET_EVENTS_IN_FLIGHT_MAX,
+      socketsPerUserMax: env.SOCKETS_PER_USER_MAX,
+      socketsPerIpMax: env.SOCKETS_PER_IP_MAX,
+      sendBufferMaxBytes: env.SOCKET_SEND_BUFFER_MAX_BYTES,
+      frameMaxBytes: env.FRAME_MAX_BYTES,
+    },
   } as const;
 }
 export type GatewayConfig = ReturnType<typeof loadConfig>;

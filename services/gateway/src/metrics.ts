@@ -1,11 +1,11 @@
-import { AUTH_REFUSAL_CODES } from "@parley/protocol";
+import { AUTH_REFUSAL_CODES, SOCKET_CAP_REFUSAL_CODE } from "@parley/protocol";
 import { eachOf, startAtZero } from "@parley/runtime";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 
-/** Every way a socket handshake ends: accepted, refused by the token check, by the cluster, while draining, or for its origin. */
-export const HANDSHAKE_OUTCOMES = ["accepted", ...AUTH_REFUSAL_CODES, "UNAVAILABLE", "INTERNAL", "draining", "origin"] as const;
+/** Every way a socket handshake ends: accepted, refused by the token check, by the cluster, by a socket cap, while draining, or for its origin. */
+export const HANDSHAKE_OUTCOMES = ["accepted", ...AUTH_REFUSAL_CODES, "UNAVAILABLE", "INTERNAL", SOCKET_CAP_REFUSAL_CODE, "draining", "origin"] as const;
 
 /** Base units, low-cardinality labels: never a user or conversation id. */
 export function createGatewayMetrics(registry: Registry) {
@@ -19,7 +19,7 @@ export function createGatewayMetrics(registry: Registry) {
     handshakes: startAtZero(
       new Counter({
         name: "parley_gateway_handshakes_total",
-        help: "Socket handshakes by outcome (accepted, AUTH_REQUIRED, AUTH_INVALID, AUTH_EXPIRED, UNAVAILABLE, INTERNAL, draining, origin).",
+        help: "Socket handshakes by outcome (accepted, AUTH_REQUIRED, AUTH_INVALID, AUTH_EXPIRED, UNAVAILABLE, INTERNAL, TOO_MANY_SOCKETS, draining, origin).",
         labelNames: ["outcome"] as const,
         registers: [registry],
       }),

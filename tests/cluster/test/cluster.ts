@@ -79,11 +79,21 @@ export async function startCluster(options: ClusterOptions = {}) {
         SHUTDOWN_GRACE_MS: "2000",
         RATE_LIMIT_PER_SECOND: "1000",
         RATE_LIMIT_BURST: "2000",
+        // The other per-user limits as generous: tests of other things send in bursts a person
+        // would not. limits.test.ts tests the limits with their defaults.
+        ...Object.fromEntries(
+          ["READS", "SEARCH", "TYPING", "RECEIPTS", "CONVERSATIONS", "AUTH"].flatMap((c) => [
+            [`RATE_LIMIT_${c}_PER_SECOND`, "1000"],
+            [`RATE_LIMIT_${c}_BURST`, "2000"],
+          ]),
+        ),
         SEND_TIMEOUT_MS: "1500",
         MESSAGE_BODY_MAX_CHARS: "4000",
         // Typing is shed while the event loop lags; on a loaded test machine that would make
         // the typing tests depend on the neighbours. The gate has its own tests.
         TYPING_SHED_LOOP_DELAY_MS: "10000",
+        // Every test socket comes from 127.0.0.1.
+        SOCKETS_PER_IP_MAX: "0",
         ...options.gatewayEnv,
       }),
       logger,

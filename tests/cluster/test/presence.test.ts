@@ -281,7 +281,7 @@ describe("presence bookkeeping in Redis", () => {
     await expectCountsConsistent();
   });
 
-  it("each connect and each disconnect costs the gateway one Redis command (one script), nothing else", async () => {
+  it("each connect and each disconnect costs the gateway one Redis script, and a handshake one read (the socket cap), nothing else", async () => {
     const [u] = ids("cost");
     const sha = (lua: string) => createHash("sha1").update(lua).digest("hex");
     const names = new Map([
@@ -316,7 +316,9 @@ describe("presence bookkeeping in Redis", () => {
     const work = sent.filter((name) => name !== "heartbeat");
     expect(work.filter((n) => n === "connect")).toHaveLength(10);
     expect(work.filter((n) => n === "disconnect")).toHaveLength(10);
-    expect(work).toHaveLength(20);
+    // And the handshake's cap on sockets per user reads the user's cluster count once (an HGET).
+    expect(work.filter((n) => n === "hget")).toHaveLength(10);
+    expect(work).toHaveLength(30);
   });
 });
 

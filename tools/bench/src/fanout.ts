@@ -267,7 +267,8 @@ export async function runFanout(ctx: FanoutContext): Promise<FanoutResults> {
 
   log("fan-out phase 2: two gateways, the persister and the delivery service");
   const jwtSecret = randomBytes(24).toString("hex");
-  const common = { REDIS_URL: redis.url, DATABASE_URL: db.url, LOG_LEVEL: "warn", NODE_ENV: "production", JWT_SECRET: jwtSecret };
+  // Every load-generator socket comes from 127.0.0.1: no per-address cap.
+  const common = { REDIS_URL: redis.url, DATABASE_URL: db.url, LOG_LEVEL: "warn", NODE_ENV: "production", JWT_SECRET: jwtSecret, SOCKETS_PER_IP_MAX: "0" };
   // --fanout-profile: CPU profiles of every node process of the bench: the gateways, the persister, the delivery
   // service, the bare servers and the load generators (written when they exit).
   const profileDir = join(logDir, "profiles");

@@ -416,7 +416,8 @@ async function main(): Promise<void> {
   // 2. The system under test.
   log("phase 2: starting two gateways and one persister");
   const jwtSecret = randomBytes(24).toString("hex");
-  const common = { REDIS_URL: redis.url, DATABASE_URL: db.url, LOG_LEVEL: "warn", NODE_ENV: "production", JWT_SECRET: jwtSecret };
+  // Every load-generator socket comes from 127.0.0.1: no per-address cap.
+  const common = { REDIS_URL: redis.url, DATABASE_URL: db.url, LOG_LEVEL: "warn", NODE_ENV: "production", JWT_SECRET: jwtSecret, SOCKETS_PER_IP_MAX: "0" };
   const gatewayPorts = [await freePort(), await freePort()];
   const persisterPort = await freePort();
   const profile = profileArgs(join(logDir, "profiles"));

@@ -135,7 +135,8 @@ export async function runPresenceStorm(root = ROOT, shared?: Array<() => Promise
     await sql.end();
 
     const secret = randomBytes(24).toString("hex");
-    const common = { REDIS_URL: redis.url, DATABASE_URL: db.url, LOG_LEVEL: "warn", NODE_ENV: "production", JWT_SECRET: secret };
+    // Every load-generator socket comes from 127.0.0.1: no per-address cap.
+    const common = { REDIS_URL: redis.url, DATABASE_URL: db.url, LOG_LEVEL: "warn", NODE_ENV: "production", JWT_SECRET: secret, SOCKETS_PER_IP_MAX: "0" };
     const ports = [await freePort(), await freePort()];
     const deliveryPort = await freePort();
     const gateways = ports.map((port, i) => {

@@ -4,7 +4,7 @@ import type { Logger } from "@parley/runtime";
 
 /** Fastify's own failures, in the contract's words. */
 function fromFastify(err: FastifyError): ParleyError | undefined {
-  if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") return new ParleyError("PAYLOAD_TOO_LARGE", "bodies are limited to 64 KiB");
+  if (err.code === "FST_ERR_CTP_BODY_TOO_LARGE") return new ParleyError("PAYLOAD_TOO_LARGE", "the body is over the size limit (64 KiB by default)");
   if (err.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return new ParleyError("VALIDATION", "send JSON (content-type: application/json)");
   if (err.code?.startsWith("FST_ERR_CTP_") || err.statusCode === 400) return new ParleyError("VALIDATION", err.message);
   return undefined;

@@ -11,7 +11,7 @@ import {
 import { LIMITS, ParleyError, type Message } from "@parley/protocol";
 import type { DbGuard } from "../guard-db.js";
 import type { ParleyServer } from "../socket/types.js";
-import type { SendRateLimiter } from "../send/rate-limiter.js";
+import type { UserLimit } from "../limits/rate-limiter.js";
 
 export interface MessageChangeServiceDeps {
   database: Database;
@@ -21,7 +21,7 @@ export interface MessageChangeServiceDeps {
    * the room: changes have a per-user budget of their own (the send limit's numbers), so they
    * never eat into the user's sends.
    */
-  rateLimiter: SendRateLimiter;
+  rateLimiter: UserLimit;
   bodyMaxChars: number;
   dbGuard: DbGuard;
 }

@@ -48,8 +48,9 @@ describe("send deadline", () => {
     expect(took).toBeLessThan(1_000);
   });
 
+  // The rate limiter bounds its own Redis call (limits/rate-limiter.ts, tested in test/rate-limits.test.ts).
   it("cuts a step that alone outlasts the budget", async () => {
-    const err = await service({ rateLimitMs: 5_000, membershipMs: 0 }, 200)
+    const err = await service({ rateLimitMs: 0, membershipMs: 5_000 }, 200)
       .send({ userId: "alice", name: "Alice" }, input)
       .catch((e: unknown) => e);
     expect((err as ParleyError).code).toBe("UNAVAILABLE");

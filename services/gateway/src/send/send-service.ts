@@ -5,7 +5,7 @@ import type { MembershipCache } from "../conversations/membership-cache.js";
 import type { GatewayMetrics } from "../metrics.js";
 import type { DbGuard } from "../guard-db.js";
 import type { PendingAcks } from "./pending-acks.js";
-import type { SendRateLimiter } from "./rate-limiter.js";
+import type { UserLimit } from "../limits/rate-limiter.js";
 import type { SendBuffer } from "./send-buffer.js";
 
 export interface Sender {
@@ -14,7 +14,7 @@ export interface Sender {
 }
 
 export interface SendServiceDeps {
-  rateLimiter: SendRateLimiter;
+  rateLimiter: UserLimit;
   membership: MembershipCache;
   buffer: SendBuffer;
   pending: PendingAcks;
@@ -64,11 +64,10 @@ export class SendService {
     // cannot add their bounds up past the contract's 2 s.
     const deadline = performance.now() + this.deps.deadlineMs;
     const left = () => Math.max(0, deadline - performance.now());
-    // Every attempt counts, retries included (protocol: "every send attempt counted"). Most
-    // sends are answered from what this pod holds already (the limiter's reserved tokens, the
-    // membership cache): no deadline timer and no promise race for those.
-    const limiter = this.deps.rateLimiter;
-    if (!limiter.consumeNow?.(sender.userId)) await withinDeadline(limiter.consume(sender.userId), left());
+    // Every attempt counts, retries included (protocol: "every send attempt counted"). The
+    // limiter bounds its own Redis call (one per event-loop turn for every send of the pod):
+    // no deadline timer per send.
+    await this.deps.rateLimiter.consume(sender.userId);
     const cached = this.deps.membership.cached(input.conversationId, sender.userId);
     const role =
       cached !== undefined
@@ -95,19 +94,5 @@ export class SendService {
     this.deps.metrics.pendingAcks.set(this.deps.pending.size);
     if (!outcome.ok) throw new ParleyError(outcome.error.code, outcome.error.message, outcome.error.retryAfterMs);
     return { message: outcome.message, duplicate: outcome.duplicate };
-  }
-}
-
-/** The rate limiter's Redis call, bounded by what is left of the send's deadline. */
-async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ParleyError("UNAVAILABLE", "the send could not be checked in time; retry later")), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-    work.catch(() => {});
   }
 }

@@ -1,6 +1,6 @@
 import { conversationIdsOf, type Database } from "@parley/db";
 import { conversationRoom, userRoom } from "@parley/bus";
-import { ClientEvents, LIMITS, ParleyError, type ClientEventName } from "@parley/protocol";
+import { ClientEvents, ParleyError, type ClientEventName } from "@parley/protocol";
 import type { Logger } from "@parley/runtime";
 import { AuthError, type TokenVerifier } from "../auth/token-verifier.js";
 import type { UserRecords } from "../auth/user-records.js";
@@ -9,6 +9,8 @@ import type { GatewayMetrics } from "../metrics.js";
 import { toErrorBody } from "../to-error-body.js";
 import type { Handlers, SocketSession } from "./handlers.js";
 import type { SocketLifecycleHook } from "./lifecycle.js";
+import { SocketCapError } from "./socket-caps.js";
+import type { SocketLimits } from "./socket-limits.js";
 import { countDisconnect, countEvent } from "./socket-metrics.js";
 import type { ParleyServer, ParleySocket } from "./types.js";
 
@@ -24,6 +26,8 @@ export interface AttachDeps {
   dbGuard: DbGuard;
   /** The pod's socket hooks (socket/lifecycle.ts), run in this order on connect and on disconnect. */
   hooks: readonly SocketLifecycleHook[];
+  /** Caps on sockets, events in flight and per-user limits, the send buffer's bound (socket/socket-limits.ts). */
+  limits: SocketLimits;
 }
 
 const EVENT_NAMES = Object.keys(ClientEvents) as ClientEventName[];
@@ -40,24 +44,26 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export function attachSockets(deps: AttachDeps): void {
   const { io, logger } = deps;
-  const frameLimit = LIMITS.frameBytes;
+  const frameLimit = deps.limits.frameMaxBytes;
 
   io.use(async (socket, next) => {
     try {
       const token = await deps.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token);
+      // Before the database work: a user or address over its cap costs the pod nothing more.
+      socket.conn.once("close", await deps.limits.caps.admit(token.userId, socket.handshake.address));
       await deps.users.record(token.userId, token.name);
       const conversationIds = await deps.dbGuard.run(() => conversationIdsOf(deps.database.sql, token.userId));
       socket.data = { userId: token.userId, name: token.name, exp: token.exp, conversationIds };
       next();
     } catch (err) {
-      const code = err instanceof AuthError ? err.code : err instanceof ParleyError ? err.code : "INTERNAL";
+      const known = err instanceof AuthError || err instanceof ParleyError || err instanceof SocketCapError;
+      const code = known ? err.code : "INTERNAL";
       deps.metrics.handshakes.inc({ outcome: code });
-      if (!(err instanceof AuthError || err instanceof ParleyError)) logger.error({ err }, "handshake failed");
-      const refusal = new Error(err instanceof AuthError ? "unauthorized" : code === "UNAVAILABLE" ? "unavailable" : "internal") as Error & {
-        data: { code: string; message?: string };
-      };
+      if (!known) logger.error({ err }, "handshake failed");
+      const refusal = new Error(
+        err instanceof AuthError ? "unauthorized" : err instanceof SocketCapError ? "too many sockets" : code === "UNAVAILABLE" ? "unavailable" : "internal",
+      ) as Error & { data: { code: string; message?: string } };
       // Our own errors explain themselves; anything else stays in the log, not on the wire.
-      const known = err instanceof AuthError || err instanceof ParleyError;
       refusal.data = { code, message: known ? err.message : "internal error" };
       next(refusal);
     }
@@ -69,6 +75,8 @@ export function attachSockets(deps: AttachDeps): void {
     const data = socket.data;
     socket.join([userRoom(data.userId), ...data.conversationIds.map(conversationRoom)]);
     data.conversationIds = [];
+    deps.limits.watch(socket);
+    const inFlight = deps.limits.gate.forSocket();
 
     let expiry: NodeJS.Timeout | undefined;
     const arm = () => {
@@ -137,9 +145,16 @@ export function attachSockets(deps: AttachDeps): void {
           return;
         }
         const answer = ack as (a: unknown) => void;
+        // Over the socket's cap: refused before anything is parsed or counted.
+        if (!inFlight.begin()) {
+          countEvent(deps.metrics, event, "RATE_LIMITED");
+          answer({ ok: false, error: deps.limits.gate.overCap.toBody() });
+          return;
+        }
         const parsed = schema.safeParse(args.length > 1 ? args[0] : undefined);
         if (!parsed.success) {
           const issue = parsed.error.issues[0];
+          inFlight.end();
           countEvent(deps.metrics, event, "VALIDATION");
           answer({
             ok: false,
@@ -147,12 +162,16 @@ export function attachSockets(deps: AttachDeps): void {
           });
           return;
         }
-        handler(session, parsed.data).then(
+        // The user's limit of the event's class first (none here for sends and changes: their services count them).
+        const limited = deps.limits.gate.limit(event, data.userId);
+        (limited ? limited.then(() => handler(session, parsed.data)) : handler(session, parsed.data)).then(
           (result) => {
+            inFlight.end();
             countEvent(deps.metrics, event, "ok");
             answer({ ok: true, ...result });
           },
           (err: unknown) => {
+            inFlight.end();
             const error = toErrorBody(err, logger, { event, socket: socket.id, user: data.userId });
             countEvent(deps.metrics, event, error.code);
             answer({ ok: false, error });
@@ -161,8 +180,12 @@ export function attachSockets(deps: AttachDeps): void {
       }) as never);
     }
 
-    socket.on("disconnect", (reason) => {
+    socket.on("disconnect", (reason, description) => {
       clearTimeout(expiry);
+      // ws refused a frame over the transport's maxPayload (FRAME_MAX_BYTES) unread and closed the connection.
+      if (reason === "transport error" && /max payload/i.test(String((description as { message?: unknown } | undefined)?.message))) {
+        deps.limits.oversizedFrame();
+      }
       deps.metrics.sockets.dec();
       countDisconnect(deps.metrics, reason);
       for (const hook of deps.hooks) hook.disconnected?.(socket, reason);

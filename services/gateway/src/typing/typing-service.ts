@@ -23,7 +23,11 @@ interface Typist {
   conversationId: string;
   userId: string;
   userName: string;
+  /** When a start was last forwarded: the throttle window runs from it, stops included. */
   lastForwardedAt: number;
+  /** What the room last heard from this typist (a throttled start after a stop is not heard). */
+  typing: boolean;
+  /** Typing: the server's `isTyping: false` after the timeout. Stopped: when the typist is forgotten. */
   expiry: NodeJS.Timeout;
 }
 
@@ -53,13 +57,21 @@ export class TypingService {
     const now = Date.now();
     const typist = this.typists.get(key);
     if (typist) {
-      typist.expiry.refresh();
       typist.userName = user.name;
+      if (typist.typing) typist.expiry.refresh();
+      // Throttled whether or not a stop came since: alternating start and stop forwards at
+      // most one start (and so one stop) per throttle window.
       if (now - typist.lastForwardedAt < this.deps.config.throttleMs) {
         this.deps.metrics.throttled.inc();
         return {};
       }
       typist.lastForwardedAt = now;
+      if (!typist.typing) {
+        typist.typing = true;
+        clearTimeout(typist.expiry);
+        typist.expiry = setTimeout(() => this.end(key, "expired"), this.deps.config.timeoutMs);
+        typist.expiry.unref();
+      }
       this.forward(typist, true, "start");
       return {};
     }
@@ -68,6 +80,7 @@ export class TypingService {
       userId: user.userId,
       userName: user.name,
       lastForwardedAt: now,
+      typing: true,
       expiry: setTimeout(() => this.end(key, "expired"), this.deps.config.timeoutMs),
     };
     fresh.expiry.unref();
@@ -78,7 +91,23 @@ export class TypingService {
 
   async stop(user: { userId: string }, conversationId: string): Promise<Record<string, never>> {
     await this.deps.conversations.requireRole(conversationId, user.userId);
-    this.end(keyOf(user.userId, conversationId), "stop");
+    const key = keyOf(user.userId, conversationId);
+    const typist = this.typists.get(key);
+    if (!typist) return {};
+    const quietFor = typist.lastForwardedAt + this.deps.config.throttleMs - Date.now();
+    if (quietFor <= 0) {
+      this.end(key, "stop");
+      return {};
+    }
+    // Stopped within the throttle window of the last start: the stop goes out now, but the
+    // typist is remembered until the window ends, so a start right after it stays throttled.
+    if (typist.typing) {
+      typist.typing = false;
+      this.forward(typist, false, "stop");
+    }
+    clearTimeout(typist.expiry);
+    typist.expiry = setTimeout(() => this.forget(key), quietFor);
+    typist.expiry.unref();
     return {};
   }
 
@@ -102,7 +131,13 @@ export class TypingService {
     if (!typist) return;
     clearTimeout(typist.expiry);
     this.typists.delete(key);
-    this.forward(typist, false, cause);
+    if (typist.typing) this.forward(typist, false, cause);
+  }
+
+  /** A stopped typist's throttle window is over: nothing to tell anyone. */
+  private forget(key: string): void {
+    const typist = this.typists.get(key);
+    if (typist && !typist.typing) this.typists.delete(key);
   }
 
   /** To the conversation's room, except the typist's own devices (their user room). */

@@ -1,0 +1,54 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { Registry } from "prom-client";
+import type { ParleyServer } from "../socket/types.js";
+import { createTypingMetrics } from "./metrics.js";
+import { TypingService } from "./typing-service.js";
+
+// The throttle's bookkeeping only; the fan-out through real rooms is tests/cluster (limits.test.ts, conversation-events.test.ts).
+
+const conversationId = "0190f0c8-0000-7000-8000-000000000002";
+const alice = { userId: "alice", name: "Alice" };
+
+function service(throttleMs = 3_000, timeoutMs = 6_000) {
+  const heard: boolean[] = [];
+  const room = { except: () => ({ emit: (_event: string, e: { isTyping: boolean }) => heard.push(e.isTyping) }) };
+  const io = { to: () => room } as unknown as ParleyServer;
+  const typing = new TypingService({
+    io,
+    conversations: { requireRole: async () => "member" },
+    gate: { shedding: false },
+    metrics: createTypingMetrics(new Registry()),
+    config: { throttleMs, timeoutMs },
+  });
+  return { typing, heard };
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("typing throttle", () => {
+  it("survives typing:stop: alternating start and stop forwards one start and one stop per window", async () => {
+    vi.useFakeTimers();
+    const { typing, heard } = service();
+    for (let i = 0; i < 20; i++) {
+      await typing.start(alice, conversationId);
+      await typing.stop(alice, conversationId);
+    }
+    expect(heard).toEqual([true, false]);
+    // After the window the next start goes out, and the server's own stop follows its timeout.
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(typing.size).toBe(0);
+    await typing.start(alice, conversationId);
+    await typing.stop(alice, conversationId);
+    await typing.start(alice, conversationId);
+    expect(heard).toEqual([true, false, true, false]);
+    await vi.advanceTimersByTimeAsync(3_000);
+    await typing.start(alice, conversationId);
+    expect(heard).toEqual([true, false, true, false, true]);
+    await vi.advanceTimersByTimeAsync(6_000);
+    expect(heard).toEqual([true, false, true, false, true, false]);
+    expect(typing.size).toBe(0);
+    typing.close();
+  });
+});
