@@ -14,6 +14,8 @@ export interface Keyspace {
   membershipChannel: string;
   /** Prefix of the per-user send token buckets (`<prefix>:{user}`, gateway send/token-bucket.ts). */
   sendRateLimitPrefix: string;
+  /** Prefix of the per-user member-add token buckets (`<prefix>:{user}`, gateway conversations/member-add-limiter.ts). */
+  memberAddRateLimitPrefix: string;
   /**
    * Presence bookkeeping. One hash tag for all of it: the scripts that move a socket count
    * touch the pod's hash, the cluster-wide hash and the dirty set together.
@@ -65,6 +67,7 @@ export function createKeyspace(namespace = ""): Keyspace {
     ackChannel: (podId) => `${namespace}parley:ack:{${podId}}`,
     membershipChannel: `${namespace}parley:membership`,
     sendRateLimitPrefix: `${namespace}parley:rl:send`,
+    memberAddRateLimitPrefix: `${namespace}parley:rl:member-adds`,
     presence: {
       pods: `${namespace}parley:{presence}:pods`,
       podCounts: (podId) => `${namespace}parley:{presence}:pod:${podId}`,

@@ -31,6 +31,8 @@ import { createSendRateLimiter } from "./send/rate-limiter.js";
 import { SendBuffer } from "./send/send-buffer.js";
 import { SendService } from "./send/send-service.js";
 import { attachSockets } from "./socket/attach.js";
+import { RoomSync } from "./socket/room-sync.js";
+import { createMemberAddLimiter } from "./conversations/member-add-limiter.js";
 import { createHandlers } from "./socket/handlers.js";
 import type { SocketLifecycleHook } from "./socket/lifecycle.js";
 import type { ParleyServer } from "./socket/types.js";
@@ -52,6 +54,11 @@ export interface GatewayDeps {
   receiptsQueue: Queue;
   /** Names of every Redis key and channel (a namespace lets tests share one Redis). */
   keyspace: Keyspace;
+  /** Tests only: pauses that make races happen in one order (never set in server.ts). */
+  testHooks?: {
+    /** Runs in a socket handshake once the user's conversations were read, before it goes on. */
+    afterMembershipRead?: (userId: string) => Promise<void>;
+  };
 }
 
 export interface Gateway {
@@ -109,12 +116,14 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   });
 
   const membership = new MembershipCache((conversationId, userId) => memberRole(deps.database.sql, conversationId, userId));
+  const rooms = new RoomSync({ io, database: deps.database, dbTimeoutMs, logger });
   const invalidation = new MembershipInvalidation({
     cache: membership,
     publisher: deps.redis,
     subscriber: deps.eventsSubscriber,
     channel: deps.keyspace.membershipChannel,
     logger,
+    onChange: (change) => rooms.changed(change.conversationId, change.userIds),
   });
   const pending = new PendingAcks(config.send.timeoutMs);
   const buffer = new SendBuffer(
@@ -150,6 +159,12 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     io,
     dbTimeoutMs,
     metrics,
+    limits: { maxMembers: config.membership.maxMembers, maxConversationsPerUser: config.membership.maxConversationsPerUser },
+    addLimiter: createMemberAddLimiter(deps.redis, {
+      keyPrefix: deps.keyspace.memberAddRateLimitPrefix,
+      perMinute: config.membership.addsPerMinute,
+      onRefused: () => metrics.membershipLimited.inc({ limit: "member_adds_per_minute" }),
+    }),
   });
 
   const receipts = new ReceiptService({
@@ -161,6 +176,8 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     io,
     logger,
     dbTimeoutMs,
+    roomMaxMembers: config.receipts.roomMaxMembers,
+    onNarrowed: (n) => metrics.receiptsNarrowed.inc(n),
   });
   const changes = new MessageChangeService({
     database: deps.database,
@@ -206,6 +223,8 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     logger,
     dbTimeoutMs,
     hooks: socketHooks,
+    rooms,
+    afterMembershipRead: deps.testHooks?.afterMembershipRead,
   });
   realtime.start();
 

@@ -9,6 +9,7 @@ import type { GatewayMetrics } from "../metrics.js";
 import { toErrorBody } from "../to-error-body.js";
 import type { Handlers, SocketSession } from "./handlers.js";
 import type { SocketLifecycleHook } from "./lifecycle.js";
+import type { RoomSync } from "./room-sync.js";
 import { countDisconnect, countEvent } from "./socket-metrics.js";
 import type { ParleyServer, ParleySocket } from "./types.js";
 
@@ -24,6 +25,10 @@ export interface AttachDeps {
   dbTimeoutMs: number;
   /** The pod's socket hooks (socket/lifecycle.ts), run in this order on connect and on disconnect. */
   hooks: readonly SocketLifecycleHook[];
+  /** Membership changes heard during a handshake, and after it (room-sync.ts). */
+  rooms: Pick<RoomSync, "watch" | "settle">;
+  /** Tests only: runs once the handshake has read the user's conversations, before it goes on. */
+  afterMembershipRead?: ((userId: string) => Promise<void>) | undefined;
 }
 
 const EVENT_NAMES = Object.keys(ClientEvents) as ClientEventName[];
@@ -46,8 +51,17 @@ export function attachSockets(deps: AttachDeps): void {
     try {
       const token = await deps.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token);
       await deps.users.record(token.userId, token.name);
-      const conversationIds = await guardDb(conversationIdsOf(deps.database.sql, token.userId), deps.dbTimeoutMs);
-      socket.data = { userId: token.userId, name: token.name, exp: token.exp, conversationIds };
+      // Watch first, then read: a change committed after the read is heard by the watch.
+      const watch = deps.rooms.watch(token.userId);
+      socket.conn.once("close", () => watch.end());
+      try {
+        const conversationIds = await guardDb(conversationIdsOf(deps.database.sql, token.userId), deps.dbTimeoutMs);
+        await deps.afterMembershipRead?.(token.userId);
+        socket.data = { userId: token.userId, name: token.name, exp: token.exp, conversationIds, watch };
+      } catch (err) {
+        watch.end();
+        throw err;
+      }
       next();
     } catch (err) {
       const code = err instanceof AuthError ? err.code : err instanceof ParleyError ? err.code : "INTERNAL";
@@ -67,8 +81,13 @@ export function attachSockets(deps: AttachDeps): void {
     deps.metrics.handshakes.inc({ outcome: "accepted" });
     deps.metrics.sockets.inc();
     const data = socket.data;
-    socket.join([userRoom(data.userId), ...data.conversationIds.map(conversationRoom)]);
+    // A conversation whose membership changed during the handshake joins only once re-checked.
+    const changed = data.watch?.heard;
+    const joined = changed && changed.size > 0 ? data.conversationIds.filter((id) => !changed.has(id)) : data.conversationIds;
+    socket.join([userRoom(data.userId), ...joined.map(conversationRoom)]);
     data.conversationIds = [];
+    if (data.watch) deps.rooms.settle(socket, data.watch);
+    data.watch = undefined;
 
     let expiry: NodeJS.Timeout | undefined;
     const arm = () => {
