@@ -59,9 +59,12 @@ describe("membership races", () => {
     await atPause;
 
     // Meanwhile alice removes him, through the other gateway, and is answered.
+    const carolHearsRemoval = collect(carolSocket, "conversation:updated", 1);
     expect((await cluster.http(0, "DELETE", `/v1/conversations/${conversation.id}/members/hr-bob`, { token: alice })).status).toBe(204);
-    // The removal's leave and invalidation reach gateway 1 while the handshake still waits.
-    await sleep(200);
+    // The removal's leave and invalidation reach gateway 1 while the handshake still waits:
+    // both were published before the announcement carol hears there.
+    await carolHearsRemoval;
+    await sleep(100);
     release();
     const bobSocket = await connecting;
     paused.delete("hr-bob");
