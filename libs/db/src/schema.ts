@@ -44,7 +44,7 @@ export const conversations = pgTable(
     lastMessageAt: timestamp("last_message_at", { withTimezone: true, mode: "date" }),
     /** For direct conversations only: the two user ids, sorted, so one pair has one conversation. */
     directKey: text("direct_key"),
-    /** Rows in members for this conversation, kept exact by triggers (migrations/0009_members_counted.sql). */
+    /** Rows in members for this conversation, kept exact by triggers (migrations/0011_members_counted.sql). */
     memberCount: integer("member_count").notNull().default(0),
   },
   (t) => [

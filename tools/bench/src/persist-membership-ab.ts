@@ -1,6 +1,6 @@
 /**
  * node tools/bench/dist/persist-membership-ab.js: the commit function with and without its
- * membership check (migrations 0008 and 0010), side by side in one database, in interleaved
+ * membership check (migrations 0008 and 0012), side by side in one database, in interleaved
  * rounds, so whatever else loads the machine weighs on both alike. The full message-path bench
  * cannot tell a difference this small apart from its noise on a shared machine
  * (docs/decisions/0037-exact-membership.md has the numbers of both).
@@ -28,7 +28,7 @@ const pg = await startPostgres({ durable: true });
 const db = await createDatabase(pg.url, { prefix: "persist_ab" });
 const sql = postgres(db.url, { max: 1, onnotice: () => {} });
 try {
-  // The database is at the newest migration (0010's function); 0008's beside it under another name.
+  // The database is at the newest migration (0012's function); 0008's beside it under another name.
   for (const s of statements("0008_persist_batch_lookups_by_key.sql")) await sql.unsafe(s.replaceAll("parley_persist_batch(", "parley_persist_batch_0008("));
   const conversations: string[] = [];
   for (let c = 0; c < CONVERSATIONS; c++) {

@@ -196,7 +196,7 @@ async function measureWrites(database: Database, conversationIds: string[], writ
   const random = prng(7);
   const words = HEAD_WORDS.concat(["kalo", "mibe", "tuzo", "refa", "dosu", "nevi"]);
   const batches: number[] = [];
-  // The commit refuses a sender who is not a member (migration 0010): each write is by a member.
+  // The commit refuses a sender who is not a member (migration 0012): each write is by a member.
   const senders = await database.sql<{ conversation_id: string; user_id: string }[]>`
     select distinct on (conversation_id) conversation_id, user_id from members
     where conversation_id = any(${conversationIds}::uuid[]) order by conversation_id, user_id`;

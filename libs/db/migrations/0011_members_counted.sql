@@ -10,7 +10,7 @@
 --
 -- The triggers also serialise membership changes with commits: each one updates the
 -- conversation's row, which parley_persist_batch locks FOR UPDATE first, so a removal and a
--- batch holding a message of the removed member are ordered (0010 checks membership).
+-- batch holding a message of the removed member are ordered (0012 checks membership).
 ALTER TABLE "conversations" ADD COLUMN IF NOT EXISTS "member_count" integer NOT NULL DEFAULT 0;
 --> statement-breakpoint
 UPDATE conversations c SET member_count = m.n
