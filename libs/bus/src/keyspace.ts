@@ -14,6 +14,8 @@ export interface Keyspace {
   membershipChannel: string;
   /** Prefix of the per-user token buckets, one per class of event (`<prefix>:<class>:{user}`, gateway limits/token-buckets.ts). */
   rateLimitPrefix: string;
+  /** Prefix of the per-user member-add token buckets (`<prefix>:{user}`, gateway conversations/member-add-limiter.ts). */
+  memberAddRateLimitPrefix: string;
   /**
    * Presence bookkeeping. One hash tag for all of it: the scripts that move a socket count
    * touch the pod's hash, the cluster-wide hash and the dirty set together.
@@ -65,6 +67,7 @@ export function createKeyspace(namespace = ""): Keyspace {
     ackChannel: (podId) => `${namespace}parley:ack:{${podId}}`,
     membershipChannel: `${namespace}parley:membership`,
     rateLimitPrefix: `${namespace}parley:rl`,
+    memberAddRateLimitPrefix: `${namespace}parley:rl:member-adds`,
     presence: {
       pods: `${namespace}parley:{presence}:pods`,
       podCounts: (podId) => `${namespace}parley:{presence}:pod:${podId}`,

@@ -33,6 +33,63 @@ export interface CreateConversation {
   memberIds: readonly string[];
 }
 
+/** Caps on membership, checked inside the writing transaction (none: unlimited). */
+export interface MembershipLimits {
+  /** Members of one conversation at most. */
+  maxMembers: number;
+  /** Conversations one user belongs to at most. */
+  maxConversationsPerUser: number;
+}
+
+/** A membership change refused because it would pass a cap of `MembershipLimits`; nothing was changed. */
+export class MembershipLimitError extends Error {
+  override readonly name = "MembershipLimitError";
+  constructor(
+    readonly limit: "members_per_conversation" | "conversations_per_user",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** pg_advisory_xact_lock's first key for "one user's membership count" (the second is hashtext(user id)). */
+const USER_MEMBERSHIPS_LOCK = 7406154;
+
+/**
+ * Checks the caps after rows were inserted, inside their transaction, and throws (rolling it
+ * back) when one is passed. Exact under concurrency:
+ * - `member_count` is kept by a trigger that updates the conversation's row (0009), so two
+ *   transactions adding to one conversation queue on that row and the second sees the first's count;
+ * - per-user counts are taken under a transaction lock per user (taken by `lockUsers` before
+ *   the insert), so two conversations adding the same user queue too.
+ * A user's count reads at most `maxConversationsPerUser + 1` index entries, whatever the user
+ * was put into: bounded work per added user.
+ */
+async function checkLimits(tx: Sql, conversationId: string, added: readonly string[], limits: MembershipLimits): Promise<void> {
+  if (added.length === 0) return;
+  const [row] = await tx<{ member_count: number }[]>`select member_count from conversations where id = ${conversationId}`;
+  if (row && row.member_count > limits.maxMembers) {
+    throw new MembershipLimitError("members_per_conversation", `a conversation has at most ${limits.maxMembers} members`);
+  }
+  const over = await tx<{ user_id: string }[]>`
+    select u.user_id from unnest(${added as string[]}::text[]) as u(user_id)
+    where (select count(*) from (
+      select 1 from members m where m.user_id = u.user_id limit ${limits.maxConversationsPerUser + 1}
+    ) n) > ${limits.maxConversationsPerUser}
+    limit 1`;
+  if (over[0]) {
+    throw new MembershipLimitError("conversations_per_user", `${over[0].user_id} already belongs to ${limits.maxConversationsPerUser} conversations, the most a user may`);
+  }
+}
+
+/** Transaction locks on the users' membership counts, in one order (two adds never deadlock). */
+async function lockUsers(tx: Sql, userIds: readonly string[]): Promise<void> {
+  if (userIds.length === 0) return;
+  await tx`
+    select pg_advisory_xact_lock(${USER_MEMBERSHIPS_LOCK}, h)
+    from (select distinct hashtext(u) as h from unnest(${userIds as string[]}::text[]) as u order by 1) l`;
+}
+
 /**
  * Creates a conversation with its members; the creator is always the owner. A direct
  * conversation between two users exists once: asking again returns it (`created: false`).
@@ -40,6 +97,7 @@ export interface CreateConversation {
 export async function createConversation(
   sql: Sql,
   input: CreateConversation,
+  limits?: MembershipLimits,
 ): Promise<{ conversation: Conversation; created: boolean }> {
   const memberIds = [...new Set([input.createdBy, ...input.memberIds])];
   const directKey = input.kind === "direct" ? directKeyOf(memberIds[0]!, memberIds[1] ?? memberIds[0]!) : null;
@@ -58,9 +116,11 @@ export async function createConversation(
       return { conversation: await withMembers(tx, toConversation(existing!)), created: false };
     }
     const roles = memberIds.map((id) => (id === input.createdBy ? "owner" : "member"));
+    if (limits) await lockUsers(tx, memberIds);
     await tx`
       insert into members (conversation_id, user_id, role)
       select ${row.id}, user_id, role from unnest(${memberIds}::text[], ${roles}::text[]) as t(user_id, role)`;
+    if (limits) await checkLimits(tx, row.id, memberIds, limits);
     return { conversation: await withMembers(tx, toConversation(row)), created: true };
   });
 }
@@ -97,6 +157,14 @@ export async function memberRole(sql: Sql, conversationId: string, userId: strin
   return row?.role;
 }
 
+/** Which of these users are members of the conversation (one look-up of the primary key each). */
+export async function membersAmong(sql: Sql, conversationId: string, userIds: readonly string[]): Promise<string[]> {
+  if (userIds.length === 0) return [];
+  const rows = await sql<{ user_id: string }[]>`
+    select user_id from members where conversation_id = ${conversationId} and user_id = any(${userIds as string[]}::text[])`;
+  return rows.map((r) => r.user_id);
+}
+
 export async function conversationIdsOf(sql: Sql, userId: string): Promise<string[]> {
   const rows = await sql<{ conversation_id: string }[]>`
     select conversation_id from members where user_id = ${userId}`;
@@ -110,17 +178,23 @@ export async function renameConversation(sql: Sql, id: string, title: string): P
   return row ? withMembers(sql, toConversation(row)) : undefined;
 }
 
-/** Adds members (idempotent); returns the ids that were not members before. */
-export async function addMembers(sql: Sql, conversationId: string, userIds: readonly string[]): Promise<string[]> {
+/**
+ * Adds members (idempotent); returns the ids that were not members before. With `limits`, an
+ * add that would pass one throws MembershipLimitError and adds no one.
+ */
+export async function addMembers(sql: Sql, conversationId: string, userIds: readonly string[], limits?: MembershipLimits): Promise<string[]> {
   return sql.begin(async (txRaw) => {
     const tx = txRaw as unknown as Sql;
     await ensureUsers(tx, userIds);
+    if (limits) await lockUsers(tx, userIds);
     const rows = await tx<{ user_id: string }[]>`
       insert into members (conversation_id, user_id, role)
       select ${conversationId}, user_id, 'member' from unnest(${userIds as string[]}::text[]) as t(user_id)
       on conflict do nothing
       returning user_id`;
-    return rows.map((r) => r.user_id);
+    const added = rows.map((r) => r.user_id);
+    if (limits) await checkLimits(tx, conversationId, added, limits);
+    return added;
   });
 }
 

@@ -9,6 +9,27 @@ export interface ReadState {
   readMoved: boolean;
   /** Reading implies delivery: the delivered watermark moved with it (a delivered receipt is due). */
   deliveredMoved: boolean;
+  /**
+   * Who hears the receipts: undefined for every member (the conversation's room); in a
+   * conversation above `ReceiptAudience.aboveMembers`, only these users (see receiptAudience).
+   */
+  audience?: string[];
+}
+
+/**
+ * Receipts in big conversations (docs/decisions/0035-receipts-in-big-rooms.md): above
+ * `aboveMembers` members a watermark's receipt goes only to the senders of the messages it
+ * passed over, the newest `maxMessages` of them (each sender's own other messages below are
+ * covered by the watermark too). Everyone else can read any member's watermarks from the
+ * conversation's members.
+ */
+/** The newest messages a watermark passed over whose senders hear it in a big conversation (bounds the look-up). */
+export const RECEIPT_AUDIENCE_MAX_MESSAGES = 100;
+
+export interface ReceiptAudience {
+  aboveMembers: number;
+  /** The newest messages a watermark passed over whose senders hear it; bounds the look-up. */
+  maxMessages: number;
 }
 
 /**
@@ -25,12 +46,26 @@ export interface ReadState {
  *   is the same number `sync` and `GET /v1/conversations` compute: last_seq − read_seq − the
  *   reader's own messages after read_seq.
  */
-export async function markRead(sql: Sql, conversationId: string, userId: string, seq: number): Promise<ReadState | undefined> {
+export async function markRead(
+  sql: Sql,
+  conversationId: string,
+  userId: string,
+  seq: number,
+  audience?: ReceiptAudience,
+): Promise<ReadState | undefined> {
   const [row] = await sql<
-    { last_seq: number; old_read: number; old_delivered: number; new_read: number | null; new_delivered: number | null; own_unread: number }[]
+    {
+      last_seq: number;
+      old_read: number;
+      old_delivered: number;
+      new_read: number | null;
+      new_delivered: number | null;
+      own_unread: number;
+      audience: string[] | null;
+    }[]
   >`
     with cur as (
-      select mb.read_seq, mb.delivered_seq, c.last_seq, least(${seq}::int8, c.last_seq) as target
+      select mb.read_seq, mb.delivered_seq, c.last_seq, c.member_count, least(${seq}::int8, c.last_seq) as target
       from members mb join conversations c on c.id = mb.conversation_id
       where mb.conversation_id = ${conversationId} and mb.user_id = ${userId}
       for update of mb
@@ -46,7 +81,17 @@ export async function markRead(sql: Sql, conversationId: string, userId: string,
       upd.read_seq as new_read, upd.delivered_seq as new_delivered,
       (select count(*)::int from messages m
         where m.conversation_id = ${conversationId} and m.sender_id = ${userId}
-          and m.seq > coalesce(upd.read_seq, cur.read_seq) and m.seq <= cur.last_seq) as own_unread
+          and m.seq > coalesce(upd.read_seq, cur.read_seq) and m.seq <= cur.last_seq) as own_unread,
+      ${
+        audience
+          ? sql`case when upd.read_seq is not null and cur.member_count > ${audience.aboveMembers} then array(
+              select distinct s.sender_id from (
+                select m.sender_id from messages m
+                where m.conversation_id = ${conversationId} and m.seq > cur.read_seq and m.seq <= upd.read_seq
+                order by m.seq desc limit ${audience.maxMessages}
+              ) s where s.sender_id <> ${userId}) end`
+          : sql`null::text[]`
+      } as audience
     from cur left join upd on true`;
   if (!row) return undefined;
   const lastReadSeq = row.new_read ?? row.old_read;
@@ -55,11 +100,15 @@ export async function markRead(sql: Sql, conversationId: string, userId: string,
     unreadCount: Math.max(0, row.last_seq - lastReadSeq - row.own_unread),
     readMoved: row.new_read !== null,
     deliveredMoved: row.new_delivered !== null && row.new_delivered > row.old_delivered,
+    ...(row.audience ? { audience: row.audience } : {}),
   };
 }
 
 /** A `message:delivered` watermark: the shape the receipts jobs carry (@parley/bus `DeliveredReceipt`). */
 export type DeliveredWatermark = DeliveredReceipt;
+
+/** A watermark that moved, and who hears its receipt (undefined: every member; see ReceiptAudience). */
+export type MovedWatermark = DeliveredWatermark & { audience?: string[] };
 
 /**
  * Applies many `message:delivered` watermarks in one statement and returns only those that
@@ -71,9 +120,13 @@ export type DeliveredWatermark = DeliveredReceipt;
  * (two delivery replicas) queue behind each other instead of deadlocking; the WHERE is
  * checked again on the locked, newest row, so a batch that lost a race returns nothing for it.
  */
-export async function applyDelivered(sql: Sql, watermarks: readonly DeliveredWatermark[]): Promise<DeliveredWatermark[]> {
+export async function applyDelivered(
+  sql: Sql,
+  watermarks: readonly DeliveredWatermark[],
+  audience?: ReceiptAudience,
+): Promise<MovedWatermark[]> {
   if (watermarks.length === 0) return [];
-  const rows = await sql<{ conversation_id: string; user_id: string; delivered_seq: number }[]>`
+  const rows = await sql<{ conversation_id: string; user_id: string; delivered_seq: number; audience: string[] | null }[]>`
     with v as (
       select * from unnest(
         ${watermarks.map((w) => w.conversationId)}::uuid[],
@@ -82,19 +135,38 @@ export async function applyDelivered(sql: Sql, watermarks: readonly DeliveredWat
       ) as v(cid, uid, seq)
     ),
     locked as (
-      select mb.conversation_id, mb.user_id, least(v.seq, c.last_seq) as target
+      select mb.conversation_id, mb.user_id, least(v.seq, c.last_seq) as target, mb.delivered_seq as old_seq, c.member_count
       from v
       join members mb on mb.conversation_id = v.cid and mb.user_id = v.uid
       join conversations c on c.id = v.cid
       where mb.delivered_seq < least(v.seq, c.last_seq)
       order by mb.conversation_id, mb.user_id
       for update of mb
+    ),
+    moved as (
+      update members mb set delivered_seq = locked.target
+      from locked
+      where mb.conversation_id = locked.conversation_id and mb.user_id = locked.user_id and mb.delivered_seq < locked.target
+      returning mb.conversation_id, mb.user_id, mb.delivered_seq, locked.old_seq, locked.member_count
     )
-    update members mb set delivered_seq = locked.target
-    from locked
-    where mb.conversation_id = locked.conversation_id and mb.user_id = locked.user_id and mb.delivered_seq < locked.target
-    returning mb.conversation_id, mb.user_id, mb.delivered_seq`;
-  return rows.map((r) => ({ conversationId: r.conversation_id, userId: r.user_id, seq: r.delivered_seq }));
+    select mv.conversation_id, mv.user_id, mv.delivered_seq,
+      ${
+        audience
+          ? sql`case when mv.member_count > ${audience.aboveMembers} then array(
+              select distinct s.sender_id from (
+                select m.sender_id from messages m
+                where m.conversation_id = mv.conversation_id and m.seq > mv.old_seq and m.seq <= mv.delivered_seq
+                order by m.seq desc limit ${audience.maxMessages}
+              ) s where s.sender_id <> mv.user_id) end`
+          : sql`null::text[]`
+      } as audience
+    from moved mv`;
+  return rows.map((r) => ({
+    conversationId: r.conversation_id,
+    userId: r.user_id,
+    seq: r.delivered_seq,
+    ...(r.audience ? { audience: r.audience } : {}),
+  }));
 }
 
 /** Members of the given conversations with their read watermark (who a new message may notify). */

@@ -4,6 +4,7 @@ import {
   check,
   customType,
   index,
+  integer,
   jsonb,
   pgTable,
   primaryKey,
@@ -43,6 +44,8 @@ export const conversations = pgTable(
     lastMessageAt: timestamp("last_message_at", { withTimezone: true, mode: "date" }),
     /** For direct conversations only: the two user ids, sorted, so one pair has one conversation. */
     directKey: text("direct_key"),
+    /** Rows in members for this conversation, kept exact by triggers (migrations/0011_members_counted.sql). */
+    memberCount: integer("member_count").notNull().default(0),
   },
   (t) => [
     uniqueIndex("conversations_direct_key_uq").on(t.directKey),

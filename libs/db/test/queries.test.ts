@@ -4,7 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "@parley/testkit/vitest";
 import type { TestDatabase } from "@parley/testkit";
 import {
+  addMembers,
   applyDelivered,
+  MembershipLimitError,
+  removeMember,
   cleanSearchPendingList,
   createConversation,
   createDatabase,
@@ -188,5 +191,77 @@ describe("read state", () => {
     expect(second.nextCursor).toBeNull();
     const seen = new Set([...first.conversations, ...second.conversations].map((c) => c.id));
     expect(seen.size).toBe(5);
+  });
+});
+
+// Issue 12, point 5: the commit checks that the sender is a member, so a gateway's stale
+// membership answer cannot let a removed member post.
+describe("persistBatch and membership", () => {
+  it("refuses a removed member's item with FORBIDDEN and stores nothing of it, the rest of the batch as usual", async () => {
+    const c = await newConversation("alice", ["bob", "carol"]);
+    const before = item(c, { senderId: "bob", senderName: "Bob" });
+    expect((await persistBatch(database.sql, [before]))[0]).toMatchObject({ ok: true, message: { seq: 1 } });
+    expect(await removeMember(database.sql, c, "bob")).toBe(true);
+    const refused = item(c, { senderId: "bob", senderName: "Bob" });
+    const out = await persistBatch(database.sql, [refused, item(c, { senderId: "carol" }), item(c, { senderId: "never-a-member" })]);
+    expect(out[0]).toEqual({ ok: false, error: { code: "FORBIDDEN", message: "not a member of this conversation" } });
+    expect(out[1]).toMatchObject({ ok: true, message: { seq: 2 } });
+    expect(out[2]).toMatchObject({ ok: false, error: { code: "FORBIDDEN" } });
+    const rows = await database.sql<{ sender_id: string }[]>`select sender_id from messages where conversation_id = ${c} order by seq`;
+    expect(rows.map((r) => r.sender_id)).toEqual(["bob", "carol"]);
+    // A retry of what bob sent before he left is still answered with the stored message.
+    expect((await persistBatch(database.sql, [{ ...before, id: randomUUID() }]))[0]).toMatchObject({ ok: true, duplicate: true, message: { id: before.id } });
+  });
+});
+
+describe("membership counts and limits", () => {
+  const countOf = async (c: string) =>
+    (await database.sql<{ member_count: number }[]>`select member_count from conversations where id = ${c}`)[0]!.member_count;
+
+  it("keeps member_count exact through creations, adds (repeated ones included) and removals", async () => {
+    const c = await newConversation("alice", ["bob"]);
+    expect(await countOf(c)).toBe(2);
+    expect(await addMembers(database.sql, c, ["carol", "dave", "bob"])).toEqual(["carol", "dave"]);
+    expect(await countOf(c)).toBe(4);
+    await removeMember(database.sql, c, "dave");
+    expect(await countOf(c)).toBe(3);
+  });
+
+  it("refuses an add past the members cap or a user's conversations cap, adding no one", async () => {
+    const limits = { maxMembers: 3, maxConversationsPerUser: 2 };
+    const c = await newConversation("lim-owner", ["lim-a"]);
+    await expect(addMembers(database.sql, c, ["lim-b", "lim-c"], limits)).rejects.toMatchObject({ limit: "members_per_conversation" });
+    expect(await countOf(c)).toBe(2);
+    expect(await addMembers(database.sql, c, ["lim-b"], limits)).toEqual(["lim-b"]);
+    const d = await newConversation("lim-other", []);
+    const e = await newConversation("lim-third", []);
+    expect(await addMembers(database.sql, d, ["lim-a"], limits)).toEqual(["lim-a"]);
+    const err = await addMembers(database.sql, e, ["lim-a"], limits).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MembershipLimitError);
+    expect(err).toMatchObject({ limit: "conversations_per_user" });
+    expect(await countOf(e)).toBe(1);
+  });
+});
+
+// Issue 12, point 4: in a conversation above the threshold, a receipt's audience is the
+// senders of the messages its watermark passed over, not the whole room.
+describe("receipt audience", () => {
+  const audience = { aboveMembers: 3, maxMessages: 100 };
+
+  it("is the whole room (undefined) up to the threshold, the senders passed over (not the reader) above it", async () => {
+    const small = await newConversation("ra-alice", ["ra-bob", "ra-carol"]);
+    await persistBatch(database.sql, [item(small, { senderId: "ra-alice" })]);
+    expect((await markRead(database.sql, small, "ra-bob", 1, audience))?.audience).toBeUndefined();
+    expect((await applyDelivered(database.sql, [{ conversationId: small, userId: "ra-carol", seq: 1 }], audience))[0]?.audience).toBeUndefined();
+
+    const big = await newConversation("ra-alice", ["ra-bob", "ra-carol", "ra-dave"]);
+    await persistBatch(database.sql, [item(big, { senderId: "ra-alice" }), item(big, { senderId: "ra-dave" }), item(big, { senderId: "ra-bob" })]);
+    const read = await markRead(database.sql, big, "ra-bob", 2, audience);
+    expect(read).toMatchObject({ readMoved: true });
+    expect(read?.audience?.sort()).toEqual(["ra-alice", "ra-dave"]);
+    // From 2 to 3: only bob's own message, so no one else needs to hear it.
+    expect((await markRead(database.sql, big, "ra-bob", 3, audience))?.audience).toEqual([]);
+    const [moved] = await applyDelivered(database.sql, [{ conversationId: big, userId: "ra-carol", seq: 3 }], audience);
+    expect(moved?.audience?.sort()).toEqual(["ra-alice", "ra-bob", "ra-dave"]);
   });
 });

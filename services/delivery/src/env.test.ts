@@ -5,7 +5,7 @@ describe("delivery config", () => {
   it("has sensible defaults, with notifications off", () => {
     expect(loadConfig({})).toMatchObject({
       metricsPort: 9102,
-      receipts: { concurrency: 64 },
+      receipts: { concurrency: 64, roomMaxMembers: 100 },
       notifications: { handOffConcurrency: 1, pushConcurrency: 16, collapseMs: 5_000, attempts: 8, previewChars: 140 },
     });
     expect(loadConfig({}).notifications.webhook).toBeUndefined();

@@ -14,6 +14,13 @@ export const DeliveryEnv = CommonEnv.extend({
   /** Delivered watermarks in one UPDATE at most. */
   RECEIPT_MAX_BATCH: z.coerce.number().int().min(1).max(50_000).default(5_000),
   /**
+   * Above this many members a delivered receipt goes only to the senders of the messages it
+   * covers, not to the whole room (each member's receipt sent to every member grows with the
+   * square of the room). 100: a group's members all see who got what, as chat apps show it;
+   * keep it equal to the gateways' RECEIPT_ROOM_MAX_MEMBERS.
+   */
+  RECEIPT_ROOM_MAX_MEMBERS: z.coerce.number().int().min(0).max(1_000_000).default(100),
+  /**
    * Hand-off jobs (committed batches) processed at once by this replica. Counts stay exact at any
    * value and with any number of replicas: the collapse script counts each seq once, in any order.
    */
@@ -65,7 +72,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     metricsPort: env.METRICS_PORT,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     database: { poolSize: env.DATABASE_POOL_SIZE },
-    receipts: { concurrency: env.RECEIPT_CONCURRENCY, maxBatch: env.RECEIPT_MAX_BATCH },
+    receipts: { concurrency: env.RECEIPT_CONCURRENCY, maxBatch: env.RECEIPT_MAX_BATCH, roomMaxMembers: env.RECEIPT_ROOM_MAX_MEMBERS },
     notifications: {
       collapseMs: env.PUSH_COLLAPSE_MS,
       attempts: env.PUSH_ATTEMPTS,

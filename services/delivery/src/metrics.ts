@@ -30,6 +30,11 @@ export function createDeliveryMetrics(registry: Registry) {
       help: "receipt events published to conversation rooms by the delivery service.",
       registers: [registry],
     }),
+    receiptsNarrowed: new Counter({
+      name: "parley_delivery_receipts_narrowed_total",
+      help: "Delivered receipts of conversations above RECEIPT_ROOM_MAX_MEMBERS, sent only to the senders of the messages they cover instead of the whole room.",
+      registers: [registry],
+    }),
     receiptBatchSize: new Histogram({
       name: "parley_delivery_receipt_batch_size",
       help: "Delivered watermarks applied in one SQL statement.",

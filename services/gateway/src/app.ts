@@ -32,6 +32,8 @@ import { PendingAcks } from "./send/pending-acks.js";
 import { SendBuffer } from "./send/send-buffer.js";
 import { SendService } from "./send/send-service.js";
 import { attachSockets } from "./socket/attach.js";
+import { RoomSync } from "./socket/room-sync.js";
+import { createMemberAddLimiter } from "./conversations/member-add-limiter.js";
 import { createHandlers } from "./socket/handlers.js";
 import { registerHttpLimits } from "./limits/http-limits.js";
 import { createLimitMetrics } from "./limits/metrics.js";
@@ -63,6 +65,11 @@ export interface GatewayDeps {
   keyspace: Keyspace;
   /** Certificate and key (PEM): HTTPS and WSS on the same port instead of plain HTTP (server.ts reads TLS_CERT_FILE/TLS_KEY_FILE). */
   tls?: { cert: Buffer; key: Buffer } | undefined;
+  /** Tests only: pauses that make races happen in one order (never set in server.ts). */
+  testHooks?: {
+    /** Runs in a socket handshake once the user's conversations were read, before it goes on. */
+    afterMembershipRead?: (userId: string) => Promise<void>;
+  };
 }
 
 export interface Gateway {
@@ -129,12 +136,14 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
 
   const lookupBudget = new MembershipLookupBudget({ perSecond: config.database.membershipLookupsPerSecond, refused: metrics.membershipLookupsRefused });
   const membership = new MembershipCache(lookupBudget.wrap((conversationId, userId) => memberRole(deps.database.sql, conversationId, userId)));
+  const rooms = new RoomSync({ io, database: deps.database, dbGuard, logger });
   const invalidation = new MembershipInvalidation({
     cache: membership,
     publisher: deps.redis,
     subscriber: deps.eventsSubscriber,
     channel: deps.keyspace.membershipChannel,
     logger,
+    onChange: (change) => rooms.changed(change.conversationId, change.userIds),
   });
   const pending = new PendingAcks(config.send.timeoutMs);
   const buffer = new SendBuffer(
@@ -175,6 +184,12 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     io,
     dbGuard,
     metrics,
+    limits: { maxMembers: config.membership.maxMembers, maxConversationsPerUser: config.membership.maxConversationsPerUser },
+    addLimiter: createMemberAddLimiter(deps.redis, {
+      keyPrefix: deps.keyspace.memberAddRateLimitPrefix,
+      perMinute: config.membership.addsPerMinute,
+      onRefused: () => metrics.membershipLimited.inc({ limit: "member_adds_per_minute" }),
+    }),
   });
 
   const receipts = new ReceiptService({
@@ -186,6 +201,8 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     io,
     logger,
     dbGuard,
+    roomMaxMembers: config.receipts.roomMaxMembers,
+    onNarrowed: (n) => metrics.receiptsNarrowed.inc(n),
   });
   const changes = new MessageChangeService({
     database: deps.database,
@@ -239,6 +256,8 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     dbGuard,
     hooks: socketHooks,
     limits: socketLimits,
+    rooms,
+    afterMembershipRead: deps.testHooks?.afterMembershipRead,
   });
   realtime.start();
   // A gap in the adapter's subscription: rooms re-checked, sockets told to sync.

@@ -117,9 +117,14 @@ describe("gateway config", () => {
       persistStreamMaxLen: 1_000_000,
       bodyMaxChars: 4_000,
     });
-    expect(config.receipts).toEqual({ batchWindowMs: 5 });
+    expect(config.receipts).toEqual({ batchWindowMs: 5, roomMaxMembers: 100 });
+    expect(config.membership).toEqual({ maxMembers: 10_000, maxConversationsPerUser: 1_000, addsPerMinute: 600 });
     expect(config.presence).toEqual({ heartbeatMs: 5_000 });
     expect(config.typing).toEqual({ throttleMs: 3_000, timeoutMs: 6_000, shedLoopDelayMs: 100 });
+  });
+
+  it("refuses a member-add budget smaller than one full add request", () => {
+    expect(() => loadConfig({ MEMBER_ADDS_PER_MINUTE: "499" })).toThrow(/MEMBER_ADDS_PER_MINUTE/);
   });
 
   it("signs with the development secret only when no key is configured", () => {

@@ -71,6 +71,31 @@ export const GatewayEnv = CommonEnv.extend({
    * message: the most frequent event); after a quiet spell one leaves at once.
    */
   RECEIPT_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1_000).default(5),
+  /**
+   * Above this many members a read receipt goes only to the senders of the messages read, not
+   * to the whole room: a member's receipt sent to every member grows with the square of the
+   * room (one message in a 10,000-member room: 20,000 receipts × 10,000 sockets). 100: a group's
+   * members all see who read what, as chat apps show it. Keep it equal to the delivery service's.
+   */
+  RECEIPT_ROOM_MAX_MEMBERS: z.coerce.number().int().min(0).max(1_000_000).default(100),
+  /**
+   * Members of one conversation at most (adds past it: FORBIDDEN). 10,000: a large community
+   * space; receipts above RECEIPT_ROOM_MAX_MEMBERS keep such a room's cost linear, and the
+   * cluster tests run a room of this size.
+   */
+  MAX_MEMBERS_PER_CONVERSATION: z.coerce.number().int().min(2).max(1_000_000).default(10_000),
+  /**
+   * Conversations one user belongs to at most (adding a user past it: FORBIDDEN). Every
+   * handshake, sync and presence change of a user costs in proportion to this; 1,000 is far
+   * above what people use, and far below what an attacker adding a victim everywhere would reach.
+   */
+  MAX_CONVERSATIONS_PER_USER: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  /**
+   * Users one user may add to conversations per minute (creations included, each member named
+   * counting one; RATE_LIMITED past it). 600: a few full-size adds of 500 a minute for an admin
+   * setting up a space; an attacker needs over an hour to put a victim into 1,000 conversations.
+   */
+  MEMBER_ADDS_PER_MINUTE: z.coerce.number().int().min(LIMITS.membersPerRequest, "MEMBER_ADDS_PER_MINUTE must allow one full add request").max(1_000_000).default(600),
   MESSAGE_BODY_MAX_CHARS: z.coerce.number().int().min(1).max(LIMITS.messageBodyChars).default(LIMITS.messageBodyChars),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
   /**
@@ -249,8 +274,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       persistStreamMaxLen: env.PERSIST_STREAM_MAXLEN,
       bodyMaxChars: env.MESSAGE_BODY_MAX_CHARS,
     },
-    receipts: { batchWindowMs: env.RECEIPT_BATCH_WINDOW_MS },
+    receipts: { batchWindowMs: env.RECEIPT_BATCH_WINDOW_MS, roomMaxMembers: env.RECEIPT_ROOM_MAX_MEMBERS },
     search: { maxRows: env.SEARCH_MAX_ROWS },
+    membership: {
+      maxMembers: env.MAX_MEMBERS_PER_CONVERSATION,
+      maxConversationsPerUser: env.MAX_CONVERSATIONS_PER_USER,
+      addsPerMinute: env.MEMBER_ADDS_PER_MINUTE,
+    },
     presence: { heartbeatMs: env.PRESENCE_HEARTBEAT_MS },
     typing: { throttleMs: env.TYPING_THROTTLE_MS, timeoutMs: env.TYPING_TIMEOUT_MS, shedLoopDelayMs: env.TYPING_SHED_LOOP_DELAY_MS },
     limits: {

@@ -7,6 +7,9 @@ export type GatewayMetrics = ReturnType<typeof createGatewayMetrics>;
 /** Every way a socket handshake ends: accepted, refused by the token check, by the cluster, by a socket cap, while draining, or for its origin. */
 export const HANDSHAKE_OUTCOMES = ["accepted", ...AUTH_REFUSAL_CODES, "UNAVAILABLE", "INTERNAL", SOCKET_CAP_REFUSAL_CODE, "draining", "origin"] as const;
 
+/** The membership limits a change can be refused by (parley_gateway_membership_limited_total's label). */
+export const MEMBERSHIP_LIMITS = ["members_per_conversation", "conversations_per_user", "member_adds_per_minute"] as const;
+
 /** Base units, low-cardinality labels: never a user or conversation id. */
 export function createGatewayMetrics(registry: Registry) {
   return {
@@ -97,6 +100,20 @@ export function createGatewayMetrics(registry: Registry) {
       name: "parley_gateway_disconnects_total",
       help: "Sockets disconnected from this pod, by Socket.IO's reason (transport close, ping timeout, client namespace disconnect, server namespace disconnect, server shutting down, …; other for anything unknown).",
       labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    membershipLimited: startAtZero(
+      new Counter({
+        name: "parley_gateway_membership_limited_total",
+        help: "Conversation creations and member adds refused by a membership limit (members_per_conversation, conversations_per_user: FORBIDDEN; member_adds_per_minute: RATE_LIMITED).",
+        labelNames: ["limit"] as const,
+        registers: [registry],
+      }),
+      eachOf("limit", MEMBERSHIP_LIMITS),
+    ),
+    receiptsNarrowed: new Counter({
+      name: "parley_gateway_receipts_narrowed_total",
+      help: "Receipts of conversations above RECEIPT_ROOM_MAX_MEMBERS, sent only to the senders of the messages read instead of the whole room.",
       registers: [registry],
     }),
     pendingAcks: new Gauge({

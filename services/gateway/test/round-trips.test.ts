@@ -71,6 +71,7 @@ describe("membership invalidation", () => {
         subscriber: await connect(`round-trips:${name}`, "subscriber"),
         channel: keyspace.membershipChannel,
         logger,
+        onChange: () => {},
       });
       await invalidation.start();
       return { cache, invalidation };

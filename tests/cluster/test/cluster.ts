@@ -21,6 +21,8 @@ export interface ClusterOptions {
   adminDatabaseUrl?: string;
   /** Gateway settings as environment variables (services/gateway/src/env.ts), over the cluster's own. */
   gatewayEnv?: Record<string, string>;
+  /** Test hooks of gateway i (GatewayDeps.testHooks): pauses that make a race happen in one order. */
+  gatewayHooks?: (i: number) => Parameters<typeof buildApp>[0]["testHooks"];
   verifier?: Parameters<typeof createTokenVerifier>[0];
   /** Start the persister (default true). */
   persister?: boolean;
@@ -105,6 +107,7 @@ export async function startCluster(options: ClusterOptions = {}) {
       eventsSubscriber,
       receiptsQueue,
       keyspace,
+      testHooks: options.gatewayHooks?.(i),
     });
     const port = await gateway.listen(0, "127.0.0.1");
     nodes.push({ gateway, url: `http://127.0.0.1:${port}`, database: gwDatabase, redis: [redis], adapterSubscriber, receiptsQueue, registry });

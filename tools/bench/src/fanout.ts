@@ -274,10 +274,12 @@ export async function runFanout(ctx: FanoutContext): Promise<FanoutResults> {
   const profileDir = join(logDir, "profiles");
   const profile = process.argv.includes("--fanout-profile") ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-interval=500"] : [];
   if (profile.length) log(`  CPU profiles of the socket servers and load generators go to ${profileDir}`);
+  // One user makes the whole conversation: its member adds must fit one minute's budget.
+  const gatewayOnly = { MEMBER_ADDS_PER_MINUTE: String(Math.max(600, FANOUT_CONFIG.members)) };
   const gatewayPorts = [await freePort(), await freePort()];
   const gateways = gatewayPorts.map((port, i) => {
     const name = `gateway-${"ab"[i]}`;
-    const child = ctx.watch(BenchChild.spawn(name, join(root, "services/gateway/dist/server.js"), { ...common, PORT: String(port), HOST: "127.0.0.1", POD_NAME: `fanout-${name}` }, join(logDir, `fanout-${name}.log`), profile));
+    const child = ctx.watch(BenchChild.spawn(name, join(root, "services/gateway/dist/server.js"), { ...common, ...gatewayOnly, PORT: String(port), HOST: "127.0.0.1", POD_NAME: `fanout-${name}` }, join(logDir, `fanout-${name}.log`), profile));
     ctx.cpu.name(child.pid, name);
     ctx.cleanups.push(() => child.stop());
     return child;

@@ -196,17 +196,25 @@ async function measureWrites(database: Database, conversationIds: string[], writ
   const random = prng(7);
   const words = HEAD_WORDS.concat(["kalo", "mibe", "tuzo", "refa", "dosu", "nevi"]);
   const batches: number[] = [];
+  // The commit refuses a sender who is not a member (migration 0012): each write is by a member.
+  const senders = await database.sql<{ conversation_id: string; user_id: string }[]>`
+    select distinct on (conversation_id) conversation_id, user_id from members
+    where conversation_id = any(${conversationIds}::uuid[]) order by conversation_id, user_id`;
+  const senderOf = new Map(senders.map((r) => [r.conversation_id, r.user_id]));
   const started = performance.now();
   for (let done = 0; done < writeMessages; done += writeBatch) {
     const items: PersistItem[] = Array.from({ length: writeBatch }, () => {
       const conversationId = conversationIds[Math.floor(random() * conversationIds.length)]!;
       const length = 3 + Math.floor(random() * 15);
       const body = Array.from({ length }, () => words[Math.floor(words.length ** random()) - 1] ?? "the").join(" ");
-      return { id: randomUUID(), conversationId, senderId: "bench-user-1", senderName: "Bench User 1", clientMessageId: randomUUID(), kind: "text", body };
+      const senderId = senderOf.get(conversationId) ?? "bench-user-1";
+      return { id: randomUUID(), conversationId, senderId, senderName: senderId, clientMessageId: randomUUID(), kind: "text", body };
     });
     const t = performance.now();
-    await persistBatch(database.sql, items);
+    const outcomes = await persistBatch(database.sql, items);
     batches.push(performance.now() - t);
+    const refused = outcomes.find((o) => !o.ok);
+    if (refused) throw new Error(`a measured write was refused: ${JSON.stringify(refused)}`);
   }
   const total = performance.now() - started;
   batches.sort((a, b) => a - b);

@@ -1,11 +1,11 @@
-import type { DeliveredWatermark } from "@parley/db";
+import type { DeliveredWatermark, MovedWatermark } from "@parley/db";
 import { coalesceWatermarks } from "./coalesce.js";
 
 export interface ReceiptBatcherOptions {
   /** Applies coalesced watermarks in one statement; answers those that moved. */
-  apply(watermarks: DeliveredWatermark[]): Promise<DeliveredWatermark[]>;
+  apply(watermarks: DeliveredWatermark[]): Promise<MovedWatermark[]>;
   /** Runs after each statement, before the next: emits the receipts of what moved. */
-  onApplied(moved: DeliveredWatermark[], applied: number): void;
+  onApplied(moved: MovedWatermark[], applied: number): void;
   /** Watermarks in one statement at most (before coalescing). */
   maxBatch: number;
 }

@@ -1,6 +1,6 @@
 import { Worker, UnrecoverableError, type Job } from "bullmq";
-import { conversationRoom, JobCatalog, RoomEmitter } from "@parley/bus";
-import { applyDelivered, type DeliveredWatermark } from "@parley/db";
+import { conversationRoom, JobCatalog, RoomEmitter, userRoom } from "@parley/bus";
+import { applyDelivered, RECEIPT_AUDIENCE_MAX_MESSAGES, type MovedWatermark } from "@parley/db";
 import { BULLMQ_WORKER_METRICS } from "@parley/runtime";
 import type { DeliveryConfig } from "../env.js";
 import type { DeliveryContext, DeliveryModule } from "../module.js";
@@ -13,20 +13,29 @@ export type ReceiptsConfig = DeliveryConfig["receipts"];
 /**
  * `message:delivered` watermarks: the gateways batch them into `receipts` jobs; this applies
  * them to Postgres (monotonic, clamped) and sends a `receipt` to the conversation's members
- * for each watermark that actually moved, and for no other.
+ * for each watermark that actually moved, and for no other. In a conversation above
+ * `roomMaxMembers` members the receipt goes only to the senders of the messages it passed over
+ * (docs/decisions/0035-receipts-in-big-rooms.md): one message there would otherwise cost a
+ * receipt per member sent to every member.
  */
 export function createReceiptsModule(ctx: DeliveryContext, config: ReceiptsConfig): DeliveryModule {
   const { metrics, logger } = ctx;
   const emitter = new RoomEmitter(ctx.publishRedis, ctx.keyspace.adapterChannelPrefix);
 
-  const emit = (moved: DeliveredWatermark[]) => {
+  const audience = { aboveMembers: config.roomMaxMembers, maxMessages: RECEIPT_AUDIENCE_MAX_MESSAGES };
+  const emit = (moved: MovedWatermark[]) => {
     if (moved.length === 0) return;
     const at = new Date().toISOString();
     const pipeline = ctx.publishRedis.pipeline();
+    let narrowed = 0;
     for (const w of moved) {
-      const room = conversationRoom(w.conversationId);
-      pipeline.spublish(emitter.channelOf(room), emitter.encode(room, "receipt", { ...w, kind: "delivered", at }));
+      const receipt = { conversationId: w.conversationId, userId: w.userId, kind: "delivered" as const, seq: w.seq, at };
+      // One publish per room: a user's room has its own interest-routed channel.
+      const rooms = w.audience ? w.audience.map(userRoom) : [conversationRoom(w.conversationId)];
+      if (w.audience) narrowed++;
+      for (const room of rooms) pipeline.spublish(emitter.channelOf(room), emitter.encode(room, "receipt", receipt));
     }
+    if (narrowed > 0) metrics.receiptsNarrowed.inc(narrowed);
     pipeline.exec().then(
       () => metrics.receiptsEmitted.inc(moved.length),
       // The watermarks are stored (members see them in the conversation); pub/sub is at-most-once.
@@ -36,7 +45,7 @@ export function createReceiptsModule(ctx: DeliveryContext, config: ReceiptsConfi
 
   const batcher = new ReceiptBatcher({
     maxBatch: config.maxBatch,
-    apply: (watermarks) => applyDelivered(ctx.database.sql, watermarks),
+    apply: (watermarks) => applyDelivered(ctx.database.sql, watermarks, audience),
     onApplied: (moved, applied) => {
       metrics.receiptBatchSize.observe(applied);
       metrics.receiptsApplied.inc(applied);

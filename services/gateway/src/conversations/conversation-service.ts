@@ -9,13 +9,16 @@ import {
   readHistory,
   readSync,
   removeMember,
+  MembershipLimitError,
   renameConversation,
   type Database,
   type HistoryQuery,
+  type MembershipLimits,
 } from "@parley/db";
 import { LIMITS, ParleyError, type Conversation, type ConversationKind, type MemberRole } from "@parley/protocol";
 import type { DbGuard } from "../guard-db.js";
 import type { GatewayMetrics } from "../metrics.js";
+import type { MemberAddLimiter } from "./member-add-limiter.js";
 import type { ParleyServer } from "../socket/types.js";
 import type { MembershipCache } from "./membership-cache.js";
 import type { MembershipInvalidation } from "./membership-invalidation.js";
@@ -27,7 +30,11 @@ export interface ConversationServiceDeps {
   invalidation: Pick<MembershipInvalidation, "publish">;
   io: ParleyServer;
   dbGuard: DbGuard;
-  metrics: Pick<GatewayMetrics, "syncMessages">;
+  metrics: Pick<GatewayMetrics, "syncMessages" | "membershipLimited">;
+  /** Members per conversation and conversations per user (MAX_MEMBERS_PER_CONVERSATION, MAX_CONVERSATIONS_PER_USER). */
+  limits: MembershipLimits;
+  /** Member adds per user per minute (MEMBER_ADDS_PER_MINUTE), creations' members included. */
+  addLimiter: MemberAddLimiter;
 }
 
 const FORBIDDEN = () => new ParleyError("FORBIDDEN", "not a member of this conversation");
@@ -44,6 +51,17 @@ export class ConversationService {
     return this.deps.dbGuard.run(work);
   }
 
+  /** A membership write: a limit it would pass is FORBIDDEN (nothing was changed), counted by limit. */
+  private async limited<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await this.db(work);
+    } catch (err) {
+      if (!(err instanceof MembershipLimitError)) throw err;
+      this.deps.metrics.membershipLimited.inc({ limit: err.limit });
+      throw new ParleyError("FORBIDDEN", err.message);
+    }
+  }
+
   async requireRole(conversationId: string, userId: string, allowed?: readonly MemberRole[]): Promise<MemberRole> {
     // A cached answer needs no connection: it is not queued behind database calls.
     const cached = this.deps.membership.cached(conversationId, userId);
@@ -58,8 +76,9 @@ export class ConversationService {
     if (input.kind === "direct" && others.length !== 1) {
       throw new ParleyError("VALIDATION", "memberIds: a direct conversation has exactly one other member");
     }
-    const result = await this.db(() =>
-      createConversation(this.deps.database.sql, { id: uuidv7(), kind: input.kind, title: input.title, createdBy: userId, memberIds: others }),
+    await this.deps.addLimiter.take(userId, others.length);
+    const result = await this.limited(() =>
+      createConversation(this.deps.database.sql, { id: uuidv7(), kind: input.kind, title: input.title, createdBy: userId, memberIds: others }, this.deps.limits),
     );
     if (result.created) {
       await this.membersJoined(result.conversation.id, [userId, ...others]);
@@ -93,7 +112,8 @@ export class ConversationService {
     const conversation = await this.db(() => getConversation(this.deps.database.sql, conversationId));
     if (!conversation) throw FORBIDDEN();
     if (conversation.kind === "direct") throw new ParleyError("VALIDATION", "a direct conversation has exactly two members");
-    const added = await this.db(() => addMembers(this.deps.database.sql, conversationId, userIds));
+    await this.deps.addLimiter.take(userId, new Set(userIds).size);
+    const added = await this.limited(() => addMembers(this.deps.database.sql, conversationId, userIds, this.deps.limits));
     if (added.length > 0) await this.membersJoined(conversationId, added);
     const updated = (await this.db(() => getConversation(this.deps.database.sql, conversationId)))!;
     if (added.length > 0) this.announce(updated);
@@ -148,8 +168,18 @@ export class ConversationService {
     this.deps.io.in(userIds.map(userRoom)).socketsJoin(conversationRoom(conversationId));
   }
 
+  /**
+   * The removal is answered only once no socket of the users can hear the conversation: this
+   * pod's sockets leave at once (the adapter's cluster-wide leave applies locally only after its
+   * publish's round trip), and the other pods' leave is published before the invalidation that
+   * the answer waits for, on the same connection, so Redis has sent it to every pod by then.
+   * A pod still in a handshake with one of these users re-checks (socket/room-sync.ts).
+   */
   private async membersLeft(conversationId: string, userIds: string[]): Promise<void> {
+    const room = conversationRoom(conversationId);
+    const userRooms = userIds.map(userRoom);
+    this.deps.io.local.in(userRooms).socketsLeave(room);
+    this.deps.io.in(userRooms).socketsLeave(room);
     await this.deps.invalidation.publish(conversationId, userIds);
-    this.deps.io.in(userIds.map(userRoom)).socketsLeave(conversationRoom(conversationId));
   }
 }

@@ -39,4 +39,42 @@ describe("membership cache", () => {
     for (let i = 0; i < 100; i++) await cache.role("c", `u${i}`);
     expect((cache as unknown as { entries: Map<string, unknown> }).entries.size).toBeLessThanOrEqual(10);
   });
+
+  // Issue 12: a look-up that read the old membership, answered after the change's invalidation
+  // arrived, must not be cached (a removed member would be let in until the TTL).
+  it("does not cache an answer whose look-up was under way when an invalidation arrived", async () => {
+    let answer: (role: "member" | undefined) => void = () => {};
+    let calls = 0;
+    const cache = new MembershipCache(
+      () =>
+        new Promise<"member" | undefined>((resolve) => {
+          calls++;
+          answer = resolve;
+        }),
+    );
+    const first = cache.role("c", "u");
+    // The member is removed: the invalidation arrives while the first look-up is under way,
+    // and the look-up's answer (read before the removal) arrives after it.
+    cache.invalidate("c", ["u"]);
+    answer("member");
+    expect(await first).toBe("member");
+    expect(cache.cached("c", "u")).toBeUndefined();
+    const second = cache.role("c", "u");
+    expect(calls).toBe(2);
+    answer(undefined);
+    expect(await second).toBeUndefined();
+    expect(cache.cached("c", "u")).toBeNull();
+  });
+
+  it("keeps the answer of the newest of two concurrent look-ups of one key", async () => {
+    const answers: ((role: "member" | "admin") => void)[] = [];
+    const cache = new MembershipCache(() => new Promise((resolve) => answers.push(resolve)));
+    const older = cache.role("c", "u");
+    const newer = cache.role("c", "u");
+    answers[1]!("admin");
+    await newer;
+    answers[0]!("member");
+    await older;
+    expect(cache.cached("c", "u")).toBe("admin");
+  });
 });

@@ -14,6 +14,12 @@ interface Entry {
  */
 export class MembershipCache {
   private readonly entries = new Map<string, Entry>();
+  /**
+   * Look-ups in flight, by key: a token each, dropped by `invalidate`. A look-up stores its
+   * answer only if its token is still there, so an answer read before a membership change
+   * (and arriving after its invalidation) is never cached. Holds only keys being looked up.
+   */
+  private readonly inFlight = new Map<string, symbol>();
 
   constructor(
     private readonly lookup: Lookup,
@@ -31,7 +37,18 @@ export class MembershipCache {
     const key = `${conversationId}|${userId}`;
     const hit = this.entries.get(key);
     if (hit && hit.expiresAt > Date.now()) return hit.role ?? undefined;
-    const role = await this.lookup(conversationId, userId);
+    const token = Symbol(key);
+    this.inFlight.set(key, token);
+    let current = false;
+    let role: MemberRole | undefined;
+    try {
+      role = await this.lookup(conversationId, userId);
+    } finally {
+      // Gone: invalidated meanwhile. Replaced: a later look-up of the key stores instead.
+      current = this.inFlight.get(key) === token;
+      if (current) this.inFlight.delete(key);
+    }
+    if (!current) return role;
     if (this.entries.size >= this.maxEntries) {
       // Maps iterate in insertion order: drop the oldest tenth.
       let n = Math.ceil(this.maxEntries / 10);
@@ -45,10 +62,15 @@ export class MembershipCache {
   }
 
   invalidate(conversationId: string, userIds: readonly string[]): void {
-    for (const userId of userIds) this.entries.delete(`${conversationId}|${userId}`);
+    for (const userId of userIds) {
+      const key = `${conversationId}|${userId}`;
+      this.entries.delete(key);
+      this.inFlight.delete(key);
+    }
   }
 
   clear(): void {
     this.entries.clear();
+    this.inFlight.clear();
   }
 }

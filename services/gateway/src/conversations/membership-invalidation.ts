@@ -13,6 +13,8 @@ export interface MembershipInvalidationDeps {
   /** The keyspace's `membershipChannel`. */
   channel: string;
   logger: Logger;
+  /** Every change heard, after the cache dropped it (socket/room-sync.ts moves this pod's sockets). */
+  onChange: (change: MembershipChange) => void;
 }
 
 /**
@@ -24,8 +26,10 @@ export class MembershipInvalidation {
   private readonly onMessage = (channel: string, raw: string) => {
     if (channel !== this.deps.channel) return;
     const change = MembershipChangeSchema.safeParse(parseJson(raw));
-    if (change.success) this.deps.cache.invalidate(change.data.conversationId, change.data.userIds);
-    else this.deps.logger.debug({ channel }, "unreadable membership change dropped");
+    if (change.success) {
+      this.deps.cache.invalidate(change.data.conversationId, change.data.userIds);
+      this.deps.onChange(change.data);
+    } else this.deps.logger.debug({ channel }, "unreadable membership change dropped");
   };
   // After a reconnect, cached answers may have missed invalidations.
   private readonly onReconnect = () => this.deps.cache.clear();

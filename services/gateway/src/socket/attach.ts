@@ -11,6 +11,7 @@ import type { Handlers, SocketSession } from "./handlers.js";
 import type { SocketLifecycleHook } from "./lifecycle.js";
 import { SocketCapError } from "./socket-caps.js";
 import type { SocketLimits } from "./socket-limits.js";
+import type { RoomSync } from "./room-sync.js";
 import { countDisconnect, countEvent } from "./socket-metrics.js";
 import type { ParleyServer, ParleySocket } from "./types.js";
 
@@ -28,6 +29,10 @@ export interface AttachDeps {
   hooks: readonly SocketLifecycleHook[];
   /** Caps on sockets, events in flight and per-user limits, the send buffer's bound (socket/socket-limits.ts). */
   limits: SocketLimits;
+  /** Membership changes heard during a handshake, and after it (room-sync.ts). */
+  rooms: Pick<RoomSync, "watch" | "settle">;
+  /** Tests only: runs once the handshake has read the user's conversations, before it goes on. */
+  afterMembershipRead?: ((userId: string) => Promise<void>) | undefined;
 }
 
 const EVENT_NAMES = Object.keys(ClientEvents) as ClientEventName[];
@@ -52,8 +57,17 @@ export function attachSockets(deps: AttachDeps): void {
       // Before the database work: a user or address over its cap costs the pod nothing more.
       socket.conn.once("close", await deps.limits.caps.admit(token.userId, socket.handshake.address));
       await deps.users.record(token.userId, token.name);
-      const conversationIds = await deps.dbGuard.run(() => conversationIdsOf(deps.database.sql, token.userId));
-      socket.data = { userId: token.userId, name: token.name, exp: token.exp, conversationIds };
+      // Watch first, then read: a change committed after the read is heard by the watch.
+      const watch = deps.rooms.watch(token.userId);
+      socket.conn.once("close", () => watch.end());
+      try {
+        const conversationIds = await deps.dbGuard.run(() => conversationIdsOf(deps.database.sql, token.userId));
+        await deps.afterMembershipRead?.(token.userId);
+        socket.data = { userId: token.userId, name: token.name, exp: token.exp, conversationIds, watch };
+      } catch (err) {
+        watch.end();
+        throw err;
+      }
       next();
     } catch (err) {
       const known = err instanceof AuthError || err instanceof ParleyError || err instanceof SocketCapError;
@@ -73,10 +87,15 @@ export function attachSockets(deps: AttachDeps): void {
     deps.metrics.handshakes.inc({ outcome: "accepted" });
     deps.metrics.sockets.inc();
     const data = socket.data;
-    socket.join([userRoom(data.userId), ...data.conversationIds.map(conversationRoom)]);
+    // A conversation whose membership changed during the handshake joins only once re-checked.
+    const changed = data.watch?.heard;
+    const joined = changed && changed.size > 0 ? data.conversationIds.filter((id) => !changed.has(id)) : data.conversationIds;
+    socket.join([userRoom(data.userId), ...joined.map(conversationRoom)]);
     data.conversationIds = [];
     deps.limits.watch(socket);
     const inFlight = deps.limits.gate.forSocket();
+    if (data.watch) deps.rooms.settle(socket, data.watch);
+    data.watch = undefined;
 
     let expiry: NodeJS.Timeout | undefined;
     const arm = () => {

@@ -1,5 +1,6 @@
 import type { Server, Socket } from "socket.io";
 import type { ClientToServerEvents, ServerToClientEvents } from "@parley/protocol";
+import type { HandshakeWatch } from "./room-sync.js";
 
 /**
  * The typed Socket.IO server and socket, in a module of types only: the services that emit
@@ -14,6 +15,8 @@ export interface SocketData {
   exp: number;
   /** The rooms to join on `connection`; emptied once joined. */
   conversationIds: string[];
+  /** Membership changes heard since the handshake began reading (room-sync.ts); ended on `connection`. */
+  watch: HandshakeWatch | undefined;
 }
 
 export type ParleyServer = Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, SocketData>;
