@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Server } from "socket.io";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { Queue } from "bullmq";
-import { appendPersistEntry, type Keyspace } from "@parley/bus";
+import { appendPersistEntry, readPersistBacklog, type Keyspace } from "@parley/bus";
 import { memberRole, upsertUser, type Database } from "@parley/db";
 import { LIMITS, ParleyError } from "@parley/protocol";
 import { createDependencyHealth, type Logger, type Redis } from "@parley/runtime";
@@ -27,6 +27,7 @@ import { DeliveredBuffer } from "./receipts/delivered-buffer.js";
 import { ReceiptService } from "./receipts/receipt-service.js";
 import { AckListener } from "./send/ack-listener.js";
 import { PendingAcks } from "./send/pending-acks.js";
+import { PersistAdmission } from "./send/persist-admission.js";
 import { createSendRateLimiter } from "./send/rate-limiter.js";
 import { SendBuffer } from "./send/send-buffer.js";
 import { SendService } from "./send/send-service.js";
@@ -133,7 +134,15 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     keyPrefix: `${deps.keyspace.sendRateLimitPrefix}:changes`,
     noun: "edits, deletions and reactions",
   });
+  const { stalledConsumerMs, ...admissionBudget } = config.send.admission;
+  const admission = new PersistAdmission(admissionBudget, {
+    read: () => readPersistBacklog(deps.redis, deps.keyspace, stalledConsumerMs),
+    metrics,
+    logger,
+  });
+  await admission.start();
   const send = new SendService({
+    admission,
     rateLimiter: sendLimiter,
     membership,
     buffer,
@@ -233,6 +242,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
       health.stop();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await realtime.close();
+      admission.close();
       await app.close().catch(() => {});
       // Unspent reservations back to the shared buckets, while Redis is still connected.
       await Promise.all([sendLimiter.close(), changesLimiter.close()]);

@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { createDatabase, freePort, signToken, startPostgres, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
 import { BenchChild, waitReady } from "./child.js";
 import { busyRoles, CpuSampler, cpuBetween, type CpuSnapshot, type CpuUse } from "./cpu-sampler.js";
-import { NEVER_MS, type BenchUser, type Command, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
+import { NEVER_MS, type BenchUser, type Command, type RefusedSend, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
 import { counterDelta, histogramDelta, scrape, type HistogramDelta, type Scrape } from "./prom-scrape.js";
 import { codeInfo, machineInfo, writeResults, type BenchResults, type RunRecord } from "./report.js";
 import { seedHistory } from "./seed.js";
@@ -29,6 +29,7 @@ import { commandStats, PERSIST_STREAM_KEY, readEntriesAdded, redisBetween, type 
 import { verifyDatabase } from "./verify.js";
 import { runPresenceStorm } from "./presence-storm.js";
 import { runFanout } from "./fanout.js";
+import { OVERLOAD_FACTORS, overloadStep, refusedFoundStored, writeOverloadSection, type OverloadStep } from "./overload-report.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../../..");
@@ -49,14 +50,18 @@ export const CONFIG = {
   searchMaxSteps: 9,
   graceMs: 3000,
   maxP99AckMs: 250,
+  /** The overload steps (overload-report.ts): each factor of the maximum, open loop. */
+  overloadWarmupMs: 3000,
+  overloadDurationMs: 20_000,
   maxShortfall: 0.01,
   connectConcurrency: 20,
 };
 
 const quick = process.argv.includes("--quick");
 /**
- * --only=NAME[,NAME]: just those benchmarks (message-path, fanout, presence, search); without it,
- * all of them in that order.
+ * --only=NAME[,NAME]: just those benchmarks (message-path, overload, fanout, presence, search);
+ * without it, all of them in that order. `overload` runs the message path's search for the
+ * maximum (without the ceiling when message-path is not asked for), then 1.5× and 2× of it.
  */
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 const wants = (part: string) => only === undefined || only.includes(part);
@@ -73,7 +78,7 @@ const seedMessages = seedArg ? Number(seedArg.split("=")[1]) : 0;
 const profileArgs = (dir: string) =>
   process.argv.includes("--profile") ? ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=500"] : [];
 if (quick) {
-  Object.assign(CONFIG, { fixedDurationMs: 8000, searchDurationMs: 5000, searchRefineSteps: 1, fixedWarmupMs: 2000, searchWarmupMs: 1000 });
+  Object.assign(CONFIG, { fixedDurationMs: 8000, searchDurationMs: 5000, searchRefineSteps: 1, fixedWarmupMs: 2000, searchWarmupMs: 1000, overloadWarmupMs: 2000, overloadDurationMs: 8000 });
 }
 
 const log = (line: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -226,11 +231,11 @@ async function awaitQuietMachine(maxMs = 20_000): Promise<number> {
   }
 }
 
-async function measure(target: Target, rate: number, phase: "fixed" | "search"): Promise<RunRecord> {
+async function measure(target: Target, rate: number, phase: RunRecord["phase"]): Promise<RunRecord & { refusedSends?: RefusedSend[] }> {
   const label = `${target.kind} ${rate}/s`;
   if (unexpectedExits.length) throw new Error(`a process under test is gone: ${unexpectedExits.join("; ")}`);
   await awaitQuietMachine();
-  log(`${target.kind}: ${phase === "fixed" ? "fixed rate" : "search step"} ${rate} msgs/s`);
+  log(`${target.kind}: ${phase === "fixed" ? "fixed rate" : phase === "overload" ? "overload step" : "search step"} ${rate} msgs/s`);
   let cpuStart: CpuSnapshot | undefined;
   let cpuEnd: CpuSnapshot | undefined;
   let redisStart: Promise<CommandCounts> | undefined;
@@ -260,8 +265,8 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
   const result = await target.loadgen.run({
     rate,
     label,
-    warmupMs: phase === "fixed" ? CONFIG.fixedWarmupMs : CONFIG.searchWarmupMs,
-    durationMs: phase === "fixed" ? CONFIG.fixedDurationMs : CONFIG.searchDurationMs,
+    warmupMs: phase === "fixed" ? CONFIG.fixedWarmupMs : phase === "overload" ? CONFIG.overloadWarmupMs : CONFIG.searchWarmupMs,
+    durationMs: phase === "fixed" ? CONFIG.fixedDurationMs : phase === "overload" ? CONFIG.overloadDurationMs : CONFIG.searchDurationMs,
     graceMs: CONFIG.graceMs,
     collectAcked: target.verify !== undefined,
   });
@@ -279,9 +284,12 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
             lagSeconds: histogramDelta(before, after, "parley_persist_lag_seconds"),
             messages: counterDelta(before, after, "parley_persist_messages_total"),
           }
-        : { sendAckSeconds: histogramDelta(before, after, "parley_gateway_send_ack_seconds") };
+        : {
+            sendAckSeconds: histogramDelta(before, after, "parley_gateway_send_ack_seconds"),
+            admissionRefused: counterDelta(before, after, "parley_gateway_admission_refused_total"),
+          };
   }
-  const { ackedMessages, ...summary } = result;
+  const { ackedMessages, refusedSends, ...summary } = result;
   const redisUse =
     redisStart && redisEnd && cpuUse ? redisBetween(await redisStart, await redisEnd, cpuUse.seconds, Math.round(rate * cpuUse.seconds)) : undefined;
   const record: RunRecord = { target: target.kind, phase, rate, pass: passes(result), result: summary, cpu: cpuUse, metrics, redis: redisUse };
@@ -315,16 +323,24 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
   if (persister?.batchSize && typeof persister.batchSize === "object") {
     const b = persister.batchSize;
     const c = persister.commitSeconds as HistogramDelta | undefined;
-    log(`    persister: ${b.count} commits, mean batch ${b.mean.toFixed(1)} msgs, mean commit ${c ? (c.mean * 1000).toFixed(1) : "—"} ms`);
+    const lag = persister.lagSeconds as HistogramDelta | undefined;
+    log(`    persister: ${b.count} commits, mean batch ${b.mean.toFixed(1)} msgs, mean commit ${c ? (c.mean * 1000).toFixed(1) : "—"} ms, entry added→commit mean ${lag ? (lag.mean * 1000).toFixed(1) : "—"} ms, p99 ≤ ${lag ? lag.p99 * 1000 : "—"} ms (bucket)`);
+  }
+  if (target.kind === "durable") {
+    const refused = Object.entries(metrics).filter(([name]) => name.startsWith("gateway")).reduce((sum, [, m]) => sum + (typeof m.admissionRefused === "number" ? m.admissionRefused : 0), 0);
+    log(`    admission control: ${refused} sends refused before queuing by the gateways`);
   }
   await target.settle();
+  if (phase === "overload") {
+    log(`    overload: ${result.acked} acked ok (p99 ${fmt(result.ackOk.p99)} ms), ${result.refusedBeforeQueuing} refused before queuing, errors ${JSON.stringify(result.errors)}, ${result.unanswered} unanswered`);
+  }
   if (target.verify) {
     record.verification = await target.verify({ ...result, ...(ackedMessages ? { ackedMessages } : {}) });
     const v = record.verification!;
     log(`    verify: ${v.ok ? "OK" : "FAILED"} (${v.ackedChecked} acked ids checked, ${v.totalRows} rows, ${v.conversationsChecked} conversations, ${v.ms} ms)`);
     if (!v.ok) for (const problem of v.problems) log(`    VERIFY FAILED: ${problem}`);
   }
-  return record;
+  return refusedSends ? { ...record, refusedSends } : record;
 }
 
 /**
@@ -387,13 +403,14 @@ async function idleBaseline(kind: string): Promise<CpuUse> {
   return use;
 }
 
-async function main(): Promise<void> {
+async function main(opts: { ceiling: boolean; overload: boolean }): Promise<void> {
   const started = Date.now();
   const machine = machineInfo();
   // Taken before the services start: the code they run is what the tree holds now.
   const code = codeInfo(ROOT);
   log(`code: commit ${code.commit}${code.dirty.length ? `, with uncommitted changes in ${code.dirty.join(", ")}` : ""}`);
-  log(`load average before the start: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+  const loadAtStart = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  log(`load average before the start: ${loadAtStart}`);
   log(`machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.redis}, ${machine.postgres}`);
   log(`logs of every process in ${logDir}`);
 
@@ -499,6 +516,42 @@ async function main(): Promise<void> {
   log(`  durable max ${durableSearch.max} msgs/s (first failing step ${durableSearch.firstFail ?? "none"})`);
   const durableElapsed = Date.now();
 
+  if (opts.overload) {
+    const steps: OverloadStep[] = [];
+    log(`phase 5b: overload, ${OVERLOAD_FACTORS.map((f) => `${f}×`).join(" and ")} the maximum (${durableSearch.max} msgs/s), open loop`);
+    for (const factor of OVERLOAD_FACTORS) {
+      const { refusedSends = [], ...record } = await measure(durable, Math.round(durableSearch.max * factor), "overload");
+      runs.push(record);
+      const stored = await refusedFoundStored(db.url, refusedSends);
+      const step = overloadStep(factor, durableSearch.max, record, stored, refusedSends.length);
+      steps.push(step);
+      log(`  → ${factor}×: goodput ${Math.round(step.goodput)} acked ok/s (${(step.goodput / Math.max(1, durableSearch.max)).toFixed(2)} of the maximum), p99 of acked ${fmt(record.result.ackOk.p99)} ms, ${record.result.refusedBeforeQueuing} refused before queuing, ${step.withoutRetryAfter} answers without retryAfterMs, ${stored} of ${refusedSends.length} refused sends found stored → ${step.pass ? "PASS" : "FAIL"}`);
+    }
+    const at1000 = runs.find((r) => r.target === "durable" && r.phase === "fixed" && r.rate === 1000);
+    const markdown = writeOverloadSection(ROOT, {
+      date: new Date().toISOString(),
+      command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+      machine,
+      code,
+      loadAverage: loadAtStart,
+      durableMax: durableSearch.max,
+      ackP99At1000: at1000?.result.ack.p99,
+      steps,
+      totalSeconds: Math.round((Date.now() - started) / 1000),
+    });
+    log(`overload: ${steps.map((st) => `${st.factor}× ${st.pass ? "PASS" : "FAIL"}`).join(", ")}; wrote ${markdown}`);
+    if (steps.some((st) => st.refusedStored > 0)) allVerified = false;
+  }
+  if (!opts.ceiling) {
+    const at1000 = runs.find((r) => r.target === "durable" && r.phase === "fixed" && r.rate === 1000);
+    log(`durable max ${durableSearch.max} msgs/s; ack p99 at 1000 msgs/s: ${at1000 ? fmt(at1000.result.ack.p99) : "—"} ms (no ceiling: message-path not asked for)`);
+    log(`verification: ${allVerified ? "every durable run OK" : "FAILED (see above)"}`);
+    await loadgen.close();
+    await Promise.all([...gateways.map((g) => g.stop()), persister.stop()]);
+    if (!allVerified) process.exitCode = 1;
+    return;
+  }
+
   await loadgen.close();
   await Promise.all([...gateways.map((g) => g.stop()), persister.stop()]);
 
@@ -554,8 +607,8 @@ async function main(): Promise<void> {
 }
 
 try {
-  if (wants("message-path")) {
-    await main();
+  if (wants("message-path") || wants("overload")) {
+    await main({ ceiling: wants("message-path"), overload: wants("overload") });
     await cleanup();
   }
   if (wants("fanout")) {

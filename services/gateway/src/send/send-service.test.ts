@@ -14,6 +14,7 @@ const slow = <T>(ms: number, value: T) => new Promise<T>((resolve) => setTimeout
 function service(steps: { rateLimitMs: number; membershipMs: number }, deadlineMs: number) {
   const pending = new PendingAcks(10_000);
   return new SendService({
+    admission: { check: () => {} },
     rateLimiter: { consume: () => slow(steps.rateLimitMs, undefined) },
     membership: new MembershipCache(() => slow(steps.membershipMs, "member" as const)),
     // Never answered: the commit is what the deadline has to cut short.
