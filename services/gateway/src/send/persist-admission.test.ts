@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Registry } from "prom-client";
-import { ParleyError } from "@parley/protocol";
+import type { ParleyError } from "@parley/protocol";
 import type { PersistBacklog } from "@parley/bus";
 import { testLogger } from "@parley/testkit";
 import { createGatewayMetrics } from "../metrics.js";
