@@ -286,7 +286,8 @@ async function measure(target: Target, rate: number, phase: RunRecord["phase"]):
           }
         : {
             sendAckSeconds: histogramDelta(before, after, "parley_gateway_send_ack_seconds"),
-            admissionRefused: counterDelta(before, after, "parley_gateway_admission_refused_total"),
+            // Left out when a scrape failed (a loaded machine can miss the 3 s scrape time-out).
+            admissionRefused: before.has("parley_gateway_admission_refused_total") && after.has("parley_gateway_admission_refused_total") ? counterDelta(before, after, "parley_gateway_admission_refused_total") : undefined,
           };
   }
   const { ackedMessages, refusedSends, ...summary } = result;
@@ -327,7 +328,8 @@ async function measure(target: Target, rate: number, phase: RunRecord["phase"]):
     log(`    persister: ${b.count} commits, mean batch ${b.mean.toFixed(1)} msgs, mean commit ${c ? (c.mean * 1000).toFixed(1) : "—"} ms, entry added→commit mean ${lag ? (lag.mean * 1000).toFixed(1) : "—"} ms, p99 ≤ ${lag ? lag.p99 * 1000 : "—"} ms (bucket)`);
   }
   if (target.kind === "durable") {
-    const refused = Object.entries(metrics).filter(([name]) => name.startsWith("gateway")).reduce((sum, [, m]) => sum + (typeof m.admissionRefused === "number" ? m.admissionRefused : 0), 0);
+    const counts = Object.entries(metrics).filter(([name]) => name.startsWith("gateway")).map(([, m]) => m.admissionRefused);
+    const refused = counts.every((c) => typeof c === "number") ? String(counts.reduce<number>((sum, c) => sum + (c as number), 0)) : "unknown (a /metrics scrape failed)";
     log(`    admission control: ${refused} sends refused before queuing by the gateways`);
   }
   await target.settle();
