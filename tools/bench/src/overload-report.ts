@@ -21,7 +21,7 @@ export async function refusedFoundStored(databaseUrl: string, refused: readonly 
       // One probe per pair on the (sender_id, client_message_id) unique index.
       const [row] = await sql<{ n: number }[]>`
         select count(*)::int as n
-        from unnest(${sql.array(chunk.map((r) => r.senderId))}::text[], ${sql.array(chunk.map((r) => r.clientMessageId))}::uuid[]) as r(sender_id, client_message_id)
+        from unnest(${chunk.map((r) => r.senderId)}::text[], ${chunk.map((r) => r.clientMessageId)}::uuid[]) as r(sender_id, client_message_id)
         join messages m on m.sender_id = r.sender_id and m.client_message_id = r.client_message_id`;
       found += row?.n ?? 0;
     }
