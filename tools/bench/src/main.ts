@@ -231,6 +231,9 @@ async function awaitQuietMachine(maxMs = 20_000): Promise<number> {
   }
 }
 
+/** A send refused before queuing was found stored in some step: the run fails. */
+let refusedStoredAnywhere = false;
+
 async function measure(target: Target, rate: number, phase: RunRecord["phase"]): Promise<RunRecord & { refusedSends?: RefusedSend[] }> {
   const label = `${target.kind} ${rate}/s`;
   if (unexpectedExits.length) throw new Error(`a process under test is gone: ${unexpectedExits.join("; ")}`);
@@ -338,6 +341,17 @@ async function measure(target: Target, rate: number, phase: RunRecord["phase"]):
   }
   if (target.verify) {
     record.verification = await target.verify({ ...result, ...(ackedMessages ? { ackedMessages } : {}) });
+    if (phase !== "overload" && target.databaseUrl && refusedSends?.length) {
+      // Any step can be an overload on a shared machine: its refusals are checked too (the
+      // overload steps are checked by their caller, which reports the count).
+      const stored = await refusedFoundStored(target.databaseUrl, refusedSends);
+      log(`    refused before queuing: ${refusedSends.length} sends, ${stored} of them found stored`);
+      if (stored > 0 && record.verification) {
+        record.verification.ok = false;
+        record.verification.problems.push(`${stored} sends refused before queuing were stored`);
+      }
+      if (stored > 0) refusedStoredAnywhere = true;
+    }
     const v = record.verification!;
     log(`    verify: ${v.ok ? "OK" : "FAILED"} (${v.ackedChecked} acked ids checked, ${v.totalRows} rows, ${v.conversationsChecked} conversations, ${v.ms} ms)`);
     if (!v.ok) for (const problem of v.problems) log(`    VERIFY FAILED: ${problem}`);
@@ -542,7 +556,7 @@ async function main(opts: { ceiling: boolean; overload: boolean }): Promise<void
       totalSeconds: Math.round((Date.now() - started) / 1000),
     });
     log(`overload: ${steps.map((st) => `${st.factor}× ${st.pass ? "PASS" : "FAIL"}`).join(", ")}; wrote ${markdown}`);
-    if (steps.some((st) => st.refusedStored > 0)) allVerified = false;
+    if (steps.some((st) => st.refusedStored > 0) || refusedStoredAnywhere) allVerified = false;
   }
   if (!opts.ceiling) {
     const at1000 = runs.find((r) => r.target === "durable" && r.phase === "fixed" && r.rate === 1000);
@@ -595,7 +609,7 @@ async function main(opts: { ceiling: boolean; overload: boolean }): Promise<void
     ceilingMax: ceilingSearch.max,
     ceilingFirstFail: ceilingSearch.firstFail,
     ratio: ceilingSearch.max > 0 ? durableSearch.max / ceilingSearch.max : Number.NaN,
-    verified: allVerified,
+    verified: allVerified && !refusedStoredAnywhere,
     durableSeconds: Math.round((durableElapsed - started) / 1000),
     totalSeconds: Math.round((Date.now() - started) / 1000),
   };
@@ -603,6 +617,7 @@ async function main(opts: { ceiling: boolean; overload: boolean }): Promise<void
   log(`durable max ${results.durableMax} msgs/s, ceiling max ${results.ceilingMax} msgs/s, ratio ${results.ratio.toFixed(2)} (target ≥ 0.6)`);
   const at1000 = runs.find((r) => r.target === "durable" && r.phase === "fixed" && r.rate === 1000);
   if (at1000) log(`ack p99 at 1000 msgs/s: ${fmt(at1000.result.ack.p99)} ms (target ≤ 20 ms)`);
+  if (refusedStoredAnywhere) allVerified = false;
   log(`verification: ${allVerified ? "every durable run OK" : "FAILED (see above)"}`);
   log(`wrote ${markdown} and ${json} in ${results.totalSeconds} s`);
   if (!allVerified) process.exitCode = 1;
