@@ -551,6 +551,8 @@ async function main(opts: { ceiling: boolean; overload: boolean }): Promise<void
       code,
       loadAverage: loadAtStart,
       durableMax: durableSearch.max,
+      stepSeconds: CONFIG.overloadDurationMs / 1000,
+      warmupSeconds: CONFIG.overloadWarmupMs / 1000,
       ackP99At1000: at1000?.result.ack.p99,
       steps,
       totalSeconds: Math.round((Date.now() - started) / 1000),

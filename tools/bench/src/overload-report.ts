@@ -51,6 +51,9 @@ export interface OverloadResults {
   code?: CodeInfo;
   loadAverage: string;
   durableMax: number;
+  /** Each step's measured window and warm-up (shorter with --quick). */
+  stepSeconds: number;
+  warmupSeconds: number;
   ackP99At1000: number | undefined;
   steps: OverloadStep[];
   totalSeconds: number;
@@ -76,7 +79,7 @@ function render(r: OverloadResults): string {
   lines.push(`Written by \`${r.command}\` on ${r.date.slice(0, 16).replace("T", " ")} UTC; commit \`${r.code?.commit ?? "unknown"}\`${r.code?.dirty.length ? ` with uncommitted changes in ${r.code.dirty.join(", ")}` : ""}. Machine: ${r.machine.cores} cores, ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, ${r.machine.redis}, ${r.machine.postgres}; load average at the start ${r.loadAverage}; ${r.totalSeconds} s in all.`);
   lines.push("");
   lines.push(
-    "Method: the message-path set-up (two gateways, one persister, 1,000 users in 200 five-member conversations, Postgres with fsync on) and its search for the maximum sustainable rate (p99 send→ack ≤ 250 ms, shortfall < 1 %), in the same run. Then the cluster is offered 1.5× and 2× that rate, open loop (sends leave on schedule whatever the answers), for 20 s each after a 3 s warm-up, with the gateways' default admission control (`ADMISSION_MAX_PERSIST_DELAY_MS`, `PERSIST_STREAM_MAX_BYTES`). Goodput is the sends due in the window and acked ok, per second; the p99 is over those acked sends only. Every other answer must be a refusal before queuing (`UNAVAILABLE` with `retryAfterMs`): a time-out or an unanswered send counts against it. After each step, every send refused before queuing (warm-up included) is looked up in Postgres by (sender_id, client_message_id): none may be stored. Refused sends are not retried (open loop).",
+    `Method: the message-path set-up (two gateways, one persister, 1,000 users in 200 five-member conversations, Postgres with fsync on) and its search for the maximum sustainable rate (p99 send→ack ≤ 250 ms, shortfall < 1 %), in the same run. Then the cluster is offered 1.5× and 2× that rate, open loop (sends leave on schedule whatever the answers), for ${r.stepSeconds} s each after a ${r.warmupSeconds} s warm-up, with the gateways' default admission control (\`ADMISSION_MAX_PERSIST_DELAY_MS\`, \`PERSIST_STREAM_MAX_BYTES\`). Goodput is the sends due in the window and acked ok, per second; the p99 is over those acked sends only. Every other answer must be a refusal before queuing (\`UNAVAILABLE\` with \`retryAfterMs\`): a time-out or an unanswered send counts against it. After each step, every send refused before queuing (warm-up included) is looked up in Postgres by (sender_id, client_message_id): none may be stored. Refused sends are not retried (open loop).`,
   );
   lines.push("");
   lines.push(`Maximum sustainable rate in this run: **${n(r.durableMax)} msgs/s**; send→ack p99 at 1,000 msgs/s: **${r.ackP99At1000 === undefined ? "—" : ms(r.ackP99At1000)} ms**.`);
