@@ -8,3 +8,4 @@ export * from "./room-emitter.js";
 export * from "./keyspace.js";
 export * from "./presence-store.js";
 export * from "./presence-scripts.js";
+export * from "./persist-backlog.js";

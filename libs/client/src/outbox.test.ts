@@ -161,6 +161,25 @@ describe("Outbox", () => {
     expect(new Set(server.attempts.map((a) => a.record.clientMessageId)).size).toBe(1);
   });
 
+  it("backs off for retryAfterMs on an UNAVAILABLE refused before queuing (admission control), even across a wake(), and retries with the same clientMessageId", async () => {
+    const server = fakeServer();
+    const { outbox } = makeOutbox(server);
+    await outbox.start("alice", "Alice");
+    // The gateway's admission control: nothing was stored, come back in 3 s.
+    server.script.push({ code: "UNAVAILABLE", message: "the cluster is saving messages more slowly than they arrive; retry later", retryAfterMs: 3_000 });
+    const out = outbox.enqueue(A, { body: "hello" });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(server.attempts).toHaveLength(1);
+    outbox.wake(); // a reconnect skips the jitter, never retryAfterMs
+    await vi.advanceTimersByTimeAsync(2_999); // jitter alone would have retried at 500 ms
+    expect(server.attempts).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect((await out.settled).status).toBe("sent");
+    expect(server.attempts.map((a) => a.at - server.attempts[0]!.at)).toEqual([0, 3_000]);
+    expect(new Set(server.attempts.map((a) => a.record.clientMessageId)).size).toBe(1);
+    expect(server.stored.size).toBe(1);
+  });
+
   it.each(["VALIDATION", "FORBIDDEN", "CONFLICT"] as const)("a %s refusal ends as failed with the reason; the next message still goes", async (code) => {
     const server = fakeServer();
     const storage = memoryStorage();

@@ -3,7 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { Server } from "socket.io";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import type { Queue } from "bullmq";
-import { appendPersistEntry, PresenceStore, type Keyspace } from "@parley/bus";
+import { appendPersistEntry, PresenceStore, readPersistBacklog, type Keyspace } from "@parley/bus";
 import { conversationIdsOf, memberRole, upsertUser, type Database } from "@parley/db";
 import { ParleyError } from "@parley/protocol";
 import { createDependencyHealth, type Logger, type Redis } from "@parley/runtime";
@@ -29,6 +29,7 @@ import { DeliveredBuffer } from "./receipts/delivered-buffer.js";
 import { ReceiptService } from "./receipts/receipt-service.js";
 import { AckListener } from "./send/ack-listener.js";
 import { PendingAcks } from "./send/pending-acks.js";
+import { PersistAdmission } from "./send/persist-admission.js";
 import { SendBuffer } from "./send/send-buffer.js";
 import { SendService } from "./send/send-service.js";
 import { attachSockets } from "./socket/attach.js";
@@ -167,7 +168,15 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
       limitMetrics.buckets.inc(buckets);
     },
   });
+  const { stalledConsumerMs, ...admissionBudget } = config.send.admission;
+  const admission = new PersistAdmission(admissionBudget, {
+    read: () => readPersistBacklog(deps.redis, deps.keyspace, stalledConsumerMs),
+    metrics,
+    logger,
+  });
+  await admission.start();
   const send = new SendService({
+    admission,
     rateLimiter: limiter.for("send"),
     membership,
     buffer,
@@ -296,6 +305,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
       await resync.stop();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await realtime.close();
+      admission.close();
       await app.close().catch(() => {});
       limiter.close();
       await acks.close();

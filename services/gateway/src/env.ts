@@ -67,6 +67,35 @@ export const GatewayEnv = CommonEnv.extend({
    */
   PERSIST_STREAM_MAXLEN: z.coerce.number().int().min(1_000).max(100_000_000).default(1_000_000),
   /**
+   * Admission control: a new send is refused before it is queued (UNAVAILABLE with
+   * retryAfterMs) while the oldest persist stream entry not yet committed is older than this.
+   * 250 ms is the send→ack objective (p99) that defines the maximum sustainable rate: an
+   * entry's wait is a part of its send→ack, so at any rate the cluster sustains the age stays
+   * under it (99 %) and nothing is refused; and it is far below SEND_TIMEOUT_MS, so what is
+   * taken commits in time. Measurements: docs/decisions/0020-admission-on-oldest-uncommitted-entry.md.
+   */
+  ADMISSION_MAX_PERSIST_DELAY_MS: z.coerce.number().int().min(20).max(60_000).default(250),
+  /**
+   * How often each gateway reads the persist backlog from Redis (one script call shared by all
+   * its sends). 25 ms: a tenth of the delay budget, so sends admitted between two samples add
+   * little to the backlog, at 40 calls/s per pod of a few O(1) stream commands each.
+   */
+  ADMISSION_SAMPLE_MS: z.coerce.number().int().min(10).max(10_000).default(25),
+  /**
+   * A persister that has not touched the stream for this long is taken as stalled: its pending
+   * entries (waiting for another persister to reclaim them) do not count for admission, so one
+   * crashed persister does not make every gateway refuse. Above the persister's 1 s read block.
+   */
+  ADMISSION_STALLED_CONSUMER_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(5_000),
+  /**
+   * Byte budget of the persist stream: new sends are refused before they are queued while the
+   * stream takes more than this in Redis, so a long Postgres outage with retrying clients cannot
+   * fill Redis (with noeviction that would take rate limits, presence and BullMQ down too).
+   * 64 MiB: about 200,000 queued messages (a minute at the maximum rate), a quarter of the dev
+   * overlay's 256 MiB Redis.
+   */
+  PERSIST_STREAM_MAX_BYTES: z.coerce.number().int().min(65_536).max(1_099_511_627_776).default(64 * 1024 * 1024),
+  /**
    * message:delivered watermarks of this window share one receipts job (every device acks every
    * message: the most frequent event); after a quiet spell one leaves at once.
    */
@@ -272,6 +301,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       timeoutMs: env.SEND_TIMEOUT_MS,
       batchWindowMs: env.SEND_BATCH_WINDOW_MS,
       persistStreamMaxLen: env.PERSIST_STREAM_MAXLEN,
+      admission: {
+        maxDelayMs: env.ADMISSION_MAX_PERSIST_DELAY_MS,
+        maxStreamBytes: env.PERSIST_STREAM_MAX_BYTES,
+        sampleMs: env.ADMISSION_SAMPLE_MS,
+        stalledConsumerMs: env.ADMISSION_STALLED_CONSUMER_MS,
+      },
       bodyMaxChars: env.MESSAGE_BODY_MAX_CHARS,
     },
     receipts: { batchWindowMs: env.RECEIPT_BATCH_WINDOW_MS, roomMaxMembers: env.RECEIPT_ROOM_MAX_MEMBERS },

@@ -10,6 +10,10 @@ export const HANDSHAKE_OUTCOMES = ["accepted", ...AUTH_REFUSAL_CODES, "UNAVAILAB
 /** The membership limits a change can be refused by (parley_gateway_membership_limited_total's label). */
 export const MEMBERSHIP_LIMITS = ["members_per_conversation", "conversations_per_user", "member_adds_per_minute"] as const;
 
+/** Why admission control refused a send before queuing it (send/persist-admission.ts). */
+export const ADMISSION_REFUSALS = ["persist_delay", "stream_bytes"] as const;
+export type AdmissionRefusal = (typeof ADMISSION_REFUSALS)[number];
+
 /** Base units, low-cardinality labels: never a user or conversation id. */
 export function createGatewayMetrics(registry: Registry) {
   return {
@@ -64,6 +68,26 @@ export function createGatewayMetrics(registry: Registry) {
     rateLimited: new Counter({
       name: "parley_gateway_rate_limited_total",
       help: "Send attempts refused with RATE_LIMITED.",
+      registers: [registry],
+    }),
+    // Admission control (send/persist-admission.ts): every reason starts at 0 for the alerts.
+    admissionRefused: startAtZero(
+      new Counter({
+        name: "parley_gateway_admission_refused_total",
+        help: "Sends refused before they were queued (UNAVAILABLE with retryAfterMs, nothing stored), by reason: persist_delay (the oldest uncommitted entry is older than ADMISSION_MAX_PERSIST_DELAY_MS) or stream_bytes (the persist stream is over PERSIST_STREAM_MAX_BYTES).",
+        labelNames: ["reason"] as const,
+        registers: [registry],
+      }),
+      eachOf("reason", ADMISSION_REFUSALS),
+    ),
+    persistDelaySeconds: new Gauge({
+      name: "parley_gateway_persist_delay_seconds",
+      help: "Age of the oldest persist stream entry not yet committed, as this pod last sampled it for admission control.",
+      registers: [registry],
+    }),
+    persistStreamBytes: new Gauge({
+      name: "parley_gateway_persist_stream_bytes",
+      help: "The persist stream's memory in Redis (MEMORY USAGE), as this pod last sampled it for admission control.",
       registers: [registry],
     }),
     enqueuedMessages: new Counter({

@@ -91,6 +91,10 @@ export async function startCluster(options: ClusterOptions = {}) {
         ),
         SEND_TIMEOUT_MS: "1500",
         MESSAGE_BODY_MAX_CHARS: "4000",
+        // Admission control refuses sends while the oldest uncommitted entry is older than this:
+        // on a loaded test machine a burst's commit can pass the 250 ms default. Still under
+        // SEND_TIMEOUT_MS; admission.test.ts sets its own.
+        ADMISSION_MAX_PERSIST_DELAY_MS: "1000",
         // Typing is shed while the event loop lags; on a loaded test machine that would make
         // the typing tests depend on the neighbours. The gate has its own tests.
         TYPING_SHED_LOOP_DELAY_MS: "10000",

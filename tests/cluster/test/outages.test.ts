@@ -92,22 +92,32 @@ describe("outages answer UNAVAILABLE within 2 s and recover without a restart", 
     expect({ status: search.value.status, code: search.value.body.error.code }).toEqual({ status: 503, code: "UNAVAILABLE" });
     expect(search.ms).toBeLessThan(2_000);
 
-    // More sends during the outage: answered UNAVAILABLE, their entries wait in the persist
-    // stream (retried with backoff by the persister, never dead-lettered for an outage).
+    // More sends during the outage: answered UNAVAILABLE. A time-out (no retryAfterMs) left its
+    // entry waiting in the persist stream (retried with backoff by the persister, never
+    // dead-lettered for an outage); one refused before queuing (retryAfterMs: admission control,
+    // the backlog is older than its budget) was not stored.
     const waiting = Array.from({ length: 20 }, (_, i) => ({ id: randomUUID(), body: `waiting ${i}` }));
     const answers = await Promise.all(waiting.map((w) => send(w.id, w.body)));
     expect(answers.every((a) => !a.ok && a.error.code === "UNAVAILABLE")).toBe(true);
+    const refusedBeforeQueuing = (i: number) => {
+      const a = answers[i]!;
+      return !a.ok && a.error.retryAfterMs !== undefined;
+    };
+    const queued = waiting.filter((_, i) => !refusedBeforeQueuing(i));
+    const refused = waiting.filter((_, i) => refusedBeforeQueuing(i));
+    const storedOf = async (ws: typeof waiting) =>
+      ws.length === 0 ? 0 : (await cluster.database.sql<{ n: number }[]>`select count(*)::int as n from messages where client_message_id in ${cluster.database.sql(ws.map((w) => w.id))}`)[0]!.n;
 
     await postgres.start();
-    // Committed from the stream once Postgres is back, before any client retries.
-    await expect
-      .poll(async () => (await cluster.database.sql<{ n: number }[]>`select count(*)::int as n from messages where client_message_id in ${cluster.database.sql(waiting.map((w) => w.id))}`)[0]!.n, { timeout: 30_000, interval: 250 })
-      .toBe(20);
-    // The senders retry and get the stored answer.
+    // Committed from the stream once Postgres is back, before any client retries; the refused
+    // ones are not.
+    await expect.poll(() => storedOf(queued), { timeout: 30_000, interval: 250 }).toBe(queued.length);
+    expect(await storedOf(refused)).toBe(0);
+    // The senders retry and get the stored answer (a refused send is stored by its retry).
     for (const w of waiting) {
       const retry = await sendUntilOk(w.id, w.body);
       const [row] = await cluster.database.sql<{ id: string; seq: string }[]>`select id, seq from messages where client_message_id = ${w.id}`;
-      expect(retry.ok && { id: retry.message.id, seq: retry.message.seq, duplicate: retry.duplicate }).toEqual({ id: row!.id, seq: Number(row!.seq), duplicate: true });
+      expect(retry.ok && { id: retry.message.id, seq: retry.message.seq, duplicate: retry.duplicate }).toEqual({ id: row!.id, seq: Number(row!.seq), duplicate: refused.includes(w) ? retry.ok && retry.duplicate : true });
     }
     const persisterMetrics = await cluster.persisterRegistry.getMetricsAsJSON();
     const family = (name: string) => persisterMetrics.find((m) => m.name === name)!.values;

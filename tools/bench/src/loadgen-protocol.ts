@@ -59,6 +59,12 @@ export interface AckedMessage {
   seq: number;
 }
 
+/** A send answered UNAVAILABLE with retryAfterMs: the overload bench looks for it in Postgres. */
+export interface RefusedSend {
+  senderId: string;
+  clientMessageId: string;
+}
+
 export interface RunResult {
   label: string;
   rate: number;
@@ -70,6 +76,13 @@ export interface RunResult {
   errors: Record<string, number>;
   /** Neither answer within the run + grace. */
   unanswered: number;
+  /**
+   * Of the `errors`, those answered UNAVAILABLE with retryAfterMs: refused before they were
+   * queued (admission control; the contract says they were not stored).
+   */
+  refusedBeforeQueuing: number;
+  /** send→ack of the sends acked ok in the window only (the others are not in it, unlike `ack`). */
+  ackOk: LatencySummary;
   /** (scheduled - acked) / scheduled. */
   shortfall: number;
   /** Recipient deliveries expected (scheduled × other members) and received in time. */
@@ -90,6 +103,8 @@ export interface RunResult {
   windowEnd: number;
   /** Every message acked ok during the whole run (warm-up included), when asked for. */
   ackedMessages?: AckedMessage[];
+  /** Every send refused before queuing during the whole run (warm-up included), when acked messages are asked for. */
+  refusedSends?: RefusedSend[];
   /** message:new for an acked id that arrived with a different seq/conversation than the ack: must be 0. */
   mismatchedDeliveries: number;
 }

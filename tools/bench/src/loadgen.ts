@@ -10,13 +10,13 @@ import type { Socket } from "socket.io-client";
 import { LatencyRecorder } from "./latency-recorder.js";
 import { runOpenLoop } from "./open-loop.js";
 import { openSockets } from "./open-sockets.js";
-import { NEVER_MS, type AckedMessage, type BenchUser, type Command, type ConnectCommand, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
+import { NEVER_MS, type AckedMessage, type BenchUser, type Command, type ConnectCommand, type RefusedSend, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
 import { handleCommandsInOrder } from "./command-loop.js";
 
 interface AckShape {
   ok: boolean;
   message?: { id: string; conversationId: string; seq: number };
-  error?: { code: string };
+  error?: { code: string; retryAfterMs?: number };
 }
 
 interface DeliveredShape {
@@ -53,6 +53,9 @@ let current: RunState | undefined;
 class RunState {
   readonly flights = new Map<string, Flight>();
   readonly ack = new LatencyRecorder();
+  readonly ackOk = new LatencyRecorder();
+  readonly refused: RefusedSend[] = [];
+  refusedInWindow = 0;
   readonly delivery = new LatencyRecorder();
   readonly errors: Record<string, number> = {};
   readonly acked: AckedMessage[] = [];
@@ -143,6 +146,7 @@ function run(command: RunCommand): Promise<RunResult> {
         if (inWindow) {
           state.ackedInWindow++;
           state.ack.record(latency);
+          state.ackOk.record(latency);
           const second = Math.floor((due - windowStart) / 1000);
           state.ackMaxBySecond[second] = Math.max(state.ackMaxBySecond[second] ?? 0, latency);
         }
@@ -150,6 +154,10 @@ function run(command: RunCommand): Promise<RunResult> {
         state.failed++;
         const code = ack?.error?.code ?? "MALFORMED_ACK";
         if (inWindow) state.errors[code] = (state.errors[code] ?? 0) + 1;
+        if (code === "UNAVAILABLE" && ack?.error?.retryAfterMs !== undefined) {
+          if (inWindow) state.refusedInWindow++;
+          if (command.collectAcked) state.refused.push({ senderId: user.userId, clientMessageId });
+        }
       }
     });
   };
@@ -191,6 +199,8 @@ function run(command: RunCommand): Promise<RunResult> {
         acked: state.ackedInWindow,
         errors: state.errors,
         unanswered: state.scheduledInWindow - answeredInWindow,
+        refusedBeforeQueuing: state.refusedInWindow,
+        ackOk: state.ackOk.summary(),
         shortfall: state.scheduledInWindow === 0 ? 1 : (state.scheduledInWindow - state.ackedInWindow) / state.scheduledInWindow,
         deliveriesExpected,
         deliveriesReceived: state.deliveredInWindow,
@@ -201,7 +211,7 @@ function run(command: RunCommand): Promise<RunResult> {
         windowStart: epoch(windowStart),
         windowEnd: epoch(windowEnd),
         mismatchedDeliveries: state.mismatched,
-        ...(command.collectAcked ? { ackedMessages: state.acked } : {}),
+        ...(command.collectAcked ? { ackedMessages: state.acked, refusedSends: state.refused } : {}),
       };
       if (current === state) current = undefined;
       resolve(result);

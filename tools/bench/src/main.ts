@@ -18,7 +18,7 @@ import { fileURLToPath } from "node:url";
 import { createDatabase, freePort, signToken, startPostgres, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
 import { BenchChild, waitReady } from "./child.js";
 import { busyRoles, CpuSampler, cpuBetween, type CpuSnapshot, type CpuUse } from "./cpu-sampler.js";
-import { NEVER_MS, type BenchUser, type Command, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
+import { NEVER_MS, type BenchUser, type Command, type RefusedSend, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
 import { counterDelta, histogramDelta, scrape, type HistogramDelta, type Scrape } from "./prom-scrape.js";
 import { codeInfo, machineInfo, writeResults, type BenchResults, type RunRecord } from "./report.js";
 import { seedHistory } from "./seed.js";
@@ -29,6 +29,7 @@ import { commandStats, PERSIST_STREAM_KEY, readEntriesAdded, redisBetween, type 
 import { verifyDatabase } from "./verify.js";
 import { runPresenceStorm } from "./presence-storm.js";
 import { runFanout } from "./fanout.js";
+import { OVERLOAD_FACTORS, overloadStep, refusedFoundStored, writeOverloadSection, type OverloadStep } from "./overload-report.js";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, "../../..");
@@ -49,14 +50,18 @@ export const CONFIG = {
   searchMaxSteps: 9,
   graceMs: 3000,
   maxP99AckMs: 250,
+  /** The overload steps (overload-report.ts): each factor of the maximum, open loop. */
+  overloadWarmupMs: 3000,
+  overloadDurationMs: 20_000,
   maxShortfall: 0.01,
   connectConcurrency: 20,
 };
 
 const quick = process.argv.includes("--quick");
 /**
- * --only=NAME[,NAME]: just those benchmarks (message-path, fanout, presence, search); without it,
- * all of them in that order.
+ * --only=NAME[,NAME]: just those benchmarks (message-path, overload, fanout, presence, search);
+ * without it, all of them in that order. `overload` runs the message path's search for the
+ * maximum (without the ceiling when message-path is not asked for), then 1.5× and 2× of it.
  */
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 const wants = (part: string) => only === undefined || only.includes(part);
@@ -73,7 +78,7 @@ const seedMessages = seedArg ? Number(seedArg.split("=")[1]) : 0;
 const profileArgs = (dir: string) =>
   process.argv.includes("--profile") ? ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=500"] : [];
 if (quick) {
-  Object.assign(CONFIG, { fixedDurationMs: 8000, searchDurationMs: 5000, searchRefineSteps: 1, fixedWarmupMs: 2000, searchWarmupMs: 1000 });
+  Object.assign(CONFIG, { fixedDurationMs: 8000, searchDurationMs: 5000, searchRefineSteps: 1, fixedWarmupMs: 2000, searchWarmupMs: 1000, overloadWarmupMs: 2000, overloadDurationMs: 8000 });
 }
 
 const log = (line: string) => process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -226,11 +231,14 @@ async function awaitQuietMachine(maxMs = 20_000): Promise<number> {
   }
 }
 
-async function measure(target: Target, rate: number, phase: "fixed" | "search"): Promise<RunRecord> {
+/** A send refused before queuing was found stored in some step: the run fails. */
+let refusedStoredAnywhere = false;
+
+async function measure(target: Target, rate: number, phase: RunRecord["phase"]): Promise<RunRecord & { refusedSends?: RefusedSend[] }> {
   const label = `${target.kind} ${rate}/s`;
   if (unexpectedExits.length) throw new Error(`a process under test is gone: ${unexpectedExits.join("; ")}`);
   await awaitQuietMachine();
-  log(`${target.kind}: ${phase === "fixed" ? "fixed rate" : "search step"} ${rate} msgs/s`);
+  log(`${target.kind}: ${phase === "fixed" ? "fixed rate" : phase === "overload" ? "overload step" : "search step"} ${rate} msgs/s`);
   let cpuStart: CpuSnapshot | undefined;
   let cpuEnd: CpuSnapshot | undefined;
   let redisStart: Promise<CommandCounts> | undefined;
@@ -260,8 +268,8 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
   const result = await target.loadgen.run({
     rate,
     label,
-    warmupMs: phase === "fixed" ? CONFIG.fixedWarmupMs : CONFIG.searchWarmupMs,
-    durationMs: phase === "fixed" ? CONFIG.fixedDurationMs : CONFIG.searchDurationMs,
+    warmupMs: phase === "fixed" ? CONFIG.fixedWarmupMs : phase === "overload" ? CONFIG.overloadWarmupMs : CONFIG.searchWarmupMs,
+    durationMs: phase === "fixed" ? CONFIG.fixedDurationMs : phase === "overload" ? CONFIG.overloadDurationMs : CONFIG.searchDurationMs,
     graceMs: CONFIG.graceMs,
     collectAcked: target.verify !== undefined,
   });
@@ -279,9 +287,13 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
             lagSeconds: histogramDelta(before, after, "parley_persist_lag_seconds"),
             messages: counterDelta(before, after, "parley_persist_messages_total"),
           }
-        : { sendAckSeconds: histogramDelta(before, after, "parley_gateway_send_ack_seconds") };
+        : {
+            sendAckSeconds: histogramDelta(before, after, "parley_gateway_send_ack_seconds"),
+            // Left out when a scrape failed (a loaded machine can miss the 3 s scrape time-out).
+            admissionRefused: before.has("parley_gateway_admission_refused_total") && after.has("parley_gateway_admission_refused_total") ? counterDelta(before, after, "parley_gateway_admission_refused_total") : undefined,
+          };
   }
-  const { ackedMessages, ...summary } = result;
+  const { ackedMessages, refusedSends, ...summary } = result;
   const redisUse =
     redisStart && redisEnd && cpuUse ? redisBetween(await redisStart, await redisEnd, cpuUse.seconds, Math.round(rate * cpuUse.seconds)) : undefined;
   const record: RunRecord = { target: target.kind, phase, rate, pass: passes(result), result: summary, cpu: cpuUse, metrics, redis: redisUse };
@@ -315,16 +327,36 @@ async function measure(target: Target, rate: number, phase: "fixed" | "search"):
   if (persister?.batchSize && typeof persister.batchSize === "object") {
     const b = persister.batchSize;
     const c = persister.commitSeconds as HistogramDelta | undefined;
-    log(`    persister: ${b.count} commits, mean batch ${b.mean.toFixed(1)} msgs, mean commit ${c ? (c.mean * 1000).toFixed(1) : "—"} ms`);
+    const lag = persister.lagSeconds as HistogramDelta | undefined;
+    log(`    persister: ${b.count} commits, mean batch ${b.mean.toFixed(1)} msgs, mean commit ${c ? (c.mean * 1000).toFixed(1) : "—"} ms, entry added→commit mean ${lag ? (lag.mean * 1000).toFixed(1) : "—"} ms, p99 ≤ ${lag ? lag.p99 * 1000 : "—"} ms (bucket)`);
+  }
+  if (target.kind === "durable") {
+    const counts = Object.entries(metrics).filter(([name]) => name.startsWith("gateway")).map(([, m]) => m.admissionRefused);
+    const refused = counts.every((c) => typeof c === "number") ? String(counts.reduce<number>((sum, c) => sum + (c as number), 0)) : "unknown (a /metrics scrape failed)";
+    log(`    admission control: ${refused} sends refused before queuing by the gateways`);
   }
   await target.settle();
+  if (phase === "overload") {
+    log(`    overload: ${result.acked} acked ok (p99 ${fmt(result.ackOk.p99)} ms), ${result.refusedBeforeQueuing} refused before queuing, errors ${JSON.stringify(result.errors)}, ${result.unanswered} unanswered`);
+  }
   if (target.verify) {
     record.verification = await target.verify({ ...result, ...(ackedMessages ? { ackedMessages } : {}) });
+    if (phase !== "overload" && target.databaseUrl && refusedSends?.length) {
+      // Any step can be an overload on a shared machine: its refusals are checked too (the
+      // overload steps are checked by their caller, which reports the count).
+      const stored = await refusedFoundStored(target.databaseUrl, refusedSends);
+      log(`    refused before queuing: ${refusedSends.length} sends, ${stored} of them found stored`);
+      if (stored > 0 && record.verification) {
+        record.verification.ok = false;
+        record.verification.problems.push(`${stored} sends refused before queuing were stored`);
+      }
+      if (stored > 0) refusedStoredAnywhere = true;
+    }
     const v = record.verification!;
     log(`    verify: ${v.ok ? "OK" : "FAILED"} (${v.ackedChecked} acked ids checked, ${v.totalRows} rows, ${v.conversationsChecked} conversations, ${v.ms} ms)`);
     if (!v.ok) for (const problem of v.problems) log(`    VERIFY FAILED: ${problem}`);
   }
-  return record;
+  return refusedSends ? { ...record, refusedSends } : record;
 }
 
 /**
@@ -387,13 +419,14 @@ async function idleBaseline(kind: string): Promise<CpuUse> {
   return use;
 }
 
-async function main(): Promise<void> {
+async function main(opts: { ceiling: boolean; overload: boolean }): Promise<void> {
   const started = Date.now();
   const machine = machineInfo();
   // Taken before the services start: the code they run is what the tree holds now.
   const code = codeInfo(ROOT);
   log(`code: commit ${code.commit}${code.dirty.length ? `, with uncommitted changes in ${code.dirty.join(", ")}` : ""}`);
-  log(`load average before the start: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+  const loadAtStart = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  log(`load average before the start: ${loadAtStart}`);
   log(`machine: ${machine.cores} cores, ${machine.cpuModel}, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.redis}, ${machine.postgres}`);
   log(`logs of every process in ${logDir}`);
 
@@ -500,6 +533,44 @@ async function main(): Promise<void> {
   log(`  durable max ${durableSearch.max} msgs/s (first failing step ${durableSearch.firstFail ?? "none"})`);
   const durableElapsed = Date.now();
 
+  if (opts.overload) {
+    const steps: OverloadStep[] = [];
+    log(`phase 5b: overload, ${OVERLOAD_FACTORS.map((f) => `${f}×`).join(" and ")} the maximum (${durableSearch.max} msgs/s), open loop`);
+    for (const factor of OVERLOAD_FACTORS) {
+      const { refusedSends = [], ...record } = await measure(durable, Math.round(durableSearch.max * factor), "overload");
+      runs.push(record);
+      const stored = await refusedFoundStored(db.url, refusedSends);
+      const step = overloadStep(factor, durableSearch.max, record, stored, refusedSends.length);
+      steps.push(step);
+      log(`  → ${factor}×: goodput ${Math.round(step.goodput)} acked ok/s (${(step.goodput / Math.max(1, durableSearch.max)).toFixed(2)} of the maximum), p99 of acked ${fmt(record.result.ackOk.p99)} ms, ${record.result.refusedBeforeQueuing} refused before queuing, ${step.withoutRetryAfter} answers without retryAfterMs, ${stored} of ${refusedSends.length} refused sends found stored → ${step.pass ? "PASS" : "FAIL"}`);
+    }
+    const at1000 = runs.find((r) => r.target === "durable" && r.phase === "fixed" && r.rate === 1000);
+    const markdown = writeOverloadSection(ROOT, {
+      date: new Date().toISOString(),
+      command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+      machine,
+      code,
+      loadAverage: loadAtStart,
+      durableMax: durableSearch.max,
+      stepSeconds: CONFIG.overloadDurationMs / 1000,
+      warmupSeconds: CONFIG.overloadWarmupMs / 1000,
+      ackP99At1000: at1000?.result.ack.p99,
+      steps,
+      totalSeconds: Math.round((Date.now() - started) / 1000),
+    });
+    log(`overload: ${steps.map((st) => `${st.factor}× ${st.pass ? "PASS" : "FAIL"}`).join(", ")}; wrote ${markdown}`);
+    if (steps.some((st) => st.refusedStored > 0) || refusedStoredAnywhere) allVerified = false;
+  }
+  if (!opts.ceiling) {
+    const at1000 = runs.find((r) => r.target === "durable" && r.phase === "fixed" && r.rate === 1000);
+    log(`durable max ${durableSearch.max} msgs/s; ack p99 at 1000 msgs/s: ${at1000 ? fmt(at1000.result.ack.p99) : "—"} ms (no ceiling: message-path not asked for)`);
+    log(`verification: ${allVerified ? "every durable run OK" : "FAILED (see above)"}`);
+    await loadgen.close();
+    await Promise.all([...gateways.map((g) => g.stop()), persister.stop()]);
+    if (!allVerified) process.exitCode = 1;
+    return;
+  }
+
   await loadgen.close();
   await Promise.all([...gateways.map((g) => g.stop()), persister.stop()]);
 
@@ -541,7 +612,7 @@ async function main(): Promise<void> {
     ceilingMax: ceilingSearch.max,
     ceilingFirstFail: ceilingSearch.firstFail,
     ratio: ceilingSearch.max > 0 ? durableSearch.max / ceilingSearch.max : Number.NaN,
-    verified: allVerified,
+    verified: allVerified && !refusedStoredAnywhere,
     durableSeconds: Math.round((durableElapsed - started) / 1000),
     totalSeconds: Math.round((Date.now() - started) / 1000),
   };
@@ -549,14 +620,15 @@ async function main(): Promise<void> {
   log(`durable max ${results.durableMax} msgs/s, ceiling max ${results.ceilingMax} msgs/s, ratio ${results.ratio.toFixed(2)} (target ≥ 0.6)`);
   const at1000 = runs.find((r) => r.target === "durable" && r.phase === "fixed" && r.rate === 1000);
   if (at1000) log(`ack p99 at 1000 msgs/s: ${fmt(at1000.result.ack.p99)} ms (target ≤ 20 ms)`);
+  if (refusedStoredAnywhere) allVerified = false;
   log(`verification: ${allVerified ? "every durable run OK" : "FAILED (see above)"}`);
   log(`wrote ${markdown} and ${json} in ${results.totalSeconds} s`);
   if (!allVerified) process.exitCode = 1;
 }
 
 try {
-  if (wants("message-path")) {
-    await main();
+  if (wants("message-path") || wants("overload")) {
+    await main({ ceiling: wants("message-path"), overload: wants("overload") });
     await cleanup();
   }
   if (wants("fanout")) {

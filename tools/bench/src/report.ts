@@ -12,7 +12,7 @@ import type { Verification } from "./verify.js";
 
 export interface RunRecord {
   target: "durable" | "ceiling";
-  phase: "fixed" | "search";
+  phase: "fixed" | "search" | "overload";
   rate: number;
   pass: boolean;
   result: Omit<RunResult, "ackedMessages">;

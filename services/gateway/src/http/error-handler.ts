@@ -11,8 +11,8 @@ function fromFastify(err: FastifyError): ParleyError | undefined {
 }
 
 /**
- * Every error answers `{ error: { code, message } }` with the status of its code; 429 also
- * carries Retry-After (whole seconds, rounded up).
+ * Every error answers `{ error: { code, message } }` with the status of its code; 429, and a 503
+ * refused before queuing, also carry Retry-After (whole seconds, rounded up).
  */
 export function installErrorHandler(app: FastifyInstance, logger: Logger): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -22,7 +22,8 @@ export function installErrorHandler(app: FastifyInstance, logger: Logger): void 
     }
     const code: ErrorCode = known?.code ?? "INTERNAL";
     const message = known?.message ?? "internal error";
-    if (code === "RATE_LIMITED" && known?.retryAfterMs !== undefined) {
+    // RATE_LIMITED, and UNAVAILABLE when the send was refused before it was queued (admission control).
+    if ((code === "RATE_LIMITED" || code === "UNAVAILABLE") && known?.retryAfterMs !== undefined) {
       void reply.header("retry-after", String(Math.max(1, Math.ceil(known.retryAfterMs / 1000))));
     }
     return reply.code(ERROR_STATUS[code]).send({ error: { code, message } });

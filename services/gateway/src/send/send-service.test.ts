@@ -16,6 +16,7 @@ function service(steps: { rateLimitMs: number; membershipMs: number }, deadlineM
   const pending = new PendingAcks(10_000);
   const metrics = createGatewayMetrics(new Registry());
   return new SendService({
+    admission: { check: () => {} },
     rateLimiter: { consume: () => slow(steps.rateLimitMs, undefined) },
     membership: new MembershipCache(() => slow(steps.membershipMs, "member" as const)),
     // Never answered: the commit is what the deadline has to cut short.

@@ -6,6 +6,7 @@ import type { GatewayMetrics } from "../metrics.js";
 import type { DbGuard } from "../guard-db.js";
 import type { PendingAcks } from "./pending-acks.js";
 import type { UserLimit } from "../limits/rate-limiter.js";
+import type { PersistAdmission } from "./persist-admission.js";
 import type { SendBuffer } from "./send-buffer.js";
 
 export interface Sender {
@@ -17,6 +18,8 @@ export interface SendServiceDeps {
   rateLimiter: UserLimit;
   membership: MembershipCache;
   buffer: SendBuffer;
+  /** Refuses new sends before they are queued while the persist path lags past its budget. */
+  admission: Pick<PersistAdmission, "check">;
   pending: PendingAcks;
   metrics: GatewayMetrics;
   bodyMaxChars: number;
@@ -29,7 +32,7 @@ export interface SendServiceDeps {
 }
 
 /**
- * The one send path, for sockets and HTTP alike: rate limit, membership, enqueue, then wait
+ * The one send path, for sockets and HTTP alike: admission, rate limit, membership, enqueue, then wait
  * for the commit. Answers only once the message is durable (architecture invariant 1).
  */
 export class SendService {
@@ -60,6 +63,9 @@ export class SendService {
     if (kind !== "text" && input.body.length === 0 && !input.attachments?.length) {
       throw new ParleyError("VALIDATION", "attachments: a message without text needs an attachment");
     }
+    // First, before any Redis or Postgres work: a send the cluster cannot take now is refused
+    // before it is queued (UNAVAILABLE with retryAfterMs; it was not stored).
+    this.deps.admission.check();
     // Each step gets what is left of one deadline, so slow-but-reachable Redis and Postgres
     // cannot add their bounds up past the contract's 2 s.
     const deadline = performance.now() + this.deps.deadlineMs;

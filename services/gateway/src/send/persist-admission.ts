@@ -1,0 +1,109 @@
+import { ParleyError } from "@parley/protocol";
+import type { PersistBacklog } from "@parley/bus";
+import type { Logger } from "@parley/runtime";
+import type { GatewayMetrics } from "../metrics.js";
+
+export interface PersistAdmissionOptions {
+  /** Sends are refused while the oldest uncommitted entry is older than this (ms). */
+  maxDelayMs: number;
+  /** Sends are refused while the persist stream takes more than this in Redis (bytes). */
+  maxStreamBytes: number;
+  /** How often the backlog is read from Redis, for every send of the pod. */
+  sampleMs: number;
+}
+
+export interface PersistAdmissionDeps {
+  /** One read of the backlog (libs/bus `readPersistBacklog`). */
+  read: () => Promise<PersistBacklog>;
+  metrics: Pick<GatewayMetrics, "admissionRefused" | "persistDelaySeconds" | "persistStreamBytes">;
+  logger: Logger;
+  /** Jitter for retryAfterMs (tests pass a fixed one). */
+  random?: () => number;
+}
+
+/** A refusal never asks for a wait longer than this: the sample after it may have cleared. */
+const MAX_RETRY_AFTER_MS = 10_000;
+/** A refusal for the stream's size asks for at least this: Redis memory comes back once a second (the persister's trim). */
+const BYTES_RETRY_AFTER_MS = 1_000;
+
+/**
+ * Admission control for sends: while the persist path lags past its budget, new sends are
+ * refused before they are queued (`UNAVAILABLE` with `retryAfterMs`; nothing stored), so the
+ * sends that are taken still commit in time and goodput stays at the maximum rather than
+ * collapsing into time-outs whose messages commit later. The backlog is read from Redis every
+ * `sampleMs` by one timer shared by all the pod's sends: `check()` costs no Redis call.
+ * Why this signal and these budgets: docs/decisions/0020-admission-on-oldest-uncommitted-entry.md.
+ *
+ * When the backlog cannot be read (Redis away), the last sample is forgotten after a few
+ * periods and sends are admitted: the append itself then fails fast with UNAVAILABLE.
+ */
+export class PersistAdmission {
+  private sample: (PersistBacklog & { at: number }) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private readFailing = false;
+
+  constructor(
+    private readonly opts: PersistAdmissionOptions,
+    private readonly deps: PersistAdmissionDeps,
+  ) {}
+
+  /** Reads once now (so the first sends are judged), then every `sampleMs`. */
+  async start(): Promise<void> {
+    await this.tick();
+  }
+
+  /** Throws `UNAVAILABLE` with `retryAfterMs` when a new send must not be queued now. */
+  check(): void {
+    const s = this.current();
+    if (!s) return;
+    if (s.bytes > this.opts.maxStreamBytes) {
+      this.deps.metrics.admissionRefused.inc({ reason: "stream_bytes" });
+      throw new ParleyError("UNAVAILABLE", "the cluster is holding too many unsaved messages; retry later", this.retryAfter(Math.max(BYTES_RETRY_AFTER_MS, s.ageMs - this.opts.maxDelayMs)));
+    }
+    if (s.ageMs > this.opts.maxDelayMs) {
+      this.deps.metrics.admissionRefused.inc({ reason: "persist_delay" });
+      throw new ParleyError("UNAVAILABLE", "the cluster is saving messages more slowly than they arrive; retry later", this.retryAfter(s.ageMs - this.opts.maxDelayMs));
+    }
+  }
+
+  close(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  /** The last sample, unless it is too old to say anything (three missed reads). */
+  private current() {
+    const s = this.sample;
+    if (!s || performance.now() - s.at > 3 * this.opts.sampleMs + 1_000) return undefined;
+    return s;
+  }
+
+  /**
+   * At least one sample period (the next look), plus what the backlog is over its budget (it
+   * drains about as fast as real time once nothing is added), with up to 50 % jitter so the
+   * refused clients do not all come back in the same instant.
+   */
+  private retryAfter(overMs: number): number {
+    const base = Math.max(this.opts.sampleMs, overMs);
+    return Math.min(MAX_RETRY_AFTER_MS, Math.round(base * (1 + 0.5 * (this.deps.random ?? Math.random)())));
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      const backlog = await this.deps.read();
+      this.sample = { ...backlog, at: performance.now() };
+      this.deps.metrics.persistDelaySeconds.set(backlog.ageMs / 1000);
+      this.deps.metrics.persistStreamBytes.set(backlog.bytes);
+      if (this.readFailing) this.deps.logger.info("persist backlog readable again");
+      this.readFailing = false;
+    } catch (err) {
+      if (!this.readFailing) this.deps.logger.warn({ err: String(err) }, "reading the persist backlog failed; admitting sends on the last sample until it is stale");
+      this.readFailing = true;
+    }
+    if (!this.stopped) {
+      this.timer = setTimeout(() => void this.tick(), this.opts.sampleMs);
+      this.timer.unref();
+    }
+  }
+}

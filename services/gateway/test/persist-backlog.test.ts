@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKeyspace, readPersistBacklog } from "@parley/bus";
+import { createRedis, waitForReady, type Redis } from "@parley/runtime";
+import { testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
+
+// The signal admission control samples (libs/bus persist-backlog.ts), against a real stream
+// and consumer group: what counts as waiting, what does not, and the stream's bytes.
+
+let redis: Redis;
+beforeAll(async () => {
+  redis = createRedis({ url: testInfra().redisUrl, name: "persist-backlog-test", role: "producer" });
+  await waitForReady(redis);
+});
+afterAll(() => redis?.disconnect());
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe("persist backlog", () => {
+  it("is the age of the oldest unread entry, or of a live persister's oldest pending one; a stalled persister's entries are left out", async () => {
+    const keyspace = createKeyspace(uniqueRedisPrefix("backlog"));
+    const { stream, group } = keyspace.persist;
+    expect(await readPersistBacklog(redis, keyspace, 60_000)).toEqual({ ageMs: 0, bytes: 0 });
+
+    // Before any persister made the group, every entry waits.
+    const first = (await redis.xadd(stream, "*", "items", "a"))!;
+    await sleep(150);
+    const unread = await readPersistBacklog(redis, keyspace, 60_000);
+    expect(unread.ageMs).toBeGreaterThanOrEqual(140);
+    expect(unread.bytes).toBeGreaterThan(0);
+
+    // A persister reads it (pending, not yet committed): it still waits, and a newer unread entry does not hide it.
+    await redis.xgroup("CREATE", stream, group, "0");
+    await redis.xreadgroup("GROUP", group, "persister-a", "COUNT", 1, "STREAMS", stream, ">");
+    await redis.xadd(stream, "*", "items", "b");
+    const pending = await readPersistBacklog(redis, keyspace, 60_000);
+    expect(pending.ageMs).toBeGreaterThanOrEqual(140);
+
+    // persister-a stops touching the stream: past the stalled bound its entry is the
+    // reclaimer's, and only the newer unread entry counts.
+    await sleep(300);
+    const stalled = await readPersistBacklog(redis, keyspace, 200);
+    expect(stalled.ageMs).toBeGreaterThanOrEqual(290);
+    expect(stalled.ageMs).toBeLessThan((await readPersistBacklog(redis, keyspace, 60_000)).ageMs - 100);
+
+    // Everything read and committed (acked): nothing waits.
+    const read = (await redis.xreadgroup("GROUP", group, "persister-b", "COUNT", 10, "STREAMS", stream, ">")) as [string, [string, string[]][]][];
+    await redis.xack(stream, group, first, ...read[0]![1].map(([id]) => id));
+    expect((await readPersistBacklog(redis, keyspace, 60_000)).ageMs).toBe(0);
+    await redis.del(stream);
+  });
+
+  it("measures the stream's bytes as it grows", async () => {
+    const keyspace = createKeyspace(uniqueRedisPrefix("backlog-bytes"));
+    await redis.xadd(keyspace.persist.stream, "*", "items", "x");
+    const small = (await readPersistBacklog(redis, keyspace, 60_000)).bytes;
+    for (let i = 0; i < 50; i++) await redis.xadd(keyspace.persist.stream, "*", "items", "y".repeat(4_000));
+    const big = (await readPersistBacklog(redis, keyspace, 60_000)).bytes;
+    expect(big).toBeGreaterThan(small + 150_000);
+    await redis.del(keyspace.persist.stream);
+  });
+});
