@@ -51,4 +51,20 @@ describe("typing throttle", () => {
     expect(typing.size).toBe(0);
     typing.close();
   });
+
+  it("shows a typist who stopped and started again within the window once the window ends", async () => {
+    vi.useFakeTimers();
+    const { typing, heard } = service();
+    await typing.start(alice, conversationId); // typed, then sent: the SDK's stop
+    await typing.stop(alice, conversationId);
+    await vi.advanceTimersByTimeAsync(1_000);
+    await typing.start(alice, conversationId); // typing the next message, within the window
+    expect(heard).toEqual([true, false]);
+    await vi.advanceTimersByTimeAsync(2_000); // the window ends: the held start goes out
+    expect(heard).toEqual([true, false, true]);
+    await vi.advanceTimersByTimeAsync(6_000); // and expires like any start
+    expect(heard).toEqual([true, false, true, false]);
+    expect(typing.size).toBe(0);
+    typing.close();
+  });
 });

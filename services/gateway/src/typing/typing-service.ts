@@ -25,8 +25,14 @@ interface Typist {
   userName: string;
   /** When a start was last forwarded: the throttle window runs from it, stops included. */
   lastForwardedAt: number;
-  /** What the room last heard from this typist (a throttled start after a stop is not heard). */
+  /** What the room last heard from this typist (a throttled start after a stop is not heard yet). */
   typing: boolean;
+  /**
+   * A start throttled after a stop in this window, not stopped again since: it goes out when
+   * the window ends, so a typist who stops and starts again is shown once the window allows
+   * (a leading and a trailing edge: still at most one start and one stop per window).
+   */
+  startPending: boolean;
   /** Typing: the server's `isTyping: false` after the timeout. Stopped: when the typist is forgotten. */
   expiry: NodeJS.Timeout;
 }
@@ -63,9 +69,11 @@ export class TypingService {
       // most one start (and so one stop) per throttle window.
       if (now - typist.lastForwardedAt < this.deps.config.throttleMs) {
         this.deps.metrics.throttled.inc();
+        if (!typist.typing) typist.startPending = true;
         return {};
       }
       typist.lastForwardedAt = now;
+      typist.startPending = false;
       if (!typist.typing) {
         typist.typing = true;
         clearTimeout(typist.expiry);
@@ -81,6 +89,7 @@ export class TypingService {
       userName: user.name,
       lastForwardedAt: now,
       typing: true,
+      startPending: false,
       expiry: setTimeout(() => this.end(key, "expired"), this.deps.config.timeoutMs),
     };
     fresh.expiry.unref();
@@ -101,12 +110,13 @@ export class TypingService {
     }
     // Stopped within the throttle window of the last start: the stop goes out now, but the
     // typist is remembered until the window ends, so a start right after it stays throttled.
+    typist.startPending = false;
     if (typist.typing) {
       typist.typing = false;
       this.forward(typist, false, "stop");
     }
     clearTimeout(typist.expiry);
-    typist.expiry = setTimeout(() => this.forget(key), quietFor);
+    typist.expiry = setTimeout(() => this.windowEnded(key), quietFor);
     typist.expiry.unref();
     return {};
   }
@@ -134,11 +144,25 @@ export class TypingService {
     if (typist.typing) this.forward(typist, false, cause);
   }
 
-  /** A stopped typist's throttle window is over: nothing to tell anyone. */
-  private forget(key: string): void {
+  /**
+   * A stopped typist's throttle window is over: a start throttled since goes out now (with the
+   * server's timeout armed, as for any start); otherwise there is nothing to tell anyone.
+   */
+  private windowEnded(key: string): void {
     const typist = this.typists.get(key);
-    if (typist && !typist.typing) this.typists.delete(key);
+    if (!typist || typist.typing) return;
+    if (!typist.startPending) {
+      this.typists.delete(key);
+      return;
+    }
+    typist.startPending = false;
+    typist.typing = true;
+    typist.lastForwardedAt = Date.now();
+    typist.expiry = setTimeout(() => this.end(key, "expired"), this.deps.config.timeoutMs);
+    typist.expiry.unref();
+    this.forward(typist, true, "start");
   }
+
 
   /** To the conversation's room, except the typist's own devices (their user room). */
   private forward(typist: Typist, isTyping: boolean, cause: Cause): void {
