@@ -1,0 +1,72 @@
+# syntax=docker/dockerfile:1
+# The image of one Parley service, from the repository root (it holds the lock file and the libs):
+#   docker build --build-arg SERVICE=gateway -t parley-gateway:0.1.0 .      (persister, delivery)
+# SERVICE picks the service; NODE_IMAGE the base, the official Node image by default. Tests on
+# machines that reach no registry pass a local image made the same way (scripts/images).
+# NODE_IMAGE is pinned to the Node release CI runs the whole suite on (.ci/run).
+ARG NODE_IMAGE=node:24.9.0-bookworm-slim
+ARG SERVICE
+
+# Only the package manifests and the lock: the install layers below are reused until one
+# of them changes, whatever happens to the sources. npm ci checks every workspace of the root
+# package.json against the lock, so every workspace's package.json is copied.
+FROM ${NODE_IMAGE} AS manifests
+WORKDIR /src
+COPY . .
+RUN mkdir /out && cp package.json package-lock.json .npmrc /out/ \
+ && find libs services tools tests infra examples -name package.json -not -path "*/node_modules/*" -exec cp --parents {} /out/ \;
+
+# Compile this service and the libs it imports (dev dependencies are needed here only).
+FROM ${NODE_IMAGE} AS build
+ARG SERVICE
+ENV TURBO_TELEMETRY_DISABLED=1
+WORKDIR /app
+COPY --from=manifests /out/ ./
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+COPY . .
+RUN node_modules/.bin/turbo run build --filter=@parley/${SERVICE}...
+
+# Production dependencies of this service and its libs only: no dev tools, no other service's.
+FROM ${NODE_IMAGE} AS prod-deps
+ARG SERVICE
+WORKDIR /app
+COPY --from=manifests /out/ ./
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --workspace services/${SERVICE} --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS runtime
+ARG SERVICE
+ENV NODE_ENV=production
+WORKDIR /app
+# Code stays owned by root and read-only to the process; the pod also mounts it read-only.
+# The libs are the @parley dependencies of the services, which all three share (tests/k8s
+# checks this list against each service's package.json).
+COPY --from=prod-deps /app/node_modules node_modules
+COPY --from=build /app/libs/protocol/package.json libs/protocol/
+COPY --from=build /app/libs/protocol/dist libs/protocol/dist
+COPY --from=build /app/libs/db/package.json libs/db/
+COPY --from=build /app/libs/db/dist libs/db/dist
+COPY --from=build /app/libs/db/migrations libs/db/migrations
+COPY --from=build /app/libs/runtime/package.json libs/runtime/
+COPY --from=build /app/libs/runtime/dist libs/runtime/dist
+COPY --from=build /app/libs/bus/package.json libs/bus/
+COPY --from=build /app/libs/bus/dist libs/bus/dist
+COPY --from=build /app/services/${SERVICE}/package.json services/${SERVICE}/
+COPY --from=build /app/services/${SERVICE}/dist services/${SERVICE}/dist
+# The official image's `node` user, by number so Kubernetes can verify runAsNonRoot.
+USER 1000:1000
+WORKDIR /app/services/${SERVICE}
+# The package's `start` script (`exec node dist/server.js`) without npm, in exec form, so node
+# itself receives SIGTERM (the official image's entrypoint execs it). It starts no child
+# processes, so there is nothing to reap and no need for an init such as tini.
+CMD ["node", "dist/server.js"]
+
+# The port each service listens on by default (its env.ts), which the probes use.
+FROM runtime AS gateway
+EXPOSE 3000
+FROM runtime AS persister
+EXPOSE 9101
+FROM runtime AS delivery
+EXPOSE 9102
+
+# The image is the stage named SERVICE: a build without --build-arg SERVICE stops here.
+FROM ${SERVICE}
