@@ -16,15 +16,16 @@ COPY . .
 RUN mkdir /out && cp package.json package-lock.json .npmrc /out/ \
  && find libs services tools tests infra examples -name package.json -not -path "*/node_modules/*" -exec cp --parents {} /out/ \;
 
-# Compile this service and the libs it imports (dev dependencies are needed here only).
+# Compile the three services and the libs they import (dev dependencies are needed here
+# only). The stage does not depend on SERVICE, so a builder with a layer cache (BuildKit,
+# buildah --layers, kaniko --cache) builds it once for the three images.
 FROM ${NODE_IMAGE} AS build
-ARG SERVICE
 ENV TURBO_TELEMETRY_DISABLED=1
 WORKDIR /app
 COPY --from=manifests /out/ ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY . .
-RUN node_modules/.bin/turbo run build --filter=@parley/${SERVICE}...
+RUN node_modules/.bin/turbo run build --filter=@parley/gateway... --filter=@parley/persister... --filter=@parley/delivery...
 
 # Production dependencies of this service and its libs only: no dev tools, no other service's.
 FROM ${NODE_IMAGE} AS prod-deps
