@@ -124,48 +124,45 @@ async function main() {
   }
   if (built.length < SERVICES.length) return finish(started);
 
-  for (const service of SERVICES) {
-    await check(`${service} image ships only the service's production dependencies`, async () => {
-      const container = await ImageContainer.create(imageName(service));
-      try {
-        const shipped = packagesUnder(join(container.rootfs, "app"));
+  // One working container per image (a copy of its root in the vfs store) for every check below.
+  const containers = {};
+  try {
+    for (const service of SERVICES) containers[service] = await ImageContainer.create(imageName(service));
+
+    for (const service of SERVICES) {
+      await check(`${service} image ships only the service's production dependencies`, async () => {
+        const shipped = packagesUnder(join(containers[service].rootfs, "app"));
         const allowed = productionPackages(service);
         const extra = [...shipped].filter((name) => !allowed.has(name) && !name.startsWith("@parley/"));
         if (extra.length > 0) throw new Error(`also ships ${extra.slice(0, 10).join(", ")}${extra.length > 10 ? ` and ${extra.length - 10} more` : ""}`);
         const parley = [...shipped].filter((name) => name.startsWith("@parley/")).sort();
         const expected = [...allowed].filter((name) => name.startsWith("@parley/")).sort();
         if (JSON.stringify(parley) !== JSON.stringify(expected)) throw new Error(`workspace packages ${parley.join(", ")}; expected ${expected.join(", ")}`);
-      } finally {
-        await container.remove();
+      });
+    }
+
+    step("smoke test: the images against a local Redis and PostgreSQL…");
+    await smokeTest({ containers, testkit, check, log: step, logDir });
+
+    // The image side of the manifests' cross-check, for tests/k8s: each image's config and the
+    // files it holds, where the manifests' commands must find theirs.
+    const configs = Object.fromEntries(SERVICES.map((s) => [s, { config: containers[s].config, files: filesUnder(containers[s].rootfs, "/app") }]));
+    const configFile = join(logDir, "image-configs.json");
+    writeFileSync(configFile, `${JSON.stringify(configs, null, 2)}\n`);
+    await check("tests/k8s: the manifests run what the images contain (image-manifests.test.ts)", async () => {
+      const report = join(logDir, "image-manifests.json");
+      const { code } = await run(join(ROOT, "node_modules", ".bin", "vitest"), ["run", "test/image-manifests.test.ts", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`], {
+        cwd: join(ROOT, "tests", "k8s"),
+        env: { ...process.env, PARLEY_IMAGE_CONFIGS: configFile },
+      });
+      const json = existsSync(report) ? JSON.parse(readFileSync(report, "utf8")) : {};
+      if (code !== 0 || !json.numPassedTests || json.numPendingTests) {
+        throw new Error(`vitest exited ${code} (${json.numFailedTests ?? "?"} failed, ${json.numPassedTests ?? 0} passed, ${json.numPendingTests ?? 0} skipped)`);
       }
     });
+  } finally {
+    await Promise.allSettled(Object.values(containers).map((c) => c.remove()));
   }
-
-  step("smoke test: the images against a local Redis and PostgreSQL…");
-  await smokeTest({ testkit, check, log: step, logDir, freePort: testkit.freePort });
-
-  // The image side of the manifests' cross-check, for tests/k8s: each image's config and
-  // where its manifest's commands would find their files.
-  const configs = {};
-  for (const service of SERVICES) {
-    const container = await ImageContainer.create(imageName(service));
-    try {
-      configs[service] = { config: container.config, files: filesUnder(container.rootfs, "/app") };
-    } finally {
-      await container.remove();
-    }
-  }
-  const configFile = join(logDir, "image-configs.json");
-  writeFileSync(configFile, `${JSON.stringify(configs, null, 2)}\n`);
-  await check("tests/k8s: the manifests run what the images contain (image-manifests.test.ts)", async () => {
-    const report = join(logDir, "image-manifests.json");
-    const { code } = await run(join(ROOT, "node_modules", ".bin", "vitest"), ["run", "test/image-manifests.test.ts", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`], {
-      cwd: join(ROOT, "tests", "k8s"),
-      env: { ...process.env, PARLEY_IMAGE_CONFIGS: configFile },
-    });
-    const json = existsSync(report) ? JSON.parse(readFileSync(report, "utf8")) : {};
-    if (code !== 0 || !json.numPassedTests) throw new Error(`vitest exited ${code} (${json.numFailedTests ?? "?"} failed, ${json.numPassedTests ?? 0} passed)`);
-  });
 
   process.stdout.write(`\n${bold("image sizes")} (uncompressed, as buildah stores them; the base is ${base.name})\n`);
   const images = JSON.parse(await buildah(["images", "--json"]));

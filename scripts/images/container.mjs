@@ -10,10 +10,12 @@ import { buildah, buildahArgv } from "./buildah.mjs";
  * Directories of the image bound read-only over themselves. buildah run has no --read-only,
  * so every top-level directory of the image's root is bound read-only instead (the symlinks
  * of a merged /usr, such as /bin, point into those); /proc, /dev and /sys are the runtime's.
- * The root directory itself stays as the image has it: owned by root, not writable by the user.
+ * The root directory itself and /run stay as the image has them: owned by root, not writable
+ * by the user (the smoke test's probe checks that).
  */
 function readOnlyBinds(rootfs, writable) {
-  const skip = new Set(["proc", "dev", "sys", ...writable.map((p) => p.replace(/^\//, "").split("/")[0])]);
+  // /run is buildah's too (it puts /run/.containerenv there); like the root, it is owned by root.
+  const skip = new Set(["proc", "dev", "sys", "run", ...writable.map((p) => p.replace(/^\//, "").split("/")[0])]);
   return readdirSync(rootfs)
     .filter((entry) => !skip.has(entry) && lstatSync(join(rootfs, entry)).isDirectory())
     .flatMap((entry) => ["--mount", `type=bind,src=${join(rootfs, entry)},dst=/${entry},ro=true`]);
@@ -55,7 +57,7 @@ export class ImageContainer {
   static async create(image) {
     const inspected = JSON.parse(await buildah(["inspect", "--type", "image", image]));
     const container = new ImageContainer(image, inspected.OCIv1.config);
-    container.id = (await buildah(["from", "--quiet", "--pull-never", image])).trim();
+    container.id = (await buildah(["from", "--quiet", "--pull=never", image])).trim();
     container.rootfs = (await buildah(["mount", container.id])).trim();
     return container;
   }

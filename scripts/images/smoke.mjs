@@ -11,8 +11,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { join } from "node:path";
 import postgres from "postgres";
 import { io } from "socket.io-client";
-import { ImageContainer } from "./container.mjs";
-import { imageName, SERVICES } from "./build.mjs";
+import { SERVICES } from "./build.mjs";
 import { manifestContainers, writableMounts } from "./manifests.mjs";
 
 // Short, so a hung drain fails the run quickly; the services' drain scales with it.
@@ -49,19 +48,16 @@ process.stdout.write(JSON.stringify(result) + "\\n");
 `;
 
 /**
- * Runs every check; `check(name, fn)` records a pass or the failure's message. Resolves when
- * everything started here is stopped again.
+ * Runs every check in `containers` (an ImageContainer per service); `check(name, fn)` records a
+ * pass or the failure's message. Resolves when everything started here is stopped again.
  */
-export async function smokeTest({ testkit, check, log, logDir, freePort }) {
+export async function smokeTest({ containers, testkit, check, log, logDir }) {
   const manifests = manifestContainers();
-  const containers = {};
   const running = [];
   const [redis, pg] = await Promise.all([testkit.startRedis({ infra: "local" }), testkit.startPostgres({ infra: "local" })]);
   const database = await testkit.createDatabase(pg.url, { prefix: "parley_images", migrate: false });
   const sql = postgres(database.url, { max: 1, onnotice: () => {} });
   try {
-    for (const service of SERVICES) containers[service] = await ImageContainer.create(imageName(service));
-
     // 1. The migration, as the Job runs it: its command and working directory, from the persister image.
     await check("migration Job's command runs from the persister image", async () => {
       const job = manifests.migrate.container;
@@ -96,7 +92,7 @@ export async function smokeTest({ testkit, check, log, logDir, freePort }) {
 
     // 3. The services, each with the image's command, on free loopback ports.
     const secret = randomBytes(24).toString("base64url");
-    const ports = { gateway: await freePort(), persister: await freePort(), delivery: await freePort() };
+    const ports = { gateway: await testkit.freePort(), persister: await testkit.freePort(), delivery: await testkit.freePort() };
     const common = {
       NODE_ENV: "production",
       LOG_LEVEL: "info",
@@ -173,7 +169,6 @@ export async function smokeTest({ testkit, check, log, logDir, freePort }) {
     socket?.close();
   } finally {
     for (const run of running) run.kill();
-    await Promise.allSettled(Object.values(containers).map((c) => c.remove()));
     await sql.end({ timeout: 5 });
     await database.drop().catch((error) => log(`could not drop ${database.name}: ${error.message}`));
     await Promise.allSettled([redis.close(), pg.close()]);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { configFromDockerfile, last, readDockerfile } from "./dockerfile.js";
+import { configFromDockerfile, readDockerfile } from "./dockerfile.js";
 import { readPackage, readText, ROOT, SERVICES } from "./repo.js";
 import { SERVICE_ENV } from "./service-env.js";
 
