@@ -25,34 +25,31 @@ WORKDIR /app
 COPY --from=manifests /out/ ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY . .
-RUN node_modules/.bin/turbo run build --filter=@parley/gateway... --filter=@parley/persister... --filter=@parley/delivery...
+# /deploy holds what the runtime needs of each: package.json and dist, and the migrations. The
+# libs are the @parley dependencies of the services, which all three share (tests/k8s checks
+# this list against each service's package.json).
+RUN node_modules/.bin/turbo run build --filter=@parley/gateway... --filter=@parley/persister... --filter=@parley/delivery... \
+ && for dir in libs/protocol libs/db libs/runtime libs/bus services/gateway services/persister services/delivery; do \
+      mkdir -p /deploy/$dir && cp -r $dir/package.json $dir/dist /deploy/$dir/; \
+    done \
+ && cp -r libs/db/migrations /deploy/libs/db/
 
 # Production dependencies of this service and its libs only: no dev tools, no other service's.
 FROM ${NODE_IMAGE} AS prod-deps
-ARG SERVICE
 WORKDIR /app
 COPY --from=manifests /out/ ./
+ARG SERVICE
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --workspace services/${SERVICE} --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
-ARG SERVICE
 ENV NODE_ENV=production
 WORKDIR /app
+ARG SERVICE
 # Code stays owned by root and read-only to the process; the pod also mounts it read-only.
-# The libs are the @parley dependencies of the services, which all three share (tests/k8s
-# checks this list against each service's package.json).
+# Few instructions: each is a layer, and a builder's store copies every one.
 COPY --from=prod-deps /app/node_modules node_modules
-COPY --from=build /app/libs/protocol/package.json libs/protocol/
-COPY --from=build /app/libs/protocol/dist libs/protocol/dist
-COPY --from=build /app/libs/db/package.json libs/db/
-COPY --from=build /app/libs/db/dist libs/db/dist
-COPY --from=build /app/libs/db/migrations libs/db/migrations
-COPY --from=build /app/libs/runtime/package.json libs/runtime/
-COPY --from=build /app/libs/runtime/dist libs/runtime/dist
-COPY --from=build /app/libs/bus/package.json libs/bus/
-COPY --from=build /app/libs/bus/dist libs/bus/dist
-COPY --from=build /app/services/${SERVICE}/package.json services/${SERVICE}/
-COPY --from=build /app/services/${SERVICE}/dist services/${SERVICE}/dist
+COPY --from=build /deploy/libs libs
+COPY --from=build /deploy/services/${SERVICE} services/${SERVICE}
 # The official image's `node` user, by number so Kubernetes can verify runAsNonRoot.
 USER 1000:1000
 WORKDIR /app/services/${SERVICE}

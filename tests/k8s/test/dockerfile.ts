@@ -49,9 +49,6 @@ export function readDockerfile(text: string): Dockerfile {
   return { globalArgs, stages };
 }
 
-/** The last value an instruction sets in a stage (WORKDIR, USER, …). */
-export const last = (stage: Stage, keyword: string) => stage.steps.filter((s) => s.keyword === keyword).at(-1);
-
 /** The part of an OCI image config the manifests depend on (what `buildah inspect` shows under OCIv1.config). */
 export interface ImageConfig {
   User?: string;

@@ -105,10 +105,17 @@ describe("the Dockerfile", () => {
   it("copies the built code of SERVICE and exactly the libs the services import, which all three share", () => {
     const libs = libsOf(SERVICES[0].name);
     for (const { name } of SERVICES) expect(libsOf(name), `${name} imports other libs than ${SERVICES[0].name}: the Dockerfile copies one list for all`).toEqual(libs);
-    const copied = runtime.steps.filter((s) => s.keyword === "COPY" && s.flags.from === "build").map((s) => s.args[0]!.replace(/^\/app\//, ""));
-    const expected = [...libs, "services/${SERVICE}"].flatMap((dir) => [`${dir}/package.json`, `${dir}/dist`]);
-    if (libs.includes("libs/db")) expected.push("libs/db/migrations");
-    expect(copied.sort()).toEqual(expected.sort());
+    // The build stage gathers package.json and dist of each in /deploy, the runtime copies from there.
+    const gather = stage("build").steps.find((s) => s.keyword === "RUN" && s.args.join(" ").includes("/deploy"))!.args.join(" ");
+    const gathered = /for dir in ([\w/ -]+); do/.exec(gather)![1]!.trim().split(/\s+/);
+    expect(gathered.sort()).toEqual([...libs, ...SERVICES.map((s) => `services/${s.name}`)].sort());
+    expect(gather).toContain("cp -r $dir/package.json $dir/dist /deploy/$dir/");
+    if (libs.includes("libs/db")) expect(gather).toContain("cp -r libs/db/migrations /deploy/libs/db/");
+    const copied = runtime.steps.filter((s) => s.keyword === "COPY" && s.flags.from === "build").map((s) => s.args);
+    expect(copied).toEqual([
+      ["/deploy/libs", "libs"],
+      ["/deploy/services/${SERVICE}", "services/${SERVICE}"],
+    ]);
   });
 
   it.each(SERVICES.map((s) => s.name))("gives the %s image the port it listens on by default, a numeric non-root user and its start command", (service) => {
@@ -135,9 +142,9 @@ describe("the Dockerfile", () => {
     expect(named.filter((n) => /SECRET|PASSW|TOKEN|KEY|CREDENTIAL|AUTH|_URL$/i.test(n))).toEqual([]);
   });
 
-  it("ships the migrations, which the migration Job runs from /app/libs/db", () => {
-    const copied = runtime.steps.filter((s) => s.keyword === "COPY").map((s) => s.args[1]);
-    expect(copied).toEqual(expect.arrayContaining(["libs/db/dist", "libs/db/migrations"]));
+  it("ships the migrations, which the migration Job runs from /app/libs/db (npm run db:migrate's command)", () => {
+    expect(runtime.steps.filter((s) => s.keyword === "COPY").map((s) => s.args[1])).toContain("libs");
+    expect(stage("build").steps.some((s) => s.args.join(" ").includes("cp -r libs/db/migrations /deploy/libs/db/"))).toBe(true);
     expect(readPackage("libs/db").scripts!["db:migrate"]).toBe("node dist/migrate-cli.js");
   });
 
