@@ -99,6 +99,8 @@ async function main() {
     process.exit(1);
   }
   ensureCacheDir();
+  // Working containers an interrupted run left behind (the store is this script's alone).
+  await buildah(["rm", "--all"]);
   const logDir = join(CACHE_DIR, "logs");
   mkdirSync(logDir, { recursive: true });
   await ensureBuilt({ quiet: true });
@@ -170,7 +172,24 @@ async function main() {
     const image = images.find((i) => (i.names ?? []).includes(name));
     process.stdout.write(`  ${name.padEnd(48)} ${image ? `${(image.size / 1e6).toFixed(0)} MB` : "?"}\n`);
   }
+  await pruneStore();
   finish(started);
+}
+
+/**
+ * Every vfs layer is a full copy of the image's files, so the store grows by gigabytes a run.
+ * The layers of this run stay for the next (an unchanged lock file reuses the npm installs)
+ * until the store passes PARLEY_IMAGES_KEEP_GB (default 12); then every untagged image goes,
+ * keeping the base and the three images. Deleting them takes minutes on a busy disk, hence the threshold.
+ */
+async function pruneStore() {
+  const keepGb = Number(process.env.PARLEY_IMAGES_KEEP_GB ?? 12);
+  const kb = Number(execFileSync("du", ["-sk", join(CACHE_DIR, "storage")], { encoding: "utf8" }).split("\t")[0]);
+  if (kb / 1024 / 1024 <= keepGb) return;
+  const t = Date.now();
+  step(`the images' store holds ${(kb / 1024 / 1024).toFixed(1)} GB (more than ${keepGb}): removing the layers of earlier builds…`);
+  await buildah(["rmi", "--prune"]);
+  step(`pruned in ${seconds(t)} s`);
 }
 
 function finish(started) {
