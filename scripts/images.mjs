@@ -19,7 +19,7 @@ import { ensureBuilt } from "./ensure-built.mjs";
 import { ROOT, bold, green, red, run, step } from "./lib.mjs";
 import { ensureTools, installHint } from "./system-tools.mjs";
 import { ensureBaseImage } from "./images/base-image.mjs";
-import { CACHE_DIR, buildah, ensureCacheDir } from "./images/buildah.mjs";
+import { CACHE_DIR, buildah, chooseStorageDriver, ensureCacheDir } from "./images/buildah.mjs";
 import { buildImage, imageName, SERVICES } from "./images/build.mjs";
 import { ImageContainer } from "./images/container.mjs";
 import { smokeTest } from "./images/smoke.mjs";
@@ -99,6 +99,7 @@ async function main() {
     process.exit(1);
   }
   ensureCacheDir();
+  step(`images' store: ${await chooseStorageDriver()} driver, in ${CACHE_DIR}`);
   // Working containers an interrupted run left behind (the store is this script's alone).
   await buildah(["rm", "--all"]);
   const logDir = join(CACHE_DIR, "logs");
@@ -184,7 +185,7 @@ async function main() {
  */
 async function pruneStore() {
   const keepGb = Number(process.env.PARLEY_IMAGES_KEEP_GB ?? 12);
-  const kb = Number(execFileSync("du", ["-sk", join(CACHE_DIR, "storage")], { encoding: "utf8" }).split("\t")[0]);
+  const kb = Number(execFileSync("du", ["-sk", CACHE_DIR], { encoding: "utf8" }).split("\t")[0]);
   if (kb / 1024 / 1024 <= keepGb) return;
   const t = Date.now();
   step(`the images' store holds ${(kb / 1024 / 1024).toFixed(1)} GB (more than ${keepGb}): removing the layers of earlier builds…`);
