@@ -35,11 +35,16 @@ RUN node_modules/.bin/turbo run build --filter=@parley/gateway... --filter=@parl
  && cp -r libs/db/migrations /deploy/libs/db/
 
 # Production dependencies of this service and its libs only: no dev tools, no other service's.
+# npm also installs what other workspaces reached through a devDependency need (the test kit's
+# testcontainers); prune-production.mjs removes what `npm ls --omit=dev` leaves out of the tree.
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 COPY --from=manifests /out/ ./
+COPY scripts/images/prune-production.mjs /tmp/
 ARG SERVICE
-RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --workspace services/${SERVICE} --no-audit --no-fund
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --workspace services/${SERVICE} --no-audit --no-fund \
+ && npm ls --all --omit=dev --parseable --workspace services/${SERVICE} > /tmp/keep \
+ && node /tmp/prune-production.mjs /tmp/keep
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production

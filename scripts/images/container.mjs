@@ -112,9 +112,10 @@ export class ImageContainer {
       /** The pid of the command itself (buildah runs it under helpers of its own), once it runs. */
       commandPid: () => {
         const exe = argv[0].split("/").at(-1);
+        // By argv[0], not /proc/PID/comm: Node names its main thread, which renames the process's comm.
         return descendants(child.pid).find((pid) => {
           try {
-            return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === exe;
+            return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0].split("/").at(-1) === exe;
           } catch {
             return false;
           }
