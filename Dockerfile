@@ -43,8 +43,8 @@ COPY --from=manifests /out/ ./
 COPY scripts/images/prune-production.mjs /tmp/
 ARG SERVICE
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --workspace services/${SERVICE} --no-audit --no-fund \
- && npm ls --all --omit=dev --parseable --workspace services/${SERVICE} > /tmp/keep \
- && node /tmp/prune-production.mjs /tmp/keep
+ && npm ls --all --omit=dev --long --json --workspace services/${SERVICE} > /tmp/tree.json \
+ && node /tmp/prune-production.mjs /tmp/tree.json
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production

@@ -2,11 +2,23 @@
 // npm installs the production dependencies of every workspace the service reaches, even through
 // a devDependency (the test kit's testcontainers, the web example's vite), so this removes every
 // package of node_modules that `npm ls --omit=dev` does not count in the service's tree.
-// Usage: node prune-production.mjs KEEP_FILE (the paths of `npm ls --all --omit=dev --parseable`).
+// Usage: node prune-production.mjs TREE_FILE (the output of `npm ls --all --omit=dev --long --json`).
 import { lstatSync, readdirSync, readFileSync, realpathSync, rmSync, existsSync } from "node:fs";
 import { join } from "node:path";
 
-const keep = new Set(readFileSync(process.argv[2], "utf8").split("\n").filter(Boolean));
+/**
+ * The folders of every package in the tree, leaving out what npm marks extraneous: installed
+ * (an optional peer of another workspace's tool, such as vitest's tsx) but needed by nothing here.
+ */
+const keep = new Set();
+const collect = (node) => {
+  for (const child of Object.values(node.dependencies ?? {})) {
+    if (child.extraneous || !child.path || keep.has(child.path)) continue;
+    keep.add(child.path);
+    collect(child);
+  }
+};
+collect(JSON.parse(readFileSync(process.argv[2], "utf8")));
 let removed = 0;
 
 /** A package stays when npm ls lists it, or, for a workspace link, the folder it points to. */

@@ -90,8 +90,8 @@ describe("the Dockerfile", () => {
     expect(runs).toContain("npm ci --no-audit --no-fund");
     const production = runs.find((r) => r.startsWith("npm ci --omit=dev --workspace services/${SERVICE} --no-audit --no-fund"));
     // npm keeps what other workspaces reached through a devDependency need: pruned to `npm ls --omit=dev`.
-    expect(production).toContain("npm ls --all --omit=dev --parseable --workspace services/${SERVICE} > /tmp/keep");
-    expect(production).toContain("node /tmp/prune-production.mjs /tmp/keep");
+    expect(production).toContain("npm ls --all --omit=dev --long --json --workspace services/${SERVICE} > /tmp/tree.json");
+    expect(production).toContain("node /tmp/prune-production.mjs /tmp/tree.json");
     // node_modules of the runtime comes from the production-only install, not from the build.
     const modules = runtime.steps.filter((s) => s.keyword === "COPY" && s.args[1] === "node_modules");
     expect(modules).toHaveLength(1);
