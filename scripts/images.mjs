@@ -171,7 +171,8 @@ async function main() {
   const images = JSON.parse(await buildah(["images", "--json"]));
   for (const name of [base.name, ...SERVICES.map(imageName)]) {
     const image = images.find((i) => (i.names ?? []).includes(name));
-    process.stdout.write(`  ${name.padEnd(48)} ${image ? `${(image.size / 1e6).toFixed(0)} MB` : "?"}\n`);
+    // buildah prints the size already rounded ("253 MB": uncompressed, decimal megabytes).
+    process.stdout.write(`  ${name.padEnd(48)} ${image?.size ?? "?"}\n`);
   }
   await pruneStore();
   finish(started);
