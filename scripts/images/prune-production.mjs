@@ -11,9 +11,11 @@ import { join } from "node:path";
  * (an optional peer of another workspace's tool, such as vitest's tsx) but needed by nothing here.
  */
 const keep = new Set();
+// Every occurrence is walked: npm lists a package's dependencies once and marks its other
+// occurrences deduped, with none, in whatever order the tree gives.
 const collect = (node) => {
   for (const child of Object.values(node.dependencies ?? {})) {
-    if (child.extraneous || !child.path || keep.has(child.path)) continue;
+    if (child.extraneous || !child.path) continue;
     keep.add(child.path);
     collect(child);
   }
