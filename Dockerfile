@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 # The image of one Parley service, from the repository root (it holds the lock file and the libs):
 #   docker build --build-arg SERVICE=gateway -t parley-gateway:0.1.0 .      (persister, delivery)
-# SERVICE picks the service; NODE_IMAGE the base, the official Node image by default. Tests on
-# machines that reach no registry pass a local image made the same way (scripts/images).
-# NODE_IMAGE is pinned to the Node release CI runs the whole suite on (.ci/run).
+# SERVICE picks the service; NODE_IMAGE the base, the official Node image by default. `npm run
+# images`, on machines that reach no registry, passes a local Debian + Node image that copies this
+# default's suite and Node release (scripts/images/base-image.mjs reads them from the line below).
 ARG NODE_IMAGE=node:24.9.0-bookworm-slim
 ARG SERVICE
 
