@@ -13,6 +13,10 @@ export const SYSTEM_TOOLS = {
   prometheus: { commands: ["prometheus", "promtool"], packages: ["prometheus"] },
   // playwright-core drives Debian's Chromium (it never downloads a browser); the font is for screenshots.
   chromium: { commands: ["chromium"], packages: ["chromium", "fonts-dejavu-core"] },
+  // `npm run images`: buildah builds and runs the images without a container engine,
+  // debootstrap makes the local base image's Debian.
+  buildah: { commands: ["buildah"], packages: ["buildah"] },
+  debootstrap: { commands: ["debootstrap"], packages: ["debootstrap"] },
 };
 
 function onPath(command) {
