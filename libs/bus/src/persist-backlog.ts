@@ -20,7 +20,7 @@ import type { Keyspace } from "./keyspace.js";
  * MEMORY USAGE samples a bounded number of the stream's nodes (its default SAMPLES 5), so the
  * cost does not grow with the backlog.
  */
-const PERSIST_BACKLOG = `
+export const PERSIST_BACKLOG_LUA = `
 local stream = KEYS[1]
 if redis.call('EXISTS', stream) == 0 then return { 0, 0 } end
 local t = redis.call('TIME')
@@ -76,10 +76,10 @@ export interface PersistBacklog {
 
 type WithBacklogCommand = { parleyPersistBacklog(stream: string, group: string, stalledMs: number): Promise<[number, number]> };
 
-/** Reads the persist path's backlog (one EVALSHA; see PERSIST_BACKLOG above). */
+/** Reads the persist path's backlog (one EVALSHA; see PERSIST_BACKLOG_LUA above). */
 export async function readPersistBacklog(redis: Redis, keyspace: Keyspace, stalledConsumerMs: number): Promise<PersistBacklog> {
   // defineCommand: EVALSHA, with EVAL once when Redis does not know the script (after a restart).
-  if (!("parleyPersistBacklog" in redis)) redis.defineCommand("parleyPersistBacklog", { numberOfKeys: 1, lua: PERSIST_BACKLOG });
+  if (!("parleyPersistBacklog" in redis)) redis.defineCommand("parleyPersistBacklog", { numberOfKeys: 1, lua: PERSIST_BACKLOG_LUA });
   const [ageMs, bytes] = await (redis as unknown as WithBacklogCommand).parleyPersistBacklog(keyspace.persist.stream, keyspace.persist.group, stalledConsumerMs);
   return { ageMs: Number(ageMs), bytes: Number(bytes) };
 }

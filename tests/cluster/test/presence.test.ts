@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CONNECT_LUA, DISCONNECT_LUA, HEARTBEAT_LUA } from "@parley/bus";
+import { CONNECT_LUA, DISCONNECT_LUA, HEARTBEAT_LUA, PERSIST_BACKLOG_LUA } from "@parley/bus";
 import { toIso } from "@parley/db";
 import { startCluster, type ClientSocket, type Cluster } from "./cluster.js";
 import { ask, listen, sleep, startPresence, until } from "./presence-helpers.js";
@@ -288,6 +288,8 @@ describe("presence bookkeeping in Redis", () => {
       [sha(CONNECT_LUA), "connect"],
       [sha(DISCONNECT_LUA), "disconnect"],
       [sha(HEARTBEAT_LUA), "heartbeat"],
+      // Admission control's sample of the persist path (every ADMISSION_SAMPLE_MS, whatever connects).
+      [sha(PERSIST_BACKLOG_LUA), "admission"],
     ]);
     // Every command the gateways send on the connection presence uses, by script.
     const sent: string[] = [];
@@ -313,7 +315,7 @@ describe("presence bookkeeping in Redis", () => {
     } finally {
       for (const r of restore) r();
     }
-    const work = sent.filter((name) => name !== "heartbeat");
+    const work = sent.filter((name) => name !== "heartbeat" && name !== "admission");
     expect(work.filter((n) => n === "connect")).toHaveLength(10);
     expect(work.filter((n) => n === "disconnect")).toHaveLength(10);
     // And the handshake's cap on sockets per user reads the user's cluster count once (an HGET).
