@@ -71,7 +71,7 @@ export function renderFanoutMarkdown(r: FanoutResults): string {
   // Runs from before the split had one generator.
   const generators = typeof c.loadGenerators === "number" ? c.loadGenerators : 1;
   const lines: string[] = [];
-  lines.push(`## Issue 3: fan-out to a ${n(members)}-member conversation (\`npm run bench -- --only=fanout\`)`);
+  lines.push(`## Fan-out to a ${n(members)}-member conversation (\`npm run bench -- --only=fanout\`)`);
   lines.push("");
   lines.push(`Measured ${r.date.slice(0, 16).replace("T", " ")} UTC with \`${r.command}\` (${(r.totalSeconds / 60).toFixed(1)} min); load average before ${r.loadAverageBefore}, after ${r.loadAverageAfter}. Raw numbers: \`bench-results/fanout-*.json\` (not committed).`);
   lines.push("");

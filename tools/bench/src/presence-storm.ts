@@ -282,7 +282,7 @@ const END = "<!-- bench:presence:end -->";
 function render(results: PhaseResult[], info: { machine: ReturnType<typeof machineInfo>; code: ReturnType<typeof codeInfo>; seconds: number }): string {
   const m = info.machine;
   const lines = [
-    "## Issue 3: presence storm (`npm run bench -- --only=presence`)",
+    "## Presence storm (`npm run bench -- --only=presence`)",
     "",
     `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC (${info.seconds} s), commit \`${info.code.commit}\`${info.code.dirty.length ? " with uncommitted changes" : ""}; ${m.cores} cores (${m.cpuModel}), Node ${m.node}, ${m.redis}. Raw numbers: \`bench-results/presence-*.json\`.`,
     "",

@@ -121,7 +121,7 @@ export function renderMarkdown(r: BenchResults): string {
   const lines: string[] = [];
   const durableFixed = r.runs.filter((run) => run.target === "durable" && run.phase === "fixed");
   const at1000 = durableFixed.find((run) => run.rate === 1000);
-  lines.push("## Issue 2: the message path (`npm run bench`)");
+  lines.push("## The message path (`npm run bench -- --only=message-path`)");
   lines.push("");
   lines.push(`Measured ${r.date.slice(0, 16).replace("T", " ")} UTC with \`${r.command}\` (${Math.round(r.totalSeconds / 60 * 10) / 10} min). Raw numbers: \`bench-results/\` (not committed).`);
   lines.push("");

@@ -436,7 +436,7 @@ async function explainSearch(url: string, input: Parameters<typeof searchMessage
 function renderSearchMarkdown(r: SearchBenchResults): string {
   const f = (ms: number) => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1));
   const lines = [
-    "## Search: `GET /v1/search` on 1,000,000 messages (issue 3)",
+    "## Search: `GET /v1/search` on 1,000,000 messages",
     "",
     `Run ${r.date.slice(0, 16).replace("T", " ")} UTC, \`${r.command}\`, commit ${r.code.commit}${r.code.dirty.length ? " (with uncommitted changes)" : ""}. ` +
       `${r.machine.cores} cores (${r.machine.cpuModel}), ${r.machine.memoryGiB} GiB, ${r.machine.postgres}, default server settings ` +
