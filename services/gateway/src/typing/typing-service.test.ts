@@ -28,41 +28,43 @@ afterEach(() => {
 });
 
 describe("typing throttle", () => {
-  it("survives typing:stop: alternating start and stop forwards one start and one stop per window", async () => {
+  it("survives typing:stop: alternating start and stop forwards two starts and two stops per window", async () => {
     vi.useFakeTimers();
     const { typing, heard } = service();
     for (let i = 0; i < 20; i++) {
       await typing.start(alice, conversationId);
       await typing.stop(alice, conversationId);
     }
-    expect(heard).toEqual([true, false]);
+    expect(heard).toEqual([true, false, true, false]);
     // After the window the next start goes out, and the server's own stop follows its timeout.
     await vi.advanceTimersByTimeAsync(3_000);
     expect(typing.size).toBe(0);
     await typing.start(alice, conversationId);
     await typing.stop(alice, conversationId);
     await typing.start(alice, conversationId);
-    expect(heard).toEqual([true, false, true, false]);
-    await vi.advanceTimersByTimeAsync(3_000);
+    await typing.stop(alice, conversationId);
     await typing.start(alice, conversationId);
-    expect(heard).toEqual([true, false, true, false, true]);
+    expect(heard).toEqual([true, false, true, false, true, false, true, false]);
+    // The window ends: the held start goes out, then refreshes are throttled, then it expires.
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(heard).toEqual([true, false, true, false, true, false, true, false, true]);
+    await typing.start(alice, conversationId);
+    expect(heard).toHaveLength(9);
     await vi.advanceTimersByTimeAsync(6_000);
-    expect(heard).toEqual([true, false, true, false, true, false]);
+    expect(heard).toEqual([true, false, true, false, true, false, true, false, true, false]);
     expect(typing.size).toBe(0);
     typing.close();
   });
 
-  it("shows a typist who stopped and started again within the window once the window ends", async () => {
+  it("shows a typist who sent a message and goes on typing at once", async () => {
     vi.useFakeTimers();
     const { typing, heard } = service();
     await typing.start(alice, conversationId); // typed, then sent: the SDK's stop
     await typing.stop(alice, conversationId);
-    await vi.advanceTimersByTimeAsync(1_000);
+    await vi.advanceTimersByTimeAsync(500);
     await typing.start(alice, conversationId); // typing the next message, within the window
-    expect(heard).toEqual([true, false]);
-    await vi.advanceTimersByTimeAsync(2_000); // the window ends: the held start goes out
     expect(heard).toEqual([true, false, true]);
-    await vi.advanceTimersByTimeAsync(6_000); // and expires like any start
+    await vi.advanceTimersByTimeAsync(6_000); // and it expires like any start
     expect(heard).toEqual([true, false, true, false]);
     expect(typing.size).toBe(0);
     typing.close();

@@ -23,14 +23,15 @@ interface Typist {
   conversationId: string;
   userId: string;
   userName: string;
-  /** When a start was last forwarded: the throttle window runs from it, stops included. */
+  /** When the throttle window began (the first start it forwarded): it runs from here, stops included. */
   lastForwardedAt: number;
+  /** Starts forwarded in this window (at most STARTS_PER_WINDOW). */
+  startsInWindow: number;
   /** What the room last heard from this typist (a throttled start after a stop is not heard yet). */
   typing: boolean;
   /**
    * A start throttled after a stop in this window, not stopped again since: it goes out when
-   * the window ends, so a typist who stops and starts again is shown once the window allows
-   * (a leading and a trailing edge: still at most one start and one stop per window).
+   * the window ends, so a typist who stops and starts again is shown once the window allows.
    */
   startPending: boolean;
   /** Typing: the server's `isTyping: false` after the timeout. Stopped: when the typist is forgotten. */
@@ -38,6 +39,13 @@ interface Typist {
 }
 
 type Cause = "start" | "stop" | "expired" | "gone";
+
+/**
+ * Starts forwarded per throttle window after a stop: two, so a typist who sends a message (the
+ * SDK's stop) and goes on typing the next is shown at once; alternating start and stop beyond
+ * that waits for the window to end (at most two starts and two stops per window).
+ */
+const STARTS_PER_WINDOW = 2;
 
 /**
  * Typing indicators: ephemeral (never stored, nothing in Redis but the fan-out itself),
@@ -65,14 +73,19 @@ export class TypingService {
     if (typist) {
       typist.userName = user.name;
       if (typist.typing) typist.expiry.refresh();
-      // Throttled whether or not a stop came since: alternating start and stop forwards at
-      // most one start (and so one stop) per throttle window.
-      if (now - typist.lastForwardedAt < this.deps.config.throttleMs) {
+      // Within the window a refresh is never forwarded, and a start after a stop only while the
+      // window has starts left: alternating start and stop cannot bypass the throttle.
+      const inWindow = now - typist.lastForwardedAt < this.deps.config.throttleMs;
+      if (inWindow && (typist.typing || typist.startsInWindow >= STARTS_PER_WINDOW)) {
         this.deps.metrics.throttled.inc();
         if (!typist.typing) typist.startPending = true;
         return {};
       }
-      typist.lastForwardedAt = now;
+      if (inWindow) typist.startsInWindow++;
+      else {
+        typist.lastForwardedAt = now;
+        typist.startsInWindow = 1;
+      }
       typist.startPending = false;
       if (!typist.typing) {
         typist.typing = true;
@@ -88,6 +101,7 @@ export class TypingService {
       userId: user.userId,
       userName: user.name,
       lastForwardedAt: now,
+      startsInWindow: 1,
       typing: true,
       startPending: false,
       expiry: setTimeout(() => this.end(key, "expired"), this.deps.config.timeoutMs),
@@ -108,8 +122,8 @@ export class TypingService {
       this.end(key, "stop");
       return {};
     }
-    // Stopped within the throttle window of the last start: the stop goes out now, but the
-    // typist is remembered until the window ends, so a start right after it stays throttled.
+    // Stopped within the throttle window: the stop goes out now, and the typist is remembered
+    // until the window ends, so starts after it count against the window's starts.
     typist.startPending = false;
     if (typist.typing) {
       typist.typing = false;
@@ -158,6 +172,7 @@ export class TypingService {
     typist.startPending = false;
     typist.typing = true;
     typist.lastForwardedAt = Date.now();
+    typist.startsInWindow = 1;
     typist.expiry = setTimeout(() => this.end(key, "expired"), this.deps.config.timeoutMs);
     typist.expiry.unref();
     this.forward(typist, true, "start");
