@@ -174,6 +174,8 @@ describe(`the manifests run what ${source} contains`, () => {
         const c = job.spec!.template.spec!.containers[0]!;
         const argv = [...(c.command ?? []), ...(c.args ?? [])];
         expect(argv[0], `${o} ${job.metadata.name}`).toBe("node");
+        // An inline script (`node -e`, dev's JWT-secret Job) starts no file of the image.
+        if (argv[1] === "-e") continue;
         expect(built!.persister.files, `${o} ${job.metadata.name}`).toContain(`${c.workingDir}/${argv[1]}`);
       }
     }
