@@ -46,6 +46,13 @@ export interface Keyspace {
     group: string;
     /** Stream: entries (or the messages of an entry) that could not be stored, with the reason. */
     dead: string;
+    /**
+     * Hash: consumer → the XPENDING range start of what it has read and not yet committed
+     * (its oldest uncommitted entry id, or `(` and the newest id it took). What it holds below
+     * is committed and waits only for its XACK (the notify hand-off): the admission signal
+     * leaves it out (persist-backlog.ts).
+     */
+    uncommitted: string;
   };
   /** Offline notifications. */
   notify: {
@@ -80,6 +87,7 @@ export function createKeyspace(namespace = ""): Keyspace {
       stream: `${namespace}parley:{persist}:stream`,
       group: "persisters",
       dead: `${namespace}parley:{persist}:dead`,
+      uncommitted: `${namespace}parley:{persist}:uncommitted`,
     },
     notify: {
       // One hash tag per pair: the collapse script touches both keys together. The user id may

@@ -7,6 +7,7 @@ import type { Keyspace } from "./keyspace.js";
  * sample it for admission control (why this signal: docs/decisions/0020-admission-on-oldest-uncommitted-entry.md).
  *
  * KEYS: 1 the persist stream
+ *       2 the persisters' marks (hash: consumer → XPENDING start of its uncommitted entries)
  * ARGV: 1 the persisters' consumer group
  *       2 ms: a consumer that has not touched the stream for this long is stalled (crashed, or
  *         stuck); its pending entries wait for the reclaimer and are left out, so one dead
@@ -16,7 +17,12 @@ import type { Keyspace } from "./keyspace.js";
  *
  * The oldest waiting entry is the oldest of: the first entry no persister has read yet (after
  * the group's last-delivered id; the first entry of the stream before any persister created
- * the group), and each live consumer's oldest pending entry (its PEL is ordered by id).
+ * the group), and each live consumer's oldest pending entry not yet committed (its PEL is
+ * ordered by id). A persister keeps a committed entry pending until the notify hand-off holding
+ * its messages has left (up to 250 ms); it publishes, every few milliseconds, where its
+ * uncommitted entries start (stream/uncommitted-mark.ts in the persister), and XPENDING starts
+ * there. A mark is at most one period old: entries read since are above it and counted; entries
+ * committed since are still counted (conservative). A consumer without a mark counts from `-`.
  * MEMORY USAGE samples a bounded number of the stream's nodes (its default SAMPLES 5), so the
  * cost does not grow with the backlog.
  */
@@ -57,7 +63,9 @@ if pending > 0 then
   for _, row in ipairs(redis.call('XINFO', 'CONSUMERS', stream, ARGV[1])) do
     local c = fields(row)
     if tonumber(c['pending']) > 0 and tonumber(c['idle']) < tonumber(ARGV[2]) then
-      local held = redis.call('XPENDING', stream, ARGV[1], '-', '+', 1, c['name'])
+      local from = redis.call('HGET', KEYS[2], c['name'])
+      if not from then from = '-' end
+      local held = redis.call('XPENDING', stream, ARGV[1], from, '+', 1, c['name'])
       if held[1] then consider(held[1][1]) end
     end
   end
@@ -74,12 +82,17 @@ export interface PersistBacklog {
   bytes: number;
 }
 
-type WithBacklogCommand = { parleyPersistBacklog(stream: string, group: string, stalledMs: number): Promise<[number, number]> };
+type WithBacklogCommand = { parleyPersistBacklog(stream: string, marks: string, group: string, stalledMs: number): Promise<[number, number]> };
 
 /** Reads the persist path's backlog (one EVALSHA; see PERSIST_BACKLOG_LUA above). */
 export async function readPersistBacklog(redis: Redis, keyspace: Keyspace, stalledConsumerMs: number): Promise<PersistBacklog> {
   // defineCommand: EVALSHA, with EVAL once when Redis does not know the script (after a restart).
-  if (!("parleyPersistBacklog" in redis)) redis.defineCommand("parleyPersistBacklog", { numberOfKeys: 1, lua: PERSIST_BACKLOG_LUA });
-  const [ageMs, bytes] = await (redis as unknown as WithBacklogCommand).parleyPersistBacklog(keyspace.persist.stream, keyspace.persist.group, stalledConsumerMs);
+  if (!("parleyPersistBacklog" in redis)) redis.defineCommand("parleyPersistBacklog", { numberOfKeys: 2, lua: PERSIST_BACKLOG_LUA });
+  const [ageMs, bytes] = await (redis as unknown as WithBacklogCommand).parleyPersistBacklog(
+    keyspace.persist.stream,
+    keyspace.persist.uncommitted,
+    keyspace.persist.group,
+    stalledConsumerMs,
+  );
   return { ageMs: Number(ageMs), bytes: Number(bytes) };
 }

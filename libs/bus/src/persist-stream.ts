@@ -19,6 +19,13 @@ export function streamIdMs(id: string): number {
   return Number(id.slice(0, id.indexOf("-")));
 }
 
+/** Orders two stream ids `<ms>-<n>` as Redis does (numerically, not as strings). */
+export function compareStreamIds(a: string, b: string): number {
+  const [aMs, aSeq] = a.split("-").map(Number) as [number, number];
+  const [bMs, bSeq] = b.split("-").map(Number) as [number, number];
+  return aMs - bMs || aSeq - bSeq;
+}
+
 /**
  * Creates the persisters' consumer group (and the stream) if missing. From id 0, not `$`:
  * gateways may append before the first persister ever started, and those entries must be read.

@@ -68,14 +68,14 @@ export const GatewayEnv = CommonEnv.extend({
   PERSIST_STREAM_MAXLEN: z.coerce.number().int().min(1_000).max(100_000_000).default(1_000_000),
   /**
    * Admission control: a new send is refused before it is queued (UNAVAILABLE with
-   * retryAfterMs) while the oldest persist stream entry still pending is older than this.
-   * 500 ms: the send→ack objective (p99 250 ms) that defines the maximum sustainable rate, plus
-   * the notify hand-off window a committed entry stays pending for before its XACK (up to
-   * 250 ms: docs/decisions/0045-announce-again-on-redelivery.md). With 250 alone, sends were
-   * refused at 300 msgs/s with commits of 2.5 ms. Far below SEND_TIMEOUT_MS, so what is taken
-   * commits in time. Measurements: docs/decisions/0020-admission-on-oldest-uncommitted-entry.md.
+   * retryAfterMs) while the oldest persist stream entry not yet committed is older than this.
+   * 250 ms: the send→ack objective (p99) that defines the maximum sustainable rate, so a
+   * sustainable rate is not refused and what is taken commits in time, far below
+   * SEND_TIMEOUT_MS. Committed entries waiting for their XACK (the notify hand-off) are left
+   * out through the persisters' uncommitted marks. Measurements:
+   * docs/decisions/0020-admission-on-oldest-uncommitted-entry.md.
    */
-  ADMISSION_MAX_PERSIST_DELAY_MS: z.coerce.number().int().min(20).max(60_000).default(500),
+  ADMISSION_MAX_PERSIST_DELAY_MS: z.coerce.number().int().min(20).max(60_000).default(250),
   /**
    * How often each gateway reads the persist backlog from Redis (one script call shared by all
    * its sends). 25 ms: a tenth of the delay budget, so sends admitted between two samples add

@@ -49,6 +49,36 @@ describe("persist backlog", () => {
     await redis.del(stream);
   });
 
+  it("leaves out a persister's pending entries below its uncommitted mark (committed, waiting for the hand-off's XACK)", async () => {
+    const keyspace = createKeyspace(uniqueRedisPrefix("backlog-mark"));
+    const { stream, group, uncommitted } = keyspace.persist;
+    await redis.xgroup("CREATE", stream, group, "0", "MKSTREAM");
+    const committed = (await redis.xadd(stream, "*", "items", "a"))!;
+    await redis.xreadgroup("GROUP", group, "persister-a", "COUNT", 1, "STREAMS", stream, ">");
+    await sleep(150);
+    // Read and pending; without a mark it counts.
+    expect((await readPersistBacklog(redis, keyspace, 60_000)).ageMs).toBeGreaterThanOrEqual(140);
+
+    // The persister committed it and says its uncommitted entries start past it: nothing waits.
+    await redis.hset(uncommitted, "persister-a", `(${committed}`);
+    expect((await readPersistBacklog(redis, keyspace, 60_000)).ageMs).toBe(0);
+
+    // A newer entry read after the mark was published is above it and counts, from its own age.
+    await sleep(300);
+    await redis.xadd(stream, "*", "items", "b");
+    await redis.xreadgroup("GROUP", group, "persister-a", "COUNT", 1, "STREAMS", stream, ">");
+    await sleep(50);
+    const newer = await readPersistBacklog(redis, keyspace, 60_000);
+    expect(newer.ageMs).toBeGreaterThanOrEqual(40);
+    await redis.hdel(uncommitted, "persister-a");
+    expect((await readPersistBacklog(redis, keyspace, 60_000)).ageMs).toBeGreaterThanOrEqual(newer.ageMs + 250);
+
+    // A mark that names an entry as the oldest uncommitted (inclusive) counts it.
+    await redis.hset(uncommitted, "persister-a", committed);
+    expect((await readPersistBacklog(redis, keyspace, 60_000)).ageMs).toBeGreaterThanOrEqual(newer.ageMs + 250);
+    await redis.del(stream, uncommitted);
+  });
+
   it("measures the stream's bytes as it grows", async () => {
     const keyspace = createKeyspace(uniqueRedisPrefix("backlog-bytes"));
     await redis.xadd(keyspace.persist.stream, "*", "items", "x");

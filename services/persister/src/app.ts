@@ -19,6 +19,10 @@ import { ReadGate } from "./stream/read-gate.js";
 import { Reclaimer } from "./stream/reclaimer.js";
 import { registerStreamMetrics } from "./stream/stream-metrics.js";
 import { StreamReader } from "./stream/stream-reader.js";
+import { UncommittedMark } from "./stream/uncommitted-mark.js";
+
+/** How often the uncommitted mark is published while it moves: well under the gateways' admission sample (25 ms). */
+const UNCOMMITTED_MARK_MS = 10;
 
 export interface PersisterDeps {
   database: Database;
@@ -87,6 +91,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
     blockMs: config.stream.blockMs,
     maxInFlightMessages: config.commit.maxBatch * 2,
     maxDeliveries: config.stream.maxDeliveries,
+    claimIdleMs: config.stream.claimIdleMs,
     gate: readGate,
     handle,
     deadLetters,
@@ -102,6 +107,14 @@ export function buildPersister(deps: PersisterDeps): Persister {
     maxDeliveries: config.stream.maxDeliveries,
     deadLetters,
     metrics,
+    logger,
+  });
+  const uncommittedMark = new UncommittedMark({
+    redis: deps.publishRedis,
+    keyspace,
+    consumer: config.stream.consumer,
+    reader,
+    everyMs: UNCOMMITTED_MARK_MS,
     logger,
   });
   const maintenance = new StreamMaintenance({
@@ -121,6 +134,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
     run: () => {
       reader.start();
       reclaimer.start();
+      uncommittedMark.start();
       maintenance.start();
       searchIndexCleaner.start();
     },
@@ -136,6 +150,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
         await searchIndexCleaner.stop();
         await batcher.idle();
         await afterCommit.drain();
+        await uncommittedMark.stop();
         await notifyQueue.close().catch((err: unknown) => logger.debug({ err: String(err) }, "closing the notify queue failed"));
       })()),
   };

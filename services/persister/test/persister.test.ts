@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Queue } from "bullmq";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AckBatchSchema, AckSchema, appendPersistEntry, createKeyspace, JobCatalog, type Ack } from "@parley/bus";
+import { AckBatchSchema, AckSchema, appendPersistEntry, createKeyspace, JobCatalog, readPersistBacklog, type Ack } from "@parley/bus";
 import { createConversation, createDatabase, type Database, type PersistItem } from "@parley/db";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { createTestDatabase, testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
@@ -227,6 +227,24 @@ describe("persister", () => {
     } finally {
       await admin.del(counterKey);
     }
+  });
+
+  it("publishes where its uncommitted entries start, so entries committed and waiting for the hand-off's XACK are no backlog", async () => {
+    const ks = createKeyspace(uniqueRedisPrefix("persister-mark"));
+    const base = testConfig({ POD_NAME: "marked" });
+    // A long hand-off window: committed entries stay pending (unacked) for 3 s.
+    const p = startPersister(new Registry(), { keyspace: ks, config: { ...base, handOff: { windowMs: 3_000 } } });
+    const sent = item({ body: "committed, not yet acked" });
+    await appendPersistEntry(producer, ks, { replyTo: POD, items: [sent] }, 1_000);
+    await expect.poll(async () => (await database.sql`select 1 from messages where id = ${sent.id}`).length, { timeout: 10_000 }).toBe(1);
+    await new Promise((r) => setTimeout(r, 400));
+    // Still pending (the hand-off holds its XACK), older than 400 ms, and not counted.
+    expect(((await producer.xpending(ks.persist.stream, ks.persist.group)) as [number])[0]).toBe(1);
+    expect(await producer.hget(ks.persist.uncommitted, "marked")).toMatch(/^\(\d+-\d+$/);
+    expect((await readPersistBacklog(producer, ks, 60_000)).ageMs).toBe(0);
+    // A stopped persister takes its mark away: what it left pending counts from its start again.
+    await p.stop();
+    expect(await producer.hget(ks.persist.uncommitted, "marked")).toBeNull();
   });
 });
 

@@ -72,6 +72,7 @@ export class StreamMaintenance {
     for (const c of consumers) {
       if (c.name === this.opts.consumer || Number(c.pending) > 0 || Number(c.idle) < this.opts.consumerIdleMs) continue;
       await redis.xgroup("DELCONSUMER", stream, group, String(c.name));
+      await redis.hdel(keyspace.persist.uncommitted, String(c.name));
       this.opts.logger.info({ consumer: c.name }, "removed an idle persist consumer with nothing pending");
     }
   }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
-import { decodePersistEntry, ensurePersistGroup, type Keyspace } from "@parley/bus";
+import { compareStreamIds, decodePersistEntry, ensurePersistGroup, type Keyspace } from "@parley/bus";
 import type { Logger } from "@parley/runtime";
 import type { EntryHandler } from "../commit/entry-handler.js";
 import type { AfterCommit } from "../publish/after-commit.js";
@@ -23,6 +23,8 @@ export interface StreamReaderOptions {
   maxInFlightMessages: number;
   /** A pod's own pending entry re-read more often than this is dead-lettered (a crash loop). */
   maxDeliveries: number;
+  /** PERSIST_CLAIM_IDLE_MS: an entry whose handling failed is reclaimed (by some pod) within about this long. */
+  claimIdleMs: number;
   /** Closed by the entry handler while a commit waits out an outage. */
   gate: Pick<ReadGate, "open" | "onRelease">;
   handle: EntryHandler;
@@ -52,6 +54,10 @@ type StreamReply = [string, [string, string[] | null][]][] | null;
 export class StreamReader implements HeldEntries {
   private readonly inFlight = new Map<string, InFlight>();
   private readonly work = new Set<Promise<void>>();
+  /** Entries whose handling failed (left pending, not committed) → when; see uncommittedFrom. */
+  private readonly failed = new Map<string, number>();
+  /** The newest entry id this pod took (read or reclaimed). */
+  private newestTaken: string | undefined;
   private messagesInFlight = 0;
   private stopped = false;
   private wake: (() => void) | undefined;
@@ -96,16 +102,40 @@ export class StreamReader implements HeldEntries {
     return this.stopped;
   }
 
+  /**
+   * Where this pod's uncommitted entries start, as an XPENDING range start: its oldest entry in
+   * flight (or whose handling failed), else just past the newest entry it took. Everything it
+   * holds pending below is committed and waits only for its XACK (the notify hand-off), so the
+   * gateways' admission signal leaves it out (uncommitted-mark.ts). A failed entry counts until
+   * it is taken again or twice PERSIST_CLAIM_IDLE_MS has passed: by then a reclaimer has moved
+   * it to a pod whose own mark counts it.
+   */
+  uncommittedFrom(now = Date.now()): string | undefined {
+    let oldest: string | undefined;
+    for (const id of this.inFlight.keys()) if (oldest === undefined || compareStreamIds(id, oldest) < 0) oldest = id;
+    for (const [id, at] of this.failed) {
+      if (now - at > 2 * this.opts.claimIdleMs) this.failed.delete(id);
+      else if (oldest === undefined || compareStreamIds(id, oldest) < 0) oldest = id;
+    }
+    if (oldest !== undefined) return oldest;
+    return this.newestTaken === undefined ? undefined : `(${this.newestTaken}`;
+  }
+
   /** Takes one entry (read, or reclaimed from another consumer) to its end. */
   dispatch(id: string, fields: readonly string[], redelivered: boolean): void {
     if (this.inFlight.has(id)) return;
     const decoded = decodePersistEntry(fields);
     const messages = decoded.ok ? decoded.entry.items.length : 1;
     this.inFlight.set(id, { messages, heldSince: Date.now() });
+    this.failed.delete(id);
+    if (this.newestTaken === undefined || compareStreamIds(id, this.newestTaken) > 0) this.newestTaken = id;
     this.messagesInFlight += messages;
     const done = this.opts
       .handle(id, decoded, fields, redelivered)
-      .catch((err: unknown) => this.opts.logger.error({ entry: id, err: String(err) }, "persist entry handling failed; it stays pending"))
+      .catch((err: unknown) => {
+        this.failed.set(id, Date.now());
+        this.opts.logger.error({ entry: id, err: String(err) }, "persist entry handling failed; it stays pending");
+      })
       .finally(() => {
         this.inFlight.delete(id);
         this.messagesInFlight -= messages;
