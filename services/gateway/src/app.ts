@@ -41,6 +41,7 @@ import { createLimitMetrics } from "./limits/metrics.js";
 import { RateLimiter } from "./limits/rate-limiter.js";
 import { createTokenBuckets } from "./limits/token-buckets.js";
 import { EventGate } from "./socket/event-gate.js";
+import { clientAddressResolver } from "./socket/client-address.js";
 import { SocketCaps } from "./socket/socket-caps.js";
 import { createSocketLimits } from "./socket/socket-limits.js";
 import type { SocketLifecycleHook } from "./socket/lifecycle.js";
@@ -100,6 +101,8 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const app = Fastify({ loggerInstance: logger.child({ component: "http" }) as FastifyBaseLogger, bodyLimit: config.limits.frameMaxBytes,
     // Per-request lines would dwarf everything else at chat rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    // The same rule as the sockets' address (socket/client-address.ts).
+    trustProxy: config.limits.trustedProxies.length > 0 ? [...config.limits.trustedProxies] : false,
     // Socket.IO attaches to the same server, so TLS covers the API and the WebSocket alike.
     ...(deps.tls ? { serverFactory: httpsServerFactory(deps.tls) } : {}),
   });
@@ -250,6 +253,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     gate: new EventGate({ limiter, maxInFlight: config.limits.eventsInFlightMax, onOverCap: () => limitMetrics.inFlightRefused.inc() }),
     sendBufferMaxBytes: config.limits.sendBufferMaxBytes,
     frameMaxBytes: config.limits.frameMaxBytes,
+    clientAddress: clientAddressResolver(config.limits.trustedProxies),
     onSlowConsumer: () => limitMetrics.slowConsumers.inc(),
     onOversizedFrame: () => limitMetrics.oversizedFrames.inc(),
   });

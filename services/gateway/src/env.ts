@@ -207,6 +207,22 @@ export const GatewayEnv = CommonEnv.extend({
    */
   SOCKETS_PER_IP_MAX: z.coerce.number().int().min(0).max(1_000_000).default(1_000),
   /**
+   * The load balancers and proxies in front of the gateways, comma-separated: addresses, CIDR
+   * ranges, or the names loopback, linklocal, uniquelocal (private ranges). A connection from
+   * one of them is counted by the client address it forwards in X-Forwarded-For (the nearest
+   * untrusted one), for SOCKETS_PER_IP_MAX and the HTTP request's address. Empty (the default):
+   * X-Forwarded-For is ignored, since any client could write one.
+   */
+  TRUSTED_PROXIES: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  /**
    * What may wait to be written to one socket (a client that does not read); past it the
    * connection is dropped. Above the largest single answer (a full sync: 2,000 messages of up
    * to 4,000 characters, about 9 MB as JSON), so a slow link is never cut mid-catch-up.
@@ -333,6 +349,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       eventsInFlightMax: env.SOCKET_EVENTS_IN_FLIGHT_MAX,
       socketsPerUserMax: env.SOCKETS_PER_USER_MAX,
       socketsPerIpMax: env.SOCKETS_PER_IP_MAX,
+      trustedProxies: env.TRUSTED_PROXIES,
       sendBufferMaxBytes: env.SOCKET_SEND_BUFFER_MAX_BYTES,
       frameMaxBytes: env.FRAME_MAX_BYTES,
     },

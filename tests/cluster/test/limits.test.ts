@@ -186,7 +186,7 @@ describe("socket limits", () => {
   beforeAll(async () => {
     cluster = await startCluster({
       gateways: 2,
-      gatewayEnv: { SOCKET_EVENTS_IN_FLIGHT_MAX: "4", SOCKETS_PER_USER_MAX: "2", SOCKETS_PER_IP_MAX: "4", SOCKET_SEND_BUFFER_MAX_BYTES: String(512 * 1024) },
+      gatewayEnv: { SOCKET_EVENTS_IN_FLIGHT_MAX: "4", SOCKETS_PER_USER_MAX: "2", SOCKETS_PER_IP_MAX: "4", TRUSTED_PROXIES: "loopback", SOCKET_SEND_BUFFER_MAX_BYTES: String(512 * 1024) },
     });
   });
   afterAll(async () => {
@@ -246,6 +246,19 @@ describe("socket limits", () => {
     open[0]!.disconnect();
     await until(async () => (await metric(cluster, 1, "parley_gateway_socket_addresses")) === 1 && cluster.nodes[1]!.gateway.io.of("/").sockets.size === 3);
     open.push(await cluster.connect(1, tokens[0]!));
+    for (const s of open) s.disconnect();
+  });
+
+  it("counts sockets through a trusted proxy by the client address it forwards (TRUSTED_PROXIES)", async () => {
+    await until(() => cluster.nodes[1]!.gateway.io.of("/").sockets.size === 0);
+    const tokens = await Promise.all(Array.from({ length: 6 }, (_, i) => cluster.token(`behind-proxy-${i}`)));
+    const via = (address: string) => ({ extraHeaders: { "x-forwarded-for": address } });
+    const open: ClientSocket[] = [];
+    // The test's connections come from loopback, trusted here: each forwarded address has its own cap of 4.
+    for (const token of tokens.slice(0, 4)) open.push(await cluster.connect(1, token, via("203.0.113.7")));
+    expect(await refusal(cluster.connect(1, tokens[4]!, via("203.0.113.7")))).toMatchObject({ code: "TOO_MANY_SOCKETS", detail: expect.stringMatching(/address/) });
+    open.push(await cluster.connect(1, tokens[5]!, via("198.51.100.9")));
+    expect(await metric(cluster, 1, "parley_gateway_socket_addresses")).toBe(2);
     for (const s of open) s.disconnect();
   });
 

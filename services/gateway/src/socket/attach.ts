@@ -55,7 +55,7 @@ export function attachSockets(deps: AttachDeps): void {
     try {
       const token = await deps.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token);
       // Before the database work: a user or address over its cap costs the pod nothing more.
-      socket.conn.once("close", await deps.limits.caps.admit(token.userId, socket.handshake.address));
+      socket.conn.once("close", await deps.limits.caps.admit(token.userId, deps.limits.clientAddress(socket.request)));
       await deps.users.record(token.userId, token.name);
       // Watch first, then read: a change committed after the read is heard by the watch.
       const watch = deps.rooms.watch(token.userId);

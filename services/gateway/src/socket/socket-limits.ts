@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import type { EventGate } from "./event-gate.js";
 import type { SocketCaps } from "./socket-caps.js";
 import { watchSendBuffer } from "./slow-consumer.js";
@@ -13,6 +14,8 @@ export interface SocketLimits {
   oversizedFrame(): void;
   /** FRAME_MAX_BYTES: an event's frames together, at most (the transport refuses one frame past it). */
   frameMaxBytes: number;
+  /** The client's address of a handshake (client-address.ts: X-Forwarded-For only from TRUSTED_PROXIES). */
+  clientAddress(req: IncomingMessage): string;
 }
 
 export function createSocketLimits(deps: {
@@ -20,6 +23,7 @@ export function createSocketLimits(deps: {
   gate: EventGate;
   sendBufferMaxBytes: number;
   frameMaxBytes: number;
+  clientAddress: (req: IncomingMessage) => string;
   onSlowConsumer: () => void;
   onOversizedFrame: () => void;
 }): SocketLimits {
@@ -29,5 +33,6 @@ export function createSocketLimits(deps: {
     watch: (socket) => watchSendBuffer(socket, deps.sendBufferMaxBytes, deps.onSlowConsumer),
     oversizedFrame: deps.onOversizedFrame,
     frameMaxBytes: deps.frameMaxBytes,
+    clientAddress: deps.clientAddress,
   };
 }
