@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { PersistItem } from "@parley/db";
 import { SendBuffer } from "./send-buffer.js";
 
@@ -43,16 +43,24 @@ describe("send buffer", () => {
   });
 
   it("leaves at most once per window under load", async () => {
-    const { append, entries } = fakeStream();
-    const buffer = new SendBuffer(append, "pod", () => {}, () => {}, { windowMs: 20, maxItems: 500, maxInFlight: 4 });
-    buffer.push(item(0));
-    await tick();
-    entries[0]!.land();
-    for (let i = 1; i <= 5; i++) buffer.push(item(i));
-    await sleep(5);
-    expect(entries).toHaveLength(1);
-    await sleep(30);
-    expect(entries.map((e) => e.items.length)).toEqual([1, 5]);
+    // The buffer's own clock, faked: a loaded machine must not decide what "within the window" means.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setImmediate", "clearImmediate", "performance"] });
+    try {
+      const { append, entries } = fakeStream();
+      const buffer = new SendBuffer(append, "pod", () => {}, () => {}, { windowMs: 20, maxItems: 500, maxInFlight: 4 });
+      await vi.advanceTimersByTimeAsync(1_000); // the faked clock starts at 0: a window has passed since "the last entry"
+      buffer.push(item(0));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(entries).toHaveLength(1);
+      entries[0]!.land();
+      for (let i = 1; i <= 5; i++) buffer.push(item(i));
+      await vi.advanceTimersByTimeAsync(19);
+      expect(entries).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(entries.map((e) => e.items.length)).toEqual([1, 5]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("hands the items of a failed enqueue back", async () => {
