@@ -6,6 +6,7 @@ import { metricsAbsent } from "./alerts/metrics-absent.js";
 import { persisterLag } from "./alerts/persister-lag.js";
 import { podsNotReady } from "./alerts/pods-not-ready.js";
 import { queueGrowing } from "./alerts/queue-growing.js";
+import { jwksUnreachable } from "./alerts/jwks-unreachable.js";
 import { redisMemoryHigh } from "./alerts/redis-memory-high.js";
 import { RuleGroup } from "./rule.js";
 import { DEFAULT_RUNBOOK_BASE_URL, runbookUrl } from "./runbook.js";
@@ -18,7 +19,7 @@ export interface RuleOptions {
 
 /** Every rule group, in the order of the rule file; parsed so a mistake fails the generator. */
 export function parleyRuleGroups({ runbookBaseUrl = DEFAULT_RUNBOOK_BASE_URL }: RuleOptions = {}): RuleGroup[] {
-  const groups = [...sendSloGroups, persisterLag, queueGrowing, jobsFailing, handshakeFailures, dependencyDown, podsNotReady, heartbeatLoss, metricsAbsent, redisMemoryHigh];
+  const groups = [...sendSloGroups, persisterLag, queueGrowing, jobsFailing, handshakeFailures, dependencyDown, podsNotReady, heartbeatLoss, metricsAbsent, redisMemoryHigh, jwksUnreachable];
   return groups.map((g) =>
     RuleGroup.parse({
       ...g,

@@ -27,6 +27,7 @@ const AGREED_ALERTS = [
   "ParleyHeartbeatLoss",
   "ParleyMetricsAbsent",
   "ParleyRedisMemoryHigh",
+  "ParleyJwksUnreachable",
 ];
 
 describe("the alerts", () => {

@@ -14,6 +14,7 @@ import {
 } from "@parley/runtime";
 import { buildApp } from "./app.js";
 import { createTokenVerifier } from "./auth/token-verifier.js";
+import { jwksStateReporter } from "./auth/jwks-state.js";
 import { reloadCertificates } from "./http/certificate-reload.js";
 import { loadConfig } from "./env.js";
 import { openGatewayDatabase } from "./open-database.js";
@@ -53,10 +54,7 @@ const gateway = await buildApp({
   database,
   verify: createTokenVerifier({
     ...config.auth,
-    onJwksOutage: (state, err) =>
-      state === "down"
-        ? logger.warn({ err: String(err), url: config.auth.jwksUrl }, "JWKS endpoint out of reach: verifying with the last key set; unknown keys answer UNAVAILABLE")
-        : logger.info({ url: config.auth.jwksUrl }, "JWKS endpoint answers again"),
+    onJwksOutage: jwksStateReporter(registry, logger, config.auth.jwksUrl),
   }),
   redis,
   adapterSubscriber,

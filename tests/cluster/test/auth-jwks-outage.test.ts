@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { createClient, type ConnectionState } from "@parley/client";
 import { exportJWK, generateKeyPair, SignJWT, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startCluster, type Cluster } from "./cluster.js";
+import { metric, startCluster, type Cluster } from "./cluster.js";
 import { until } from "./client-helpers.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,11 +53,14 @@ describe("a JWKS endpoint outage longer than the key cache", () => {
     keys = [k1.jwk];
     (await cluster.connect(0, await k1.sign("olga"))).disconnect();
 
+    expect(await metric(cluster, 0, "parley_gateway_jwks_available")).toBe(1);
     await stopJwks();
     await sleep(150);
     // The last good key set still verifies k1's tokens.
     const s = await cluster.connect(0, await k1.sign("olga"));
     expect(s.connected).toBe(true);
+    // Operators see the outage (ParleyJwksUnreachable reads this).
+    expect(await metric(cluster, 0, "parley_gateway_jwks_available")).toBe(0);
     s.disconnect();
     expect((await cluster.http(0, "GET", "/v1/conversations", { token: await k1.sign("olga") })).status).toBe(200);
 
@@ -81,6 +84,7 @@ describe("a JWKS endpoint outage longer than the key cache", () => {
       keys = [k1.jwk, k2.jwk];
       await startJwks();
       await until(() => client.state === "online", "the client online once k2 is published", 10_000);
+      expect(await metric(cluster, 0, "parley_gateway_jwks_available")).toBe(1);
       expect(states).not.toContain("unauthorized");
     } finally {
       await client.close();

@@ -4,7 +4,7 @@ import { io as connectClient, type Socket } from "socket.io-client";
 import { createKeyspace } from "@parley/bus";
 import { createDatabase as openDatabase, type Database } from "@parley/db";
 import { buildDelivery, loadConfig as loadDeliveryConfig, type Delivery, type DeliveryConfig, type Notifier } from "@parley/delivery";
-import { buildApp, createTokenVerifier, loadConfig, type Gateway } from "@parley/gateway";
+import { buildApp, createTokenVerifier, jwksStateReporter, loadConfig, type Gateway } from "@parley/gateway";
 import { buildPersister, loadConfig as loadPersisterConfig, type Persister } from "@parley/persister";
 import type { ClientToServerEvents, Conversation, ServerToClientEvents } from "@parley/protocol";
 import { createRedis, waitForReady, type Logger, type Redis } from "@parley/runtime";
@@ -105,7 +105,7 @@ export async function startCluster(options: ClusterOptions = {}) {
       logger,
       registry,
       database: gwDatabase,
-      verify: createTokenVerifier(options.verifier ?? { secret: SECRET }),
+      verify: createTokenVerifier({ ...(options.verifier ?? { secret: SECRET }), onJwksOutage: jwksStateReporter(registry, logger, options.verifier?.jwksUrl) }),
       redis,
       adapterSubscriber,
       eventsSubscriber,
@@ -270,4 +270,14 @@ export function collect<E extends keyof ServerToClientEvents>(
     };
     socket.on(event, on as never);
   });
+}
+
+/** A gateway's metric, summed over the series whose labels match. */
+export async function metric(cluster: Cluster, node: number, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = cluster.nodes[node]!.registry.getSingleMetric(name);
+  if (!m) throw new Error(`no metric ${name}`);
+  const { values } = await m.get();
+  return values
+    .filter((v) => Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want))
+    .reduce((sum, v) => sum + v.value, 0);
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { conversationRoom, userRoom } from "@parley/bus";
-import { startCluster, type Cluster, type ClientSocket } from "./cluster.js";
+import { metric, startCluster, type Cluster, type ClientSocket } from "./cluster.js";
 import { openRawSession } from "./raw-websocket.js";
 
 // The gateway's limits (docs/client.md, "Limits"), each at the edge a client meets it: per-user
@@ -10,14 +10,6 @@ import { openRawSession } from "./raw-websocket.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function metric(cluster: Cluster, node: number, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = cluster.nodes[node]!.registry.getSingleMetric(name);
-  if (!m) throw new Error(`no metric ${name}`);
-  const { values } = await m.get();
-  return values
-    .filter((v) => Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want))
-    .reduce((sum, v) => sum + v.value, 0);
-}
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
   const end = Date.now() + timeoutMs;
