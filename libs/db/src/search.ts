@@ -59,10 +59,16 @@ export const SEARCH_INDEX = "messages_search_idx";
  *
  * Since messages is partitioned (migrations/0013_messages_partitioned.sql) the index is one GIN
  * index per partition, each with its own pending list: every one is cleaned, in one statement.
+ * A database still before 0013 (a plain index; the benchmarks compare the two) has it cleaned
+ * as before.
  */
 export async function cleanSearchPendingList(sql: Sql): Promise<number> {
   const [row] = await sql<{ pages: number }[]>`
-    select coalesce(sum(gin_clean_pending_list(i.inhrelid::regclass)), 0)::int as pages
-    from pg_inherits i where i.inhparent = ${SEARCH_INDEX}::regclass`;
+    select coalesce(sum(gin_clean_pending_list(x.index)), 0)::int as pages
+    from (
+      select i.inhrelid::regclass as index from pg_inherits i where i.inhparent = ${SEARCH_INDEX}::regclass
+      union all
+      select c.oid::regclass from pg_class c where c.oid = ${SEARCH_INDEX}::regclass and c.relkind = 'i'
+    ) x`;
   return row?.pages ?? 0;
 }

@@ -5,9 +5,6 @@
 // (retries, edits and reactions by id, replies). Then the operator's re-partitioning
 // (parley_partition_messages) to another count, and a hard delete's clean-up.
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "@parley/testkit/vitest";
 import type { TestDatabase } from "@parley/testkit";
@@ -18,23 +15,11 @@ import {
   editMessage,
   persistBatch,
   readHistory,
+  runMigrations,
   searchMessages,
   type Database,
   type PersistItem,
 } from "@parley/db";
-
-const MIGRATIONS = join(dirname(fileURLToPath(import.meta.url)), "..", "migrations");
-const journal = JSON.parse(readFileSync(join(MIGRATIONS, "meta", "_journal.json"), "utf8")) as { entries: { idx: number; tag: string }[] };
-
-/** Applies the journal's migrations from..to (inclusive), statement by statement, as drizzle does. */
-async function applyMigrations(database: Database, from: number, to: number): Promise<void> {
-  for (const entry of journal.entries.filter((e) => e.idx >= from && e.idx <= to)) {
-    const statements = readFileSync(join(MIGRATIONS, `${entry.tag}.sql`), "utf8").split("--> statement-breakpoint");
-    await database.sql.begin(async (tx) => {
-      for (const statement of statements) if (statement.trim()) await tx.unsafe(statement);
-    });
-  }
-}
 
 let testDb: TestDatabase;
 let database: Database;
@@ -70,7 +55,7 @@ let before: Snapshot;
 beforeAll(async () => {
   testDb = await createTestDatabase({ migrate: false });
   database = createDatabase({ url: testDb.url, max: 2 });
-  await applyMigrations(database, 0, 12);
+  await runMigrations(testDb.url, { through: 12 });
   // 0012's world: 12 conversations of alice and bob, 30 messages each through 0012's commit
   // function, some replies, attachments, edits, deletions and reactions, searchable words.
   await database.sql`insert into users (id, display_name) values ('alice', 'Alice'), ('bob', 'Bob')`;
@@ -117,7 +102,8 @@ beforeAll(async () => {
   expect(before.messages).toHaveLength(372);
   expect(before.searches.some((rows) => (rows as unknown[]).length > 10)).toBe(true);
 
-  await applyMigrations(database, 13, 13);
+  // As a release's migration Job does: drizzle applies what the database has not run yet.
+  await runMigrations(testDb.url);
 }, 60_000);
 
 afterAll(async () => {
