@@ -167,7 +167,17 @@ SELECT parley_partition_messages(16);
 --   first is 'lost' and the whole batch rolls back and is retried (PY001), as with 0012's
 --   ON CONFLICT on messages_sender_client_id_uq; a retry is then answered from message_keys,
 --   so every retry gets the same answer;
--- - its id goes into message_ids; replyToId is checked there (id and conversation).
+-- - its id goes into message_ids; replyToId is checked there (id and conversation);
+-- - the look-ups of stored keys and of replies run as statements of their own before the
+--   main one, the rows of stored keys are read only when a key was found, and replies are
+--   checked only when the batch has one. Why: a plan that reads a partitioned table by a value
+--   known only while it runs (a key from p_items) opens and locks every partition of it on each
+--   call; three such reads in the main statement (message_keys, messages, message_ids) made a
+--   commit's fixed cost grow with the partition count (docs/decisions/0057-sixteen-partitions.md
+--   has the numbers). Now a commit without retries or replies opens only message_keys'
+--   partitions. The answers are the same: a key stored by a concurrent commit after the
+--   look-up is still caught by the insert's ON CONFLICT ('lost', PY001, retried), and a reply's
+--   target, a committed message, is as visible to the earlier statement as to the later.
 CREATE OR REPLACE FUNCTION parley_persist_batch(p_items jsonb)
 RETURNS TABLE (
   ord bigint, status text, id uuid, conversation_id uuid, seq bigint, sender_id text, sender_name text,
@@ -180,11 +190,42 @@ AS $fn$
 DECLARE
   v_now timestamptz := now();
   r record;
+  v_key_conversations uuid[];
+  v_key_seqs bigint[];
+  -- The stored rows of the batch's keys found stored, as to_jsonb(messages row)s.
+  v_stored jsonb := '[]';
+  -- The ordinals of the items whose replyToId is a message of their conversation.
+  v_reply_ok bigint[] := '{}';
 BEGIN
   PERFORM 1 FROM conversations c
   WHERE c.id = ANY (ARRAY(SELECT DISTINCT (x->>'conversationId')::uuid FROM jsonb_array_elements(p_items) x))
   ORDER BY c.id
   FOR UPDATE;
+
+  -- One probe of the primary key per key, whatever the statistics (0008 says why LATERAL … LIMIT 1).
+  SELECT array_agg(mk.conversation_id), array_agg(mk.seq) INTO v_key_conversations, v_key_seqs
+  FROM (SELECT DISTINCT x->>'senderId' AS sender_id, (x->>'clientMessageId')::uuid AS client_message_id
+        FROM jsonb_array_elements(p_items) x) k
+  CROSS JOIN LATERAL (
+    SELECT mk1.conversation_id, mk1.seq FROM message_keys mk1
+    WHERE mk1.sender_id = k.sender_id AND mk1.client_message_id = k.client_message_id
+    LIMIT 1
+  ) mk;
+  IF v_key_conversations IS NOT NULL THEN
+    SELECT coalesce(jsonb_agg(to_jsonb(m)), '[]') INTO v_stored
+    FROM unnest(v_key_conversations, v_key_seqs) AS s(conversation_id, seq)
+    CROSS JOIN LATERAL (
+      SELECT m1.* FROM messages m1 WHERE m1.conversation_id = s.conversation_id AND m1.seq = s.seq
+    ) m;
+  END IF;
+  IF jsonb_path_exists(p_items, '$[*].replyToId ? (@ != null)') THEN
+    SELECT coalesce(array_agg(t.ord), '{}') INTO v_reply_ok
+    FROM jsonb_array_elements(p_items) WITH ORDINALITY AS t(x, ord)
+    WHERE EXISTS (
+      SELECT 1 FROM message_ids rm
+      WHERE rm.id = (t.x->>'replyToId')::uuid AND rm.conversation_id = (t.x->>'conversationId')::uuid
+    );
+  END IF;
 
   FOR r IN
     WITH items AS (
@@ -198,13 +239,11 @@ BEGIN
     ),
     stored AS (
       SELECT m.*
-      FROM (SELECT DISTINCT i.sender_id, i.client_message_id FROM items i) k
-      CROSS JOIN LATERAL (
-        SELECT m1.* FROM message_keys mk
-        JOIN messages m1 ON m1.conversation_id = mk.conversation_id AND m1.seq = mk.seq
-        WHERE mk.sender_id = k.sender_id AND mk.client_message_id = k.client_message_id
-        LIMIT 1
-      ) m
+      FROM jsonb_to_recordset(v_stored) AS m(
+        id uuid, conversation_id uuid, seq bigint, sender_id text, client_message_id uuid, kind text, body text,
+        reply_to_id uuid, attachments jsonb, created_at timestamptz, edited_at timestamptz, deleted_at timestamptz,
+        body_digest bytea
+      )
     ),
     -- The first item of each key not stored before: the one that may be stored now.
     firsts AS (
@@ -228,9 +267,7 @@ BEGIN
           WHEN NOT EXISTS (
             SELECT 1 FROM members mb WHERE mb.conversation_id = i.conversation_id AND mb.user_id = i.sender_id
           ) THEN 'forbidden'
-          WHEN i.reply_to_id IS NOT NULL
-            AND NOT EXISTS (SELECT 1 FROM message_ids rm WHERE rm.id = i.reply_to_id AND rm.conversation_id = i.conversation_id)
-            THEN 'bad_reply'
+          WHEN i.reply_to_id IS NOT NULL AND NOT (i.ord = ANY (v_reply_ok)) THEN 'bad_reply'
           ELSE 'new'
         END AS decision,
         f.ord AS first_ord
