@@ -18,7 +18,7 @@
 -- `reactions` gets conversation_id and the same partitioning as messages: a message's reactions
 -- sit in the partition of its conversation (colocated on Citus; read with the message).
 --
--- Partitions: 16 each (docs/decisions/0057-sixteen-partitions.md). An operator changes the
+-- Partitions: 8 each (docs/decisions/0057-eight-partitions.md). An operator changes the
 -- number with `select parley_partition_messages(N)` (docs/operations.md says when and what it
 -- costs); this migration is that function's first call.
 
@@ -110,7 +110,7 @@ BEGIN
     conversation_id uuid NOT NULL,
     seq bigint NOT NULL
   ) PARTITION BY HASH (id);
-  -- messages_h16_00 … messages_h16_15: the count in the name, so a rebuild to another count
+  -- messages_h8_0 … messages_h8_7: the count in the name, so a rebuild to another count
   -- never collides with the partitions it replaces.
   v_width := length((p_partitions - 1)::text);
   FOR j IN 1 .. array_length(v_tables, 1) LOOP
@@ -154,7 +154,7 @@ BEGIN
 END
 $fn$;
 --> statement-breakpoint
-SELECT parley_partition_messages(16);
+SELECT parley_partition_messages(8);
 --> statement-breakpoint
 -- parley_persist_batch again (0012 has the version this replaces; header, contract and
 -- invariants: 0001_persist_batch_function.sql). Same batch shape, same answers, same
@@ -173,7 +173,7 @@ SELECT parley_partition_messages(16);
 --   checked only when the batch has one. Why: a plan that reads a partitioned table by a value
 --   known only while it runs (a key from p_items) opens and locks every partition of it on each
 --   call; three such reads in the main statement (message_keys, messages, message_ids) made a
---   commit's fixed cost grow with the partition count (docs/decisions/0057-sixteen-partitions.md
+--   commit's fixed cost grow with the partition count (docs/decisions/0057-eight-partitions.md
 --   has the numbers). Now a commit without retries or replies opens only message_keys'
 --   partitions. The answers are the same: a key stored by a concurrent commit after the
 --   look-up is still caught by the insert's ON CONFLICT ('lost', PY001, retried), and a reply's

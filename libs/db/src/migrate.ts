@@ -22,7 +22,11 @@ export interface MigrateOptions {
  */
 export async function runMigrations(url: string, options: MigrateOptions = {}): Promise<void> {
   const folder = options.through === undefined ? MIGRATIONS_FOLDER : migrationsThrough(options.through);
-  const database = createDatabase({ url, max: 1, connectTimeoutSeconds: 10, applicationName: "parley-migrate" });
+  // No statement timeout (the pools' default is 10 s): a migration's statement takes as long as
+  // the rows it rewrites (0013 converts every message), and a cut one only rolls back to start
+  // over. What bounds a migration is the Job's deadline (infra/k8s/migrate/job.yaml) or the
+  // operator running it (docs/operations.md, "Postgres past one machine").
+  const database = createDatabase({ url, max: 1, connectTimeoutSeconds: 10, statementTimeoutMs: 0, applicationName: "parley-migrate" });
   try {
     await database.sql`select pg_advisory_lock(7406153)`;
     await migrate(database.db, { migrationsFolder: folder });

@@ -74,7 +74,7 @@ export const members = pgTable(
 );
 
 /**
- * Messages, hash-partitioned by conversation_id (16 partitions; migrations/0013_messages_partitioned.sql
+ * Messages, hash-partitioned by conversation_id (8 partitions; migrations/0013_messages_partitioned.sql
  * makes them, as drizzle cannot declare partitioning; docs/architecture.md, "Schema and growth";
  * docs/operations.md, "Postgres past one machine"). Every query names conversation_id, so it
  * reads one partition; history and sync read ranges of (conversation_id, seq) straight off the

@@ -73,7 +73,7 @@ describe("the own-unread count (messages_sender_seq_idx)", () => {
   let mine: string;
   beforeAll(async () => {
     // What a partition of messages holds: many conversations (160 of carol's, 20 messages
-    // each, about 10 per partition). The planner estimates "this conversation" per partition,
+    // each, about 20 per partition). The planner estimates "this conversation" per partition,
     // as one of its conversations: a partition holding one conversation alone, all alice's,
     // is read whole by a sequential scan, the cheapest plan there.
     await database.sql`

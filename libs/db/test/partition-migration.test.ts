@@ -112,8 +112,8 @@ afterAll(async () => {
 });
 
 describe("migration 0013 on a populated database", () => {
-  it("partitions messages, reactions, message_keys and message_ids, 16 each", async () => {
-    for (const table of ["messages", "reactions", "message_keys", "message_ids"]) expect(await partitionsOf(table), table).toBe(16);
+  it("partitions messages, reactions, message_keys and message_ids, 8 each", async () => {
+    for (const table of ["messages", "reactions", "message_keys", "message_ids"]) expect(await partitionsOf(table), table).toBe(8);
     // Every partition of messages holds some of the 12 conversations' rows or none: nothing in a default partition.
     const [row] = await database.sql<{ n: number }[]>`select count(*)::int as n from only messages`;
     expect(row!.n).toBe(0);
@@ -168,7 +168,7 @@ describe("migration 0013 on a populated database", () => {
 });
 
 describe("parley_partition_messages: another count, on the same data", () => {
-  it("re-partitions into 4 and back into 16 with every row, key and reaction in place", async () => {
+  it("re-partitions into 4 and back into 8 with every row, key and reaction in place", async () => {
     const now = await snapshot();
     await database.sql`select parley_partition_messages(4)`;
     for (const table of ["messages", "reactions", "message_keys", "message_ids"]) expect(await partitionsOf(table), table).toBe(4);
@@ -178,8 +178,8 @@ describe("parley_partition_messages: another count, on the same data", () => {
     // The same count again changes nothing; a count out of range is refused.
     await database.sql`select parley_partition_messages(4)`;
     await expect(database.sql`select parley_partition_messages(0)`).rejects.toThrow(/from 1 to 1024/);
-    await database.sql`select parley_partition_messages(16)`;
-    expect(await partitionsOf("messages")).toBe(16);
+    await database.sql`select parley_partition_messages(8)`;
+    expect(await partitionsOf("messages")).toBe(8);
     expect(await snapshot()).toEqual(now);
   });
 });

@@ -27,8 +27,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const arg = (name: string, fallback: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1] ?? fallback);
 const ROUNDS = arg("rounds", 400);
 const SEED = arg("seed-messages", 200_000);
-/** --partitions=N: the partitioned side re-partitioned to N (parley_partition_messages) before the run; default the migration's 16. */
-const PARTITIONS = arg("partitions", 16);
+/** --partitions=N: the partitioned side re-partitioned to N (parley_partition_messages) before the run; default the migration's 8. */
+const PARTITIONS = arg("partitions", 8);
 /** --no-fsync: both sides without fsync, so the commits' CPU shows through the disk's noise (not the durable configuration). */
 const FSYNC = !process.argv.includes("--no-fsync");
 const CONVERSATIONS = 200;
@@ -58,7 +58,7 @@ try {
     await runMigrations(db.url, variant === "unpartitioned" ? { through: 12 } : {});
     if (SEED > 0) await seedHistory(db.url, SEED);
     const sql = postgres(db.url, { max: 1, onnotice: () => {} });
-    if (variant === "partitioned" && PARTITIONS !== 16) await sql`select parley_partition_messages(${PARTITIONS}::int)`;
+    if (variant === "partitioned" && PARTITIONS !== 8) await sql`select parley_partition_messages(${PARTITIONS}::int)`;
     const [{ pid }] = await sql<[{ pid: number }]>`select pg_backend_pid() as pid`;
     const conversations: string[] = [];
     for (let c = 0; c < CONVERSATIONS; c++) {
