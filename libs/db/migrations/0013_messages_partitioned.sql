@@ -55,7 +55,8 @@ LANGUAGE plpgsql
 AS $fn$
 DECLARE
   v_tables text[] := ARRAY['messages', 'reactions', 'message_keys', 'message_ids'];
-  v_keys text[] := ARRAY['conversation_id', 'conversation_id', 'sender_id', 'id'];
+  -- The order the commit function takes them in (message_keys, then messages, then message_ids).
+  v_lock_order text[] := ARRAY['message_keys', 'messages', 'message_ids', 'reactions'];
   v_table text;
   v_index record;
   v_width int;
@@ -65,9 +66,10 @@ BEGIN
   IF p_partitions IS NULL OR p_partitions < 1 OR p_partitions > 1024 THEN
     RAISE EXCEPTION 'parley_partition_messages: partitions must be from 1 to 1024, not %', p_partitions;
   END IF;
-  -- Locked in one order, messages first (as every writer takes them), so this waits for
-  -- running transactions instead of deadlocking with them.
-  FOREACH v_table IN ARRAY v_tables LOOP
+  -- Locked in the commit's order, so this waits for running commits instead of deadlocking
+  -- with them (an edit, which reads message_ids before messages, may still meet it in a
+  -- deadlock; Postgres then cancels one of the two, and the edit is answered with an error).
+  FOREACH v_table IN ARRAY v_lock_order LOOP
     IF to_regclass(v_table) IS NOT NULL THEN
       EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE', v_table);
     END IF;
