@@ -30,16 +30,32 @@ interface Target {
 }
 
 /**
+ * Where a message is: its conversation and seq, from message_ids (one probe of its primary key;
+ * migrations/0013_messages_partitioned.sql). The routes that change a message name only its id,
+ * and messages is partitioned by conversation, so every query on it names the conversation
+ * (docs/decisions/0056-message-id-lookup-table.md). A statement of its own rather than a join,
+ * so the query on messages that follows names one conversation and reads one partition (and
+ * stays a single-shard query where messages is distributed by conversation).
+ */
+async function locate(sql: Sql, messageId: string): Promise<{ conversation_id: string; seq: number } | undefined> {
+  const [row] = await sql<{ conversation_id: string; seq: number }[]>`
+    select conversation_id, seq from message_ids where id = ${messageId}`;
+  return row;
+}
+
+/**
  * The message and the caller's role in its conversation, locked for the rest of the
  * transaction: `update` against edits and deletions of the same message (so an edit never
  * lands on a tombstone), `share` for reactions (so a reaction never lands on one either).
  */
 async function lockTarget(tx: Sql, messageId: string, userId: string, mode: "update" | "share"): Promise<Target | undefined> {
+  const at = await locate(tx, messageId);
+  if (!at) return undefined;
   const [row] = await tx<Target[]>`
     select m.conversation_id, m.seq, m.sender_id, m.deleted_at is not null as deleted, mb.role
     from messages m
     left join members mb on mb.conversation_id = m.conversation_id and mb.user_id = ${userId}
-    where m.id = ${messageId}
+    where m.conversation_id = ${at.conversation_id} and m.seq = ${at.seq} and m.id = ${messageId}
     ${mode === "update" ? tx`for update of m` : tx`for share of m`}`;
   return row;
 }
@@ -90,7 +106,7 @@ export function deleteMessage(sql: Sql, input: { messageId: string; userId: stri
       await tx`
         update messages set body = null, attachments = null, deleted_at = now()
         where conversation_id = ${t.conversation_id} and seq = ${t.seq}`;
-      await tx`delete from reactions where message_id = ${input.messageId}`;
+      await tx`delete from reactions where conversation_id = ${t.conversation_id} and message_id = ${input.messageId}`;
     }
     return { status: "ok", message: await readMessage(tx, t.conversation_id, t.seq), changed: !t.deleted };
   });
@@ -108,11 +124,12 @@ export function addReaction(sql: Sql, input: { messageId: string; userId: string
     if (t.deleted) return { status: "deleted" };
     const [state] = await tx<{ mine: number; present: boolean }[]>`
       select count(*)::int as mine, coalesce(bool_or(emoji = ${input.emoji}), false) as present
-      from reactions where message_id = ${input.messageId} and user_id = ${input.userId}`;
+      from reactions where conversation_id = ${t.conversation_id} and message_id = ${input.messageId} and user_id = ${input.userId}`;
     if (state!.present) return { status: "ok", conversationId: t.conversation_id, changed: false };
     if (state!.mine >= LIMITS.reactionsPerUserPerMessage) return { status: "too_many" };
     const inserted = await tx`
-      insert into reactions (message_id, user_id, emoji) values (${input.messageId}, ${input.userId}, ${input.emoji})
+      insert into reactions (conversation_id, message_id, user_id, emoji)
+      values (${t.conversation_id}, ${input.messageId}, ${input.userId}, ${input.emoji})
       on conflict do nothing
       returning 1`;
     return { status: "ok", conversationId: t.conversation_id, changed: inserted.length > 0 };
@@ -121,14 +138,17 @@ export function addReaction(sql: Sql, input: { messageId: string; userId: string
 
 /** Removes the caller's reaction; idempotent (`changed: false` when it was not there). */
 export async function removeReaction(sql: Sql, input: { messageId: string; userId: string; emoji: string }): Promise<ReactionUpdate> {
+  const at = await locate(sql, input.messageId);
+  if (!at) return { status: "not_found" };
   const [t] = await sql<{ conversation_id: string; role: MemberRole | null }[]>`
     select m.conversation_id, mb.role
     from messages m
     left join members mb on mb.conversation_id = m.conversation_id and mb.user_id = ${input.userId}
-    where m.id = ${input.messageId}`;
+    where m.conversation_id = ${at.conversation_id} and m.seq = ${at.seq} and m.id = ${input.messageId}`;
   if (!t || !t.role) return { status: "not_found" };
   const removed = await sql`
-    delete from reactions where message_id = ${input.messageId} and user_id = ${input.userId} and emoji = ${input.emoji}
+    delete from reactions
+    where conversation_id = ${t.conversation_id} and message_id = ${input.messageId} and user_id = ${input.userId} and emoji = ${input.emoji}
     returning 1`;
   return { status: "ok", conversationId: t.conversation_id, changed: removed.length > 0 };
 }

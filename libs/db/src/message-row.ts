@@ -24,14 +24,15 @@ export interface MessageRow {
 /**
  * The columns every message read selects, as a fragment; `m` is messages, `u` the sender's user row.
  * Reactions come along as one JSON array per message (a probe of the reactions primary key,
- * which leads with message_id): one emoji per entry in the order each was first used.
+ * (conversation_id, message_id, …), in the partition of the message's conversation): one emoji
+ * per entry in the order each was first used.
  */
 export function messageColumns(sql: Sql) {
   return sql`m.id, m.conversation_id, m.seq, m.sender_id, u.display_name as sender_name,
     m.client_message_id, m.kind, m.body, m.reply_to_id, m.attachments, m.created_at, m.edited_at, m.deleted_at,
     (select jsonb_agg(jsonb_build_object('emoji', r.emoji, 'userIds', r.user_ids) order by r.first_at, r.emoji)
       from (select emoji, array_agg(user_id order by created_at, user_id) as user_ids, min(created_at) as first_at
-            from reactions where message_id = m.id group by emoji) r) as reactions`;
+            from reactions where conversation_id = m.conversation_id and message_id = m.id group by emoji) r) as reactions`;
 }
 
 export function toMessage(row: MessageRow): Message {

@@ -74,10 +74,12 @@ export const members = pgTable(
 );
 
 /**
- * Messages. The primary key leads with conversation_id so the table can be hash-partitioned
- * by conversation (docs/architecture.md, "Schema and growth"; docs/operations.md, "Past one
- * Redis and one Postgres"); history and sync read ranges
- * of (conversation_id, seq) straight off it.
+ * Messages, hash-partitioned by conversation_id (8 partitions; migrations/0013_messages_partitioned.sql
+ * makes them, as drizzle cannot declare partitioning; docs/architecture.md, "Schema and growth";
+ * docs/operations.md, "Postgres past one machine"). Every query names conversation_id, so it
+ * reads one partition; history and sync read ranges of (conversation_id, seq) straight off the
+ * primary key. A unique index must hold the partition key, so the message id and the
+ * (sender, clientMessageId) key are unique in `messageIds` and `messageKeys`.
  */
 export const messages = pgTable(
   "messages",
@@ -103,9 +105,6 @@ export const messages = pgTable(
   },
   (t) => [
     primaryKey({ name: "messages_pkey", columns: [t.conversationId, t.seq] }),
-    uniqueIndex("messages_id_uq").on(t.id),
-    /** Idempotency: one message per (sender, clientMessageId), decided inside the writing transaction. */
-    uniqueIndex("messages_sender_client_id_uq").on(t.senderId, t.clientMessageId),
     /**
      * Full-text search (migrations/0004_search_and_edits.sql says why it is shaped so): the conversation
      * and the body's words in one GIN index (btree_gin), 'simple' configuration.
@@ -116,13 +115,45 @@ export const messages = pgTable(
   ],
 );
 
+/**
+ * Idempotency: one message per (sender, clientMessageId), decided inside the writing
+ * transaction (parley_persist_batch inserts here, ON CONFLICT, in the same statement as the
+ * message). Hash-partitioned by sender_id; points at the message by (conversation_id, seq).
+ */
+export const messageKeys = pgTable(
+  "message_keys",
+  {
+    senderId: text("sender_id").notNull(),
+    clientMessageId: uuid("client_message_id").notNull(),
+    conversationId: uuid("conversation_id").notNull(),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ name: "message_keys_pkey", columns: [t.senderId, t.clientMessageId] })],
+);
+
+/**
+ * Where a message is, by its id alone (edits, deletions, reactions and replies name only the
+ * id): hash-partitioned by id. docs/decisions/0056-message-id-lookup-table.md says why.
+ */
+export const messageIds = pgTable(
+  "message_ids",
+  {
+    id: uuid("id").notNull(),
+    conversationId: uuid("conversation_id").notNull(),
+    seq: bigint("seq", { mode: "number" }).notNull(),
+  },
+  (t) => [primaryKey({ name: "message_ids_pkey", columns: [t.id] })],
+);
+
+/** Hash-partitioned by conversation_id like messages: a message's reactions sit with it. */
 export const reactions = pgTable(
   "reactions",
   {
+    conversationId: uuid("conversation_id").notNull(),
     messageId: uuid("message_id").notNull(),
     userId: text("user_id").notNull(),
     emoji: text("emoji").notNull(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.messageId, t.userId, t.emoji] })],
+  (t) => [primaryKey({ name: "reactions_pkey", columns: [t.conversationId, t.messageId, t.userId, t.emoji] })],
 );

@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runMigrations } from "@parley/db";
 import { createDatabase, freePort, signToken, startPostgres, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
 import { BenchChild, waitReady } from "./child.js";
 import { busyRoles, CpuSampler, cpuBetween, type CpuSnapshot, type CpuUse } from "./cpu-sampler.js";
@@ -70,6 +71,19 @@ const fsync = !process.argv.includes("--no-fsync");
 /** --seed-messages N: start from N stored history messages (analyzed) instead of an empty table. */
 const seedArg = process.argv.find((a) => a.startsWith("--seed-messages="));
 const seedMessages = seedArg ? Number(seedArg.split("=")[1]) : 0;
+/**
+ * --messages=unpartitioned: the database migrated only through 0012, the last schema before
+ * `messages` was hash-partitioned (0013): one table, the dedupe and id unique indexes on it, and
+ * 0012's commit function. Everything else is today's code (the message path calls only the
+ * commit function, which both schemas have), so two runs, one with and one without this, compare
+ * the partitioned table with the unpartitioned one and nothing else (docs/benchmarks.md,
+ * "Partitioned vs unpartitioned messages"). Default: partitioned (every migration).
+ */
+const messagesArg = process.argv.find((a) => a.startsWith("--messages="))?.slice("--messages=".length) ?? "partitioned";
+if (messagesArg !== "partitioned" && messagesArg !== "unpartitioned") throw new Error(`--messages=${messagesArg}: partitioned or unpartitioned`);
+const messagesLayout: "partitioned" | "unpartitioned" = messagesArg;
+/** The last migration before messages was partitioned. */
+const LAST_UNPARTITIONED_MIGRATION = 12;
 /**
  * --profile: V8 CPU profiles (`--cpu-prof`, 500 µs sampling) of the gateways, the persister and
  * the ceiling servers for the whole message-path run, in the run's log folder under profiles/;
@@ -437,8 +451,12 @@ async function main(opts: { ceiling: boolean; overload: boolean }): Promise<void
   // durable: fsync and synchronous_commit on, as in production: an ack means committed to disk.
   const pg: ServerHandle = await startPostgres({ infra: "local", durable: fsync });
   cleanups.push(() => pg.close());
-  const db: TestDatabase = await createDatabase(pg.url, { prefix: "parley_bench" });
+  const db: TestDatabase = await createDatabase(pg.url, { prefix: "parley_bench", migrate: messagesLayout === "partitioned" });
   cleanups.push(() => db.drop());
+  if (messagesLayout === "unpartitioned") {
+    await runMigrations(db.url, { through: LAST_UNPARTITIONED_MIGRATION });
+    log(`  messages unpartitioned (--messages=unpartitioned): migrated through ${LAST_UNPARTITIONED_MIGRATION} only`);
+  }
   if (seedMessages > 0) {
     log(`  seeding ${seedMessages} history messages…`);
     const ms = await seedHistory(db.url, seedMessages);
@@ -604,7 +622,7 @@ async function main(opts: { ceiling: boolean; overload: boolean }): Promise<void
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
     machine,
     code,
-    config: { ...CONFIG, quick, postgresFsync: fsync, seedMessages },
+    config: { ...CONFIG, quick, postgresFsync: fsync, seedMessages, messagesLayout },
     runs,
     idle: { durable: idleDurable, ceiling: idleCeiling },
     durableMax: durableSearch.max,

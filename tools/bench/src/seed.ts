@@ -19,6 +19,13 @@ export async function seedHistory(databaseUrl: string, messages: number): Promis
       insert into messages (id, conversation_id, seq, sender_id, client_message_id, kind, body)
       select gen_random_uuid(), c.id, s, 'bench-history', gen_random_uuid(), 'text', 'history message ' || s
       from conversations c, generate_series(1, ${perConversation}::int) s`;
+    // Since 0013 every stored message also has its key and id rows (the commit function writes
+    // them); --messages=unpartitioned has neither table.
+    const [{ partitioned }] = await sql<[{ partitioned: boolean }]>`select to_regclass('message_keys') is not null as partitioned`;
+    if (partitioned) {
+      await sql`insert into message_keys (sender_id, client_message_id, conversation_id, seq) select sender_id, client_message_id, conversation_id, seq from messages`;
+      await sql`insert into message_ids (id, conversation_id, seq) select id, conversation_id, seq from messages`;
+    }
     await sql`analyze`;
   } finally {
     await sql.end({ timeout: 5 });
