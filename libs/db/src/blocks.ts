@@ -62,3 +62,22 @@ export async function directPairOf(sql: Sql, conversationId: string): Promise<re
   const pair = JSON.parse(row.direct_key) as [string, string];
   return [pair[0], pair[1]];
 }
+
+/**
+ * For each of these users, everyone on either side of a block with them (presence announcements
+ * leave those out). One statement for a whole batch of presence changes.
+ */
+export async function blockPartnersOfUsers(sql: Sql, userIds: readonly string[]): Promise<Map<string, string[]>> {
+  const out = new Map<string, string[]>();
+  if (userIds.length === 0) return out;
+  const rows = await sql<{ user_id: string; other: string }[]>`
+    select blocker_id as user_id, blocked_id as other from user_blocks where blocker_id = any(${userIds as string[]}::text[])
+    union
+    select blocked_id as user_id, blocker_id as other from user_blocks where blocked_id = any(${userIds as string[]}::text[])`;
+  for (const r of rows) {
+    const list = out.get(r.user_id);
+    if (list) list.push(r.other);
+    else out.set(r.user_id, [r.other]);
+  }
+  return out;
+}
