@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { io } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createClient } from "@parley/client";
 import { createWebhookNotifier } from "@parley/delivery";
 import { HttpRoutes, type Message } from "@parley/protocol";
 import { collect, startCluster, type Cluster, type ClientSocket } from "./cluster.js";
+import { clientFor } from "./client-helpers.js";
 import { startWebhookReceiver } from "./webhook-receiver.js";
 
 /**
@@ -427,5 +429,49 @@ describe("the audit log", () => {
     }
     // Newest first.
     expect(entries.filter((e) => e.action === "user.block" && e.actorId === "b1-ann").map((e) => e.targetId)).toEqual(["b1-cat", "b1-bob"]);
+  });
+});
+
+describe("the SDK's safety calls", () => {
+  it("blocks (session:ready and blocks:changed keep blocks.userIds), mute, report, and the admin calls; non-admins are refused FORBIDDEN", async () => {
+    const ann = clientFor(cluster, "k1-ann", "Ann");
+    const annOther = clientFor(cluster, "k1-ann", "Ann", { url: cluster.url(1) });
+    const mod = createClient({ url: cluster.url(1), getToken: () => admin("k1-mod"), reconnect: { baseMs: 100, maxMs: 1_000 } });
+    try {
+      await until(() => ann.state === "online" && annOther.state === "online");
+      const heard = new Promise<readonly string[]>((resolve) => annOther.on("blocks", (b) => b.userIds.length > 0 && resolve(b.userIds)));
+      await ann.blocks.block("k1-bob");
+      expect(ann.blocks.has("k1-bob")).toBe(true);
+      expect(await heard).toEqual(["k1-bob"]);
+      expect(await annOther.blocks.list()).toEqual(["k1-bob"]);
+
+      // A new session learns the list from session:ready.
+      const later = clientFor(cluster, "k1-ann", "Ann");
+      await until(() => later.blocks.userIds.length === 1);
+      expect(later.blocks.userIds).toEqual(["k1-bob"]);
+      await later.close();
+
+      const conversation = await ann.conversations.create({ kind: "group", memberIds: ["k1-cat"] });
+      await ann.mute(conversation.id, new Date(Date.now() + 60_000));
+      await ann.unmute(conversation.id);
+      const sent = await ann.send(conversation.id, "report me").settled;
+      const reportId = await ann.report(sent.message!.id, "other", "testing");
+      expect(await ann.report(sent.message!.id, "spam")).toBe(reportId);
+      await expect(ann.report(randomUUID(), "spam")).rejects.toMatchObject({ code: "NOT_FOUND" });
+
+      await expect(ann.admin.reports()).rejects.toMatchObject({ code: "FORBIDDEN" });
+      const { reports } = await mod.admin.reports({ status: "open", limit: 200 });
+      expect(reports.find((r) => r.id === reportId)).toMatchObject({ reporterId: "k1-ann", reason: "other" });
+      expect(await mod.admin.resolve(reportId, "dismiss")).toMatchObject({ status: "resolved", action: "dismiss" });
+      await mod.admin.ban("k1-eve", { until: new Date(Date.now() + 60_000), reason: "sdk" });
+      await mod.admin.unban("k1-eve");
+      const { entries } = await mod.admin.audit({ limit: 10 });
+      expect(entries.map((e) => e.action)).toContain("user.unban");
+
+      await ann.blocks.unblock("k1-bob");
+      expect(ann.blocks.userIds).toEqual([]);
+    } finally {
+      await Promise.all([ann.close(), annOther.close(), mod.close()]);
+    }
   });
 });
