@@ -77,7 +77,7 @@ export class BlockService {
     }
     if (pair === null) return;
     const peer = pair[0] === senderId ? pair[1] : pair[0];
-    if ((await this.relations(senderId)).blockedBy.has(peer)) throw new ParleyError("FORBIDDEN", "this user has blocked you");
+    if ((await this.relations(senderId)).blockedBy.has(peer)) throw new ParleyError("FORBIDDEN", "you may not send to this conversation");
   }
 
   /** Everyone on either side of a block with this user: whom typing and presence leave out. */
@@ -93,7 +93,7 @@ export class BlockService {
    */
   async refuseIfBlockedBy(userId: string, others: readonly string[]): Promise<void> {
     const blockers = await this.deps.dbGuard.run(() => blockersAmong(this.deps.database.sql, userId, others));
-    if (blockers.length > 0) throw new ParleyError("FORBIDDEN", "a user you named has blocked you");
+    if (blockers.length > 0) throw new ParleyError("FORBIDDEN", "you may not add or start a conversation with a user you named");
   }
 
   private async change(caller: Caller, userId: string, op: "block" | "unblock"): Promise<void> {
