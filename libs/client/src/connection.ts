@@ -31,7 +31,7 @@ export interface ConnectionDeps {
   random?: () => number;
   onState: (state: ConnectionState) => void;
   /** `session:ready`: the socket is authenticated and in every room of the user. */
-  onReady: (userId: string) => void;
+  onReady: (ready: ServerPayload<"session:ready">) => void;
   /** A validated server event (invalid ones are dropped with a debug line). */
   onEvent: <E extends ServerEventName>(event: E, payload: ServerPayload<E>) => void;
 }
@@ -154,7 +154,7 @@ export class Connection {
       const claims = this.deps.tokens.claims;
       if (claims?.exp !== undefined) this.refresher.arm(claims.exp, claims.iat);
       this.setState("online");
-      this.deps.onReady(parsed.data.userId);
+      this.deps.onReady(parsed.data);
     });
     socket.on("session:expired", () => {
       expired = true;
@@ -165,6 +165,8 @@ export class Connection {
       this.teardown();
       if (err.message === "unauthorized") {
         this.deps.logger.warn?.({ code: err.data?.code, url }, "the gateway refused the token");
+        // A banned user: another token will not help (reconnect() tries again, e.g. once the ban ends).
+        if (err.data?.code === "AUTH_BANNED") return this.setState("unauthorized");
         this.deps.tokens.invalidate();
         // A token fresh from the provider that is still refused will not get better by retrying.
         if (freshToken) return this.setState("unauthorized");

@@ -9,6 +9,8 @@ import { ParleyRequestError } from "./request-error.js";
 import { ResumeLoop } from "./resume-loop.js";
 import { TokenSource } from "./token-source.js";
 import type {
+  AdminApi,
+  BlocksApi,
   ClientEventMap,
   ClientOptions,
   ConnectionState,
@@ -42,6 +44,11 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
   const tokens = new TokenSource(options.getToken, now);
   const views = new Map<string, ConversationViewImpl>();
   const presence = new Map<string, PresenceEntry>();
+  let blocked: readonly string[] = [];
+  const setBlocked = (userIds: readonly string[]) => {
+    blocked = [...userIds];
+    emitter.emit("blocks", { userIds: blocked });
+  };
   let closing: Promise<void> | undefined;
   let outboxStarted = false;
 
@@ -179,6 +186,9 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
         logger.info?.({ reason: (p as ServerPayload<"session:resync">).reason }, "the server asked for a sync");
         resume.run();
         return;
+      case "blocks:changed":
+        setBlocked((p as ServerPayload<"blocks:changed">).userIds);
+        return;
       case "conversation:updated": {
         const c = p as ServerPayload<"conversation:updated">;
         // A conversation new to this client (created, or the user was added): its view starts at
@@ -206,7 +216,9 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
       if (state === "offline" || state === "connecting") resume.stop();
       emitter.emit("state", state);
     },
-    onReady: (id) => {
+    onReady: (ready) => {
+      const id = ready.userId;
+      if (ready.blockedUserIds) setBlocked(ready.blockedUserIds);
       emitter.emit("session", { userId: id });
       if (!outboxStarted) {
         outboxStarted = true;
@@ -278,6 +290,46 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
     },
   };
 
+  const blocks: BlocksApi = {
+    get userIds() {
+      return blocked;
+    },
+    has: (id) => blocked.includes(id),
+    async list() {
+      const { userIds } = orThrow(await http.listBlocks());
+      setBlocked(userIds);
+      return userIds;
+    },
+    async block(id) {
+      orThrow(await http.block(id));
+      if (!blocked.includes(id)) setBlocked([...blocked, id]);
+    },
+    async unblock(id) {
+      orThrow(await http.unblock(id));
+      if (blocked.includes(id)) setBlocked(blocked.filter((b) => b !== id));
+    },
+  };
+
+  const iso = (t: Date | string | undefined) => (t === undefined ? undefined : typeof t === "string" ? t : t.toISOString());
+  const admin: AdminApi = {
+    async reports(opts = {}) {
+      return orThrow(await http.adminReports(opts));
+    },
+    async resolve(reportId, action) {
+      return orThrow(await http.adminResolve(reportId, action)).report;
+    },
+    async ban(id, opts = {}) {
+      const until = iso(opts.until);
+      orThrow(await http.adminBan(id, { ...(until ? { until } : {}), ...(opts.reason ? { reason: opts.reason } : {}) }));
+    },
+    async unban(id) {
+      orThrow(await http.adminUnban(id));
+    },
+    async audit(opts = {}) {
+      return orThrow(await http.adminAudit(opts));
+    },
+  };
+
   const client: ParleyClient = {
     get state() {
       return connection.state;
@@ -314,6 +366,17 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
     async search(q, opts = {}) {
       return orThrow(await http.search(q, opts)).messages;
     },
+    blocks,
+    async mute(conversationId, until) {
+      orThrow(await http.mute(conversationId, iso(until)));
+    },
+    async unmute(conversationId) {
+      orThrow(await http.unmute(conversationId));
+    },
+    async report(messageId, reason, note) {
+      return orThrow(await http.report(messageId, { reason, ...(note !== undefined ? { note } : {}) })).reportId;
+    },
+    admin,
     outbox: () => outbox.list(),
     retry: (id) => outbox.retry(id),
     discard: (id) => outbox.discard(id),

@@ -82,10 +82,51 @@ export class HttpApi {
   sendMessage(conversationId: string, body: z.input<typeof HttpRoutes.sendMessage.body>) {
     return this.call("POST", `/v1/conversations/${encodeURIComponent(conversationId)}/messages`, HttpRoutes.sendMessage.reply, body);
   }
+  listBlocks() {
+    return this.call("GET", "/v1/blocks", HttpRoutes.listBlocks.reply);
+  }
+  block(userId: string) {
+    return this.call("PUT", `/v1/blocks/${encodeURIComponent(userId)}`, undefined);
+  }
+  unblock(userId: string) {
+    return this.call("DELETE", `/v1/blocks/${encodeURIComponent(userId)}`, undefined);
+  }
+  mute(conversationId: string, until?: string) {
+    return this.call("PUT", `/v1/conversations/${encodeURIComponent(conversationId)}/mute`, undefined, until ? { until } : {});
+  }
+  unmute(conversationId: string) {
+    return this.call("DELETE", `/v1/conversations/${encodeURIComponent(conversationId)}/mute`, undefined);
+  }
+  report(messageId: string, body: z.input<typeof HttpRoutes.reportMessage.body>) {
+    return this.call("POST", `/v1/messages/${encodeURIComponent(messageId)}/report`, HttpRoutes.reportMessage.reply, body);
+  }
+  adminReports(options: { status?: "open" | "resolved"; cursor?: string; limit?: number }) {
+    return this.call("GET", `/v1/admin/reports${query(options)}`, HttpRoutes.adminReports.reply);
+  }
+  adminResolve(reportId: string, action: z.input<typeof HttpRoutes.adminResolveReport.body>["action"]) {
+    return this.call("POST", `/v1/admin/reports/${encodeURIComponent(reportId)}/resolve`, HttpRoutes.adminResolveReport.reply, { action });
+  }
+  adminBan(userId: string, body: z.input<typeof HttpRoutes.adminBan.body>) {
+    return this.call("PUT", `/v1/admin/users/${encodeURIComponent(userId)}/ban`, undefined, body);
+  }
+  adminUnban(userId: string) {
+    return this.call("DELETE", `/v1/admin/users/${encodeURIComponent(userId)}/ban`, undefined);
+  }
+  adminAudit(options: { cursor?: string; limit?: number }) {
+    return this.call("GET", `/v1/admin/audit${query(options)}`, HttpRoutes.adminAudit.reply);
+  }
   search(q: string, options: { conversationId?: string; limit?: number }) {
     const params = new URLSearchParams({ q });
     if (options.conversationId) params.set("conversationId", options.conversationId);
     if (options.limit) params.set("limit", String(options.limit));
     return this.call("GET", `/v1/search?${params.toString()}`, HttpRoutes.search.reply);
   }
+}
+
+/** `?a=1&b=2` from the defined options, or "" when there are none. */
+function query(options: Record<string, string | number | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(options)) if (v !== undefined) params.set(k, String(v));
+  const q = params.toString();
+  return q ? `?${q}` : "";
 }

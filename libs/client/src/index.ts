@@ -8,7 +8,10 @@ export { indexedDbStorage, type IndexedDbStorageOptions } from "./indexeddb-stor
 export { fullJitterDelay } from "./backoff.js";
 export { ParleyRequestError } from "./request-error.js";
 export type {
+  AdminApi,
   Attachment,
+  AuditEntry,
+  BlocksApi,
   ChatMessage,
   ClientEventMap,
   ClientEventName,
@@ -29,6 +32,9 @@ export type {
   ParleyClient,
   PresenceEntry,
   PresenceStatus,
+  Report,
+  ReportAction,
+  ReportReason,
   SendInput,
   Typist,
   Unsubscribe,

@@ -19,4 +19,6 @@ export const PERMANENT_SEND_ERRORS: ReadonlySet<ErrorCode> = new Set([
   "CONFLICT",
   "PAYLOAD_TOO_LARGE",
   "NOT_FOUND",
+  // v1.1: refused by moderation; the same message is refused again.
+  "REJECTED",
 ]);

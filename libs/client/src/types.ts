@@ -6,11 +6,15 @@ import type {
   ErrorBody,
   Message,
   MessageKind,
+  AuditEntry,
+  Report,
+  ReportAction,
+  ReportReason,
   ServerPayload,
 } from "@parley/protocol";
 import type { OutboxStorage } from "./outbox-storage.js";
 
-export type { Attachment, Conversation, ConversationKind, ConversationSummary, ErrorBody, Message, MessageKind };
+export type { Attachment, AuditEntry, Conversation, ConversationKind, ConversationSummary, ErrorBody, Message, MessageKind, Report, ReportAction, ReportReason };
 
 /**
  * Where the connection stands:
@@ -180,6 +184,8 @@ export interface ClientEventMap {
   outbox: OutgoingMessage;
   /** Something went wrong that the SDK handles by itself (logged too); for diagnostics. */
   error: { operation: string; error: ErrorBody };
+  /** Whom this user blocks, whenever it is learnt (session:ready) or changes (on any device). */
+  blocks: { userIds: readonly string[] };
 }
 export type ClientEventName = keyof ClientEventMap;
 export type Unsubscribe = () => void;
@@ -231,6 +237,26 @@ export interface ConversationsApi {
   removeMember(id: string, userId: string): Promise<void>;
 }
 
+/** Blocks (protocol.md v1.1, "Safety"): whom this user blocks, kept current from the server. */
+export interface BlocksApi {
+  /** The last known list (session:ready, `blocks:changed`, or `list()`); hide these users' messages. */
+  readonly userIds: readonly string[];
+  has(userId: string): boolean;
+  /** `GET /v1/blocks`. */
+  list(): Promise<string[]>;
+  block(userId: string): Promise<void>;
+  unblock(userId: string): Promise<void>;
+}
+
+/** The administration routes; every call needs a token whose `parley_role` is "admin" (else FORBIDDEN). */
+export interface AdminApi {
+  reports(options?: { status?: "open" | "resolved"; cursor?: string; limit?: number }): Promise<{ reports: Report[]; nextCursor: string | null }>;
+  resolve(reportId: string, action: ReportAction): Promise<Report>;
+  ban(userId: string, options?: { until?: Date | string; reason?: string }): Promise<void>;
+  unban(userId: string): Promise<void>;
+  audit(options?: { cursor?: string; limit?: number }): Promise<{ entries: AuditEntry[]; nextCursor: string | null }>;
+}
+
 export interface ParleyClient {
   readonly state: ConnectionState;
   /** The user of the current token (from its `sub`), once known. */
@@ -250,6 +276,13 @@ export interface ParleyClient {
   react(messageId: string, emoji: string): Promise<void>;
   unreact(messageId: string, emoji: string): Promise<void>;
   search(q: string, options?: { conversationId?: string; limit?: number }): Promise<Message[]>;
+  readonly blocks: BlocksApi;
+  /** No push notifications from this conversation (until `until`, or until unmuted); unread still counts. */
+  mute(conversationId: string, until?: Date | string): Promise<void>;
+  unmute(conversationId: string): Promise<void>;
+  /** Reports a message this user can see; answers the report's id (the first one's, if reported before). */
+  report(messageId: string, reason: ReportReason, note?: string): Promise<string>;
+  readonly admin: AdminApi;
   /** Own messages not yet stored, oldest first (pending and failed). */
   outbox(): readonly OutgoingMessage[];
   /** Sends a failed message again (same clientMessageId). */

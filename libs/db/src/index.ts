@@ -12,3 +12,8 @@ export * from "./message-changes.js";
 export * from "./search.js";
 export * from "./presence.js";
 export * from "./query-scope.js";
+export * from "./audit-log.js";
+export * from "./blocks.js";
+export * from "./mutes.js";
+export * from "./bans.js";
+export * from "./reports.js";

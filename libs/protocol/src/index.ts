@@ -5,3 +5,6 @@ export * from "./events.js";
 export * from "./http.js";
 export * from "./validate.js";
 export * from "./well-formed.js";
+export * from "./roles.js";
+export * from "./audit.js";
+export * from "./safety.js";

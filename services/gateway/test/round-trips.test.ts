@@ -5,6 +5,7 @@ import { createKeyspace, type Ack } from "@parley/bus";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
 import { MembershipCache } from "../src/conversations/membership-cache.js";
+import { UserStateCache } from "../src/safety/user-state-cache.js";
 import { MembershipInvalidation } from "../src/conversations/membership-invalidation.js";
 import { AckListener } from "../src/send/ack-listener.js";
 import { PendingAcks } from "../src/send/pending-acks.js";
@@ -72,6 +73,8 @@ describe("membership invalidation", () => {
         channel: keyspace.membershipChannel,
         logger,
         onChange: () => {},
+        userCaches: { blocks: { invalidate: () => {}, clear: () => {} }, ban: { invalidate: () => {}, clear: () => {} } },
+        onSafetyChange: () => {},
       });
       await invalidation.start();
       return { cache, invalidation };
@@ -88,6 +91,41 @@ describe("membership invalidation", () => {
     expect(a.cache.cached(conversationId, userId)).toBeUndefined();
     await until(() => b.cache.cached(conversationId, userId) === undefined);
     await expect(b.cache.role(conversationId, userId)).resolves.toBeUndefined();
+    await Promise.all([a.invalidation.close(), b.invalidation.close()]);
+  });
+
+  it("carries safety changes on the same channel: every pod drops the user's cached blocks or ban and runs the change", async () => {
+    const keyspace = createKeyspace(uniqueRedisPrefix("safety"));
+    let banned = false;
+    const pod = async (name: string) => {
+      const bans = new UserStateCache(async () => banned, 60_000);
+      const blocks = new UserStateCache(async () => "none", 60_000);
+      const heard: string[] = [];
+      const invalidation = new MembershipInvalidation({
+        cache: new MembershipCache(async () => "member"),
+        userCaches: { blocks, ban: bans },
+        publisher,
+        subscriber: await connect(`round-trips:${name}`, "subscriber"),
+        channel: keyspace.membershipChannel,
+        logger,
+        onChange: () => {},
+        onSafetyChange: (change) => heard.push(`${change.scope}:${change.userIds.join(",")}`),
+      });
+      await invalidation.start();
+      return { bans, blocks, heard, invalidation };
+    };
+    const [a, b] = [await pod("sa"), await pod("sb")];
+    await Promise.all([a.bans.get("mal"), b.bans.get("mal"), b.blocks.get("mal")]);
+    expect(b.bans.cached("mal")).toEqual({ value: false });
+
+    banned = true;
+    await a.invalidation.publishSafety("ban", ["mal"]);
+    expect(a.bans.cached("mal")).toBeUndefined();
+    await until(() => b.bans.cached("mal") === undefined);
+    expect(b.heard).toEqual(["ban:mal"]);
+    // The other scope's cache is left alone.
+    expect(b.blocks.cached("mal")).toEqual({ value: "none" });
+    await expect(b.bans.get("mal")).resolves.toBe(true);
     await Promise.all([a.invalidation.close(), b.invalidation.close()]);
   });
 });

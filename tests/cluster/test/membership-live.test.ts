@@ -87,17 +87,22 @@ describe("a removed member", () => {
       "reaction:add": { messageId: afterMessage.id, emoji: "👎" },
       "reaction:remove": { messageId: afterMessage.id, emoji: "👍" },
       "auth:refresh": { token: bob },
+      "user:block": { userId: "ml-nobody" },
+      "user:unblock": { userId: "ml-nobody" },
+      "conversation:mute": { conversationId: conversation.id },
+      "conversation:unmute": { conversationId: conversation.id },
+      "message:report": { messageId: afterMessage.id, reason: "spam" },
     };
     const answers: Partial<Record<ClientEventName, ClientAck<ClientEventName>>> = {};
     for (const event of Object.keys(ClientEvents) as ClientEventName[]) {
       answers[event] = await ask(bobSocket, event, payloads[event] as never);
     }
     const code = (event: ClientEventName) => (answers[event] as { error?: { code: string } }).error?.code;
-    for (const event of ["message:send", "messages:history", "typing:start", "typing:stop", "message:delivered", "message:read"] as const) {
+    for (const event of ["message:send", "messages:history", "typing:start", "typing:stop", "message:delivered", "message:read", "conversation:mute", "conversation:unmute"] as const) {
       expect(code(event), event).toBe("FORBIDDEN");
     }
     // Messages of a conversation he is not in are, to him, not there (their existence is not revealed).
-    for (const event of ["message:edit", "message:delete", "reaction:add", "reaction:remove"] as const) {
+    for (const event of ["message:edit", "message:delete", "reaction:add", "reaction:remove", "message:report"] as const) {
       expect(code(event), event).toBe("NOT_FOUND");
     }
     const sync = answers.sync as { ok: true; conversations: { id: string }[] };

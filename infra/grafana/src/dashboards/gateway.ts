@@ -8,7 +8,7 @@ export function gatewayDashboard(options: DashboardOptions = {}): BuiltDashboard
   const d = new ParleyDashboard({
     uid: "parley-gateway",
     title: "Parley / Gateway",
-    description: "Gateway pods: sockets and handshakes, client events, send→ack latency, pending acks, sync and search, typing, event-loop delay.",
+    description: "Gateway pods: sockets and handshakes, client events, send→ack latency, pending acks, sync and search, typing, event-loop delay, safety and moderation.",
     tags: ["gateway"],
     podsFrom: "parley_gateway_connected_sockets",
   }, options);
@@ -198,6 +198,31 @@ export function gatewayDashboard(options: DashboardOptions = {}): BuiltDashboard
         thresholdLine: TYPING_SHED_DELAY_SECONDS,
       }),
       { core: true },
+    );
+
+  d.row("Safety and moderation")
+    .panel(
+      timeseries({
+        title: "Reports and resolutions",
+        description: "Message reports filed (created) and resolved by action (dismiss, delete_message, ban_user), per hour: the moderation queue's inflow and outflow (docs/safety.md).",
+        queries: [{ expr: `sum by (outcome) (increase(${q.sel("parley_gateway_reports_total")}[1h]))`, legend: "{{outcome}}" }],
+        unit: "short",
+        min: 0,
+      }),
+    )
+    .panel(
+      timeseries({
+        title: "Bans, blocks and banned clients",
+        description: "Bans put and lifted, blocks put and lifted, per hour; requests of banned users refused per second (handshakes AUTH_BANNED, HTTP 403) and their sockets closed.",
+        queries: [
+          { expr: `sum by (op) (increase(${q.sel("parley_gateway_bans_total")}[1h]))`, legend: "bans {{op}}" },
+          { expr: `sum by (op) (increase(${q.sel("parley_gateway_blocks_total")}[1h]))`, legend: "blocks {{op}}" },
+          { expr: q.sumRate(["where"], "parley_gateway_banned_refusals_total"), legend: "banned refused ({{where}})" },
+          { expr: `sum(${q.rate("parley_gateway_banned_disconnects_total")})`, legend: "banned sockets closed" },
+        ],
+        unit: "short",
+        min: 0,
+      }),
     );
 
   return d.build();

@@ -22,6 +22,7 @@ import type { MemberAddLimiter } from "./member-add-limiter.js";
 import type { ParleyServer } from "../socket/types.js";
 import type { MembershipCache } from "./membership-cache.js";
 import type { MembershipInvalidation } from "./membership-invalidation.js";
+import type { BlockService } from "../safety/block-service.js";
 
 export interface ConversationServiceDeps {
   database: Database;
@@ -35,6 +36,8 @@ export interface ConversationServiceDeps {
   limits: MembershipLimits;
   /** Member adds per user per minute (MEMBER_ADDS_PER_MINUTE), creations' members included. */
   addLimiter: MemberAddLimiter;
+  /** Nobody may open a direct conversation with, or add, a user who blocks them (FORBIDDEN). */
+  blocks: Pick<BlockService, "refuseIfBlockedBy">;
 }
 
 const FORBIDDEN = () => new ParleyError("FORBIDDEN", "not a member of this conversation");
@@ -76,6 +79,7 @@ export class ConversationService {
     if (input.kind === "direct" && others.length !== 1) {
       throw new ParleyError("VALIDATION", "memberIds: a direct conversation has exactly one other member");
     }
+    if (others.length > 0) await this.deps.blocks.refuseIfBlockedBy(userId, others);
     await this.deps.addLimiter.take(userId, others.length);
     const result = await this.limited(() =>
       createConversation(this.deps.database.sql, { id: uuidv7(), kind: input.kind, title: input.title, createdBy: userId, memberIds: others }, this.deps.limits),
@@ -112,6 +116,7 @@ export class ConversationService {
     const conversation = await this.db(() => getConversation(this.deps.database.sql, conversationId));
     if (!conversation) throw FORBIDDEN();
     if (conversation.kind === "direct") throw new ParleyError("VALIDATION", "a direct conversation has exactly two members");
+    await this.deps.blocks.refuseIfBlockedBy(userId, userIds);
     await this.deps.addLimiter.take(userId, new Set(userIds).size);
     const added = await this.limited(() => addMembers(this.deps.database.sql, conversationId, userIds, this.deps.limits));
     if (added.length > 0) await this.membersJoined(conversationId, added);
