@@ -6,6 +6,12 @@ export const csv = z
   .string()
   .transform((s) => s.split(",").map((p) => p.trim()).filter((p) => p.length > 0));
 
+/** An optional string where an empty value means unset. */
+const emptyIsUnset = z
+  .string()
+  .optional()
+  .transform((v) => (v === "" ? undefined : v));
+
 /**
  * The settings every service shares (protocol.md, "Configuration"). Each service's own
  * env.ts extends this and is the only place that reads `process.env`.
@@ -26,10 +32,14 @@ export const CommonEnv = z.object({
   REDIS_SENTINELS: csv.optional(),
   /** The master the Sentinels monitor (its name in `sentinel monitor <name> …`). */
   REDIS_SENTINEL_NAME: z.string().min(1).optional(),
-  /** ACL user for REDIS_CLUSTER_NODES / REDIS_SENTINELS (a REDIS_URL carries its own); absent: `default`. */
-  REDIS_USERNAME: z.string().min(1).optional(),
-  /** Password for REDIS_CLUSTER_NODES / REDIS_SENTINELS (given to the data nodes, not to the Sentinels). */
-  REDIS_PASSWORD: z.string().min(1).optional(),
+  /**
+   * ACL user for REDIS_CLUSTER_NODES / REDIS_SENTINELS (a REDIS_URL carries its own); absent or
+   * empty: `default`. Empty counts as unset because the Kubernetes Secret shared with KEDA may
+   * carry an empty key (docs/operations.md).
+   */
+  REDIS_USERNAME: emptyIsUnset,
+  /** Password for REDIS_CLUSTER_NODES / REDIS_SENTINELS (given to the data nodes, not to the Sentinels); empty: none. */
+  REDIS_PASSWORD: emptyIsUnset,
   /**
    * TLS to Redis: with REDIS_URL it turns `redis://` into `rediss://` (a `rediss://` URL is TLS
    * whatever this says), for platforms that hand out a plain host URL and a separate TLS switch;

@@ -48,3 +48,10 @@ describe("Redis topology (protocol.md, Redis topologies)", () => {
     expect(describeRedisTopology({ kind: "cluster", nodes: [{ host: "a", port: 1 }], password: "secret", tls: false })).toBe("cluster a:1");
   });
 });
+
+describe("Redis credentials from a Secret shared with KEDA", () => {
+  it("takes an empty REDIS_PASSWORD or REDIS_USERNAME as unset", () => {
+    expect(load({ REDIS_URL: "redis://r:6379", REDIS_PASSWORD: "", REDIS_USERNAME: "" })).toEqual({ kind: "single", url: "redis://r:6379" });
+    expect(load({ REDIS_CLUSTER_NODES: "a:1", REDIS_PASSWORD: "" })).toMatchObject({ kind: "cluster", password: undefined });
+  });
+});
