@@ -79,6 +79,9 @@ function open(topology: RedisTopology, options: RedisOptions, role: RedisConnect
         username: topology.username,
         password: topology.password,
         sentinelRetryStrategy: retryStrategy,
+        // Also listen to the Sentinels' +switch-master: a master that is demoted while still
+        // reachable (a manual failover, a partition) is left at once, not at the next error.
+        failoverDetector: true,
         ...(topology.tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
       });
     case "cluster": {
@@ -143,12 +146,13 @@ export function pipelineAcrossSlots(redis: Redis): ChainableCommander {
 }
 
 /**
- * Subscription gaps: `lost` when this subscriber may have stopped hearing channels, `back`
- * when it hears them again. One server: the connection's close and ready. A cluster keeps
- * one subscriber connection per master: a lost master (`-node`) is a gap for the channels
- * it carried, and a subscriber connected again (`+subscriber`) ends it.
+ * Connection gaps: `lost` when this connection (or, on a cluster, its link to one master) went
+ * away, so a subscriber may have missed messages and a failover may have lost writes the old
+ * master had not yet replicated; `back` when it works again. One server or Sentinel: the
+ * connection's close and ready. A cluster keeps one connection per master: a lost master
+ * (`-node`) is a gap, and a sharded subscriber connected again (`+subscriber`) ends it.
  */
-export function onSubscriptionGap(redis: Pick<Redis, "on" | "off" | "isCluster">, handlers: { lost(): void; back(): void }): () => void {
+export function onConnectionGap(redis: Pick<Redis, "on" | "off" | "isCluster">, handlers: { lost(): void; back(): void }): () => void {
   const [lostEvent, backEvent] = isCluster(redis) ? ["-node", "+subscriber"] : ["close", "ready"];
   redis.on(lostEvent, handlers.lost);
   redis.on(backEvent, handlers.back);

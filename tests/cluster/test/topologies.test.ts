@@ -10,6 +10,7 @@ import { Redis } from "ioredis";
 import { io as connectClient } from "socket.io-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Message } from "@parley/protocol";
+import { assertNoEviction, CommonEnv, commonConfig, createRedis, parseEnv, pipelineAcrossSlots, waitForReady } from "@parley/runtime";
 import {
   createDatabase,
   freePort,
@@ -174,6 +175,39 @@ describe.each(["cluster", "sentinel"] as const)("on a Redis %s", (kind) => {
     for (const s of [aliceSocket, bobSocket, carolSocket]) s.disconnect();
   }, 90_000);
 
+  it("a connection of the topology: noeviction checked on every master, pipelines across slots answered in order", async () => {
+    const { topology } = running!;
+    const redis = createRedis({ topology: commonConfig(parseEnv(CommonEnv, topology.env), "check").redis, name: "topology-check", role: "producer" });
+    try {
+      await waitForReady(redis);
+      await expect(assertNoEviction(redis)).resolves.toBeUndefined();
+      // One master that may evict: the start is refused, naming it on a cluster.
+      const [last] = (await topology.masterPorts()).slice(-1);
+      const admin = new Redis({ host: "127.0.0.1", port: last! });
+      try {
+        await admin.config("SET", "maxmemory-policy", "allkeys-lru");
+        await expect(assertNoEviction(redis)).rejects.toThrow(kind === "cluster" ? `"allkeys-lru" on 127.0.0.1:${last}` : /"allkeys-lru"; Parley needs "noeviction"/);
+      } finally {
+        await admin.config("SET", "maxmemory-policy", "noeviction");
+        admin.disconnect();
+      }
+      // Keys in three different slots, one command failing: each answer in its place.
+      const keys = ["topology:a", "topology:b", "topology:c"];
+      const pipeline = pipelineAcrossSlots(redis);
+      for (const [i, key] of keys.entries()) pipeline.set(key, String(i));
+      pipeline.incr("topology:a");
+      pipeline.get("topology:c");
+      expect(await pipeline.exec()).toEqual([[null, "OK"], [null, "OK"], [null, "OK"], [null, 1], [null, "2"]]);
+      const failing = pipelineAcrossSlots(redis).set("topology:d", "x").hincrby("topology:a", "f", 1).get("topology:d");
+      const answers = (await failing.exec())!;
+      expect(answers[0]).toEqual([null, "OK"]);
+      expect(String(answers[1]![0])).toMatch(/WRONGTYPE/);
+      expect(answers[2]).toEqual([null, "x"]);
+    } finally {
+      redis.disconnect();
+    }
+  }, 30_000);
+
   it("the busiest master SIGKILLed under steady sends through both gateways: nothing acked lost or doubled, no seq gap, acks and cross-gateway delivery back within 15 s, no service restarted", async () => {
     const { gateways, topology, services } = running!;
     const [a, b] = gateways;
@@ -225,7 +259,11 @@ describe.each(["cluster", "sentinel"] as const)("on a Redis %s", (kind) => {
     await sleep(2_000);
     const { port: victim, commands } = await busiestMaster(topology, 1_000);
     const killedAt = Date.now();
+    const mastersBefore = await topology.masterPorts();
     await topology.kill(victim);
+    // When Redis itself had a master again for the victim's slots (the timeline's first half).
+    let promotedMs: number | undefined;
+    const promoted = until(async () => (await topology.masterPorts()).length === mastersBefore.length, 15_000, "a replica promoted").then(() => (promotedMs = Date.now() - killedAt));
 
     // Sends are acked again, and delivered across gateways, within 15 s of the kill.
     await until(() => [0, 1].every((side) => [...acked.values()].some((x) => x.sender === side && x.at > killedAt)), 15_000, "both sides acked after the kill");
@@ -236,6 +274,7 @@ describe.each(["cluster", "sentinel"] as const)("on a Redis %s", (kind) => {
       "deliveries across gateways after the kill",
     );
     const recoveredMs = Date.now() - killedAt;
+    await promoted;
     await sleep(1_000);
     sending = false;
     await Promise.all(senders);
@@ -259,7 +298,7 @@ describe.each(["cluster", "sentinel"] as const)("on a Redis %s", (kind) => {
     expect(services.map(({ child }) => child.pid)).toEqual(pids);
     expect(services.every(({ child }) => child.exitCode === null && child.signalCode === null)).toBe(true);
     process.stdout.write(
-      `${kind}: killed master :${victim} (commands/s per master ${JSON.stringify(commands)}); acked and delivered across gateways again after ${recoveredMs} ms; ${acked.size} messages, ${resyncs.length} session:resync\n`,
+      `${kind}: killed master :${victim} (commands/s per master ${JSON.stringify(commands)}); replica promoted after ${promotedMs} ms; acked and delivered across gateways again after ${recoveredMs} ms; ${acked.size} messages, ${resyncs.length} session:resync\n`,
     );
     for (const s of sockets) s.disconnect();
   }, 120_000);

@@ -1,5 +1,5 @@
 import { MembershipChangeSchema, type MembershipChange } from "@parley/bus";
-import { onSubscriptionGap, type Logger, type Redis } from "@parley/runtime";
+import { onConnectionGap, type Logger, type Redis } from "@parley/runtime";
 import { parseJson } from "../parse-json.js";
 import type { MembershipCache } from "./membership-cache.js";
 
@@ -41,7 +41,7 @@ export class MembershipInvalidation {
   async start(): Promise<void> {
     this.deps.subscriber.on("message", this.onMessage);
     await this.deps.subscriber.subscribe(this.deps.channel);
-    this.stopListening = onSubscriptionGap(this.deps.subscriber, { lost: () => {}, back: this.onReconnect });
+    this.stopListening = onConnectionGap(this.deps.subscriber, { lost: () => {}, back: this.onReconnect });
   }
 
   /** Drops this pod's cached answers for these members at once, then tells the other pods. */

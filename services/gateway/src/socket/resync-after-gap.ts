@@ -1,5 +1,5 @@
 import { conversationRoom } from "@parley/bus";
-import { onSubscriptionGap, type Logger, type Redis } from "@parley/runtime";
+import { onConnectionGap, type Logger, type Redis } from "@parley/runtime";
 import { Counter, type Registry } from "prom-client";
 import type { ParleyServer, ParleySocket } from "./types.js";
 
@@ -55,7 +55,7 @@ export class ResyncAfterGap {
 
   start(): void {
     // A cluster's gaps are per master (a shard's subscriber lost and back), not the client's close/ready.
-    this.stopListening = onSubscriptionGap(this.deps.subscriber, { lost: this.onClose, back: this.onReady });
+    this.stopListening = onConnectionGap(this.deps.subscriber, { lost: this.onClose, back: this.onReady });
   }
 
   /** Stops listening and waits for a round in flight. */
