@@ -20,7 +20,7 @@ describe("Redis topologies from the redis-server binary", () => {
   it("runs a Redis Cluster of 3 masters and 3 replicas, and stops all six", async () => {
     const cluster = await startRedisCluster();
     try {
-      expect(cluster.env.REDIS_CLUSTER_NODES.split(",")).toHaveLength(6);
+      expect(cluster.env.REDIS_CLUSTER_NODES!.split(",")).toHaveLength(6);
       const masters = await cluster.masterPorts();
       expect(masters).toHaveLength(3);
       const roles = await Promise.all(cluster.dataPorts.map(role));
