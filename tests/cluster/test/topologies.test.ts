@@ -241,17 +241,22 @@ describe.each(["cluster", "sentinel"] as const)("on a Redis %s", (kind) => {
         } else pending.push(clientMessageId);
         await sleep(100);
       }
-      // Settle what is left: the same clientMessageId until it is answered.
+      // Settle what is left: the same clientMessageId until it is answered, paced as a client
+      // retries (honouring retryAfterMs), not faster than the per-user rate limit refills.
       for (const clientMessageId of pending) {
-        await until(
-          async () => {
-            const answer = await ask(sockets[side], "message:send", { conversationId, clientMessageId, body: `m ${clientMessageId}` }, 5_000).catch(() => undefined);
-            if (answer?.ok) acked.set(clientMessageId, { id: answer.message.id, seq: answer.message.seq, at: Date.now(), sender: side });
-            return answer?.ok === true;
-          },
-          30_000,
-          `send ${clientMessageId} settled`,
-        );
+        const deadline = Date.now() + 30_000;
+        let last: unknown;
+        for (;;) {
+          const answer = await ask(sockets[side], "message:send", { conversationId, clientMessageId, body: `m ${clientMessageId}` }, 5_000).catch((err: Error) => err.message);
+          last = answer;
+          if (typeof answer === "object" && answer.ok) {
+            acked.set(clientMessageId, { id: answer.message.id, seq: answer.message.seq, at: Date.now(), sender: side });
+            break;
+          }
+          if (Date.now() > deadline) throw new Error(`send ${clientMessageId} not settled within 30 s; last answer ${JSON.stringify(last)}`);
+          const retryAfterMs = typeof answer === "object" && !answer.ok ? (answer.error.retryAfterMs ?? 0) : 0;
+          await sleep(Math.max(200, retryAfterMs));
+        }
         unsettled.delete(clientMessageId);
       }
     };
