@@ -5,6 +5,8 @@
 //   2. Redis and PostgreSQL: REDIS_URL / DATABASE_URL when set, else containers when a
 //      Docker engine answers, else local binaries (installed with apt-get when missing and
 //      possible) with their data in .data/ (kept across runs), ports 6390 / 5440 or the next free;
+//      `--redis=cluster` runs a local Redis Cluster (3 masters + 3 replicas) instead, and
+//      `--redis=sentinel` a master, a replica and 3 Sentinels (local binaries, nothing kept);
 //   3. database `parley` created when missing, migrations applied;
 //   4. two gateways (:3000, :3001), the persister (metrics :9101) and delivery (:9102) as
 //      child processes, their logs interleaved and prettified, and the web chat's development
@@ -28,6 +30,12 @@ const flag = (name) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.
 // (for trying this script against stand-ins); --skip-build skips step 1.
 const SERVICES_ROOT = flag("services-root") ?? join(ROOT, "services");
 const SKIP_BUILD = args.includes("--skip-build");
+// --redis=single (default) | cluster | sentinel: the Redis topology the services are given.
+const REDIS_TOPOLOGY = flag("redis") ?? "single";
+if (!["single", "cluster", "sentinel"].includes(REDIS_TOPOLOGY)) {
+  process.stderr.write(`--redis=${REDIS_TOPOLOGY}: expected single, cluster or sentinel\n`);
+  process.exit(2);
+}
 const GRACE_MS = Number(process.env.SHUTDOWN_GRACE_MS ?? 25_000) + 10_000;
 
 const SERVICES = [
@@ -66,10 +74,25 @@ async function infrastructure() {
   let redisUrl = process.env.REDIS_URL;
   let adminUrl;
   let databaseUrl = process.env.DATABASE_URL;
-  const docker = !(redisUrl && databaseUrl) && (await testkit.dockerAvailable());
-  if (!docker && !(redisUrl && databaseUrl)) testkit.ensureServerBinaries({ log: step });
+  const topology = REDIS_TOPOLOGY !== "single";
+  if (topology && (redisUrl || process.env.REDIS_CLUSTER_NODES || process.env.REDIS_SENTINELS)) {
+    throw new Error(`--redis=${REDIS_TOPOLOGY} starts its own Redis: unset REDIS_URL / REDIS_CLUSTER_NODES / REDIS_SENTINELS, or leave --redis out`);
+  }
+  const docker = !((redisUrl || topology) && databaseUrl) && (await testkit.dockerAvailable());
+  if (topology || (!docker && !(redisUrl && databaseUrl))) testkit.ensureServerBinaries({ log: step });
 
-  if (redisUrl) step(`Redis: REDIS_URL`);
+  let redisEnv = { REDIS_URL: redisUrl };
+  let redisDescription = redisUrl ? "REDIS_URL from your environment" : "";
+  if (topology) {
+    // From the local binaries even when Docker answers: a cluster's nodes announce their own
+    // addresses, which must be the ones the services reach. Nothing is kept across runs.
+    step(`starting a local Redis ${REDIS_TOPOLOGY === "cluster" ? "Cluster (3 masters, 3 replicas)" : "with Sentinel (1 master, 1 replica, 3 Sentinels)"}…`);
+    const redis = await (REDIS_TOPOLOGY === "cluster" ? testkit.startRedisCluster({ detached: true }) : testkit.startRedisSentinel({ detached: true }));
+    servers.push(redis);
+    redisEnv = redis.env;
+    redisDescription = redis.description;
+    step(redisDescription);
+  } else if (redisUrl) step(`Redis: REDIS_URL`);
   else {
     const redis = docker
       ? await testkit.startRedis({ infra: "docker" })
@@ -82,6 +105,8 @@ async function infrastructure() {
         });
     servers.push(redis);
     redisUrl = redis.url;
+    redisEnv = { REDIS_URL: redisUrl };
+    redisDescription = `one server at ${redisUrl}`;
     step(`Redis ${redis.kind === "docker" ? "container" : "(local, data in .data/redis)"} at ${redisUrl}`);
   }
 
@@ -122,7 +147,7 @@ async function infrastructure() {
   step("applying migrations…");
   const { runMigrations } = await import("@parley/db");
   await runMigrations(databaseUrl);
-  return { redisUrl, databaseUrl };
+  return { redisEnv, redisDescription, databaseUrl };
 }
 
 /** The web chat (examples/web): the built page and its development sign-in, on 127.0.0.1 only. */
@@ -228,7 +253,7 @@ async function shutdown(reason) {
   process.exit(process.exitCode ?? 0);
 }
 
-function banner(notReady, web, secret) {
+function banner(notReady, web, secret, redisDescription) {
   const line = "─".repeat(66);
   const lines = [
     "",
@@ -238,6 +263,7 @@ function banner(notReady, web, secret) {
     `  gateways     http://localhost:3000   http://localhost:3001`,
     `               (Socket.IO + HTTP API; /healthz /readyz /metrics)`,
     ...(web ? [`  web chat     ${web.url}   (sign in as any user id; ?gateway=http://localhost:3001 picks a gateway)`] : []),
+    `  redis        ${redisDescription}`,
     `  metrics      http://localhost:9101/metrics (persister)`,
     `               http://localhost:9102/metrics (delivery)`,
     "",
@@ -275,13 +301,13 @@ async function main() {
   });
 
   if (!SKIP_BUILD) await ensureBuilt();
-  const { redisUrl, databaseUrl } = await infrastructure();
+  const { redisEnv, redisDescription, databaseUrl } = await infrastructure();
   if (shuttingDown) return;
 
   const secret = await jwtSecret();
   const env = {
     ...process.env,
-    REDIS_URL: redisUrl,
+    ...redisEnv,
     DATABASE_URL: databaseUrl,
     JWT_SECRET: secret,
     LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
@@ -300,7 +326,7 @@ async function main() {
     return;
   }
   const notReady = await waitReady(specs);
-  if (!shuttingDown) banner(notReady, web && !notReady.includes(web.name) ? web : undefined, secret);
+  if (!shuttingDown) banner(notReady, web && !notReady.includes(web.name) ? web : undefined, secret, redisDescription);
 }
 
 main().catch(async (error) => {

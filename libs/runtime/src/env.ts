@@ -1,4 +1,16 @@
 import { z } from "zod";
+import { redisTopologyOf } from "./redis-topology.js";
+
+/** Comma-separated list → trimmed, non-empty entries. */
+export const csv = z
+  .string()
+  .transform((s) => s.split(",").map((p) => p.trim()).filter((p) => p.length > 0));
+
+/** An optional string where an empty value means unset. */
+const emptyIsUnset = z
+  .string()
+  .optional()
+  .transform((v) => (v === "" ? undefined : v));
 
 /**
  * The settings every service shares (protocol.md, "Configuration"). Each service's own
@@ -6,12 +18,33 @@ import { z } from "zod";
  */
 export const CommonEnv = z.object({
   NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
-  /** The persist stream, queues, pub/sub, rate limits and presence. Must run with maxmemory-policy noeviction. */
-  REDIS_URL: z.url().default("redis://127.0.0.1:6379"),
   /**
-   * TLS to Redis even when REDIS_URL says `redis://` (a `rediss://` URL is TLS whatever this
-   * says): for platforms that hand out a plain host URL and a separate TLS switch. The server's
-   * certificate is verified against Node's CAs plus NODE_EXTRA_CA_CERTS.
+   * Redis: the persist stream, queues, pub/sub, rate limits and presence; it must run with
+   * maxmemory-policy noeviction. Exactly one of REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS
+   * (protocol.md, "Redis topologies"); none has a default, because a pod pointed at a guessed
+   * Redis would split the cluster's state (commonConfig refuses zero forms and two forms).
+   * REDIS_URL: one server or a managed single endpoint (`redis://` or `rediss://`).
+   */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: "REDIS_URL must be a redis:// or rediss:// URL" }).optional(),
+  /** Seed nodes (`host:port,…`) of a Redis Cluster; the rest of the cluster is discovered from them. */
+  REDIS_CLUSTER_NODES: csv.optional(),
+  /** Sentinels (`host:port,…`) that watch the master named by REDIS_SENTINEL_NAME. */
+  REDIS_SENTINELS: csv.optional(),
+  /** The master the Sentinels monitor (its name in `sentinel monitor <name> …`). */
+  REDIS_SENTINEL_NAME: z.string().min(1).optional(),
+  /**
+   * ACL user for REDIS_CLUSTER_NODES / REDIS_SENTINELS (a REDIS_URL carries its own); absent or
+   * empty: `default`. Empty counts as unset because the Kubernetes Secret shared with KEDA may
+   * carry an empty key (docs/operations.md).
+   */
+  REDIS_USERNAME: emptyIsUnset,
+  /** Password for REDIS_CLUSTER_NODES / REDIS_SENTINELS (given to the data nodes, not to the Sentinels); empty: none. */
+  REDIS_PASSWORD: emptyIsUnset,
+  /**
+   * TLS to Redis: with REDIS_URL it turns `redis://` into `rediss://` (a `rediss://` URL is TLS
+   * whatever this says), for platforms that hand out a plain host URL and a separate TLS switch;
+   * with REDIS_CLUSTER_NODES or REDIS_SENTINELS every connection (Sentinels included) uses TLS.
+   * The server's certificate is verified against Node's CAs plus NODE_EXTRA_CA_CERTS.
    */
   REDIS_TLS: z.stringbool().default(false),
   /** The durable store: a message is acked only once committed here. */
@@ -34,10 +67,6 @@ export function parseEnv<S extends z.ZodType>(schema: S, source: Record<string, 
   throw new Error(`invalid configuration:\n${lines.join("\n")}`);
 }
 
-/** Comma-separated list → trimmed, non-empty entries. */
-export const csv = z
-  .string()
-  .transform((s) => s.split(",").map((p) => p.trim()).filter((p) => p.length > 0));
 
 /**
  * The shared settings as every service's config carries them (`config.common`): parsed once
@@ -48,7 +77,8 @@ export const csv = z
 export function commonConfig(env: z.infer<typeof CommonEnv>, defaultPodName: string) {
   return {
     nodeEnv: env.NODE_ENV,
-    redisUrl: env.REDIS_TLS ? withTls(env.REDIS_URL) : env.REDIS_URL,
+    /** The Redis topology every connection of the service is opened from (createRedis). */
+    redis: redisTopologyOf(env),
     databaseUrl: env.DATABASE_URL,
     logLevel: env.LOG_LEVEL,
     podName: env.POD_NAME ?? defaultPodName,
@@ -56,9 +86,6 @@ export function commonConfig(env: z.infer<typeof CommonEnv>, defaultPodName: str
   } as const;
 }
 export type CommonConfig = ReturnType<typeof commonConfig>;
-
-/** `redis://…` → `rediss://…`: ioredis speaks TLS for a `rediss:` URL, so REDIS_TLS needs no option on every connection. */
-const withTls = (url: string) => url.replace(/^redis:\/\//i, "rediss://");
 
 /**
  * The well-known HS256 secret of development starts (`npm start`, the web example's dev token).

@@ -1,5 +1,6 @@
 export * from "./logger.js";
 export * from "./redis.js";
+export * from "./redis-topology.js";
 export * from "./metrics.js";
 export * from "./ops-server.js";
 export * from "./env.js";

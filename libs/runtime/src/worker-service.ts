@@ -56,8 +56,8 @@ export async function runWorkerService<D>(opts: WorkerServiceOptions<D>): Promis
   const logger = createLogger({ service, level: config.common.logLevel, pod });
   const registry = createMetricsRegistry({ service });
   const database = opts.database.open(pod);
-  const workerRedis = createRedis({ url: config.common.redisUrl, name: `${pod}:worker`, role: "consumer", logger });
-  const publishRedis = createRedis({ url: config.common.redisUrl, name: `${pod}:publish`, role: "producer", logger });
+  const workerRedis = createRedis({ topology: config.common.redis, name: `${pod}:worker`, role: "consumer", logger });
+  const publishRedis = createRedis({ topology: config.common.redis, name: `${pod}:publish`, role: "producer", logger });
 
   let draining = false;
   let worker: Worker | undefined;

@@ -13,3 +13,4 @@ export { NodeScriptProcess, spawnNodeScript, type NodeScriptOptions, type SpawnS
 export { ServiceProcess, serviceEntry, spawnService, type ServiceName, type SpawnServiceOptions, type SpawnedService } from "./service-process.js";
 export * from "./process-group.js";
 export { makeTestCertificates, type TestCertificates } from "./test-certificates.js";
+export * from "./redis-topologies.js";

@@ -101,6 +101,14 @@ export class ManagedProcess {
     clearTimeout(killer);
   }
 
+  /** SIGKILL (a crash: no shutdown work, nothing flushed) and waits for the exit. Safe when stopped. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    child.kill("SIGKILL");
+    await this.exited;
+  }
+
   recentOutput(): string {
     return this.output.join("\n");
   }

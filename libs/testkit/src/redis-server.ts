@@ -43,31 +43,34 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Serve
       readyLog: "Ready to accept connections",
     });
   }
-  const { redisServer } = ensureServerBinaries();
   const port = options.port ?? (await freePort());
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "parley-redis-")));
   await mkdir(dir, { recursive: true });
-  const server = new ManagedProcess({
-    name: "redis-server",
-    command: redisServer,
-    args: [
-      "--port", String(port),
-      "--bind", "127.0.0.1",
-      "--dir", dir,
-      "--daemonize", "no",
-      "--protected-mode", "no",
-      "--loglevel", "warning",
-      ...(options.persist ? PERSIST_ARGS : BASE_ARGS),
-      ...(options.args ?? []),
-    ],
-    cwd: dir,
-    detached: options.detached,
-    isReady: () => redisPing(port),
-    stopSignal: "SIGTERM",
-  });
+  const server = redisServerProcess({ port, dir, args: [...(options.persist ? PERSIST_ARGS : BASE_ARGS), ...(options.args ?? [])], detached: options.detached });
   await server.start();
   return localServerHandle(`redis://127.0.0.1:${port}`, port, server, async () => {
     if (ownDir) await rm(dir, { recursive: true, force: true });
   });
 }
+
+/**
+ * A local `redis-server` on loopback at `port`, working in `dir`, not yet started: startRedis
+ * and the topologies (redis-topologies.ts) run their nodes through it. `args` come last, so
+ * they override the defaults (`--maxmemory-policy`, `--save`).
+ */
+export function redisServerProcess(opts: { port: number; dir: string; args: string[]; detached?: boolean; name?: string }): ManagedProcess {
+  const { redisServer } = ensureServerBinaries();
+  return new ManagedProcess({
+    name: opts.name ?? "redis-server",
+    command: redisServer,
+    args: ["--port", String(opts.port), "--bind", "127.0.0.1", "--dir", opts.dir, "--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning", ...opts.args],
+    cwd: opts.dir,
+    detached: opts.detached,
+    isReady: () => redisPing(opts.port),
+    stopSignal: "SIGTERM",
+  });
+}
+
+/** What a test Redis runs with: nothing on disk, and noeviction (the services refuse any other policy). */
+export const TEST_REDIS_ARGS: readonly string[] = BASE_ARGS;

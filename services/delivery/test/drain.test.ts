@@ -9,7 +9,10 @@ import { createConversation, createDatabase, persistBatch, type Database } from 
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { createTestDatabase, testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
 import { testLogger, type TestDatabase } from "@parley/testkit";
-import { buildDelivery, createWebhookNotifier, loadConfig } from "../src/index.js";
+import { buildDelivery, createWebhookNotifier, loadConfig as loadFrom } from "../src/index.js";
+
+// Every start names its Redis (zero forms stop it); these services are handed their connections, so any URL does.
+const loadConfig = (env: Record<string, string | undefined>) => loadFrom({ REDIS_URL: "redis://127.0.0.1:6379", ...env });
 
 const logger = testLogger();
 const keyspace = createKeyspace(uniqueRedisPrefix("delivery-drain"));

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { DEV_JWT_SECRET } from "@parley/runtime";
-import { loadConfig, loadEnv } from "./env.js";
+import { loadConfig as loadFrom, loadEnv } from "./env.js";
+
+// Every start names its Redis (zero forms stop it); these services are handed their connections, so any URL does.
+const loadConfig = (env: Record<string, string | undefined>) => loadFrom({ REDIS_URL: "redis://127.0.0.1:6379", ...env });
 
 describe("gateway env", () => {
   it("has the contract's defaults", () => {
@@ -41,9 +44,9 @@ describe("gateway env", () => {
   });
 
   it("speaks TLS to Redis with REDIS_TLS=true or a rediss:// URL", () => {
-    expect(loadConfig({ REDIS_URL: "redis://:pw@redis.internal:6380/2", REDIS_TLS: "true" }).common.redisUrl).toBe("rediss://:pw@redis.internal:6380/2");
-    expect(loadConfig({ REDIS_URL: "rediss://redis.internal:6380" }).common.redisUrl).toBe("rediss://redis.internal:6380");
-    expect(loadConfig({ REDIS_URL: "redis://redis.internal:6380" }).common.redisUrl).toBe("redis://redis.internal:6380");
+    expect(loadConfig({ REDIS_URL: "redis://:pw@redis.internal:6380/2", REDIS_TLS: "true" }).common.redis).toEqual({ kind: "single", url: "rediss://:pw@redis.internal:6380/2" });
+    expect(loadConfig({ REDIS_URL: "rediss://redis.internal:6380" }).common.redis).toEqual({ kind: "single", url: "rediss://redis.internal:6380" });
+    expect(loadConfig({ REDIS_URL: "redis://redis.internal:6380" }).common.redis).toEqual({ kind: "single", url: "redis://redis.internal:6380" });
     expect(() => loadEnv({ REDIS_TLS: "maybe" })).toThrow(/REDIS_TLS/);
   });
 

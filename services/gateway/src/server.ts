@@ -35,9 +35,9 @@ const tls = loadOrExit("gateway", () =>
 );
 
 const database = openGatewayDatabase(config.common.databaseUrl, config.database, podName);
-const redis = createRedis({ url: config.common.redisUrl, name: `${podName}:producer`, role: "producer", logger });
-const adapterSubscriber = createRedis({ url: config.common.redisUrl, name: `${podName}:adapter`, role: "subscriber", logger });
-const eventsSubscriber = createRedis({ url: config.common.redisUrl, name: `${podName}:events`, role: "subscriber", logger });
+const redis = createRedis({ topology: config.common.redis, name: `${podName}:producer`, role: "producer", logger });
+const adapterSubscriber = createRedis({ topology: config.common.redis, name: `${podName}:adapter`, role: "subscriber", logger });
+const eventsSubscriber = createRedis({ topology: config.common.redis, name: `${podName}:events`, role: "subscriber", logger });
 
 await startOrExit("gateway", logger, async () => {
   await Promise.all([redis, adapterSubscriber, eventsSubscriber].map((r) => waitForReady(r, 30_000)));

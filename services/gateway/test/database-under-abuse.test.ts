@@ -12,10 +12,13 @@ import { addMembers, createConversation, createDatabase, memberRole, type Databa
 import { ParleyError } from "@parley/protocol";
 import { MembershipCache } from "../src/conversations/membership-cache.js";
 import { MembershipLookupBudget } from "../src/conversations/membership-lookup-budget.js";
-import { loadConfig } from "../src/env.js";
+import { loadConfig as loadFrom } from "../src/env.js";
 import { DbGuard } from "../src/guard-db.js";
 import { createGatewayMetrics, type GatewayMetrics } from "../src/metrics.js";
 import { openGatewayDatabase } from "../src/open-database.js";
+
+// Every start names its Redis (zero forms stop it); these services are handed their connections, so any URL does.
+const loadConfig = (env: Record<string, string | undefined>) => loadFrom({ REDIS_URL: "redis://127.0.0.1:6379", ...env });
 
 let testDb: TestDatabase;
 let observer: Database;

@@ -1,6 +1,9 @@
 import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "./env.js";
+import { loadConfig as loadFrom } from "./env.js";
+
+// Every start names its Redis (zero forms stop it); these services are handed their connections, so any URL does.
+const loadConfig = (env: Record<string, string | undefined>) => loadFrom({ REDIS_URL: "redis://127.0.0.1:6379", ...env });
 
 describe("loadConfig", () => {
   it("returns every setting defaulted, grouped by stage", () => {

@@ -7,7 +7,10 @@ import { createConversation, createDatabase, type Database, type PersistItem } f
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { createTestDatabase, testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
 import { testLogger, type TestDatabase } from "@parley/testkit";
-import { buildPersister, loadConfig, type Persister, type PersisterConfig } from "../src/index.js";
+import { buildPersister, loadConfig as loadFrom, type Persister, type PersisterConfig } from "../src/index.js";
+
+// Every start names its Redis (zero forms stop it); these services are handed their connections, so any URL does.
+const loadConfig = (env: Record<string, string | undefined>) => loadFrom({ REDIS_URL: "redis://127.0.0.1:6379", ...env });
 
 const logger = testLogger();
 const keyspace = createKeyspace(uniqueRedisPrefix("persister"));

@@ -2,11 +2,14 @@ import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { Registry } from "prom-client";
 import { createDatabase as openDatabase } from "@parley/db";
-import { buildPersister, loadConfig as loadPersisterConfig } from "@parley/persister";
+import { buildPersister, loadConfig as loadPersisterFrom } from "@parley/persister";
 import { createRedis, waitForReady } from "@parley/runtime";
 import { testLogger } from "@parley/testkit";
 import { testInfra } from "@parley/testkit/vitest";
 import { startCluster, type Cluster, type ClientSocket } from "./cluster.js";
+
+// Every start names its Redis (zero forms stop it); these services are handed their connections, so any URL does.
+const loadPersisterConfig = (env: Record<string, string | undefined>) => loadPersisterFrom({ REDIS_URL: "redis://127.0.0.1:6379", ...env });
 
 // Admission control (protocol: "A send the cluster cannot take now is refused before it is
 // queued: UNAVAILABLE with retryAfterMs, and it was not stored"). The persist path is made to

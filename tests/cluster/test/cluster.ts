@@ -3,13 +3,20 @@ import { Registry } from "prom-client";
 import { io as connectClient, type Socket } from "socket.io-client";
 import { createKeyspace } from "@parley/bus";
 import { createDatabase as openDatabase, type Database } from "@parley/db";
-import { buildDelivery, loadConfig as loadDeliveryConfig, type Delivery, type DeliveryConfig, type Notifier } from "@parley/delivery";
-import { buildApp, createTokenVerifier, jwksStateReporter, loadConfig, type Gateway } from "@parley/gateway";
-import { buildPersister, loadConfig as loadPersisterConfig, type Persister } from "@parley/persister";
+import { buildDelivery, loadConfig as loadDeliveryFrom, type Delivery, type DeliveryConfig, type Notifier } from "@parley/delivery";
+import { buildApp, createTokenVerifier, jwksStateReporter, loadConfig as loadGatewayFrom, type Gateway } from "@parley/gateway";
+import { buildPersister, loadConfig as loadPersisterFrom, type Persister } from "@parley/persister";
 import type { ClientToServerEvents, Conversation, ServerToClientEvents } from "@parley/protocol";
 import { createRedis, waitForReady, type Logger, type Redis } from "@parley/runtime";
 import { createDatabase, signToken, testLogger } from "@parley/testkit";
 import { testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
+
+// Every start names its Redis (zero forms stop it); these services are handed their connections, so the URL only satisfies that check.
+type Env = Record<string, string | undefined>;
+const withRedis = (env: Env): Env => ({ REDIS_URL: "redis://127.0.0.1:6379", ...env });
+const loadConfig = (env: Env) => loadGatewayFrom(withRedis(env));
+const loadDeliveryConfig = (env: Env) => loadDeliveryFrom(withRedis(env));
+const loadPersisterConfig = (env: Env) => loadPersisterFrom(withRedis(env));
 
 export const SECRET = "cluster-test-secret-0123456789";
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;

@@ -2,12 +2,15 @@ import { randomUUID } from "node:crypto";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDatabase as openDatabase, type Database } from "@parley/db";
-import { buildPersister, loadConfig as loadPersisterConfig, type Persister } from "@parley/persister";
+import { buildPersister, loadConfig as loadPersisterFrom, type Persister } from "@parley/persister";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { testLogger } from "@parley/testkit";
 import { testInfra } from "@parley/testkit/vitest";
 import { startCluster, type ClientSocket, type Cluster } from "./cluster.js";
 import { parseExposition, samples, value } from "./exposition.js";
+
+// Every start names its Redis (zero forms stop it); these services are handed their connections, so any URL does.
+const loadPersisterConfig = (env: Record<string, string | undefined>) => loadPersisterFrom({ REDIS_URL: "redis://127.0.0.1:6379", ...env });
 
 // The series added for operations (issue 4) appear with the right labels after the right
 // traffic: the real services' code inside the test process, real Redis, Postgres and BullMQ.

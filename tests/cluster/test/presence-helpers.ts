@@ -1,11 +1,14 @@
 import { Registry } from "prom-client";
 import { PresenceStore } from "@parley/bus";
-import { createPresenceModule, loadConfig as loadDeliveryConfig, type PresenceModule } from "@parley/delivery";
+import { createPresenceModule, loadConfig as loadDeliveryFrom, type PresenceModule } from "@parley/delivery";
 import type { ClientAck, ClientEventName, ClientPayload, ServerPayload } from "@parley/protocol";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { testLogger } from "@parley/testkit";
 import { testInfra } from "@parley/testkit/vitest";
 import type { ClientSocket, Cluster } from "./cluster.js";
+
+// Every start names its Redis (zero forms stop it); these services are handed their connections, so any URL does.
+const loadDeliveryConfig = (env: Record<string, string | undefined>) => loadDeliveryFrom({ REDIS_URL: "redis://127.0.0.1:6379", ...env });
 
 const logger = testLogger();
 

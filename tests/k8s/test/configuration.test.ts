@@ -72,7 +72,13 @@ const EXTERNAL_SECRET_VALUES: Record<string, string> = {
   REDIS_URL: "rediss://:secret@redis.example.internal:6379",
   DATABASE_URL: "postgres://parley:secret@postgres.example.internal:5432/parley",
   JWT_SECRET: "a-production-secret-of-32-chars!",
+  REDIS_CLUSTER_NODES: "redis-0.redis.example.internal:6379,redis-1.redis.example.internal:6379",
+  REDIS_SENTINELS: "sentinel-0.example.internal:26379,sentinel-1.example.internal:26379",
+  REDIS_SENTINEL_NAME: "parley",
 };
+
+/** The Redis topology forms (protocol.md, "Redis topologies"): a service gets exactly one. */
+const REDIS_FORMS = ["REDIS_URL", "REDIS_CLUSTER_NODES", "REDIS_SENTINELS"] as const;
 
 const overlays = listOverlays();
 const rendered = new Map<string, K8sObject[]>();
@@ -120,7 +126,8 @@ describe("configuration", () => {
             const secret = home.slice("Secret ".length);
             const viaEnv = sameName(set?.secret, secret);
             const viaEnvFrom = env.secretRefs.some((r) => sameName(r.name, secret));
-            if (!viaEnv && !viaEnvFrom) problems.push(`${where}: ${variable} must come from the Secret ${secret}`);
+            // An optional secret setting may be left out (the Redis forms an overlay does not use).
+            if (!viaEnv && !viaEnvFrom && !(row.optional && !set)) problems.push(`${where}: ${variable} must come from the Secret ${secret}`);
             if (inConfigMap || set?.value !== undefined) problems.push(`${where}: ${variable} is secret and must not be in a ConfigMap or literal`);
           }
         }
@@ -167,6 +174,21 @@ describe("configuration", () => {
         const parsed = SCHEMAS[service].safeParse(values);
         expect(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`), `${o} ${d.metadata.name}`).toEqual([]);
         expect(values.NODE_ENV, `${o} ${d.metadata.name}`).toBe("production");
+      }
+    }
+  });
+
+  it("gives every service exactly one Redis topology from the Secret parley-redis: one server by default, a cluster or Sentinels in their overlays", () => {
+    const expected: Record<string, string> = { "production-redis-cluster": "REDIS_CLUSTER_NODES", "production-redis-sentinel": "REDIS_SENTINELS" };
+    expect(overlays).toEqual(expect.arrayContaining(Object.keys(expected)));
+    for (const o of appOverlays()) {
+      for (const d of deployments(rendered.get(o)!)) {
+        const env = environment(d.spec!.template.spec!.containers[0]!, rendered.get(o)!);
+        const forms = REDIS_FORMS.filter((form) => env.explicit.has(form));
+        expect(forms, `${o} ${d.metadata.name}`).toEqual([expected[o] ?? "REDIS_URL"]);
+        for (const form of forms) expect(sameName(env.explicit.get(form)!.secret, "parley-redis"), `${o} ${d.metadata.name} ${form}`).toBe(true);
+        // Sentinels need the master's name; the other forms must not carry one.
+        expect(env.explicit.has("REDIS_SENTINEL_NAME"), `${o} ${d.metadata.name}`).toBe(forms[0] === "REDIS_SENTINELS");
       }
     }
   });

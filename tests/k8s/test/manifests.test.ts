@@ -308,6 +308,10 @@ describe("autoscaling", () => {
   }
   const production = () => appOverlays().filter((o) => o !== "dev");
 
+  /** KEDA's Redis trigger types for one server, a Redis Cluster and Sentinel. */
+  const STREAM_TRIGGERS = ["redis-streams", "redis-cluster-streams", "redis-sentinel-streams"];
+  const LIST_TRIGGERS = ["redis", "redis-cluster", "redis-sentinel"];
+
   /** The persister's backlog metric: what its pods export, what KEDA reads from Redis (XINFO GROUPS lag). */
   const streamMetric = "parley_persist_stream_lag";
 
@@ -324,7 +328,8 @@ describe("autoscaling", () => {
           expect(s.spec.triggers.some((t) => t.type === "prometheus" && String(t.metadata.query).includes(gatewayMetric)), o).toBe(true);
           continue;
         }
-        const streams = s.spec.triggers.filter((t) => t.type === "redis-streams");
+        // The trigger types of the overlay's Redis topology (components/redis-cluster, redis-sentinel).
+        const streams = s.spec.triggers.filter((t) => STREAM_TRIGGERS.includes(t.type));
         if (target === "parley-persister") {
           // The consumer group's lag, on the stream and group the persisters read (libs/bus keyspace).
           expect(
@@ -333,7 +338,7 @@ describe("autoscaling", () => {
           ).toEqual([{ stream: DEFAULT_KEYSPACE.persist.stream, group: DEFAULT_KEYSPACE.persist.group, auth: "parley-redis" }]);
           expect(Number(streams[0]!.metadata.lagCount), `${o} ${target}: lagCount`).toBeGreaterThan(0);
         } else expect(streams, `${o} ${target}`).toEqual([]);
-        const lists = s.spec.triggers.filter((t) => t.type === "redis").map((t) => String(t.metadata.listName));
+        const lists = s.spec.triggers.filter((t) => LIST_TRIGGERS.includes(t.type)).map((t) => String(t.metadata.listName));
         const expected = consumedQueues(target).map((q) => `{parley}:${q}:wait`);
         expect(lists.sort(), `${o} ${target}: one trigger per queue its workers consume`).toEqual(expected);
       }

@@ -1,6 +1,7 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { Keyspace } from "@parley/bus";
+import { pipelineAcrossSlots } from "@parley/runtime";
 
 /**
  * Counts new messages into the (conversation, recipient) collapse window. Each seq counts once,
@@ -113,7 +114,8 @@ export class CollapseStore {
   async addMany(entries: { conversationId: string; userId: string; seqs: number[] }[]): Promise<AddResult[]> {
     if (entries.length === 0) return [];
     // defineCommand adds the scripts to pipelines too; ioredis' types only know the built-in commands.
-    const pipeline = this.redis.pipeline() as unknown as { parleyCollapseAdd: CollapseCommands["parleyCollapseAdd"]; exec(): Promise<[Error | null, unknown][] | null> };
+    // Each pair has its own hash tag: on a cluster the scripts go one by one (pipelineAcrossSlots).
+    const pipeline = pipelineAcrossSlots(this.redis) as unknown as { parleyCollapseAdd: CollapseCommands["parleyCollapseAdd"]; exec(): Promise<[Error | null, unknown][] | null> };
     const now = Date.now();
     for (const e of entries) {
       pipeline.parleyCollapseAdd(

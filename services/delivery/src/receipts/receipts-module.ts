@@ -1,7 +1,7 @@
 import { Worker, UnrecoverableError, type Job } from "bullmq";
 import { conversationRoom, JobCatalog, RoomEmitter, userRoom } from "@parley/bus";
 import { applyDelivered, RECEIPT_AUDIENCE_MAX_MESSAGES, type MovedWatermark } from "@parley/db";
-import { BULLMQ_WORKER_METRICS } from "@parley/runtime";
+import { BULLMQ_WORKER_METRICS, pipelineAcrossSlots } from "@parley/runtime";
 import type { DeliveryConfig } from "../env.js";
 import type { DeliveryContext, DeliveryModule } from "../module.js";
 import { workersModule } from "../module.js";
@@ -26,7 +26,8 @@ export function createReceiptsModule(ctx: DeliveryContext, config: ReceiptsConfi
   const emit = (moved: MovedWatermark[]) => {
     if (moved.length === 0) return;
     const at = new Date().toISOString();
-    const pipeline = ctx.publishRedis.pipeline();
+    // Rooms' channels sit in many slots: on a cluster the publishes go one by one (pipelineAcrossSlots).
+    const pipeline = pipelineAcrossSlots(ctx.publishRedis);
     let narrowed = 0;
     for (const w of moved) {
       const receipt = { conversationId: w.conversationId, userId: w.userId, kind: "delivered" as const, seq: w.seq, at };

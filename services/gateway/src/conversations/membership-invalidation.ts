@@ -1,5 +1,5 @@
 import { CacheInvalidationSchema, type MembershipChange, type UserSafetyChange } from "@parley/bus";
-import type { Logger, Redis } from "@parley/runtime";
+import { onConnectionGap, type Logger, type Redis } from "@parley/runtime";
 import { parseJson } from "../parse-json.js";
 import type { MembershipCache } from "./membership-cache.js";
 
@@ -54,12 +54,14 @@ export class MembershipInvalidation {
     for (const cache of Object.values(this.deps.userCaches)) cache.clear();
   };
 
+  private stopListening: (() => void) | undefined;
+
   constructor(private readonly deps: MembershipInvalidationDeps) {}
 
   async start(): Promise<void> {
     this.deps.subscriber.on("message", this.onMessage);
     await this.deps.subscriber.subscribe(this.deps.channel);
-    this.deps.subscriber.on("ready", this.onReconnect);
+    this.stopListening = onConnectionGap(this.deps.subscriber, { lost: () => {}, back: this.onReconnect });
   }
 
   /** Drops this pod's cached answers for these members at once, then tells the other pods. */
@@ -89,7 +91,7 @@ export class MembershipInvalidation {
 
   async close(): Promise<void> {
     this.deps.subscriber.off("message", this.onMessage);
-    this.deps.subscriber.off("ready", this.onReconnect);
+    this.stopListening?.();
     await this.deps.subscriber.unsubscribe(this.deps.channel).catch(() => {});
   }
 }

@@ -1,12 +1,12 @@
 import { conversationRoom } from "@parley/bus";
-import type { Logger, Redis } from "@parley/runtime";
+import { onConnectionGap, type Logger, type Redis } from "@parley/runtime";
 import { Counter, type Registry } from "prom-client";
 import type { ParleyServer, ParleySocket } from "./types.js";
 
 export interface ResyncAfterGapDeps {
   io: ParleyServer;
   /** The Socket.IO adapter's subscriber: what this pod hears from the cluster. */
-  subscriber: Pick<Redis, "on" | "off">;
+  subscriber: Pick<Redis, "on" | "off" | "isCluster">;
   /** The user's conversation ids, from Postgres (the truth the rooms are checked against). */
   conversationIdsOf: (userId: string) => Promise<string[]>;
   registry: Registry;
@@ -43,6 +43,8 @@ export class ResyncAfterGap {
     void this.run();
   };
 
+  private stopListening: (() => void) | undefined;
+
   constructor(private readonly deps: ResyncAfterGapDeps) {
     this.told = new Counter({
       name: "parley_gateway_resync_sockets_total",
@@ -52,14 +54,13 @@ export class ResyncAfterGap {
   }
 
   start(): void {
-    this.deps.subscriber.on("close", this.onClose);
-    this.deps.subscriber.on("ready", this.onReady);
+    // A cluster's gaps are per master (a shard's subscriber lost and back), not the client's close/ready.
+    this.stopListening = onConnectionGap(this.deps.subscriber, { lost: this.onClose, back: this.onReady });
   }
 
   /** Stops listening and waits for a round in flight. */
   async stop(): Promise<void> {
-    this.deps.subscriber.off("close", this.onClose);
-    this.deps.subscriber.off("ready", this.onReady);
+    this.stopListening?.();
     await this.running;
   }
 

@@ -1,6 +1,6 @@
 import type { ChainableCommander, Redis } from "ioredis";
 import type { Keyspace } from "@parley/bus";
-import type { Logger } from "@parley/runtime";
+import { pipelineAcrossSlots, type Logger } from "@parley/runtime";
 
 /**
  * Everything the persister writes to Redis after commits, sent as ONE pipeline per event-loop
@@ -30,7 +30,8 @@ export class TurnPipeline {
   /** The pipeline of this turn; commands added to it leave at the end of the turn. */
   get(): ChainableCommander {
     if (!this.current) {
-      this.current = this.redis.pipeline();
+      // Rooms' and pods' channels sit in many slots: on a cluster the commands go one by one, in order.
+      this.current = pipelineAcrossSlots(this.redis);
       this.startedAt = performance.now();
       setImmediate(() => this.flush());
     }

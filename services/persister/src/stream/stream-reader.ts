@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { compareStreamIds, decodePersistEntry, ensurePersistGroup, type Keyspace } from "@parley/bus";
-import type { Logger } from "@parley/runtime";
+import { onConnectionGap, type Logger } from "@parley/runtime";
 import type { EntryHandler } from "../commit/entry-handler.js";
 import type { AfterCommit } from "../publish/after-commit.js";
 import type { DeadLetters } from "../publish/dead-letters.js";
@@ -151,9 +151,20 @@ export class StreamReader implements HeldEntries {
     let groupReady = false;
     // Own pending entries first ("0", paging by the last id seen), then new ones (">").
     let cursor = "0";
+    // A lost connection may have been a failover: the promoted replica can hold entries this pod
+    // read, committed and acked whose XACK it never received. They are pending with this
+    // consumer and no longer held, so they would only come back through the reclaimer (after
+    // PERSIST_CLAIM_IDLE_MS, meanwhile holding the gateways' admission shut): re-read own
+    // pending entries first (in-flight ones are skipped by dispatch; a re-commit is idempotent).
+    let gap = false;
+    const stopWatching = onConnectionGap(redis, { lost: () => (gap = true), back: () => {} });
     while (!this.stopped) {
       await this.room();
       if (this.stopped) break;
+      if (gap && cursor === ">") {
+        gap = false;
+        cursor = "0";
+      }
       let reply: StreamReply;
       try {
         if (!groupReady) {
@@ -201,6 +212,7 @@ export class StreamReader implements HeldEntries {
         if (fields) this.dispatch(id, fields, false);
       }
     }
+    stopWatching();
   }
 
   /** Own pending entries of an earlier run: each re-read counts as a delivery; a crash loop ends in the dead-letter stream. */
@@ -221,6 +233,8 @@ export class StreamReader implements HeldEntries {
       this.opts.logger.warn({ err: String(err) }, "reading delivery counts failed; the entries are taken anyway");
     }
     for (const [id, fields] of entries) {
+      // Re-read after a connection gap (0051): what this pod is still working on stays its own.
+      if (this.inFlight.has(id)) continue;
       const count = deliveries.get(id) ?? 0;
       if (!fields) this.opts.afterCommit.entryGone(id);
       else if (count > this.opts.maxDeliveries) this.opts.deadLetters.redelivered(id, fields, count);
