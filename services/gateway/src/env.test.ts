@@ -119,7 +119,7 @@ describe("gateway config", () => {
       batchWindowMs: 2,
       persistStreamMaxLen: 1_000_000,
       // Admission control (docs/decisions/0020-admission-on-oldest-uncommitted-entry.md).
-      admission: { maxDelayMs: 500, maxStreamBytes: 64 * 1024 * 1024, sampleMs: 25, stalledConsumerMs: 5_000 },
+      admission: { maxDelayMs: 250, maxStreamBytes: 64 * 1024 * 1024, sampleMs: 25, stalledConsumerMs: 5_000 },
       bodyMaxChars: 4_000,
     });
     expect(config.receipts).toEqual({ batchWindowMs: 5, roomMaxMembers: 100 });
