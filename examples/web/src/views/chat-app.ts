@@ -137,9 +137,9 @@ export function chatApp(options: ChatAppOptions): { element: HTMLElement; dispos
   }
 
   const unsubscribes = [
-    client.on("state", (state) => {
+    client.on("state", ({ current }) => {
       renderConnection();
-      if (state === "online") void refresh();
+      if (current === "online") void refresh();
     }),
     client.on("outbox", () => banner.update()),
     client.on("conversation", (conversation) => {
