@@ -3,13 +3,16 @@ import type { OutboxRecord, OutboxStorage } from "../outbox-storage.js";
 /**
  * The part of `@react-native-async-storage/async-storage`'s default export the adapter uses
  * (typed here, so the SDK has no hard dependency on it: the app passes its own import).
+ * Version 3 reads several keys with `getMany` (a record), version 2 with `multiGet` (pairs);
+ * either works, and without both the adapter reads key by key.
  */
 export interface AsyncStorageLike {
   getItem(key: string): Promise<string | null>;
   setItem(key: string, value: string): Promise<void>;
   removeItem(key: string): Promise<void>;
   getAllKeys(): Promise<readonly string[]>;
-  multiGet(keys: readonly string[]): Promise<readonly (readonly [string, string | null])[]>;
+  getMany?(keys: string[]): Promise<Record<string, string | null>>;
+  multiGet?(keys: readonly string[]): Promise<readonly (readonly [string, string | null])[]>;
 }
 
 export interface AsyncStorageOutboxOptions {
@@ -31,7 +34,7 @@ export function asyncStorageOutbox(storage: AsyncStorageLike, options: AsyncStor
       const keys = (await storage.getAllKeys()).filter((k) => k.startsWith(prefix));
       if (keys.length === 0) return [];
       const records: OutboxRecord[] = [];
-      for (const [key, value] of await storage.multiGet(keys)) {
+      for (const [key, value] of await readAll(storage, keys)) {
         const record = parse(value);
         if (record && key === prefix + record.clientMessageId) records.push(record);
         else await storage.removeItem(key);
@@ -41,6 +44,15 @@ export function asyncStorageOutbox(storage: AsyncStorageLike, options: AsyncStor
     put: (record) => storage.setItem(prefix + record.clientMessageId, JSON.stringify(record)),
     delete: (clientMessageId) => storage.removeItem(prefix + clientMessageId),
   };
+}
+
+async function readAll(storage: AsyncStorageLike, keys: string[]): Promise<(readonly [string, string | null])[]> {
+  if (storage.getMany) {
+    const values = await storage.getMany(keys);
+    return keys.map((k) => [k, values[k] ?? null] as const);
+  }
+  if (storage.multiGet) return [...(await storage.multiGet(keys))];
+  return Promise.all(keys.map(async (k) => [k, await storage.getItem(k)] as const));
 }
 
 function parse(value: string | null): OutboxRecord | undefined {

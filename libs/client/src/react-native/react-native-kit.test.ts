@@ -43,6 +43,13 @@ describe("asyncStorageOutbox", () => {
     expect(storage.map.get("app.theme")).toBe("dark");
   });
 
+  it("reads with version 3's getMany when there is one", async () => {
+    const { multiGet: _unused, ...v3 } = mapStorage();
+    const outbox = asyncStorageOutbox({ ...v3, getMany: async (keys) => Object.fromEntries(keys.map((k) => [k, v3.map.get(k) ?? null])) });
+    await outbox.put(record("a"));
+    expect(await outbox.load()).toEqual([record("a")]);
+  });
+
   it("skips and removes a value that does not parse, instead of stopping the outbox", async () => {
     const storage = mapStorage();
     storage.map.set("parley.outbox.torn", "{\"clientMessageId\":");

@@ -1,0 +1,12 @@
+// jest-expo's preset (React Native's jest environment, native modules mocked) for this
+// workspace only: the rest of the repository runs vitest, which has no React Native preset.
+/** @type {import('jest').Config} */
+module.exports = {
+  preset: "jest-expo",
+  roots: ["<rootDir>/src"],
+  setupFiles: ["<rootDir>/jest.setup.js"],
+  // The workspace packages are ES modules built to dist: transform them as the app's own code.
+  transformIgnorePatterns: [
+    "node_modules/(?!((jest-)?react-native|@react-native(-community)?|@react-native-async-storage|expo(nent)?|@expo(nent)?/.*|@parley/.*|socket\\.io-client|engine\\.io-client|engine\\.io-parser|socket\\.io-parser|@socket\\.io|xmlhttprequest-ssl|zod))",
+  ],
+};
