@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import { Button, StyleSheet, Text, TextInput, View } from "react-native";
 import type { ParleyClient } from "@parley/client";
-import { ParleyProvider } from "./hooks";
+import { ParleyProvider } from "@parley/react";
 import { connect, type SignIn } from "./parley";
 import { ConnectionBanner } from "./screens/ConnectionBanner";
 import { ConversationListScreen } from "./screens/ConversationListScreen";

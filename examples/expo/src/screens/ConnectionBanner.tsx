@@ -1,9 +1,9 @@
 import { StyleSheet, Text, View } from "react-native";
-import { useConnectionState } from "../hooks";
+import { useConnectionChange } from "../hooks";
 
 /** Says why the app is not online and when it tries again; nothing while online. */
 export function ConnectionBanner() {
-  const { current, reason, retryInMs } = useConnectionState();
+  const { current, reason, retryInMs } = useConnectionChange();
   if (current === "online") return null;
   const text =
     current === "unauthorized"

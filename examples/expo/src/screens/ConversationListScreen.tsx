@@ -1,15 +1,15 @@
 import { FlatList, Pressable, StyleSheet, Text, View } from "react-native";
-import { useConversations } from "../hooks";
+import { useConversations } from "@parley/react";
 
 /** The conversation list with unread counts and their total. */
 export function ConversationListScreen({ onOpen }: { onOpen: (conversationId: string) => void }) {
-  const { conversations, totalUnread, error } = useConversations();
+  const { conversations, totalUnread, status, error } = useConversations();
   return (
     <View style={styles.screen}>
       <Text style={styles.header} testID="total-unread">
         Conversations{totalUnread > 0 ? ` (${totalUnread} unread)` : ""}
       </Text>
-      {error !== undefined && <Text style={styles.error}>{error}</Text>}
+      {status === "error" && <Text style={styles.error}>{error instanceof Error ? error.message : "The list could not be loaded."}</Text>}
       <FlatList
         data={conversations}
         keyExtractor={(c) => c.id}

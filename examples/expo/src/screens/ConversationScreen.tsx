@@ -1,12 +1,15 @@
 import { useEffect, useState } from "react";
 import { Button, FlatList, StyleSheet, Text, TextInput, View } from "react-native";
 import type { ChatMessage } from "@parley/client";
-import { useConversation, useParley } from "../hooks";
+import { useConversation, useParleyClient, useTyping } from "@parley/react";
 
 /** One conversation: messages (own pending/failed marked), typing, older/newer paging, a composer. */
 export function ConversationScreen({ conversationId, onBack }: { conversationId: string; onBack: () => void }) {
-  const client = useParley();
-  const { view, messages, typing, hasOlder, hasNewer } = useConversation(conversationId);
+  const client = useParleyClient();
+  const { view, messages, hasOlder } = useConversation(conversationId);
+  const typing = useTyping(conversationId);
+  // Paging forward after the window cap or a jump (`loadNewer`): the SDK's view says when.
+  const hasNewer = view.hasNewer;
   const [draft, setDraft] = useState("");
   const lastSeq = lastStoredSeq(messages);
 
