@@ -178,6 +178,36 @@ describe("createClient", () => {
     await gw.close();
   });
 
+  it("a page that becomes visible again syncs on the socket it has (a lost last message shows without a later event)", async () => {
+    const gw = await miniGateway();
+    // A browser's document, as far as the client looks at it.
+    const listeners = new Set<() => void>();
+    const doc = {
+      visibilityState: "visible",
+      addEventListener: (_t: string, fn: () => void) => void listeners.add(fn),
+      removeEventListener: (_t: string, fn: () => void) => void listeners.delete(fn),
+    };
+    vi.stubGlobal("document", doc);
+    try {
+      const client = createClient({ url: gw.url, getToken: () => token("alice") });
+      await waitFor(() => client.state === "online", "online");
+      client.conversation(gw.conversationId);
+      const syncs = () => gw.received.filter((r) => r.event === "sync").length;
+      await waitFor(() => syncs() === 1, "the first sync");
+      doc.visibilityState = "hidden";
+      for (const fn of listeners) fn();
+      doc.visibilityState = "visible";
+      for (const fn of listeners) fn();
+      await waitFor(() => syncs() === 2, "the sync on becoming visible");
+      expect(client.state).toBe("online"); // the same socket
+      await client.close();
+      expect(listeners.size).toBe(0);
+    } finally {
+      vi.unstubAllGlobals();
+      await gw.close();
+    }
+  });
+
   it("unauthorized: a fresh token that is still refused stops retrying until reconnect()", async () => {
     let allow = false;
     const gw = await miniGateway({ refuse: () => (allow ? undefined : "AUTH_INVALID") });
