@@ -6,7 +6,7 @@ export { createClient } from "./create-client.js";
 export { memoryStorage, type OutboxRecord, type OutboxStorage } from "./outbox-storage.js";
 export { indexedDbStorage, type IndexedDbStorageOptions } from "./indexeddb-storage.js";
 export { fullJitterDelay } from "./backoff.js";
-export { ParleyRequestError } from "./request-error.js";
+export { isRetryable, ParleyRequestError } from "./request-error.js";
 export type {
   AdminApi,
   Attachment,
@@ -18,6 +18,8 @@ export type {
   ClientLogger,
   ClientOptions,
   ConnectionState,
+  ConnectionStateChange,
+  ConnectionStateReason,
   Conversation,
   ConversationKind,
   ConversationSummary,
@@ -28,6 +30,7 @@ export type {
   Message,
   MessageKind,
   MessageStatus,
+  NetworkSignal,
   OutgoingMessage,
   ParleyClient,
   PresenceEntry,
