@@ -13,13 +13,16 @@ export type HerdCommand =
   | { type: "close" };
 
 export type HerdReport =
-  | { type: "connected"; ready: number; failed: number }
+  | { type: "connected"; ready: number; failed: number; reasons: Record<string, number> }
   | {
       type: "report";
       /** Sockets that went down after the mark: ms from the mark until ready again, and until their sync answered. */
       backMs: number[];
       syncedMs: number[];
       syncFailures: number;
+      /** Transient refusals retried with backoff (handshakes and syncs), over the whole run. */
+      connectRetries: number;
+      syncRetries: number;
       /** Sockets that went down after the mark and are not synced again. */
       stillDown: number;
     };
@@ -35,7 +38,17 @@ interface Tracked {
 const send = (message: HerdReport) => process.send!(message);
 let markAt = 0;
 let syncFailures = 0;
+let syncRetries = 0;
+let connectRetries = 0;
+/** Why first connections failed, counted (an error code, a message, or a sync refusal's code). */
+const reasons: Record<string, number> = {};
+const because = (why: string) => (reasons[why] = (reasons[why] ?? 0) + 1);
 const tracked: Tracked[] = [];
+
+/** Full-jitter backoff as the SDK's: random(0, min(5 s, 250 ms · 2^attempt)). */
+const backoff = (attempt: number) => Math.random() * Math.min(5_000, 250 * 2 ** attempt);
+/** Refusals a client retries (the SDK's transient codes): an overloaded pod sheds a herd with these. */
+const TRANSIENT = new Set(["UNAVAILABLE", "RATE_LIMITED"]);
 
 function track(url: string, token: string, cursors: Record<string, number>): Promise<boolean> {
   const socket = io(url, {
@@ -54,22 +67,42 @@ function track(url: string, token: string, cursors: Record<string, number>): Pro
   });
   return new Promise((resolve) => {
     let first = true;
-    socket.on("session:ready", () => {
-      if (markAt && t.droppedAt !== undefined) t.readyAt ??= Date.now();
-      socket.timeout(30_000).emit("sync", { cursors: t.cursors, limit: 100 }, (err: Error | null, answer: { ok?: boolean }) => {
-        if (err || answer?.ok === false) syncFailures += markAt ? 1 : 0;
-        else if (markAt && t.droppedAt !== undefined) t.syncedAt ??= Date.now();
-        if (first) {
-          first = false;
-          resolve(!err && answer?.ok !== false);
+    let connectAttempt = 0;
+    const settle = (ok: boolean, why?: string) => {
+      if (!first) return;
+      first = false;
+      if (why) because(why);
+      resolve(ok);
+    };
+    const sync = (attempt: number) => {
+      socket.timeout(30_000).emit("sync", { cursors: t.cursors, limit: 100 }, (err: Error | null, answer: { ok?: boolean; error?: { code?: string } }) => {
+        const code = err ? "timeout" : answer?.ok === false ? (answer.error?.code ?? "?") : undefined;
+        if (code && TRANSIENT.has(code) && attempt < 20) {
+          syncRetries++;
+          setTimeout(() => sync(attempt + 1), backoff(attempt));
+          return;
         }
+        if (code) {
+          if (markAt) syncFailures++;
+          settle(false, `sync: ${code}`);
+          return;
+        }
+        if (markAt && t.droppedAt !== undefined) t.syncedAt ??= Date.now();
+        settle(true);
       });
+    };
+    socket.on("session:ready", () => {
+      connectAttempt = 0;
+      if (markAt && t.droppedAt !== undefined) t.readyAt ??= Date.now();
+      sync(0);
     });
-    socket.once("connect_error", () => {
-      if (first) {
-        first = false;
-        resolve(false);
-      }
+    // A refusal by the server's handshake is not retried by Socket.IO itself: the SDK retries a
+    // transient one with backoff, and so does this.
+    socket.on("connect_error", (err: Error & { data?: { code?: string } }) => {
+      const code = err.data?.code;
+      if (code !== undefined && !TRANSIENT.has(code)) return settle(false, `connect: ${code}`);
+      connectRetries++;
+      if (code !== undefined) setTimeout(() => socket.connect(), backoff(connectAttempt++));
     });
   });
 }
@@ -86,7 +119,7 @@ process.on("message", (command: HerdCommand) => {
         ready += results.filter(Boolean).length;
         failed += results.filter((ok) => !ok).length;
       }
-      send({ type: "connected", ready, failed });
+      send({ type: "connected", ready, failed, reasons });
     } else if (command.type === "mark") {
       markAt = Date.now();
     } else if (command.type === "report") {
@@ -96,6 +129,8 @@ process.on("message", (command: HerdCommand) => {
         backMs: dropped.filter((t) => t.readyAt !== undefined).map((t) => t.readyAt! - markAt),
         syncedMs: dropped.filter((t) => t.syncedAt !== undefined).map((t) => t.syncedAt! - markAt),
         syncFailures,
+        connectRetries,
+        syncRetries,
         stillDown: dropped.filter((t) => t.syncedAt === undefined).length,
       });
     } else if (command.type === "close") {

@@ -11,6 +11,9 @@ export interface HerdFigures {
   back: { p50: number; p99: number; max: number };
   synced: { p50: number; p99: number; max: number };
   syncFailures: number;
+  /** Transient refusals (UNAVAILABLE, RATE_LIMITED) retried with backoff, handshakes and syncs, over the whole run. */
+  connectRetries: number;
+  syncRetries: number;
   stillDown: number;
 }
 
@@ -50,6 +53,10 @@ export async function startHerd(options: { url: string; secret: string; users: {
   return {
     ready: connected.reduce((n, c) => n + c.ready, 0),
     failed: connected.reduce((n, c) => n + c.failed, 0),
+    reasons: connected.reduce<Record<string, number>>((all, c) => {
+      for (const [why, n] of Object.entries(c.reasons)) all[why] = (all[why] ?? 0) + n;
+      return all;
+    }, {}),
     mark: () => children.forEach((c) => c.send({ type: "mark" } satisfies HerdCommand)),
     async report(): Promise<HerdFigures> {
       const reports = await Promise.all(children.map((c) => ask(c, { type: "report" }, "report")));
@@ -60,6 +67,8 @@ export async function startHerd(options: { url: string; secret: string; users: {
         back: percentiles(backMs),
         synced: percentiles(syncedMs),
         syncFailures: reports.reduce((n, r) => n + r.syncFailures, 0),
+        connectRetries: reports.reduce((n, r) => n + r.connectRetries, 0),
+        syncRetries: reports.reduce((n, r) => n + r.syncRetries, 0),
         stillDown: reports.reduce((n, r) => n + r.stillDown, 0),
       };
     },
