@@ -17,6 +17,8 @@ export const SYSTEM_TOOLS = {
   // debootstrap makes the local base image's Debian.
   buildah: { commands: ["buildah"], packages: ["buildah"] },
   debootstrap: { commands: ["debootstrap"], packages: ["debootstrap"] },
+  // The fault suite's load balancer (least connections, WebSocket upgrade) in front of the gateways.
+  nginx: { commands: ["nginx"], packages: ["nginx"] },
 };
 
 function onPath(command) {

@@ -12,5 +12,7 @@ export { canUserWrite, chownTree, postgresServiceUser, type ServiceUser } from "
 export { NodeScriptProcess, spawnNodeScript, type NodeScriptOptions, type SpawnScriptOptions, type SpawnedScript } from "./node-script-process.js";
 export { ServiceProcess, serviceEntry, spawnService, type ServiceName, type SpawnServiceOptions, type SpawnedService } from "./service-process.js";
 export * from "./process-group.js";
+export { startCutProxy, type CutProxy } from "./cut-proxy.js";
 export { makeTestCertificates, type TestCertificates } from "./test-certificates.js";
 export * from "./redis-topologies.js";
+export { openRawWebSocket, openRawSession, type RawWebSocket } from "./raw-websocket.js";

@@ -71,6 +71,10 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class NodeScriptProcess {
   private current: SpawnedScript | undefined;
   private lastOutput = "";
+  /** Set by terminate() and kill() until the process is gone: that exit was asked for. */
+  private stopping = false;
+  /** Every exit nobody asked for (a crash), with the last output lines: a fault test asserts there is none. */
+  readonly unexpectedExits: { code: number | null; signal: NodeJS.Signals | null; output: string }[] = [];
 
   constructor(private readonly options: NodeScriptOptions) {}
 
@@ -82,13 +86,21 @@ export class NodeScriptProcess {
     return this.current !== undefined;
   }
 
+  /** The running process's id. */
+  get pid(): number | undefined {
+    return this.current?.child.pid;
+  }
+
   /** Spawns the process and waits until `readyUrl` answers 200. */
   async start(readyTimeoutMs = 30_000): Promise<void> {
     if (this.current) return;
     const spawned = spawnNodeScript(this.options.script, this.options.env, { args: this.options.args, keepLines: 40 });
     this.current = spawned;
-    void spawned.exited.then(() => {
+    this.stopping = false;
+    void spawned.exited.then((code) => {
       this.lastOutput = spawned.output();
+      if (!this.stopping) this.unexpectedExits.push({ code, signal: spawned.child.signalCode, output: this.lastOutput });
+      this.stopping = false;
       if (this.current === spawned) this.current = undefined;
     });
     const deadline = Date.now() + readyTimeoutMs;
@@ -105,6 +117,7 @@ export class NodeScriptProcess {
   async terminate(): Promise<number | null> {
     const current = this.current;
     if (!current) return null;
+    this.stopping = true;
     current.child.kill("SIGTERM");
     return current.exited;
   }
@@ -113,6 +126,7 @@ export class NodeScriptProcess {
   async kill(): Promise<void> {
     const current = this.current;
     if (!current) return;
+    this.stopping = true;
     current.child.kill("SIGKILL");
     await current.exited;
   }

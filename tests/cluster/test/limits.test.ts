@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { conversationRoom, userRoom } from "@parley/bus";
+import { openRawSession } from "@parley/testkit";
 import { metric, startCluster, type Cluster, type ClientSocket } from "./cluster.js";
-import { openRawSession } from "./raw-websocket.js";
 
 // The gateway's limits (docs/client.md, "Limits"), each at the edge a client meets it: per-user
 // limits on every event and route, the socket's events in flight, sockets per user and per
