@@ -12,6 +12,12 @@ export const PersistItemSchema = z.object({
   body: z.string(),
   replyToId: UuidSchema.optional(),
   attachments: z.array(AttachmentSchema).optional(),
+  /**
+   * The body as the client sent it, when the moderation webhook replaced it (`body` is then the
+   * replacement): the send-retry digest is taken over it (migration 0015), so a retry of a
+   * replaced message is answered with the stored one.
+   */
+  sentBody: z.string().optional(),
 });
 export type PersistItem = z.infer<typeof PersistItemSchema>;
 

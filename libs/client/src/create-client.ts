@@ -9,6 +9,7 @@ import { ParleyRequestError } from "./request-error.js";
 import { ResumeLoop } from "./resume-loop.js";
 import { TokenSource } from "./token-source.js";
 import type {
+  AdminDataApi,
   ClientEventMap,
   ClientOptions,
   ConnectionState,
@@ -276,6 +277,20 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
     async removeMember(id, member) {
       orThrow(await http.removeMember(id, member));
     },
+    async setRetention(id, retentionDays) {
+      return orThrow(await http.setRetention(id, retentionDays)).conversation;
+    },
+  };
+  const admin: AdminDataApi = {
+    async exportUser(id) {
+      return orThrow(await http.exportUser(id));
+    },
+    async eraseUser(id) {
+      return orThrow(await http.eraseUser(id));
+    },
+    async job(id) {
+      return orThrow(await http.getJob(id)).job;
+    },
   };
 
   const client: ParleyClient = {
@@ -314,6 +329,10 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
     async search(q, opts = {}) {
       return orThrow(await http.search(q, opts)).messages;
     },
+    async exportData() {
+      return orThrow(await http.exportMe());
+    },
+    admin,
     outbox: () => outbox.list(),
     retry: (id) => outbox.retry(id),
     discard: (id) => outbox.discard(id),

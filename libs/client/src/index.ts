@@ -8,6 +8,8 @@ export { indexedDbStorage, type IndexedDbStorageOptions } from "./indexeddb-stor
 export { fullJitterDelay } from "./backoff.js";
 export { ParleyRequestError } from "./request-error.js";
 export type {
+  AdminDataApi,
+  AdminJob,
   Attachment,
   ChatMessage,
   ClientEventMap,
@@ -21,6 +23,7 @@ export type {
   ConversationsApi,
   ConversationView,
   ErrorBody,
+  ExportLine,
   MemberReceipts,
   Message,
   MessageKind,

@@ -12,3 +12,6 @@ export * from "./message-changes.js";
 export * from "./search.js";
 export * from "./presence.js";
 export * from "./query-scope.js";
+export * from "./export-user.js";
+export * from "./erase-user.js";
+export * from "./retention.js";

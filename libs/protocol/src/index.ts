@@ -5,3 +5,5 @@ export * from "./events.js";
 export * from "./http.js";
 export * from "./validate.js";
 export * from "./well-formed.js";
+export * from "./data-lifecycle.js";
+export * from "./webhooks.js";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { Server } from "socket.io";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
-import type { Queue } from "bullmq";
+import { Queue } from "bullmq";
 import { appendPersistEntry, PresenceStore, readPersistBacklog, type Keyspace } from "@parley/bus";
 import { conversationIdsOf, memberRole, upsertUser, type Database } from "@parley/db";
 import { ParleyError } from "@parley/protocol";
@@ -20,7 +20,14 @@ import { MembershipLookupBudget } from "./conversations/membership-lookup-budget
 import { registerCors } from "./http/cors.js";
 import { httpsServerFactory } from "./http/https-server.js";
 import { installErrorHandler } from "./http/error-handler.js";
-import { registerRoutes } from "./http/routes.js";
+import { registerRoutes, userOf } from "./http/routes.js";
+import { registerDataLifecycleRoutes } from "./http/data-lifecycle-routes.js";
+import { ExportStreams } from "./data-lifecycle/export-stream.js";
+import { ErasureJobs } from "./data-lifecycle/erasure-jobs.js";
+import { createModerationMetrics } from "./moderation/moderation-metrics.js";
+import { ModerationWebhook } from "./moderation/moderation-webhook.js";
+import { createEventQueueMetrics, noEvents, queueEventPublisher } from "./webhooks/event-publisher.js";
+import { isAdmin, requireAdmin } from "./auth/platform-role.js";
 import { MessageChangeService } from "./messages/message-change-service.js";
 import { SearchService } from "./messages/search-service.js";
 import { createGatewayMetrics } from "./metrics.js";
@@ -175,7 +182,19 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     logger,
   });
   await admission.start();
+  const moderationMetrics = createModerationMetrics(deps.registry);
+  const moderation = config.moderation
+    ? new ModerationWebhook(config.moderation, { metrics: moderationMetrics, logger }, config.send.bodyMaxChars)
+    : undefined;
+  // Queues of the delivery service's workers, on the fail-fast connection: an add during a Redis
+  // outage fails at once (events are counted lost; an erasure request answers 503).
+  const eventsQueue = config.events.enabled ? new Queue("events", { connection: deps.redis, prefix: deps.keyspace.queuePrefix }) : undefined;
+  const erasureQueue = new Queue("erasure", { connection: deps.redis, prefix: deps.keyspace.queuePrefix });
+  for (const q of [eventsQueue, erasureQueue]) q?.on("error", (err) => logger.debug({ err: err.message, queue: q.name }, "queue error"));
+  const eventQueueMetrics = createEventQueueMetrics(deps.registry);
+  const events = eventsQueue ? queueEventPublisher({ queue: eventsQueue, logger, queued: eventQueueMetrics }) : noEvents;
   const send = new SendService({
+    moderation,
     admission,
     rateLimiter: limiter.for("send"),
     membership,
@@ -199,6 +218,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
       perMinute: config.membership.addsPerMinute,
       onRefused: () => metrics.membershipLimited.inc({ limit: "member_adds_per_minute" }),
     }),
+    events,
   });
 
   const receipts = new ReceiptService({
@@ -219,6 +239,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     rateLimiter: limiter.for("changes"),
     bodyMaxChars: config.send.bodyMaxChars,
     dbGuard,
+    events,
   });
   const search = new SearchService({
     database: deps.database,
@@ -295,7 +316,14 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   });
   app.get("/metrics", async (_req, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
   registerHttpLimits(app, limiter);
-  await registerRoutes(app, { verify: deps.verify, conversations, receipts, send, users, search });
+  await registerRoutes(app, { verify: deps.verify, conversations, receipts, send, users, search, isAdmin });
+  await registerDataLifecycleRoutes(app, {
+    exports: new ExportStreams({ database: deps.database, logger, cursorRows: config.export.cursorRows, maxConcurrent: config.export.maxConcurrent }),
+    erasures: new ErasureJobs(erasureQueue),
+    requireAdmin,
+    userOf,
+    audit: async (entry) => logger.info({ audit: entry }, "audit"),
+  });
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -310,6 +338,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
       limiter.close();
       await acks.close();
       await invalidation.close();
+      await Promise.allSettled([eventsQueue?.close(), erasureQueue.close()]);
     })());
 
   return {

@@ -1,5 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { v7 as uuidv7 } from "uuid";
-import { conversationRoom, userRoom } from "@parley/bus";
+import { conversationRoom, userRoom, webhookEvent } from "@parley/bus";
 import {
   addMembers,
   createConversation,
@@ -11,6 +12,7 @@ import {
   removeMember,
   MembershipLimitError,
   renameConversation,
+  updateConversation,
   type Database,
   type HistoryQuery,
   type MembershipLimits,
@@ -22,6 +24,7 @@ import type { MemberAddLimiter } from "./member-add-limiter.js";
 import type { ParleyServer } from "../socket/types.js";
 import type { MembershipCache } from "./membership-cache.js";
 import type { MembershipInvalidation } from "./membership-invalidation.js";
+import type { EventPublisher } from "../webhooks/event-publisher.js";
 
 export interface ConversationServiceDeps {
   database: Database;
@@ -35,6 +38,8 @@ export interface ConversationServiceDeps {
   limits: MembershipLimits;
   /** Member adds per user per minute (MEMBER_ADDS_PER_MINUTE), creations' members included. */
   addLimiter: MemberAddLimiter;
+  /** conversation.created, member.added and member.removed for the events webhook, once committed. */
+  events: EventPublisher;
 }
 
 const FORBIDDEN = () => new ParleyError("FORBIDDEN", "not a member of this conversation");
@@ -83,6 +88,8 @@ export class ConversationService {
     if (result.created) {
       await this.membersJoined(result.conversation.id, [userId, ...others]);
       this.announce(result.conversation);
+      const c = result.conversation;
+      this.deps.events.publish(webhookEvent("conversation.created", c.id, { conversationId: c.id, kind: c.kind, createdBy: c.createdBy, memberIds: [userId, ...others] }));
     }
     return result;
   }
@@ -107,6 +114,24 @@ export class ConversationService {
     return conversation;
   }
 
+  /**
+   * PATCH /v1/conversations/:id: the title, and (v1.1) the retention. Owner or admin of the
+   * conversation; a platform admin (`parley_role: "admin"`) may set the retention of any.
+   */
+  async update(
+    userId: string,
+    conversationId: string,
+    change: { title?: string | undefined; retentionDays?: number | null | undefined },
+    platformAdmin: boolean,
+  ) {
+    const onlyRetention = change.title === undefined;
+    if (!(platformAdmin && onlyRetention)) await this.requireRole(conversationId, userId, ["owner", "admin"]);
+    const conversation = await this.db(() => updateConversation(this.deps.database.sql, conversationId, change));
+    if (!conversation) throw FORBIDDEN();
+    this.announce(conversation);
+    return conversation;
+  }
+
   async addMembers(userId: string, conversationId: string, userIds: string[]) {
     await this.requireRole(conversationId, userId, ["owner", "admin"]);
     const conversation = await this.db(() => getConversation(this.deps.database.sql, conversationId));
@@ -116,7 +141,10 @@ export class ConversationService {
     const added = await this.limited(() => addMembers(this.deps.database.sql, conversationId, userIds, this.deps.limits));
     if (added.length > 0) await this.membersJoined(conversationId, added);
     const updated = (await this.db(() => getConversation(this.deps.database.sql, conversationId)))!;
-    if (added.length > 0) this.announce(updated);
+    if (added.length > 0) {
+      this.announce(updated);
+      this.deps.events.publish(webhookEvent("member.added", randomUUID(), { conversationId, userIds: added, by: userId }));
+    }
     return updated;
   }
 
@@ -134,6 +162,7 @@ export class ConversationService {
       await this.membersLeft(conversationId, [target]);
       const updated = await this.db(() => getConversation(this.deps.database.sql, conversationId));
       if (updated) this.announce(updated, [target]);
+      this.deps.events.publish(webhookEvent("member.removed", randomUUID(), { conversationId, userIds: [target], by: userId }));
     }
   }
 

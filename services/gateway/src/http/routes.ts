@@ -15,6 +15,8 @@ export interface RouteDeps {
   send: SendService;
   users: UserRecords;
   search: SearchService;
+  /** Whether the caller's token carries `parley_role: "admin"` (they may set any conversation's retention). */
+  isAdmin: (user: VerifiedToken) => boolean;
 }
 
 declare module "fastify" {
@@ -30,7 +32,7 @@ function bearer(req: FastifyRequest): string | undefined {
   return scheme?.toLowerCase() === "bearer" ? token : undefined;
 }
 
-function userOf(req: FastifyRequest): VerifiedToken {
+export function userOf(req: FastifyRequest): VerifiedToken {
   if (!req.user) throw new ParleyError("UNAUTHORIZED", "a bearer token is required");
   return req.user;
 }
@@ -59,8 +61,9 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
 
   app.patch(r.renameConversation.url, async (req) => {
     const { id } = parseOrThrow(r.renameConversation.params, req.params);
-    const { title } = parseOrThrow(r.renameConversation.body, req.body);
-    return { conversation: await deps.conversations.rename(userOf(req).userId, id, title) };
+    const change = parseOrThrow(r.renameConversation.body, req.body);
+    const user = userOf(req);
+    return { conversation: await deps.conversations.update(user.userId, id, change, deps.isAdmin(user)) };
   });
 
   app.get(r.listConversations.url, async (req) => {

@@ -1,0 +1,57 @@
+import type { ExportLine, MemberRole } from "@parley/protocol";
+import type { Sql } from "./client.js";
+import { messageColumns, toMessage, type MessageRow } from "./message-row.js";
+import { toIso } from "./timestamps.js";
+
+/**
+ * A user's data as export lines (GET /v1/me/export), read through server-side cursors of
+ * `cursorRows` rows: the caller pulls one line at a time and the next rows are fetched only once
+ * the previous ones are taken, so memory stays at one batch of rows whatever the user's history.
+ * Each part is one statement; a reader that stops early (the client went away) closes the
+ * cursor when the generator is returned.
+ *
+ * `extra` adds parts read elsewhere (blocks and reports, where those tables exist) before the end.
+ */
+export async function* exportUser(
+  sql: Sql,
+  userId: string,
+  cursorRows: number,
+  extra: readonly ((sql: Sql, userId: string, cursorRows: number) => AsyncIterable<ExportLine>)[] = [],
+): AsyncGenerator<ExportLine> {
+  const counts: Record<string, number> = { membership: 0, message: 0, reaction: 0 };
+  const [user] = await sql<{ id: string; display_name: string; created_at: Date | string }[]>`
+    select id, display_name, created_at from users where id = ${userId}`;
+  yield { type: "profile", user: { id: userId, name: user?.display_name ?? userId, createdAt: toIso(user?.created_at ?? new Date()) } };
+
+  for await (const rows of sql<{ conversation_id: string; role: MemberRole; joined_at: Date | string }[]>`
+    select conversation_id, role, joined_at from members where user_id = ${userId}`.cursor(cursorRows)) {
+    for (const r of rows) {
+      counts.membership!++;
+      yield { type: "membership", conversationId: r.conversation_id, role: r.role, joinedAt: toIso(r.joined_at) };
+    }
+  }
+  // By (sender_id, client_message_id), the index every send's retry check uses: no sort, no new index.
+  for await (const rows of sql<MessageRow[]>`
+    select ${messageColumns(sql)}
+    from messages m left join users u on u.id = m.sender_id
+    where m.sender_id = ${userId}`.cursor(cursorRows)) {
+    for (const r of rows) {
+      counts.message!++;
+      yield { type: "message", message: toMessage(r) };
+    }
+  }
+  for await (const rows of sql<{ message_id: string; emoji: string; created_at: Date | string }[]>`
+    select message_id, emoji, created_at from reactions where user_id = ${userId}`.cursor(cursorRows)) {
+    for (const r of rows) {
+      counts.reaction!++;
+      yield { type: "reaction", messageId: r.message_id, emoji: r.emoji, createdAt: toIso(r.created_at) };
+    }
+  }
+  for (const part of extra) {
+    for await (const line of part(sql, userId, cursorRows)) {
+      counts[line.type] = (counts[line.type] ?? 0) + 1;
+      yield line;
+    }
+  }
+  yield { type: "end", counts };
+}
