@@ -67,9 +67,11 @@ export const JobCatalog = {
   },
   /**
    * One event for the events webhook (EVENTS_WEBHOOK_URL), its job id the event's id (a second
-   * add of one event is a no-op while the first is kept). Attempts and backoff are the delivery
-   * service's (EVENTS_WEBHOOK_ATTEMPTS, EVENTS_WEBHOOK_BACKOFF_MS). An event out of attempts is
-   * kept as a failed job, 30 days or the newest 100,000, to be replayed (docs/webhooks.md).
+   * add of one event is a no-op while the first is kept). One BullMQ attempt: the delivery
+   * service retries by moving the job back to the delayed set itself (EVENTS_WEBHOOK_ATTEMPTS,
+   * EVENTS_WEBHOOK_BACKOFF_MS), so whoever queues an event needs no retry settings. An event
+   * out of tries is kept as a failed job, 30 days or the newest 100,000, to be replayed
+   * (docs/webhooks.md).
    */
   events: {
     data: QueuedEventSchema,

@@ -7,3 +7,6 @@ export { createWebhookNotifier, webhookPayload } from "./notifications/webhook-n
 export { DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook, verifyWebhook } from "@parley/runtime";
 export { createPresenceModule, type PresenceModule, type PresenceModuleDeps } from "./presence/presence-module.js";
 export { PresenceAnnouncer, type PresenceAnnouncerConfig } from "./presence/presence-announcer.js";
+export { replayDeadEvents } from "./events/replay-dead-events.js";
+export { runRetentionSweep } from "./retention/retention-sweep.js";
+export { ErasureProgressSchema, type ErasureProgress } from "./erasure/erase-user-job.js";

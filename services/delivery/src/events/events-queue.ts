@@ -2,20 +2,12 @@ import type { Queue } from "bullmq";
 import { JobCatalog, webhookEvent } from "@parley/bus";
 import type { QueuedEvent } from "@parley/protocol";
 
-export interface EventsQueueOptions {
-  attempts: number;
-  backoffMs: number;
-}
-
 /**
  * Adds events to the `events` queue, each as a job named by the event's id (a second add of
- * one event while the first is kept is a no-op). Retries and backoff are the delivery service's.
+ * one event while the first is kept is a no-op). Retries and backoff are the processor's.
  */
 export class EventsQueue {
-  constructor(
-    private readonly queue: Queue,
-    private readonly opts: EventsQueueOptions,
-  ) {}
+  constructor(private readonly queue: Queue) {}
 
   add(events: readonly QueuedEvent[]): Promise<unknown> {
     if (events.length === 0) return Promise.resolve();
@@ -23,12 +15,7 @@ export class EventsQueue {
       events.map((e) => ({
         name: "events",
         data: e,
-        opts: {
-          ...JobCatalog.events.options,
-          jobId: e.id,
-          attempts: this.opts.attempts,
-          backoff: { type: "exponential", delay: this.opts.backoffMs },
-        },
+        opts: { ...JobCatalog.events.options, jobId: e.id },
       })),
     );
   }
