@@ -18,6 +18,11 @@ export const PersistItemSchema = z.object({
    * replaced message is answered with the stored one.
    */
   sentBody: z.string().optional(),
+  /**
+   * v1.1: a `system` message of a token whose parley_role is "service": stored in a conversation
+   * the sender is not a member of (migrations/0014). Set only by the gateway's send service.
+   */
+  asService: z.literal(true).optional(),
 });
 export type PersistItem = z.infer<typeof PersistItemSchema>;
 

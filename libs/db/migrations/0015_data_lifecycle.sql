@@ -15,8 +15,8 @@ ALTER TABLE "conversations" ADD COLUMN IF NOT EXISTS "retained_through_seq" bigi
 --    cannot find them by user. Export reads them the same way.
 CREATE INDEX IF NOT EXISTS "reactions_user_idx" ON "reactions" ("user_id");
 --> statement-breakpoint
--- 3. parley_persist_batch, as in 0012 (header, contract and invariants:
---    0001_persist_batch_function.sql), with one change: an item may carry "sentBody", the body as
+-- 3. parley_persist_batch, as 0014 left it (header, contract and invariants:
+--    0001_persist_batch_function.sql; 0012 and 0014 say what they changed), with one change: an item may carry "sentBody", the body as
 --    the client sent it, when the moderation webhook replaced it (MODERATION_WEBHOOK_URL). The
 --    row stores the replacement, and body_digest is taken over the sent body (coalesce(sentBody,
 --    body)), as are the comparisons of a retry and of a key met twice in one batch. So a retry of
@@ -48,9 +48,9 @@ BEGIN
       FROM ROWS FROM (
         jsonb_to_recordset(p_items) AS (
           id uuid, "conversationId" uuid, "senderId" text, "senderName" text, "clientMessageId" uuid,
-          kind text, body text, "replyToId" uuid, attachments jsonb, "sentBody" text
+          kind text, body text, "replyToId" uuid, attachments jsonb, "asService" boolean, "sentBody" text
         )
-      ) WITH ORDINALITY AS t(id, conversation_id, sender_id, sender_name, client_message_id, kind, body, reply_to_id, attachments, sent_body, ord)
+      ) WITH ORDINALITY AS t(id, conversation_id, sender_id, sender_name, client_message_id, kind, body, reply_to_id, attachments, as_service, sent_body, ord)
     ),
     stored AS (
       SELECT m.*
@@ -80,9 +80,11 @@ BEGIN
               END
               THEN 'duplicate' ELSE 'conflict' END
           WHEN f.ord <> i.ord THEN 'sibling'
-          WHEN NOT EXISTS (
-            SELECT 1 FROM members mb WHERE mb.conversation_id = i.conversation_id AND mb.user_id = i.sender_id
-          ) THEN 'forbidden'
+          WHEN NOT CASE
+            -- A service's system message (0014): the conversation must exist; membership is not asked.
+            WHEN i.as_service IS TRUE AND i.kind = 'system' THEN EXISTS (SELECT 1 FROM conversations c WHERE c.id = i.conversation_id)
+            ELSE EXISTS (SELECT 1 FROM members mb WHERE mb.conversation_id = i.conversation_id AND mb.user_id = i.sender_id)
+          END THEN 'forbidden'
           WHEN i.reply_to_id IS NOT NULL
             AND NOT EXISTS (SELECT 1 FROM messages rm WHERE rm.id = i.reply_to_id AND rm.conversation_id = i.conversation_id)
             THEN 'bad_reply'

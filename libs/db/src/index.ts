@@ -15,3 +15,8 @@ export * from "./query-scope.js";
 export * from "./export-user.js";
 export * from "./erase-user.js";
 export * from "./retention.js";
+export * from "./audit-log.js";
+export * from "./blocks.js";
+export * from "./mutes.js";
+export * from "./bans.js";
+export * from "./reports.js";

@@ -76,16 +76,21 @@ export function editMessage(sql: Sql, input: { messageId: string; userId: string
 /**
  * Turns a message into a tombstone: the body, the attachments and the reactions are removed
  * from the row (not hidden), `deleted_at` is set. The sender may delete their message, and an
- * owner or admin any message of the conversation. Deleting a tombstone again changes nothing.
+ * owner or admin any message of the conversation; with `moderator`, anyone (the caller checked
+ * the platform role). Deleting a tombstone again changes nothing.
  *
  * The reactions go in a second statement: under READ COMMITTED it takes a new snapshot, after
  * the row lock was granted, so it also sees a reaction committed while this waited for it.
  */
-export function deleteMessage(sql: Sql, input: { messageId: string; userId: string }): Promise<MessageUpdate> {
+export function deleteMessage(sql: Sql, input: { messageId: string; userId: string; moderator?: boolean }): Promise<MessageUpdate> {
   return inTransaction(sql, async (tx) => {
     const t = await lockTarget(tx, input.messageId, input.userId, "update");
-    if (!t || !t.role) return { status: "not_found" };
-    if (t.sender_id !== input.userId && t.role !== "owner" && t.role !== "admin") return { status: "forbidden" };
+    if (!t) return { status: "not_found" };
+    // A moderator (an admin resolving a report) deletes any message, member or not.
+    if (!input.moderator) {
+      if (!t.role) return { status: "not_found" };
+      if (t.sender_id !== input.userId && t.role !== "owner" && t.role !== "admin") return { status: "forbidden" };
+    }
     if (!t.deleted) {
       await tx`
         update messages set body = null, attachments = null, deleted_at = now()

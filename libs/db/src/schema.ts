@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   bigint,
+  bigserial,
   check,
   customType,
   index,
@@ -69,6 +70,8 @@ export const members = pgTable(
     /** Watermarks: everything up to this seq was delivered / read. Only ever raised (GREATEST). */
     deliveredSeq: bigint("delivered_seq", { mode: "number" }).notNull().default(0),
     readSeq: bigint("read_seq", { mode: "number" }).notNull().default(0),
+    /** The member's mute (migrations/0014): null not muted, 'infinity' until unmuted, else until then. */
+    mutedUntil: timestamp("muted_until", { withTimezone: true, mode: "date" }),
   },
   (t) => [
     primaryKey({ columns: [t.conversationId, t.userId] }),
@@ -130,3 +133,66 @@ export const reactions = pgTable(
   },
   (t) => [primaryKey({ columns: [t.messageId, t.userId, t.emoji] }), index("reactions_user_idx").on(t.userId)],
 );
+
+/** Every safety and administration action, appended, never changed (migrations/0014). */
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    at: timestamp("at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    actorId: text("actor_id").notNull(),
+    actorRole: text("actor_role").notNull(),
+    action: text("action").notNull(),
+    targetKind: text("target_kind").notNull(),
+    targetId: text("target_id").notNull(),
+    details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
+  },
+  (t) => [index("audit_log_target_idx").on(t.targetKind, t.targetId, t.id)],
+);
+
+/** `blockerId` blocks `blockedId` (protocol.md, "Safety"). */
+export const userBlocks = pgTable(
+  "user_blocks",
+  {
+    blockerId: text("blocker_id").notNull(),
+    blockedId: text("blocked_id").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.blockerId, t.blockedId] }),
+    index("user_blocks_blocked_idx").on(t.blockedId, t.blockerId),
+    check("user_blocks_not_self_ck", sql`${t.blockerId} <> ${t.blockedId}`),
+  ],
+);
+
+/** The moderation queue: one report per (reporter, message). */
+export const reports = pgTable(
+  "reports",
+  {
+    id: uuid("id").primaryKey(),
+    messageId: uuid("message_id").notNull(),
+    conversationId: uuid("conversation_id").notNull(),
+    reporterId: text("reporter_id").notNull(),
+    reportedUserId: text("reported_user_id").notNull(),
+    reason: text("reason", { enum: ["spam", "abuse", "harassment", "illegal", "other"] }).notNull(),
+    note: text("note"),
+    status: text("status", { enum: ["open", "resolved"] }).notNull().default("open"),
+    action: text("action", { enum: ["dismiss", "delete_message", "ban_user"] }),
+    resolvedBy: text("resolved_by"),
+    resolvedAt: timestamp("resolved_at", { withTimezone: true, mode: "date" }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("reports_reporter_message_uq").on(t.reporterId, t.messageId),
+    index("reports_status_idx").on(t.status, t.id),
+  ],
+);
+
+/** A banned user; `until` null for a ban without end. An ended ban counts as none. */
+export const userBans = pgTable("user_bans", {
+  userId: text("user_id").primaryKey(),
+  until: timestamp("until", { withTimezone: true, mode: "date" }),
+  reason: text("reason"),
+  bannedBy: text("banned_by").notNull(),
+  createdAt: createdAt(),
+});

@@ -35,7 +35,7 @@ describe("the event catalog", () => {
       retryAfterMs?: number | undefined;
     }>();
     expectTypeOf<Parameters<ServerToClientEvents["message:new"]>[0]>().toEqualTypeOf<Message>();
-    expectTypeOf<Parameters<ServerToClientEvents["session:ready"]>[0]>().toEqualTypeOf<{ userId: string; serverTime: string }>();
+    expectTypeOf<Parameters<ServerToClientEvents["session:ready"]>[0]>().toEqualTypeOf<{ userId: string; serverTime: string; blockedUserIds?: string[] | undefined }>();
     expectTypeOf<ClientAck<"message:read">>().extract<{ ok: true }>().toHaveProperty("unreadCount");
     expectTypeOf<keyof ClientToServerEvents>().toEqualTypeOf<
       | "message:send"
@@ -51,6 +51,11 @@ describe("the event catalog", () => {
       | "reaction:add"
       | "reaction:remove"
       | "auth:refresh"
+      | "user:block"
+      | "user:unblock"
+      | "conversation:mute"
+      | "conversation:unmute"
+      | "message:report"
     >();
   });
 
@@ -94,6 +99,7 @@ describe("errors", () => {
       NOT_FOUND: 404,
       CONFLICT: 409,
       PAYLOAD_TOO_LARGE: 413,
+      REJECTED: 422,
       RATE_LIMITED: 429,
       INTERNAL: 500,
       UNAVAILABLE: 503,

@@ -10,9 +10,9 @@ export const ERROR_STATUS = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
   /** v1.1: the content was refused by moderation (MODERATION_WEBHOOK_URL); nothing was stored. */
   REJECTED: 422,
-  PAYLOAD_TOO_LARGE: 413,
   RATE_LIMITED: 429,
   INTERNAL: 500,
   UNAVAILABLE: 503,
@@ -31,7 +31,7 @@ export const ErrorBodySchema = z.object({
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
 
 /** Codes a socket handshake is refused with (`connect_error.data.code`). */
-export const AUTH_REFUSAL_CODES = ["AUTH_REQUIRED", "AUTH_INVALID", "AUTH_EXPIRED"] as const;
+export const AUTH_REFUSAL_CODES = ["AUTH_REQUIRED", "AUTH_INVALID", "AUTH_EXPIRED", "AUTH_BANNED"] as const;
 export type AuthRefusalCode = (typeof AUTH_REFUSAL_CODES)[number];
 
 /**

@@ -13,6 +13,7 @@ import {
   UuidSchema,
 } from "./entities.js";
 import { isWellFormed } from "./well-formed.js";
+import { BlockPayloadSchema, BlocksChangedSchema, MutePayloadSchema, ReportPayloadSchema, UnmutePayloadSchema } from "./safety.js";
 
 /** Message text: Postgres cannot store NUL in text, so it is refused here rather than failing the commit. */
 const BodySchema = z
@@ -103,6 +104,12 @@ export const ClientEvents = {
     payload: z.object({ token: z.string().min(1).max(8_192) }),
     ack: z.object({ exp: z.number().int().positive() }),
   },
+  // v1.1 safety (protocol.md, "Safety").
+  "user:block": { payload: BlockPayloadSchema, ack: EmptySchema },
+  "user:unblock": { payload: BlockPayloadSchema, ack: EmptySchema },
+  "conversation:mute": { payload: MutePayloadSchema, ack: EmptySchema },
+  "conversation:unmute": { payload: UnmutePayloadSchema, ack: EmptySchema },
+  "message:report": { payload: ReportPayloadSchema, ack: z.object({ reportId: UuidSchema }) },
 } as const satisfies Record<string, { payload: z.ZodType; ack: z.ZodType }>;
 
 export type ClientEventName = keyof typeof ClientEvents;
@@ -119,7 +126,10 @@ export const PresenceEventSchema = z.object({
 
 /** The server → client catalog. */
 export const ServerEvents = {
-  "session:ready": z.object({ userId: UserIdSchema, serverTime: IsoTimestampSchema }),
+  /** `blockedUserIds` (v1.1): whom this user blocks, so clients can hide those users' messages. */
+  "session:ready": z.object({ userId: UserIdSchema, serverTime: IsoTimestampSchema, blockedUserIds: z.array(UserIdSchema).optional() }),
+  /** v1.1: the user's block list changed (on any of their devices); the whole new list. */
+  "blocks:changed": BlocksChangedSchema,
   "session:expired": EmptySchema,
   /**
    * The server may have missed events for this socket (its pod's Redis subscription was

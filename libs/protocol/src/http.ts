@@ -5,8 +5,10 @@ import {
   ConversationKindSchema,
   ConversationSchema,
   ConversationSummarySchema,
+  MessageKindSchema,
   MessageSchema,
   RetentionDaysSchema,
+  IsoTimestampSchema,
   SeqSchema,
   TitleSchema,
   UserIdSchema,
@@ -15,6 +17,8 @@ import {
 import { ClientEvents, SendMessageSchema } from "./events.js";
 import { AdminJobSchema } from "./data-lifecycle.js";
 import { isWellFormed } from "./well-formed.js";
+import { AuditEntrySchema } from "./audit.js";
+import { BanBodySchema, ReportActionSchema, ReportBodySchema, ReportSchema, ReportStatusSchema } from "./safety.js";
 
 /** Query strings arrive as text: coerce, then apply the same bounds as the socket events. */
 const QuerySeq = z.coerce.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
@@ -96,7 +100,9 @@ export const HttpRoutes = {
     method: "POST",
     url: "/v1/conversations/:id/messages",
     params: z.object({ id: UuidSchema }),
-    body: SendMessageSchema.omit({ conversationId: true }).extend({ conversationId: UuidSchema.optional() }),
+    // `kind: "system"` is accepted here for a token whose parley_role is "service" (v1.1);
+    // anyone else sending it is refused FORBIDDEN by the send service.
+    body: SendMessageSchema.omit({ conversationId: true }).extend({ conversationId: UuidSchema.optional(), kind: MessageKindSchema.optional() }),
     reply: ClientEvents["message:send"].ack,
     status: 201,
   },
@@ -151,6 +157,66 @@ export const HttpRoutes = {
     url: "/v1/admin/jobs/:id",
     params: z.object({ id: z.string().min(1).max(200) }),
     reply: z.object({ job: AdminJobSchema }),
+    status: 200,
+  },
+  /** v1.1 safety: block, unblock, and whom the caller blocks. */
+  putBlock: { method: "PUT", url: "/v1/blocks/:userId", params: z.object({ userId: UserIdSchema }), status: 204 },
+  deleteBlock: { method: "DELETE", url: "/v1/blocks/:userId", params: z.object({ userId: UserIdSchema }), status: 204 },
+  listBlocks: { method: "GET", url: "/v1/blocks", reply: z.object({ userIds: z.array(UserIdSchema) }), status: 200 },
+  /** v1.1: mute and unmute (the socket's conversation:mute / unmute over HTTP). */
+  muteConversation: {
+    method: "PUT",
+    url: "/v1/conversations/:id/mute",
+    params: z.object({ id: UuidSchema }),
+    body: z.object({ until: IsoTimestampSchema.optional() }),
+    status: 204,
+  },
+  unmuteConversation: { method: "DELETE", url: "/v1/conversations/:id/mute", params: z.object({ id: UuidSchema }), status: 204 },
+  reportMessage: {
+    method: "POST",
+    url: "/v1/messages/:id/report",
+    params: z.object({ id: UuidSchema }),
+    body: ReportBodySchema,
+    reply: z.object({ reportId: UuidSchema }),
+    status: 201,
+  },
+  /** v1.1, admins only: the moderation queue by status, oldest first. */
+  adminReports: {
+    method: "GET",
+    url: "/v1/admin/reports",
+    query: z.object({
+      status: ReportStatusSchema.optional(),
+      cursor: UuidSchema.optional(),
+      limit: z.coerce.number().int().min(1).max(LIMITS.auditMaxLimit).optional(),
+    }),
+    reply: z.object({ reports: z.array(ReportSchema), nextCursor: z.string().nullable() }),
+    status: 200,
+  },
+  adminResolveReport: {
+    method: "POST",
+    url: "/v1/admin/reports/:id/resolve",
+    params: z.object({ id: UuidSchema }),
+    body: z.object({ action: ReportActionSchema }),
+    reply: z.object({ report: ReportSchema }),
+    status: 200,
+  },
+  adminBan: {
+    method: "PUT",
+    url: "/v1/admin/users/:userId/ban",
+    params: z.object({ userId: UserIdSchema }),
+    body: BanBodySchema,
+    status: 204,
+  },
+  adminUnban: { method: "DELETE", url: "/v1/admin/users/:userId/ban", params: z.object({ userId: UserIdSchema }), status: 204 },
+  /** v1.1, admins only: the audit log, newest first; `cursor` is the previous page's `nextCursor`. */
+  adminAudit: {
+    method: "GET",
+    url: "/v1/admin/audit",
+    query: z.object({
+      cursor: z.string().regex(/^[1-9][0-9]{0,17}$/, "must be a cursor from a previous page").optional(),
+      limit: z.coerce.number().int().min(1).max(LIMITS.auditMaxLimit).optional(),
+    }),
+    reply: z.object({ entries: z.array(AuditEntrySchema), nextCursor: z.string().nullable() }),
     status: 200,
   },
 } as const;

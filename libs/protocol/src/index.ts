@@ -7,3 +7,6 @@ export * from "./validate.js";
 export * from "./well-formed.js";
 export * from "./data-lifecycle.js";
 export * from "./webhooks.js";
+export * from "./roles.js";
+export * from "./audit.js";
+export * from "./safety.js";

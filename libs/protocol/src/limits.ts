@@ -29,4 +29,11 @@ export const LIMITS = {
   searchDefaultLimit: 20,
   searchMaxLimit: 100,
   shutdownGraceMs: 25_000,
+  /** v1.1 administration pages (audit log, reports): default and most entries per page. */
+  auditDefaultLimit: 50,
+  auditMaxLimit: 200,
+  /** A report's free-text note. */
+  reportNoteChars: 1_000,
+  /** A ban's reason. */
+  banReasonChars: 500,
 } as const;

@@ -58,7 +58,7 @@ export function createDeliveryMetrics(registry: Registry) {
     ),
     notificationsSkipped: new Counter({
       name: "parley_delivery_notifications_skipped_total",
-      help: "Notifications not sent, by reason (online, read, deleted, not_member, disabled, stale).",
+      help: "Notifications not sent, by reason (online, read, deleted, not_member, disabled, stale, muted, blocked).",
       labelNames: ["reason"] as const,
       registers: [registry],
     }),

@@ -4,7 +4,7 @@ import { Server } from "socket.io";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
 import { Queue } from "bullmq";
 import { appendPersistEntry, PresenceStore, readPersistBacklog, type Keyspace } from "@parley/bus";
-import { conversationIdsOf, memberRole, upsertUser, type Database } from "@parley/db";
+import { activeBan, appendAudit, blockRelationsOf, conversationIdsOf, memberRole, upsertUser, type Database, type StoredBan } from "@parley/db";
 import { ParleyError } from "@parley/protocol";
 import { createDependencyHealth, type Logger, type Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
@@ -21,13 +21,14 @@ import { registerCors } from "./http/cors.js";
 import { httpsServerFactory } from "./http/https-server.js";
 import { installErrorHandler } from "./http/error-handler.js";
 import { registerRoutes, userOf } from "./http/routes.js";
+import { registerAdminRoutes } from "./http/admin-routes.js";
 import { registerDataLifecycleRoutes } from "./http/data-lifecycle-routes.js";
 import { ExportStreams } from "./data-lifecycle/export-stream.js";
 import { ErasureJobs } from "./data-lifecycle/erasure-jobs.js";
 import { createModerationMetrics } from "./moderation/moderation-metrics.js";
 import { ModerationWebhook } from "./moderation/moderation-webhook.js";
 import { createEventQueueMetrics, noEvents, queueEventPublisher } from "./webhooks/event-publisher.js";
-import { isAdmin, requireAdmin } from "./auth/platform-role.js";
+import { requireAdmin } from "./auth/roles.js";
 import { MessageChangeService } from "./messages/message-change-service.js";
 import { SearchService } from "./messages/search-service.js";
 import { createGatewayMetrics } from "./metrics.js";
@@ -53,6 +54,13 @@ import { createSocketLimits } from "./socket/socket-limits.js";
 import type { SocketLifecycleHook } from "./socket/lifecycle.js";
 import { ResyncAfterGap } from "./socket/resync-after-gap.js";
 import type { ParleyServer } from "./socket/types.js";
+import { BanService } from "./safety/ban-service.js";
+import { BlockService, type BlockState } from "./safety/block-service.js";
+import { createSafetyMetrics } from "./safety/metrics.js";
+import { MuteService } from "./safety/mute-service.js";
+import { ReportService } from "./safety/report-service.js";
+import { loggedSafetyEvents } from "./safety/safety-events.js";
+import { SAFETY_CACHE_TTL_MS, UserStateCache } from "./safety/user-state-cache.js";
 
 export interface GatewayDeps {
   /** env.ts `loadConfig()`: fully defaulted; nothing here writes a default of its own. */
@@ -145,14 +153,33 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const lookupBudget = new MembershipLookupBudget({ perSecond: config.database.membershipLookupsPerSecond, refused: metrics.membershipLookupsRefused });
   const membership = new MembershipCache(lookupBudget.wrap((conversationId, userId) => memberRole(deps.database.sql, conversationId, userId)));
   const rooms = new RoomSync({ io, database: deps.database, dbGuard, logger });
+  // Safety state read on hot paths (typing, presence, direct sends; every handshake and HTTP
+  // request for bans), cached per pod and dropped cluster-wide with membership's answers.
+  const blockCache = new UserStateCache<BlockState>(async (userId) => {
+    const r = await blockRelationsOf(deps.database.sql, userId);
+    return { blocks: new Set(r.blocks), blockedBy: new Set(r.blockedBy) };
+  }, SAFETY_CACHE_TTL_MS);
+  const banCache = new UserStateCache<StoredBan | undefined>((userId) => activeBan(deps.database.sql, userId), SAFETY_CACHE_TTL_MS);
   const invalidation = new MembershipInvalidation({
     cache: membership,
+    userCaches: { blocks: blockCache, ban: banCache },
     publisher: deps.redis,
     subscriber: deps.eventsSubscriber,
     channel: deps.keyspace.membershipChannel,
     logger,
     onChange: (change) => rooms.changed(change.conversationId, change.userIds),
+    // Called only once messages arrive (after start()), when `bans` exists.
+    onSafetyChange: (change) => {
+      if (change.scope === "ban") bans.enforce(change.userIds);
+    },
   });
+  const safetyMetrics = createSafetyMetrics(deps.registry);
+  // The one place safety events (report.created, user.banned) leave the gateway: an events
+  // webhook subscribes here.
+  const safetyEvents = loggedSafetyEvents(logger);
+  const blocks = new BlockService({ database: deps.database, cache: blockCache, invalidation, io, dbGuard, metrics: safetyMetrics });
+  const bans = new BanService({ database: deps.database, cache: banCache, invalidation, io, dbGuard, metrics: safetyMetrics, events: safetyEvents, logger });
+  const mutes = new MuteService({ database: deps.database, dbGuard });
   const pending = new PendingAcks(config.send.timeoutMs);
   const buffer = new SendBuffer(
     (replyTo, items) => appendPersistEntry(deps.redis, deps.keyspace, { replyTo, items }, config.send.persistStreamMaxLen),
@@ -204,9 +231,26 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     bodyMaxChars: config.send.bodyMaxChars,
     dbGuard,
     deadlineMs: config.send.timeoutMs,
+    blocks,
+    // After the ack: the message is committed whatever becomes of its audit line.
+    onServiceSend: (sender, message) => {
+      dbGuard
+        .run(() =>
+          appendAudit(deps.database.sql, {
+            actorId: sender.userId,
+            actorRole: sender.role,
+            action: "message.system_send",
+            targetKind: "conversation",
+            targetId: message.conversationId,
+            details: { messageId: message.id },
+          }),
+        )
+        .catch((err: unknown) => logger.warn({ err: err instanceof Error ? err.message : String(err), messageId: message.id }, "audit line of a service send not written"));
+    },
   });
   const conversations = new ConversationService({
     database: deps.database,
+    blocks,
     membership,
     invalidation,
     io,
@@ -241,6 +285,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     dbGuard,
     events,
   });
+  const reports = new ReportService({ database: deps.database, dbGuard, metrics: safetyMetrics, events: safetyEvents, changes, bans });
   const search = new SearchService({
     database: deps.database,
     requireMember: (conversationId, userId) => conversations.requireRole(conversationId, userId),
@@ -254,7 +299,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   await acks.start();
   await invalidation.start();
 
-  const realtime = createRealtime({ io, redis: deps.redis, keyspace: deps.keyspace, podId, database: deps.database, conversations, registry: deps.registry, logger, dbGuard, config });
+  const realtime = createRealtime({ io, redis: deps.redis, keyspace: deps.keyspace, podId, database: deps.database, conversations, blocks, registry: deps.registry, logger, dbGuard, config });
   // The pod's one list of socket hooks (socket/lifecycle.ts), run in this order on connect and
   // on disconnect, after attach.ts's own bookkeeping (rooms, expiry, socket gauges).
   const socketHooks: SocketLifecycleHook[] = [realtime.socketHook];
@@ -280,7 +325,9 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     users,
     verify: deps.verify,
     database: deps.database,
-    handlers: createHandlers({ send, conversations, receipts, verify: deps.verify, changes, typing: realtime.typing, presence: realtime.presence }),
+    handlers: createHandlers({ send, conversations, receipts, verify: deps.verify, changes, typing: realtime.typing, presence: realtime.presence, blocks, mutes, reports }),
+    bans,
+    blocks,
     metrics,
     logger,
     dbGuard,
@@ -316,13 +363,18 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   });
   app.get("/metrics", async (_req, reply) => reply.type(deps.registry.contentType).send(await deps.registry.metrics()));
   registerHttpLimits(app, limiter);
-  await registerRoutes(app, { verify: deps.verify, conversations, receipts, send, users, search, isAdmin });
+  await registerRoutes(app, { verify: deps.verify, conversations, receipts, send, users, search, bans, blocks, mutes, reports });
+  await registerAdminRoutes(app, { database: deps.database, reports, bans, dbGuard });
   await registerDataLifecycleRoutes(app, {
     exports: new ExportStreams({ database: deps.database, logger, cursorRows: config.export.cursorRows, maxConcurrent: config.export.maxConcurrent }),
     erasures: new ErasureJobs(erasureQueue),
-    requireAdmin,
+    requireAdmin: (req) => {
+      const user = userOf(req);
+      requireAdmin(user);
+      return user;
+    },
     userOf,
-    audit: async (entry) => logger.info({ audit: entry }, "audit"),
+    audit: (entry) => dbGuard.run(() => appendAudit(deps.database.sql, entry)),
   });
 
   let closing: Promise<void> | undefined;

@@ -26,7 +26,7 @@ export function createGatewayMetrics(registry: Registry) {
     handshakes: startAtZero(
       new Counter({
         name: "parley_gateway_handshakes_total",
-        help: "Socket handshakes by outcome (accepted, AUTH_REQUIRED, AUTH_INVALID, AUTH_EXPIRED, UNAVAILABLE, INTERNAL, TOO_MANY_SOCKETS, draining, origin).",
+        help: "Socket handshakes by outcome (accepted, AUTH_REQUIRED, AUTH_INVALID, AUTH_EXPIRED, AUTH_BANNED, UNAVAILABLE, INTERNAL, TOO_MANY_SOCKETS, draining, origin).",
         labelNames: ["outcome"] as const,
         registers: [registry],
       }),

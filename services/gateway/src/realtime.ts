@@ -3,6 +3,7 @@ import type { Database } from "@parley/db";
 import type { Logger, Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
 import type { ConversationService } from "./conversations/conversation-service.js";
+import type { BlockService } from "./safety/block-service.js";
 import type { DbGuard } from "./guard-db.js";
 import type { GatewayConfig } from "./env.js";
 import { createPresenceMetrics } from "./presence/metrics.js";
@@ -22,6 +23,7 @@ export interface RealtimeDeps {
   podId: string;
   database: Database;
   conversations: ConversationService;
+  blocks: Pick<BlockService, "separatedFrom">;
   registry: Registry;
   logger: Logger;
   dbGuard: DbGuard;
@@ -50,10 +52,11 @@ export function createRealtime(deps: RealtimeDeps) {
     io,
     conversations: deps.conversations,
     gate,
+    blocks: deps.blocks,
     metrics: typingMetrics,
     config: { throttleMs: config.typing.throttleMs, timeoutMs: config.typing.timeoutMs },
   });
-  const presence = new PresenceQuery({ database: deps.database, store, logger: deps.logger, dbGuard: deps.dbGuard });
+  const presence = new PresenceQuery({ database: deps.database, store, logger: deps.logger, dbGuard: deps.dbGuard, blocks: deps.blocks });
 
   /** This pod's socket count per user (presence), and typing ended for a user whose last socket left. */
   const socketHook: SocketLifecycleHook = {

@@ -72,6 +72,8 @@ describe("membership invalidation", () => {
         channel: keyspace.membershipChannel,
         logger,
         onChange: () => {},
+        userCaches: { blocks: { invalidate: () => {}, clear: () => {} }, ban: { invalidate: () => {}, clear: () => {} } },
+        onSafetyChange: () => {},
       });
       await invalidation.start();
       return { cache, invalidation };

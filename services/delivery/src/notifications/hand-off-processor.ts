@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job, type JobsOptions, type Queue } from "bullmq";
 import { JobCatalog, type CommittedMessage, type JobData, type Keyspace } from "@parley/bus";
-import { membersWithReadSeq, type Database } from "@parley/db";
+import { pushCandidates, type Database } from "@parley/db";
 import type { Logger, Redis } from "@parley/runtime";
 import type { DeliveryMetrics } from "../metrics.js";
 import { onlineUsers } from "../presence-reader.js";
@@ -28,7 +28,8 @@ interface Pair {
 
 /**
  * One committed batch from the persister: finds the members each new message concerns (not its
- * sender, not one who already read past it) who have no live socket, counts the messages into
+ * sender, not one who already read past it, not one who muted the conversation or blocks the
+ * sender) who have no live socket, counts the messages into
  * their (conversation, recipient) windows, and schedules one push job per window opened, after
  * the collapse delay. Batches may run at once and in any order (several replicas, concurrency
  * above 1): each seq is counted once whatever the order (collapse-store.ts).
@@ -46,17 +47,32 @@ export function createHandOffProcessor(deps: HandOffDeps) {
       list.push(m);
       byConversation.set(m.conversationId, list);
     }
-    const members = await membersWithReadSeq(deps.database.sql, [...byConversation.keys()]);
+    const senders = [...new Set(parsed.data.messages.map((m) => m.senderId))];
+    const members = await pushCandidates(deps.database.sql, [...byConversation.keys()], senders);
 
     const pairs: Pair[] = [];
+    let muted = 0;
+    let blocked = 0;
     for (const member of members) {
       let pair: Pair | undefined;
       for (const m of byConversation.get(member.conversationId) ?? []) {
         if (m.senderId === member.userId || m.seq <= member.readSeq) continue;
+        // A muted conversation or a blocked sender notifies no one (protocol.md, "Safety"); the
+        // message is delivered and counted unread all the same.
+        if (member.muted) {
+          muted++;
+          continue;
+        }
+        if (member.blocks.length > 0 && member.blocks.includes(m.senderId)) {
+          blocked++;
+          continue;
+        }
         if (!pair) pairs.push((pair = { conversationId: member.conversationId, userId: member.userId, seqs: [] }));
         pair.seqs.push(m.seq);
       }
     }
+    if (muted > 0) deps.metrics.notificationsSkipped.inc({ reason: "muted" }, muted);
+    if (blocked > 0) deps.metrics.notificationsSkipped.inc({ reason: "blocked" }, blocked);
     if (pairs.length === 0) return { windows: 0, collapsed: 0 };
 
     const online = await onlineUsers(deps.redis, deps.keyspace, [...new Set(pairs.map((p) => p.userId))]);

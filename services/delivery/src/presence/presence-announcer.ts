@@ -1,5 +1,5 @@
 import { conversationRoom, userRoom, type PresenceChange, type PresenceStore, type RoomEmitter } from "@parley/bus";
-import { conversationIdsOfUsers, recordLastSeen, type Database } from "@parley/db";
+import { blockPartnersOfUsers, conversationIdsOfUsers, recordLastSeen, type Database } from "@parley/db";
 import type { Logger } from "@parley/runtime";
 import type { DeliveryConfig } from "../env.js";
 import type { AnnouncerMetrics } from "./metrics.js";
@@ -123,12 +123,15 @@ export class PresenceAnnouncer {
 
   private async announce(changes: readonly PresenceChange[]): Promise<number> {
     const { database, emitter, metrics } = this.deps;
-    const conversations = await conversationIdsOfUsers(database.sql, changes.map((c) => c.userId));
+    const userIds = changes.map((c) => c.userId);
+    const [conversations, partners] = await Promise.all([conversationIdsOfUsers(database.sql, userIds), blockPartnersOfUsers(database.sql, userIds)]);
     const publishes: Promise<unknown>[] = [];
     for (const change of changes) {
       const ids = conversations.get(change.userId);
       if (!ids) continue; // in no conversation: nobody may see them
-      publishes.push(emitter.emitToRooms(ids.map(conversationRoom), "presence", change, [userRoom(change.userId)]));
+      // Neither side of a block sees the other's presence (protocol.md, "Safety").
+      const hidden = (partners.get(change.userId) ?? []).map(userRoom);
+      publishes.push(emitter.emitToRooms(ids.map(conversationRoom), "presence", change, [userRoom(change.userId), ...hidden]));
     }
     await Promise.all(publishes);
     for (const change of changes) if (conversations.has(change.userId)) metrics.events.inc({ status: change.status });

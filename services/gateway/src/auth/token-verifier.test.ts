@@ -22,6 +22,14 @@ describe("token verifier", () => {
     await expect(verify(await sign({}))).resolves.toMatchObject({ userId: "alice", name: "alice" });
   });
 
+  it("reads the parley_role claim: admin and service are roles, anything else an ordinary user", async () => {
+    await expect(verify(await sign({ parley_role: "admin" }))).resolves.toMatchObject({ role: "admin" });
+    await expect(verify(await sign({ parley_role: "service" }))).resolves.toMatchObject({ role: "service" });
+    for (const claim of [undefined, "Admin", "root", "", 1, ["admin"], { admin: true }]) {
+      await expect(verify(await sign(claim === undefined ? {} : { parley_role: claim }))).resolves.toMatchObject({ role: "user" });
+    }
+  });
+
   it.each([
     ["no token", undefined, "AUTH_REQUIRED"],
     ["an empty token", "", "AUTH_REQUIRED"],

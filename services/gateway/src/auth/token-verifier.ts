@@ -1,5 +1,5 @@
 import { errors, jwtVerify, type JWTPayload } from "jose";
-import { ParleyError, UserIdSchema, type AuthRefusalCode } from "@parley/protocol";
+import { ParleyError, UserIdSchema, roleOfClaim, type AuthRefusalCode, type Role } from "@parley/protocol";
 import { createRemoteKeySet, KeySetUnavailableError, type RemoteKeySetOptions } from "./remote-key-set.js";
 
 export interface VerifiedToken {
@@ -8,6 +8,8 @@ export interface VerifiedToken {
   name: string;
   /** Seconds since the epoch. */
   exp: number;
+  /** The `parley_role` claim: "admin", "service", or "user" for anything else (auth/roles.ts). */
+  role: Role;
 }
 
 export class AuthError extends Error {
@@ -85,7 +87,7 @@ export function createTokenVerifier(opts: TokenVerifierOptions): TokenVerifier {
     // would make every message of this sender unstorable).
     const name =
       typeof payload.name === "string" && payload.name.trim().length > 0 ? payload.name.trim().slice(0, 200).toWellFormed() : sub.data;
-    return { userId: sub.data, name, exp: payload.exp };
+    return { userId: sub.data, name, exp: payload.exp, role: roleOfClaim(payload.parley_role) };
   };
 }
 

@@ -13,11 +13,12 @@ import {
   MembershipLimitError,
   renameConversation,
   updateConversation,
+  appendAudit,
   type Database,
   type HistoryQuery,
   type MembershipLimits,
 } from "@parley/db";
-import { LIMITS, ParleyError, type Conversation, type ConversationKind, type MemberRole } from "@parley/protocol";
+import { LIMITS, ParleyError, type Conversation, type ConversationKind, type MemberRole, type Role } from "@parley/protocol";
 import type { DbGuard } from "../guard-db.js";
 import type { GatewayMetrics } from "../metrics.js";
 import type { MemberAddLimiter } from "./member-add-limiter.js";
@@ -25,6 +26,7 @@ import type { ParleyServer } from "../socket/types.js";
 import type { MembershipCache } from "./membership-cache.js";
 import type { MembershipInvalidation } from "./membership-invalidation.js";
 import type { EventPublisher } from "../webhooks/event-publisher.js";
+import type { BlockService } from "../safety/block-service.js";
 
 export interface ConversationServiceDeps {
   database: Database;
@@ -40,6 +42,8 @@ export interface ConversationServiceDeps {
   addLimiter: MemberAddLimiter;
   /** conversation.created, member.added and member.removed for the events webhook, once committed. */
   events: EventPublisher;
+  /** Nobody may open a direct conversation with, or add, a user who blocks them (FORBIDDEN). */
+  blocks: Pick<BlockService, "refuseIfBlockedBy">;
 }
 
 const FORBIDDEN = () => new ParleyError("FORBIDDEN", "not a member of this conversation");
@@ -81,6 +85,7 @@ export class ConversationService {
     if (input.kind === "direct" && others.length !== 1) {
       throw new ParleyError("VALIDATION", "memberIds: a direct conversation has exactly one other member");
     }
+    if (others.length > 0) await this.deps.blocks.refuseIfBlockedBy(userId, others);
     await this.deps.addLimiter.take(userId, others.length);
     const result = await this.limited(() =>
       createConversation(this.deps.database.sql, { id: uuidv7(), kind: input.kind, title: input.title, createdBy: userId, memberIds: others }, this.deps.limits),
@@ -119,14 +124,29 @@ export class ConversationService {
    * conversation; a platform admin (`parley_role: "admin"`) may set the retention of any.
    */
   async update(
-    userId: string,
+    caller: { userId: string; role: Role },
     conversationId: string,
     change: { title?: string | undefined; retentionDays?: number | null | undefined },
-    platformAdmin: boolean,
   ) {
     const onlyRetention = change.title === undefined;
-    if (!(platformAdmin && onlyRetention)) await this.requireRole(conversationId, userId, ["owner", "admin"]);
-    const conversation = await this.db(() => updateConversation(this.deps.database.sql, conversationId, change));
+    if (!(caller.role === "admin" && onlyRetention)) await this.requireRole(conversationId, caller.userId, ["owner", "admin"]);
+    const conversation = await this.db(() =>
+      this.deps.database.sql.begin(async (tx) => {
+        const sql = tx as unknown as typeof this.deps.database.sql;
+        const updated = await updateConversation(sql, conversationId, change);
+        if (updated && change.retentionDays !== undefined) {
+          await appendAudit(sql, {
+            actorId: caller.userId,
+            actorRole: caller.role,
+            action: "conversation.retention",
+            targetKind: "conversation",
+            targetId: conversationId,
+            details: { retentionDays: change.retentionDays },
+          });
+        }
+        return updated;
+      }),
+    );
     if (!conversation) throw FORBIDDEN();
     this.announce(conversation);
     return conversation;
@@ -137,6 +157,7 @@ export class ConversationService {
     const conversation = await this.db(() => getConversation(this.deps.database.sql, conversationId));
     if (!conversation) throw FORBIDDEN();
     if (conversation.kind === "direct") throw new ParleyError("VALIDATION", "a direct conversation has exactly two members");
+    await this.deps.blocks.refuseIfBlockedBy(userId, userIds);
     await this.deps.addLimiter.take(userId, new Set(userIds).size);
     const added = await this.limited(() => addMembers(this.deps.database.sql, conversationId, userIds, this.deps.limits));
     if (added.length > 0) await this.membersJoined(conversationId, added);

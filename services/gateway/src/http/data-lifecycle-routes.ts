@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { AuditRecord } from "@parley/db";
 import { HttpRoutes, ParleyError, parseOrThrow } from "@parley/protocol";
 import type { VerifiedToken } from "../auth/token-verifier.js";
 import type { ExportStreams } from "../data-lifecycle/export-stream.js";
@@ -11,8 +12,8 @@ export interface DataLifecycleRouteDeps {
   requireAdmin: (req: FastifyRequest) => VerifiedToken;
   /** The caller (UNAUTHORIZED without a token). */
   userOf: (req: FastifyRequest) => VerifiedToken;
-  /** Records a safety or administration action in the audit log. */
-  audit: (entry: { actorId: string; action: string; targetType: string; targetId: string; details?: Record<string, unknown> }) => Promise<void>;
+  /** Appends a line to the audit log (libs/db audit-log.ts). */
+  audit: (entry: AuditRecord) => Promise<void>;
 }
 
 /** Export and erasure (protocol.md v1.1): the caller's own export, and the admin routes. */
@@ -21,7 +22,7 @@ export async function registerDataLifecycleRoutes(app: FastifyInstance, deps: Da
   app.get(r.exportMe.url, async (req, reply) => {
     const user = deps.userOf(req);
     const stream = deps.exports.open(user.userId);
-    await deps.audit({ actorId: user.userId, action: "user.export", targetType: "user", targetId: user.userId });
+    await deps.audit({ actorId: user.userId, actorRole: user.role, action: "user.export", targetKind: "user", targetId: user.userId });
     return reply.type("application/x-ndjson; charset=utf-8").header("cache-control", "no-store").send(stream);
   });
 
@@ -29,7 +30,7 @@ export async function registerDataLifecycleRoutes(app: FastifyInstance, deps: Da
     const admin = deps.requireAdmin(req);
     const { userId } = parseOrThrow(r.exportUser.params, req.params);
     const stream = deps.exports.open(userId);
-    await deps.audit({ actorId: admin.userId, action: "user.export", targetType: "user", targetId: userId });
+    await deps.audit({ actorId: admin.userId, actorRole: admin.role, action: "user.export", targetKind: "user", targetId: userId });
     return reply.type("application/x-ndjson; charset=utf-8").header("cache-control", "no-store").send(stream);
   });
 
@@ -37,7 +38,7 @@ export async function registerDataLifecycleRoutes(app: FastifyInstance, deps: Da
     const admin = deps.requireAdmin(req);
     const { userId } = parseOrThrow(r.eraseUser.params, req.params);
     const jobId = await deps.erasures.start(userId, admin.userId);
-    await deps.audit({ actorId: admin.userId, action: "user.erase", targetType: "user", targetId: userId, details: { jobId } });
+    await deps.audit({ actorId: admin.userId, actorRole: admin.role, action: "user.erase", targetKind: "user", targetId: userId, details: { jobId } });
     return reply.code(202).send({ jobId });
   });
 

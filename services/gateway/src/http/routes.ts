@@ -3,10 +3,15 @@ import { HttpRoutes, ParleyError, parseOrThrow } from "@parley/protocol";
 import type { TokenVerifier, VerifiedToken } from "../auth/token-verifier.js";
 import { AuthError } from "../auth/token-verifier.js";
 import type { UserRecords } from "../auth/user-records.js";
+import { isAdminPath, requireAdmin } from "../auth/roles.js";
 import type { ConversationService } from "../conversations/conversation-service.js";
 import type { ReceiptService } from "../receipts/receipt-service.js";
 import type { SendService } from "../send/send-service.js";
 import type { SearchService } from "../messages/search-service.js";
+import type { BanService } from "../safety/ban-service.js";
+import type { BlockService } from "../safety/block-service.js";
+import type { MuteService } from "../safety/mute-service.js";
+import type { ReportService } from "../safety/report-service.js";
 
 export interface RouteDeps {
   verify: TokenVerifier;
@@ -15,8 +20,10 @@ export interface RouteDeps {
   send: SendService;
   users: UserRecords;
   search: SearchService;
-  /** Whether the caller's token carries `parley_role: "admin"` (they may set any conversation's retention). */
-  isAdmin: (user: VerifiedToken) => boolean;
+  bans: Pick<BanService, "refuseRequest">;
+  blocks: Pick<BlockService, "block" | "unblock" | "list">;
+  mutes: MuteService;
+  reports: Pick<ReportService, "report">;
 }
 
 declare module "fastify" {
@@ -49,6 +56,11 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
       const message = err instanceof AuthError ? err.message : "invalid token";
       throw new ParleyError("UNAUTHORIZED", message);
     }
+    // Every /v1/admin/* route, whoever registers it: refused before its handler, and before
+    // the users row is touched, for anyone whose token is not an admin's.
+    if (isAdminPath(req.url)) requireAdmin(req.user);
+    // A banned user's requests: 403 (a cached answer; its end is compared each time).
+    await deps.bans.refuseRequest(req.user.userId);
     await deps.users.record(req.user.userId, req.user.name);
   });
 
@@ -63,7 +75,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
     const { id } = parseOrThrow(r.renameConversation.params, req.params);
     const change = parseOrThrow(r.renameConversation.body, req.body);
     const user = userOf(req);
-    return { conversation: await deps.conversations.update(user.userId, id, change, deps.isAdmin(user)) };
+    return { conversation: await deps.conversations.update(user, id, change) };
   });
 
   app.get(r.listConversations.url, async (req) => {
@@ -108,6 +120,41 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
   app.get(r.search.url, async (req) => {
     const query = parseOrThrow(r.search.query, req.query);
     return deps.search.search(userOf(req).userId, query);
+  });
+
+  app.put(r.putBlock.url, async (req, reply) => {
+    const { userId } = parseOrThrow(r.putBlock.params, req.params);
+    await deps.blocks.block(userOf(req), userId);
+    return reply.code(204).send();
+  });
+
+  app.delete(r.deleteBlock.url, async (req, reply) => {
+    const { userId } = parseOrThrow(r.deleteBlock.params, req.params);
+    await deps.blocks.unblock(userOf(req), userId);
+    return reply.code(204).send();
+  });
+
+  app.get(r.listBlocks.url, async (req) => deps.blocks.list(userOf(req).userId));
+
+  app.put(r.muteConversation.url, async (req, reply) => {
+    const { id } = parseOrThrow(r.muteConversation.params, req.params);
+    const { until } = parseOrThrow(r.muteConversation.body, req.body ?? {});
+    await deps.mutes.mute(userOf(req).userId, id, until);
+    return reply.code(204).send();
+  });
+
+  app.delete(r.unmuteConversation.url, async (req, reply) => {
+    const { id } = parseOrThrow(r.unmuteConversation.params, req.params);
+    await deps.mutes.unmute(userOf(req).userId, id);
+    return reply.code(204).send();
+  });
+
+  app.post(r.reportMessage.url, async (req, reply) => {
+    const { id } = parseOrThrow(r.reportMessage.params, req.params);
+    const body = parseOrThrow(r.reportMessage.body, req.body);
+    const { reportId, created } = await deps.reports.report(userOf(req), { ...body, messageId: id });
+    // A second report of the same message by the same user answers the first (200).
+    return reply.code(created ? 201 : 200).send({ reportId });
   });
 
   app.post(r.markRead.url, async (req) => {

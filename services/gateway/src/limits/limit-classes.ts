@@ -28,6 +28,12 @@ export const EVENT_LIMITS: Readonly<Record<ClientEventName, Counted>> = {
   "message:delivered": "receipts",
   "message:read": "receipts",
   "auth:refresh": "auth",
+  // Safety changes are rare writes, limited like conversation changes.
+  "user:block": "conversations",
+  "user:unblock": "conversations",
+  "conversation:mute": "conversations",
+  "conversation:unmute": "conversations",
+  "message:report": "conversations",
 };
 
 export const ROUTE_LIMITS: Readonly<Record<keyof typeof HttpRoutes, Counted>> = {
@@ -46,6 +52,17 @@ export const ROUTE_LIMITS: Readonly<Record<keyof typeof HttpRoutes, Counted>> = 
   exportUser: "reads",
   eraseUser: "conversations",
   getJob: "reads",
+  putBlock: "conversations",
+  deleteBlock: "conversations",
+  listBlocks: "reads",
+  muteConversation: "conversations",
+  unmuteConversation: "conversations",
+  reportMessage: "conversations",
+  adminReports: "reads",
+  adminResolveReport: "conversations",
+  adminBan: "conversations",
+  adminUnban: "conversations",
+  adminAudit: "reads",
 };
 
 /** `"GET /v1/search"` → its class, for the HTTP hook (Fastify names a route by its URL pattern). */

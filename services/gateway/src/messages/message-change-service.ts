@@ -1,6 +1,7 @@
 import { conversationRoom } from "@parley/bus";
 import {
   addReaction,
+  appendAudit,
   deleteMessage,
   editMessage,
   removeReaction,
@@ -9,6 +10,7 @@ import {
   type MessageUpdate,
 } from "@parley/db";
 import { LIMITS, ParleyError, type Message } from "@parley/protocol";
+import type { Caller } from "../auth/roles.js";
 import type { DbGuard } from "../guard-db.js";
 import type { ParleyServer } from "../socket/types.js";
 import type { UserLimit } from "../limits/rate-limiter.js";
@@ -56,6 +58,24 @@ export class MessageChangeService {
     await this.deps.rateLimiter.consume(actor.userId);
     const result = await this.commit(() => deleteMessage(this.deps.database.sql, { ...input, userId: actor.userId }), (r) => this.announceUpdate(r));
     return { message: expectOk(result, "delete").message };
+  }
+
+  /**
+   * An admin's deletion of any message (a report resolved with delete_message): the same
+   * tombstone and announcement as a member's deletion, recorded in the audit log. Not counted
+   * against the admin's change budget: the admin routes have their own.
+   */
+  async moderate(admin: Caller, messageId: string): Promise<{ message: Message }> {
+    const result = await this.commit(() => deleteMessage(this.deps.database.sql, { messageId, userId: admin.userId, moderator: true }), (r) => this.announceUpdate(r));
+    const { message, changed } = expectOk(result, "delete");
+    // After the deletion's own transaction (deleteMessage opens it): a lost line would be the
+    // audit's only loss, and the report's resolution that follows is audited too.
+    if (changed) {
+      await this.deps.dbGuard.run(() =>
+        appendAudit(this.deps.database.sql, { actorId: admin.userId, actorRole: admin.role, action: "message.delete", targetKind: "message", targetId: messageId }),
+      );
+    }
+    return { message };
   }
 
   async react(actor: Actor, op: "add" | "remove", input: { messageId: string; emoji: string }): Promise<Record<string, never>> {

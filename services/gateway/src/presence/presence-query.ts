@@ -3,6 +3,7 @@ import { coMembersAmong, type Database } from "@parley/db";
 import { ParleyError, type ClientAckOk } from "@parley/protocol";
 import type { Logger } from "@parley/runtime";
 import type { DbGuard } from "../guard-db.js";
+import type { BlockService } from "../safety/block-service.js";
 
 type PresenceAnswer = Omit<ClientAckOk<"presence:query">, "ok">;
 type PresenceEntry = PresenceAnswer["presence"][number];
@@ -12,6 +13,8 @@ export interface PresenceQueryDeps {
   store: Pick<PresenceStore, "read">;
   logger: Logger;
   dbGuard: DbGuard;
+  /** Users on either side of a block with the caller are left out, as strangers are. */
+  blocks: Pick<BlockService, "separatedFrom">;
 }
 
 /**
@@ -24,7 +27,9 @@ export class PresenceQuery {
   constructor(private readonly deps: PresenceQueryDeps) {}
 
   async query(callerId: string, userIds: readonly string[]): Promise<PresenceAnswer> {
-    const asked = [...new Set(userIds)];
+    const hidden = new Set(await this.deps.blocks.separatedFrom(callerId));
+    const asked = [...new Set(userIds)].filter((id) => !hidden.has(id));
+    if (asked.length === 0) return { presence: [] };
     const visible = await this.deps.dbGuard.run(() => coMembersAmong(this.deps.database.sql, callerId, asked));
     if (visible.length === 0) return { presence: [] };
     const states = await this.deps.store.read(visible.map((v) => v.userId)).catch((err: unknown) => {

@@ -26,6 +26,8 @@ function service(steps: { rateLimitMs: number; membershipMs: number }, deadlineM
     bodyMaxChars: 4_000,
     dbGuard: new DbGuard({ timeoutMs: 1_500, maxActive: 10, maxWaiting: 100, metrics }),
     deadlineMs,
+    blocks: { refuseBlockedDirectSend: async () => {} },
+    onServiceSend: () => {},
   });
 }
 
@@ -39,7 +41,7 @@ describe("send deadline", () => {
   it("answers UNAVAILABLE once the whole budget is spent, however it was spent", async () => {
     const started = performance.now();
     const err = await service({ rateLimitMs: 120, membershipMs: 120 }, 300)
-      .send({ userId: "alice", name: "Alice" }, input)
+      .send({ userId: "alice", name: "Alice", role: "user" }, input)
       .catch((e: unknown) => e);
     const took = performance.now() - started;
     expect(err).toBeInstanceOf(ParleyError);
@@ -52,7 +54,7 @@ describe("send deadline", () => {
   // The rate limiter bounds its own Redis call (limits/rate-limiter.ts, tested in test/rate-limits.test.ts).
   it("cuts a step that alone outlasts the budget", async () => {
     const err = await service({ rateLimitMs: 0, membershipMs: 5_000 }, 200)
-      .send({ userId: "alice", name: "Alice" }, input)
+      .send({ userId: "alice", name: "Alice", role: "user" }, input)
       .catch((e: unknown) => e);
     expect((err as ParleyError).code).toBe("UNAVAILABLE");
   });

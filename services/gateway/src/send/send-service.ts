@@ -1,5 +1,5 @@
 import { v7 as uuidv7 } from "uuid";
-import { ParleyError, type Message, type SendMessage } from "@parley/protocol";
+import { ParleyError, type Message, type MessageKind, type Role, type SendMessage } from "@parley/protocol";
 import type { PersistItem } from "@parley/db";
 import type { MembershipCache } from "../conversations/membership-cache.js";
 import type { GatewayMetrics } from "../metrics.js";
@@ -9,11 +9,17 @@ import type { UserLimit } from "../limits/rate-limiter.js";
 import type { PersistAdmission } from "./persist-admission.js";
 import type { SendBuffer } from "./send-buffer.js";
 import type { ModerationWebhook } from "../moderation/moderation-webhook.js";
+import type { BlockService } from "../safety/block-service.js";
 
 export interface Sender {
   userId: string;
   name: string;
+  /** The token's parley_role: only "service" may send `kind: "system"`, and to any conversation. */
+  role: Role;
 }
+
+/** A send as the catalog parsed it; `kind: "system"` comes only from HTTP (the socket's schema refuses it). */
+export type SendInput = Omit<SendMessage, "kind"> & { kind?: MessageKind | undefined };
 
 export interface SendServiceDeps {
   rateLimiter: UserLimit;
@@ -35,6 +41,10 @@ export interface SendServiceDeps {
    * the send path is exactly what it was: one property test, no call, no await, no allocation.
    */
   moderation?: Pick<ModerationWebhook, "review"> | undefined;
+  /** B's sends in a direct conversation with A are refused when A blocks B. */
+  blocks: Pick<BlockService, "refuseBlockedDirectSend">;
+  /** A service's system message was stored (not a duplicate): the audit log's line (app.ts). */
+  onServiceSend: (sender: Sender, message: Message) => void;
 }
 
 /**
@@ -44,7 +54,7 @@ export interface SendServiceDeps {
 export class SendService {
   constructor(private readonly deps: SendServiceDeps) {}
 
-  async send(sender: Sender, input: SendMessage): Promise<{ message: Message; duplicate: boolean }> {
+  async send(sender: Sender, input: SendInput): Promise<{ message: Message; duplicate: boolean }> {
     const started = performance.now();
     try {
       const result = await this.sendUnmeasured(sender, input);
@@ -58,8 +68,11 @@ export class SendService {
     }
   }
 
-  private async sendUnmeasured(sender: Sender, input: SendMessage): Promise<{ message: Message; duplicate: boolean }> {
+  private async sendUnmeasured(sender: Sender, input: SendInput): Promise<{ message: Message; duplicate: boolean }> {
     const kind = input.kind ?? "text";
+    // A system message is a service's (protocol.md v1.1, the service role); anyone else: FORBIDDEN.
+    const asService = kind === "system";
+    if (asService && sender.role !== "service") throw new ParleyError("FORBIDDEN", "only a token whose parley_role is \"service\" may send system messages");
     if (input.body.length > this.deps.bodyMaxChars) {
       throw new ParleyError("VALIDATION", `body: at most ${this.deps.bodyMaxChars} characters`);
     }
@@ -80,12 +93,17 @@ export class SendService {
     // limiter bounds its own Redis call (one per event-loop turn for every send of the pod):
     // no deadline timer per send.
     await this.deps.rateLimiter.consume(sender.userId);
-    const cached = this.deps.membership.cached(input.conversationId, sender.userId);
-    const role =
-      cached !== undefined
-        ? cached
-        : await this.deps.dbGuard.run(() => this.deps.membership.role(input.conversationId, sender.userId), left());
-    if (!role) throw new ParleyError("FORBIDDEN", "not a member of this conversation");
+    // A service posts without being a member: the commit checks that the conversation exists
+    // (migrations/0014), and answers FORBIDDEN, as to anyone, when it does not.
+    if (!asService) {
+      const cached = this.deps.membership.cached(input.conversationId, sender.userId);
+      const role =
+        cached !== undefined
+          ? cached
+          : await this.deps.dbGuard.run(() => this.deps.membership.role(input.conversationId, sender.userId), left());
+      if (!role) throw new ParleyError("FORBIDDEN", "not a member of this conversation");
+      await this.deps.blocks.refuseBlockedDirectSend(sender.userId, input.conversationId);
+    }
 
     const item: PersistItem = {
       id: uuidv7(),
@@ -97,6 +115,7 @@ export class SendService {
       body: input.body,
       replyToId: input.replyToId,
       attachments: input.attachments,
+      ...(asService ? { asService: true as const } : {}),
     };
     if (this.deps.moderation) await this.moderate(this.deps.moderation, item, left());
     // Wait first, then enqueue: the answer can never arrive before someone listens for it.
@@ -106,6 +125,7 @@ export class SendService {
     const outcome = await answer;
     this.deps.metrics.pendingAcks.set(this.deps.pending.size);
     if (!outcome.ok) throw new ParleyError(outcome.error.code, outcome.error.message, outcome.error.retryAfterMs);
+    if (asService && !outcome.duplicate) this.deps.onServiceSend(sender, outcome.message);
     return { message: outcome.message, duplicate: outcome.duplicate };
   }
 

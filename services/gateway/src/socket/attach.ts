@@ -12,6 +12,8 @@ import type { SocketLifecycleHook } from "./lifecycle.js";
 import { SocketCapError } from "./socket-caps.js";
 import type { SocketLimits } from "./socket-limits.js";
 import type { RoomSync } from "./room-sync.js";
+import type { BanService } from "../safety/ban-service.js";
+import type { BlockService } from "../safety/block-service.js";
 import { countDisconnect, countEvent } from "./socket-metrics.js";
 import type { ParleyServer, ParleySocket } from "./types.js";
 
@@ -29,6 +31,10 @@ export interface AttachDeps {
   hooks: readonly SocketLifecycleHook[];
   /** Caps on sockets, events in flight and per-user limits, the send buffer's bound (socket/socket-limits.ts). */
   limits: SocketLimits;
+  /** A banned user's handshake is refused AUTH_BANNED (a cached answer per user). */
+  bans: Pick<BanService, "refuseHandshake">;
+  /** Whom the user blocks, told in `session:ready` (cached, as typing and presence read it). */
+  blocks: Pick<BlockService, "relations">;
   /** Membership changes heard during a handshake, and after it (room-sync.ts). */
   rooms: Pick<RoomSync, "watch" | "settle">;
   /** Tests only: runs once the handshake has read the user's conversations, before it goes on. */
@@ -54,6 +60,7 @@ export function attachSockets(deps: AttachDeps): void {
   io.use(async (socket, next) => {
     try {
       const token = await deps.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token);
+      await deps.bans.refuseHandshake(token.userId);
       // Before the database work: a user or address over its cap costs the pod nothing more.
       socket.conn.once("close", await deps.limits.caps.admit(token.userId, socket.handshake.address));
       await deps.users.record(token.userId, token.name);
@@ -63,7 +70,8 @@ export function attachSockets(deps: AttachDeps): void {
       try {
         const conversationIds = await deps.dbGuard.run(() => conversationIdsOf(deps.database.sql, token.userId));
         await deps.afterMembershipRead?.(token.userId);
-        socket.data = { userId: token.userId, name: token.name, exp: token.exp, conversationIds, watch };
+        const blockedUserIds = [...(await deps.blocks.relations(token.userId)).blocks];
+        socket.data = { userId: token.userId, name: token.name, exp: token.exp, role: token.role, conversationIds, watch, blockedUserIds };
       } catch (err) {
         watch.end();
         throw err;
@@ -120,6 +128,9 @@ export function attachSockets(deps: AttachDeps): void {
       },
       get exp() {
         return data.exp;
+      },
+      get role() {
+        return data.role;
       },
       get socketId() {
         return socket.id;
@@ -210,6 +221,7 @@ export function attachSockets(deps: AttachDeps): void {
       for (const hook of deps.hooks) hook.disconnected?.(socket, reason);
     });
     for (const hook of deps.hooks) hook.connected?.(socket);
-    socket.emit("session:ready", { userId: data.userId, serverTime: new Date().toISOString() });
+    socket.emit("session:ready", { userId: data.userId, serverTime: new Date().toISOString(), blockedUserIds: data.blockedUserIds });
+    data.blockedUserIds = [];
   });
 }

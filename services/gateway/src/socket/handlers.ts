@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { ParleyError, type ClientEvents, type ClientEventName, type ClientPayload } from "@parley/protocol";
+import { ParleyError, type ClientEvents, type ClientEventName, type ClientPayload, type Role } from "@parley/protocol";
 import type { ConversationService } from "../conversations/conversation-service.js";
 import type { ReceiptService } from "../receipts/receipt-service.js";
 import type { SendService } from "../send/send-service.js";
@@ -7,11 +7,16 @@ import type { MessageChangeService } from "../messages/message-change-service.js
 import type { TokenVerifier } from "../auth/token-verifier.js";
 import type { PresenceQuery } from "../presence/presence-query.js";
 import type { TypingService } from "../typing/typing-service.js";
+import type { BlockService } from "../safety/block-service.js";
+import type { MuteService } from "../safety/mute-service.js";
+import type { ReportService } from "../safety/report-service.js";
 
 export interface SocketSession {
   userId: string;
   name: string;
   exp: number;
+  /** The token's `parley_role` claim ("user" when absent or unknown). */
+  role: Role;
   /** The socket's id (a room of its own): events for "the user's other devices" leave it out. */
   socketId: string;
   /** Moves the session's expiry after `auth:refresh`. */
@@ -26,6 +31,9 @@ export interface HandlerDeps {
   changes: MessageChangeService;
   typing: TypingService;
   presence: PresenceQuery;
+  blocks: Pick<BlockService, "block" | "unblock">;
+  mutes: MuteService;
+  reports: Pick<ReportService, "report">;
 }
 
 type OkAck<E extends ClientEventName> = z.infer<(typeof ClientEvents)[E]["ack"]>;
@@ -46,6 +54,8 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         throw new ParleyError("UNAUTHORIZED", err instanceof Error ? err.message : "invalid token");
       });
       if (token.userId !== s.userId) throw new ParleyError("UNAUTHORIZED", "the token is for another user");
+      // A refresh cannot change what the socket may do: a role is granted at the handshake.
+      if (token.role !== s.role) throw new ParleyError("UNAUTHORIZED", "the token carries another role");
       s.extend(token.exp);
       return { exp: token.exp };
     },
@@ -56,5 +66,10 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     "message:delete": (s, p) => deps.changes.delete(s, p),
     "reaction:add": (s, p) => deps.changes.react(s, "add", p),
     "reaction:remove": (s, p) => deps.changes.react(s, "remove", p),
+    "user:block": (s, p) => deps.blocks.block(s, p.userId),
+    "user:unblock": (s, p) => deps.blocks.unblock(s, p.userId),
+    "conversation:mute": (s, p) => deps.mutes.mute(s.userId, p.conversationId, p.until),
+    "conversation:unmute": (s, p) => deps.mutes.unmute(s.userId, p.conversationId),
+    "message:report": async (s, p) => ({ reportId: (await deps.reports.report(s, p)).reportId }),
   };
 }

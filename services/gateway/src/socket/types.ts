@@ -1,5 +1,5 @@
 import type { Server, Socket } from "socket.io";
-import type { ClientToServerEvents, ServerToClientEvents } from "@parley/protocol";
+import type { ClientToServerEvents, Role, ServerToClientEvents } from "@parley/protocol";
 import type { HandshakeWatch } from "./room-sync.js";
 
 /**
@@ -13,8 +13,12 @@ export interface SocketData {
   userId: string;
   name: string;
   exp: number;
+  /** The token's `parley_role` (auth/roles.ts); refreshed tokens must keep it. */
+  role: Role;
   /** The rooms to join on `connection`; emptied once joined. */
   conversationIds: string[];
+  /** Whom the user blocks, read in the handshake for `session:ready`; emptied once told. */
+  blockedUserIds: string[];
   /** Membership changes heard since the handshake began reading (room-sync.ts); ended on `connection`. */
   watch: HandshakeWatch | undefined;
 }

@@ -48,6 +48,7 @@ describe("typing under pressure", () => {
       io: io as never,
       conversations: { requireRole: async () => (checks++, "member" as const) },
       gate,
+      blocks: { separatedFrom: async () => [] },
       metrics,
       config: { throttleMs: 1_000, timeoutMs: 6_000 },
     });

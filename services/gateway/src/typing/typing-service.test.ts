@@ -17,6 +17,7 @@ function service(throttleMs = 3_000, timeoutMs = 6_000) {
     io,
     conversations: { requireRole: async () => "member" },
     gate: { shedding: false },
+    blocks: { separatedFrom: async () => [] },
     metrics: createTypingMetrics(new Registry()),
     config: { throttleMs, timeoutMs },
   });

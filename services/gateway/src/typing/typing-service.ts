@@ -3,6 +3,7 @@ import type { ConversationService } from "../conversations/conversation-service.
 import type { ParleyServer } from "../socket/types.js";
 import type { TypingMetrics } from "./metrics.js";
 import type { PressureGate } from "./pressure-gate.js";
+import type { BlockService } from "../safety/block-service.js";
 
 export interface TypingConfig {
   /** A start for the same user and conversation is forwarded at most once per this. */
@@ -15,6 +16,8 @@ export interface TypingDeps {
   io: ParleyServer;
   conversations: Pick<ConversationService, "requireRole">;
   gate: Pick<PressureGate, "shedding">;
+  /** Neither side of a block sees the other typing (a cached answer per typist). */
+  blocks: Pick<BlockService, "separatedFrom">;
   metrics: TypingMetrics;
   config: TypingConfig;
 }
@@ -23,6 +26,8 @@ interface Typist {
   conversationId: string;
   userId: string;
   userName: string;
+  /** Users on either side of a block with the typist, as of their last start: left out of the fan-out. */
+  hiddenFrom: string[];
   /** When the throttle window began (the first start it forwarded): it runs from here, stops included. */
   lastForwardedAt: number;
   /** Starts forwarded in this window (at most STARTS_PER_WINDOW). */
@@ -67,11 +72,13 @@ export class TypingService {
       return {};
     }
     await this.deps.conversations.requireRole(conversationId, user.userId);
+    const hiddenFrom = await this.deps.blocks.separatedFrom(user.userId);
     const key = keyOf(user.userId, conversationId);
     const now = Date.now();
     const typist = this.typists.get(key);
     if (typist) {
       typist.userName = user.name;
+      typist.hiddenFrom = hiddenFrom;
       if (typist.typing) typist.expiry.refresh();
       // Within the window a refresh is never forwarded, and a start after a stop only while the
       // window has starts left: alternating start and stop cannot bypass the throttle.
@@ -100,6 +107,7 @@ export class TypingService {
       conversationId,
       userId: user.userId,
       userName: user.name,
+      hiddenFrom,
       lastForwardedAt: now,
       startsInWindow: 1,
       typing: true,
@@ -179,12 +187,12 @@ export class TypingService {
   }
 
 
-  /** To the conversation's room, except the typist's own devices (their user room). */
+  /** To the conversation's room, except the typist's own devices (their user room) and whoever a block separates from them. */
   private forward(typist: Typist, isTyping: boolean, cause: Cause): void {
     this.deps.metrics.forwarded.inc({ cause });
     this.deps.io
       .to(conversationRoom(typist.conversationId))
-      .except(userRoom(typist.userId))
+      .except(typist.hiddenFrom.length === 0 ? userRoom(typist.userId) : [userRoom(typist.userId), ...typist.hiddenFrom.map(userRoom)])
       .emit("typing", { conversationId: typist.conversationId, userId: typist.userId, userName: typist.userName, isTyping });
   }
 }
