@@ -28,6 +28,7 @@ import { ErasureJobs } from "./data-lifecycle/erasure-jobs.js";
 import { createModerationMetrics } from "./moderation/moderation-metrics.js";
 import { ModerationWebhook } from "./moderation/moderation-webhook.js";
 import { createEventQueueMetrics, noEvents, queueEventPublisher } from "./webhooks/event-publisher.js";
+import { safetyEventsToWebhook } from "./webhooks/safety-webhook-events.js";
 import { requireAdmin } from "./auth/roles.js";
 import { MessageChangeService } from "./messages/message-change-service.js";
 import { SearchService } from "./messages/search-service.js";
@@ -174,9 +175,16 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     },
   });
   const safetyMetrics = createSafetyMetrics(deps.registry);
-  // The one place safety events (report.created, user.banned) leave the gateway: an events
-  // webhook subscribes here.
-  const safetyEvents = loggedSafetyEvents(logger);
+  // Queues of the delivery service's workers, on the fail-fast connection: an add during a Redis
+  // outage fails at once (events are counted lost; an erasure request answers 503).
+  const eventsQueue = config.events.enabled ? new Queue("events", { connection: deps.redis, prefix: deps.keyspace.queuePrefix }) : undefined;
+  const erasureQueue = new Queue("erasure", { connection: deps.redis, prefix: deps.keyspace.queuePrefix });
+  for (const q of [eventsQueue, erasureQueue]) q?.on("error", (err) => logger.debug({ err: err.message, queue: q.name }, "queue error"));
+  const eventQueueMetrics = createEventQueueMetrics(deps.registry);
+  const events = eventsQueue ? queueEventPublisher({ queue: eventsQueue, logger, queued: eventQueueMetrics }) : noEvents;
+  // The one place safety events (report.created, user.banned) leave the gateway: logged, and
+  // queued for the events webhook when one is configured.
+  const safetyEvents = safetyEventsToWebhook(loggedSafetyEvents(logger), events);
   const blocks = new BlockService({ database: deps.database, cache: blockCache, invalidation, io, dbGuard, metrics: safetyMetrics });
   const bans = new BanService({ database: deps.database, cache: banCache, invalidation, io, dbGuard, metrics: safetyMetrics, events: safetyEvents, logger });
   const mutes = new MuteService({ database: deps.database, dbGuard });
@@ -213,13 +221,6 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const moderation = config.moderation
     ? new ModerationWebhook(config.moderation, { metrics: moderationMetrics, logger }, config.send.bodyMaxChars)
     : undefined;
-  // Queues of the delivery service's workers, on the fail-fast connection: an add during a Redis
-  // outage fails at once (events are counted lost; an erasure request answers 503).
-  const eventsQueue = config.events.enabled ? new Queue("events", { connection: deps.redis, prefix: deps.keyspace.queuePrefix }) : undefined;
-  const erasureQueue = new Queue("erasure", { connection: deps.redis, prefix: deps.keyspace.queuePrefix });
-  for (const q of [eventsQueue, erasureQueue]) q?.on("error", (err) => logger.debug({ err: err.message, queue: q.name }, "queue error"));
-  const eventQueueMetrics = createEventQueueMetrics(deps.registry);
-  const events = eventsQueue ? queueEventPublisher({ queue: eventsQueue, logger, queued: eventQueueMetrics }) : noEvents;
   const send = new SendService({
     moderation,
     admission,

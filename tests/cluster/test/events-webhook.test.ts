@@ -115,7 +115,11 @@ describe("events webhook", () => {
     mode = "up";
 
     const about = (e: Received) => JSON.stringify(e.data).includes(conversation.id);
-    await until(() => of("message.created", about).length >= 5 && of("message.updated", about).length >= 1 && of("member.removed", about).length >= 1, "the events after the outage");
+    // Each event is on its own backoff schedule: wait for every kind.
+    await until(
+      () => ["conversation.created", "member.added", "member.removed", "message.updated"].every((t) => of(t, about).length >= 1) && of("message.created", about).length >= 5,
+      "the events after the outage",
+    );
     expect(of("conversation.created", about)).toHaveLength(1);
     expect(of("member.added", about)[0]!.data).toMatchObject({ conversationId: conversation.id, userIds: ["carol"], by: "alice" });
     expect(of("member.removed", about)[0]!.data).toMatchObject({ conversationId: conversation.id, userIds: ["carol"] });
@@ -131,6 +135,23 @@ describe("events webhook", () => {
       expect(e.deliveryHeader).toBe(e.id);
       expect(e.at).toBeDefined();
     }
+  });
+
+  it("a report and a ban are events too (report.created, user.banned), without the text users wrote", async () => {
+    const alice = await cluster.token("alice");
+    const bob = await cluster.token("bob");
+    const admin = await cluster.token("root", "Root", { claims: { parley_role: "admin" } });
+    const conversation = await cluster.createConversation(alice, ["bob"]);
+    const sent = await cluster.http(0, "POST", `/v1/conversations/${conversation.id}/messages`, { token: alice, body: { clientMessageId: randomUUID(), body: "report me" } });
+    expect(sent.status).toBe(201);
+    const report = await cluster.http(1, "POST", `/v1/messages/${sent.body.message.id}/report`, { token: bob, body: { reason: "spam", note: "a note bob wrote" } });
+    expect(report.status).toBe(201);
+    expect((await cluster.http(0, "PUT", "/v1/admin/users/mallory/ban", { token: admin, body: { reason: "flooding" } })).status).toBe(204);
+    await until(() => of("report.created", (e) => e.data.reportId === report.body.reportId).length === 1 && of("user.banned", (e) => e.data.userId === "mallory").length === 1, "the safety events");
+    const reported = of("report.created", (e) => e.data.reportId === report.body.reportId)[0]!;
+    expect(reported.data).toMatchObject({ messageId: sent.body.message.id, conversationId: conversation.id, reporterId: "bob", reportedUserId: "alice", reason: "spam" });
+    expect(JSON.stringify(reported.data)).not.toContain("a note bob wrote");
+    expect(of("user.banned", (e) => e.data.userId === "mallory")[0]!.data).toMatchObject({ userId: "mallory", by: "root", until: null });
   });
 
   it("an event the receiver refuses is kept as dead and delivered by a replay", async () => {
