@@ -64,3 +64,15 @@ export async function deleteUserMembershipsBatch(sql: Sql, userId: string, limit
 export async function replaceDisplayName(sql: Sql, userId: string): Promise<void> {
   await sql`update users set display_name = ${ERASED_DISPLAY_NAME}, updated_at = now() where id = ${userId}`;
 }
+
+/** Every block the user made or was the object of (both directions: the user is gone). */
+export async function deleteUserBlocks(sql: Sql, userId: string): Promise<number> {
+  const rows = await sql`delete from user_blocks where blocker_id = ${userId} or blocked_id = ${userId} returning 1`;
+  return rows.length;
+}
+
+/** The notes the user wrote on reports they filed (their text); the reports stay for the moderators. */
+export async function clearUserReportNotes(sql: Sql, userId: string): Promise<number> {
+  const rows = await sql`update reports set note = null where reporter_id = ${userId} and note is not null returning 1`;
+  return rows.length;
+}

@@ -9,16 +9,9 @@ import { toIso } from "./timestamps.js";
  * the previous ones are taken, so memory stays at one batch of rows whatever the user's history.
  * Each part is one statement; a reader that stops early (the client went away) closes the
  * cursor when the generator is returned.
- *
- * `extra` adds parts read elsewhere (blocks and reports, where those tables exist) before the end.
  */
-export async function* exportUser(
-  sql: Sql,
-  userId: string,
-  cursorRows: number,
-  extra: readonly ((sql: Sql, userId: string, cursorRows: number) => AsyncIterable<ExportLine>)[] = [],
-): AsyncGenerator<ExportLine> {
-  const counts: Record<string, number> = { membership: 0, message: 0, reaction: 0 };
+export async function* exportUser(sql: Sql, userId: string, cursorRows: number): AsyncGenerator<ExportLine> {
+  const counts: Record<string, number> = { membership: 0, message: 0, reaction: 0, block: 0, report: 0 };
   const [user] = await sql<{ id: string; display_name: string; created_at: Date | string }[]>`
     select id, display_name, created_at from users where id = ${userId}`;
   yield { type: "profile", user: { id: userId, name: user?.display_name ?? userId, createdAt: toIso(user?.created_at ?? new Date()) } };
@@ -47,10 +40,19 @@ export async function* exportUser(
       yield { type: "reaction", messageId: r.message_id, emoji: r.emoji, createdAt: toIso(r.created_at) };
     }
   }
-  for (const part of extra) {
-    for await (const line of part(sql, userId, cursorRows)) {
-      counts[line.type] = (counts[line.type] ?? 0) + 1;
-      yield line;
+  for await (const rows of sql<{ blocked_id: string; created_at: Date | string }[]>`
+    select blocked_id, created_at from user_blocks where blocker_id = ${userId}`.cursor(cursorRows)) {
+    for (const r of rows) {
+      counts.block!++;
+      yield { type: "block", userId: r.blocked_id, createdAt: toIso(r.created_at) };
+    }
+  }
+  // The reports the user filed (reports about the user are the moderators' records, not theirs).
+  for await (const rows of sql<{ id: string; message_id: string; reason: string; note: string | null; created_at: Date | string }[]>`
+    select id, message_id, reason, note, created_at from reports where reporter_id = ${userId}`.cursor(cursorRows)) {
+    for (const r of rows) {
+      counts.report!++;
+      yield { type: "report", reportId: r.id, messageId: r.message_id, reason: r.reason, note: r.note, createdAt: toIso(r.created_at) };
     }
   }
   yield { type: "end", counts };

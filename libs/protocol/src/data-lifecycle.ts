@@ -17,9 +17,9 @@ export type AdminJob = z.infer<typeof AdminJobSchema>;
 /**
  * One line of `GET /v1/me/export` (NDJSON, one JSON object per line), in this order: the
  * profile, the memberships, the messages the user sent (tombstones included, as they are
- * stored), the user's reactions, and a last `end` line with the counts. A stream that stops
- * without the `end` line was cut: ask again. (Blocks and reports are added by the safety
- * routes' own lines when present.)
+ * stored), the user's reactions, whom the user blocks, the reports the user filed, and a last
+ * `end` line with the counts per type. A stream that stops without the `end` line was cut:
+ * ask again.
  */
 export const ExportLineSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("profile"), user: z.object({ id: UserIdSchema, name: z.string(), createdAt: IsoTimestampSchema }) }),

@@ -2,6 +2,8 @@ import type { Job } from "bullmq";
 import { UnrecoverableError } from "bullmq";
 import { JobCatalog, RoomEmitter, userRoom, type Keyspace } from "@parley/bus";
 import {
+  clearUserReportNotes,
+  deleteUserBlocks,
   deleteUserMembershipsBatch,
   deleteUserReactionsBatch,
   eraseMessagesBatch,
@@ -28,15 +30,14 @@ export interface EraseUserDeps {
   metrics: ErasureMetrics;
   logger: Logger;
   batchSize: number;
-  /** Extra steps (blocks, where the table exists), each idempotent. */
-  extraSteps?: readonly ((userId: string) => Promise<void>)[];
 }
 
 /**
  * One erasure (DELETE /v1/admin/users/:userId), in steps that are each idempotent and bounded:
  * 1. the display name replaced;
  * 2. memberships removed, batch by batch, every gateway told to drop its cached answers, and
- *    the user's sockets closed on every pod (they can neither hear nor send any more);
+ *    the user's sockets closed on every pod (they can neither hear nor send any more); blocks
+ *    in both directions removed, and the notes of the reports the user filed;
  * 3. every message the user sent made a tombstone, batch by batch in the order of the
  *    (sender, client message id) index, the progress saved after each batch;
  * 4. the user's reactions on others' messages removed.
@@ -67,7 +68,8 @@ export function createEraseUserProcessor(deps: EraseUserDeps) {
       }
     }
     await emitter.disconnectRooms([userRoom(userId)]);
-    for (const step of deps.extraSteps ?? []) await step(userId);
+    await deleteUserBlocks(sql, userId);
+    await clearUserReportNotes(sql, userId);
 
     if (progress.phase === "memberships") await report({ ...progress, phase: "messages" });
     if (progress.phase === "messages") {

@@ -11,8 +11,6 @@ export interface ExportStreamDeps {
   cursorRows: number;
   /** Exports at once on this pod (EXPORT_MAX_CONCURRENT). */
   maxConcurrent: number;
-  /** Parts of the export kept by other modules (blocks, reports), each a cursor of lines. */
-  extra?: Parameters<typeof exportUser>[3];
 }
 
 /**
@@ -33,7 +31,7 @@ export class ExportStreams {
       throw new ParleyError("UNAVAILABLE", "too many exports running on this server; retry later", 5_000);
     }
     this.active++;
-    const lines = exportUser(this.deps.database.sql, userId, this.deps.cursorRows, this.deps.extra);
+    const lines = exportUser(this.deps.database.sql, userId, this.deps.cursorRows);
     const stream = Readable.from(ndjson(lines), { objectMode: false, highWaterMark: 64 * 1024 });
     let released = false;
     const release = () => {
