@@ -27,6 +27,8 @@ const AGREED_ALERTS = [
   "ParleyHeartbeatLoss",
   "ParleyMetricsAbsent",
   "ParleyRedisMemoryHigh",
+  "ParleyModerationFailing",
+  "ParleyRetentionBehind",
 ];
 
 describe("the alerts", () => {
