@@ -367,7 +367,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   await registerRoutes(app, { verify: deps.verify, conversations, receipts, send, users, search, bans, blocks, mutes, reports });
   await registerAdminRoutes(app, { database: deps.database, reports, bans, dbGuard });
   await registerDataLifecycleRoutes(app, {
-    exports: new ExportStreams({ database: deps.database, logger, cursorRows: config.export.cursorRows, maxConcurrent: config.export.maxConcurrent }),
+    exports: new ExportStreams({ database: deps.database, logger, cursorRows: config.export.cursorRows, maxConcurrent: config.export.maxConcurrent, timeoutMs: config.export.timeoutMs }),
     erasures: new ErasureJobs(erasureQueue),
     requireAdmin: (req) => {
       const user = userOf(req);

@@ -258,6 +258,12 @@ export const GatewayEnv = CommonEnv.extend({
    * connection for its whole length, so this stays well below DATABASE_POOL_SIZE: 2.
    */
   EXPORT_MAX_CONCURRENT: z.coerce.number().int().min(1).max(100).default(2),
+  /**
+   * One export's whole length at most; past it the stream is cut before its end line (the client
+   * asks again). 10 minutes: 100,000 messages stream in seconds; this bounds a client that stops
+   * reading, which would otherwise hold a database connection for as long as it likes.
+   */
+  EXPORT_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(24 * 3_600_000).default(600_000),
 }).superRefine((env, ctx) => {
   if (env.MODERATION_WEBHOOK_URL && !env.MODERATION_WEBHOOK_SECRET) {
     ctx.addIssue({ code: "custom", path: ["MODERATION_WEBHOOK_SECRET"], message: "MODERATION_WEBHOOK_URL needs MODERATION_WEBHOOK_SECRET to sign its requests" });
@@ -392,7 +398,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           }
         : undefined,
     events: { enabled: env.EVENTS_WEBHOOK_URL !== undefined },
-    export: { cursorRows: env.EXPORT_CURSOR_ROWS, maxConcurrent: env.EXPORT_MAX_CONCURRENT },
+    export: { cursorRows: env.EXPORT_CURSOR_ROWS, maxConcurrent: env.EXPORT_MAX_CONCURRENT, timeoutMs: env.EXPORT_TIMEOUT_MS },
   } as const;
 }
 export type GatewayConfig = ReturnType<typeof loadConfig>;

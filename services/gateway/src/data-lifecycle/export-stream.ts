@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { exportUser, type Database } from "@parley/db";
+import { exportUser, type Database, type Sql } from "@parley/db";
 import type { ExportLine } from "@parley/protocol";
 import { ParleyError } from "@parley/protocol";
 import type { Logger } from "@parley/runtime";
@@ -11,6 +11,8 @@ export interface ExportStreamDeps {
   cursorRows: number;
   /** Exports at once on this pod (EXPORT_MAX_CONCURRENT). */
   maxConcurrent: number;
+  /** One export's whole length at most (EXPORT_TIMEOUT_MS): its statements' timeout. */
+  timeoutMs: number;
 }
 
 /**
@@ -31,7 +33,7 @@ export class ExportStreams {
       throw new ParleyError("UNAVAILABLE", "too many exports running on this server; retry later", 5_000);
     }
     this.active++;
-    const lines = exportUser(this.deps.database.sql, userId, this.deps.cursorRows);
+    const lines = onReservedConnection(this.deps.database, this.deps.timeoutMs, (sql) => exportUser(sql, userId, this.deps.cursorRows));
     const stream = Readable.from(ndjson(lines), { objectMode: false, highWaterMark: 64 * 1024 });
     let released = false;
     const release = () => {
@@ -45,6 +47,24 @@ export class ExportStreams {
       release();
     });
     return stream;
+  }
+}
+
+/**
+ * The export's own connection from the pool, for its whole length: the pool's connections carry
+ * the request path's short statement_timeout (DB_STATEMENT_TIMEOUT_MS), which a cursor read at
+ * a slow client's pace outlives (the timeout runs from the cursor's first fetch). This one gets
+ * EXPORT_TIMEOUT_MS instead, so an export (or a client that stops reading) holds a connection
+ * for that long at most; the setting goes back to the pool's on release.
+ */
+async function* onReservedConnection<T>(database: Database, timeoutMs: number, work: (sql: Sql) => AsyncIterable<T>): AsyncGenerator<T> {
+  const conn = await database.sql.reserve();
+  try {
+    await conn`select set_config('statement_timeout', ${String(timeoutMs)}, false)`;
+    yield* work(conn as unknown as Sql);
+  } finally {
+    await conn`reset statement_timeout`.catch(() => undefined);
+    conn.release();
   }
 }
 
