@@ -13,7 +13,9 @@ export type AlertName =
   | "ParleyHandshakeFailures"
   | "ParleyJobsFailing"
   | "ParleyMetricsAbsent"
-  | "ParleyRedisMemoryHigh";
+  | "ParleyRedisMemoryHigh"
+  | "ParleyModerationFailing"
+  | "ParleyRetentionBehind";
 
 /**
  * A panel link to the runbook of an alert the panel helps to diagnose: the page the alert's

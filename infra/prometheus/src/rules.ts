@@ -1,3 +1,4 @@
+import { dataLifecycle } from "./alerts/data-lifecycle.js";
 import { dependencyDown } from "./alerts/dependency-down.js";
 import { handshakeFailures } from "./alerts/handshake-failures.js";
 import { heartbeatLoss } from "./alerts/heartbeat-loss.js";
@@ -19,7 +20,7 @@ export interface RuleOptions {
 
 /** Every rule group, in the order of the rule file; parsed so a mistake fails the generator. */
 export function parleyRuleGroups({ runbookBaseUrl = DEFAULT_RUNBOOK_BASE_URL }: RuleOptions = {}): RuleGroup[] {
-  const groups = [...sendSloGroups, persisterLag, queueGrowing, jobsFailing, handshakeFailures, dependencyDown, podsNotReady, heartbeatLoss, metricsAbsent, redisMemoryHigh, jwksUnreachable];
+  const groups = [...sendSloGroups, persisterLag, queueGrowing, jobsFailing, handshakeFailures, dependencyDown, podsNotReady, heartbeatLoss, metricsAbsent, redisMemoryHigh, jwksUnreachable, dataLifecycle];
   return groups.map((g) =>
     RuleGroup.parse({
       ...g,

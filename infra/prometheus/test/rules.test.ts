@@ -28,6 +28,8 @@ const AGREED_ALERTS = [
   "ParleyMetricsAbsent",
   "ParleyRedisMemoryHigh",
   "ParleyJwksUnreachable",
+  "ParleyModerationFailing",
+  "ParleyRetentionBehind",
 ];
 
 describe("the alerts", () => {

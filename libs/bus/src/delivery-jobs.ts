@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { IsoTimestampSchema, MessageKindSchema, SeqSchema, UserIdSchema, UuidSchema } from "@parley/protocol";
+import { IsoTimestampSchema, MessageKindSchema, QueuedEventSchema, SeqSchema, UserIdSchema, UuidSchema } from "@parley/protocol";
 
 /** A `message:delivered` watermark as the gateway hands it to the delivery service. */
 export const DeliveredReceiptSchema = z.object({ conversationId: UuidSchema, userId: UserIdSchema, seq: SeqSchema });
@@ -64,6 +64,39 @@ export const JobCatalog = {
       removeOnComplete: true,
       removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
     },
+  },
+  /**
+   * One event for the events webhook (EVENTS_WEBHOOK_URL), its job id the event's id (a second
+   * add of one event is a no-op while the first is kept). One BullMQ attempt: the delivery
+   * service retries by moving the job back to the delayed set itself (EVENTS_WEBHOOK_ATTEMPTS,
+   * EVENTS_WEBHOOK_BACKOFF_MS), so whoever queues an event needs no retry settings. An event
+   * out of tries is kept as a failed job, 30 days or the newest 100,000, to be replayed
+   * (docs/webhooks.md).
+   */
+  events: {
+    data: QueuedEventSchema,
+    options: {
+      removeOnComplete: { age: 3600, count: 10_000 },
+      removeOnFail: { age: 30 * 24 * 3600, count: 100_000 },
+    },
+  },
+  /**
+   * Erasure of one user (DELETE /v1/admin/users/:userId). Every step is idempotent, so a worker
+   * killed mid-way leaves a job that the next worker runs again from the start of what is left.
+   */
+  erasure: {
+    data: z.object({ userId: UserIdSchema, requestedBy: UserIdSchema }),
+    options: {
+      attempts: 20,
+      backoff: { type: "exponential", delay: 1_000 },
+      removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 30 * 24 * 3600, count: 10_000 },
+    },
+  },
+  /** The retention sweep, a repeatable job (MESSAGE_RETENTION_SWEEP_MS); its data is empty. */
+  retention: {
+    data: z.object({}),
+    options: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
   },
 } as const;
 

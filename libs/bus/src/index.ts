@@ -9,3 +9,4 @@ export * from "./keyspace.js";
 export * from "./presence-store.js";
 export * from "./presence-scripts.js";
 export * from "./persist-backlog.js";
+export * from "./webhook-events.js";

@@ -13,6 +13,12 @@ export const PersistItemSchema = z.object({
   replyToId: UuidSchema.optional(),
   attachments: z.array(AttachmentSchema).optional(),
   /**
+   * The body as the client sent it, when the moderation webhook replaced it (`body` is then the
+   * replacement): the send-retry digest is taken over it (migration 0015), so a retry of a
+   * replaced message is answered with the stored one.
+   */
+  sentBody: z.string().optional(),
+  /**
    * v1.1: a `system` message of a token whose parley_role is "service": stored in a conversation
    * the sender is not a member of (migrations/0014). Set only by the gateway's send service.
    */

@@ -5,6 +5,8 @@ import type { ServerEventName, ServerPayload } from "@parley/protocol";
 /** socket.io-adapter's message and packet type numbers for a plain broadcast. */
 const BROADCAST = 3;
 const EVENT_PACKET = 2;
+/** socket.io-adapter's ClusterAdapter DISCONNECT_SOCKETS message. */
+const DISCONNECT_SOCKETS = 6;
 
 /**
  * Emits Socket.IO events to rooms from processes that are not Socket.IO servers (the workers).
@@ -42,6 +44,23 @@ export class RoomEmitter {
   emitToRooms<E extends ServerEventName>(rooms: readonly string[], event: E, payload: ServerPayload<E>, except: readonly string[] = []): Promise<unknown> {
     const channel = rooms.length === 1 ? this.channelOf(rooms[0]!) : `${this.channelPrefix}#${this.namespace}#`;
     return this.redis.spublish(channel, this.broadcast(rooms, event, payload, except));
+  }
+
+  /**
+   * Disconnects every socket in these rooms on every pod (the adapter's own
+   * `io.in(rooms).disconnectSockets(true)`): on the namespace's main channel, which every pod
+   * hears, as the adapter publishes it.
+   */
+  disconnectRooms(rooms: readonly string[]): Promise<unknown> {
+    return this.redis.spublish(
+      `${this.channelPrefix}#${this.namespace}#`,
+      JSON.stringify({
+        uid: this.uid,
+        nsp: this.namespace,
+        type: DISCONNECT_SOCKETS,
+        data: { opts: { rooms: [...rooms], except: [], flags: {} }, close: true },
+      }),
+    );
   }
 
   private broadcast<E extends ServerEventName>(rooms: readonly string[], event: E, payload: ServerPayload<E>, except: readonly string[]): string {

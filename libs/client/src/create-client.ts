@@ -12,6 +12,7 @@ import { TokenSource } from "./token-source.js";
 import type {
   AdminApi,
   BlocksApi,
+  AdminDataApi,
   ClientEventMap,
   ClientOptions,
   ConnectionStateChange,
@@ -303,6 +304,20 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
     async removeMember(id, member) {
       orThrow(await http.removeMember(id, member));
     },
+    async setRetention(id, retentionDays) {
+      return orThrow(await http.setRetention(id, retentionDays)).conversation;
+    },
+  };
+  const adminData: AdminDataApi = {
+    async exportUser(id) {
+      return orThrow(await http.exportUser(id));
+    },
+    async eraseUser(id) {
+      return orThrow(await http.eraseUser(id));
+    },
+    async job(id) {
+      return orThrow(await http.getJob(id)).job;
+    },
   };
 
   const blocks: BlocksApi = {
@@ -326,7 +341,8 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
   };
 
   const iso = (t: Date | string | undefined) => (t === undefined ? undefined : typeof t === "string" ? t : t.toISOString());
-  const admin: AdminApi = {
+  const admin: AdminApi & AdminDataApi = {
+    ...adminData,
     async reports(opts = {}) {
       return orThrow(await http.adminReports(opts));
     },
@@ -393,6 +409,9 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
     },
     async report(messageId, reason, note) {
       return orThrow(await http.report(messageId, { reason, ...(note !== undefined ? { note } : {}) })).reportId;
+    },
+    async exportData() {
+      return orThrow(await http.exportMe());
     },
     admin,
     outbox: () => outbox.list(),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ErrorBodySchema, HttpRoutes, type ErrorBody } from "@parley/protocol";
+import { ErrorBodySchema, ExportLineSchema, HttpRoutes, type ErrorBody, type ExportLine } from "@parley/protocol";
 
 export type HttpResult<T> = { ok: true; status: number; data: T } | { ok: false; status: number; error: ErrorBody };
 
@@ -60,6 +60,36 @@ export class HttpApi {
     }
   }
 
+  /**
+   * A streamed NDJSON answer (the exports): once the headers are in, the lines are read as they
+   * arrive (the client's memory holds one chunk, not the whole export) and each is validated.
+   * The timeout covers the wait for the headers only; a line that is not an export line ends
+   * the iteration with an error, as does a stream cut before its `end` line.
+   */
+  async lines(path: string): Promise<HttpResult<AsyncIterable<ExportLine>>> {
+    const token = await this.deps.token().catch(() => null);
+    if (!token) return { ok: false, status: 401, error: { code: "UNAUTHORIZED", message: "no token" } };
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.deps.timeoutMs);
+    let res: Response;
+    try {
+      res = await this.deps.fetch(`${this.deps.baseUrl()}${path}`, { headers: { authorization: `Bearer ${token}` }, signal: controller.signal });
+    } catch (err) {
+      return { ok: false, status: 0, error: { code: "UNAVAILABLE", message: `HTTP GET ${path}: ${(err as Error).message}` } };
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!res.ok || !res.body) {
+      const text = await res.text().catch(() => "");
+      const parsed = HttpErrorReply.safeParse(text ? JSON.parse(text) : undefined);
+      const error: ErrorBody = parsed.success
+        ? { code: parsed.data.error.code, message: parsed.data.error.message ?? res.statusText }
+        : { code: res.status >= 500 ? "UNAVAILABLE" : "INTERNAL", message: `HTTP ${res.status}` };
+      return { ok: false, status: res.status, error };
+    }
+    return { ok: true, status: res.status, data: readLines(res.body) };
+  }
+
   listConversations(cursor?: string) {
     const q = cursor ? `?cursor=${encodeURIComponent(cursor)}&limit=200` : "?limit=200";
     return this.call("GET", `/v1/conversations${q}`, HttpRoutes.listConversations.reply);
@@ -72,6 +102,21 @@ export class HttpApi {
   }
   renameConversation(id: string, title: string) {
     return this.call("PATCH", `/v1/conversations/${encodeURIComponent(id)}`, HttpRoutes.renameConversation.reply, { title });
+  }
+  setRetention(id: string, retentionDays: number | null) {
+    return this.call("PATCH", `/v1/conversations/${encodeURIComponent(id)}`, HttpRoutes.renameConversation.reply, { retentionDays });
+  }
+  exportMe() {
+    return this.lines(HttpRoutes.exportMe.url);
+  }
+  exportUser(userId: string) {
+    return this.lines(`/v1/admin/users/${encodeURIComponent(userId)}/export`);
+  }
+  eraseUser(userId: string) {
+    return this.call("DELETE", `/v1/admin/users/${encodeURIComponent(userId)}`, HttpRoutes.eraseUser.reply);
+  }
+  getJob(id: string) {
+    return this.call("GET", `/v1/admin/jobs/${encodeURIComponent(id)}`, HttpRoutes.getJob.reply);
   }
   addMembers(id: string, userIds: string[]) {
     return this.call("POST", `/v1/conversations/${encodeURIComponent(id)}/members`, HttpRoutes.addMembers.reply, { userIds });
@@ -129,4 +174,31 @@ function query(options: Record<string, string | number | undefined>): string {
   for (const [k, v] of Object.entries(options)) if (v !== undefined) params.set(k, String(v));
   const q = params.toString();
   return q ? `?${q}` : "";
+}
+
+/** NDJSON lines of a streamed body, each validated as an export line; a cut stream (no `end` line) throws. */
+async function* readLines(body: ReadableStream<Uint8Array>): AsyncGenerator<ExportLine> {
+  const decoder = new TextDecoder();
+  const reader = body.getReader();
+  let buffered = "";
+  let ended = false;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      buffered += done ? decoder.decode() : decoder.decode(value, { stream: true });
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        const text = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (!text.trim()) continue;
+        const line = ExportLineSchema.parse(JSON.parse(text));
+        if (line.type === "end") ended = true;
+        yield line;
+      }
+      if (done) break;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  if (!ended) throw new Error("the export was cut before its end line; ask again");
 }

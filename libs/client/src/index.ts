@@ -9,6 +9,8 @@ export { fullJitterDelay } from "./backoff.js";
 export { isRetryable, ParleyRequestError } from "./request-error.js";
 export type {
   AdminApi,
+  AdminDataApi,
+  AdminJob,
   Attachment,
   AuditEntry,
   BlocksApi,
@@ -26,6 +28,7 @@ export type {
   ConversationsApi,
   ConversationView,
   ErrorBody,
+  ExportLine,
   MemberReceipts,
   Message,
   MessageKind,

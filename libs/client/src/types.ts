@@ -1,9 +1,11 @@
 import type {
+  AdminJob,
   Attachment,
   Conversation,
   ConversationKind,
   ConversationSummary,
   ErrorBody,
+  ExportLine,
   Message,
   MessageKind,
   AuditEntry,
@@ -14,7 +16,7 @@ import type {
 } from "@parley/protocol";
 import type { OutboxStorage } from "./outbox-storage.js";
 
-export type { Attachment, AuditEntry, Conversation, ConversationKind, ConversationSummary, ErrorBody, Message, MessageKind, Report, ReportAction, ReportReason };
+export type { AdminJob, Attachment, AuditEntry, Conversation, ConversationKind, ConversationSummary, ErrorBody, ExportLine, Message, MessageKind, Report, ReportAction, ReportReason };
 
 /**
  * Where the connection stands:
@@ -328,6 +330,21 @@ export interface ConversationsApi {
   rename(id: string, title: string): Promise<Conversation>;
   addMembers(id: string, userIds: string[]): Promise<Conversation>;
   removeMember(id: string, userId: string): Promise<void>;
+  /**
+   * `PATCH /v1/conversations/:id { retentionDays }` (owner or admin): messages older than this
+   * many days become tombstones; `null` goes back to the server's MESSAGE_RETENTION_DAYS.
+   */
+  setRetention(id: string, retentionDays: number | null): Promise<Conversation>;
+}
+
+/** Administration of users' data (a token with `parley_role: "admin"`; others get FORBIDDEN). */
+export interface AdminDataApi {
+  /** `GET /v1/admin/users/:userId/export`: that user's data, line by line, as `exportData()`. */
+  exportUser(userId: string): Promise<AsyncIterable<ExportLine>>;
+  /** `DELETE /v1/admin/users/:userId`: starts the erasure; follow it with `job(jobId)`. */
+  eraseUser(userId: string): Promise<{ jobId: string }>;
+  /** `GET /v1/admin/jobs/:id`: a background job's state and progress. */
+  job(id: string): Promise<AdminJob>;
 }
 
 /** Blocks (protocol.md v1.1, "Safety"): whom this user blocks, kept current from the server. */
@@ -377,7 +394,12 @@ export interface ParleyClient {
   unmute(conversationId: string): Promise<void>;
   /** Reports a message this user can see; answers the report's id (the first one's, if reported before). */
   report(messageId: string, reason: ReportReason, note?: string): Promise<string>;
-  readonly admin: AdminApi;
+  /**
+   * `GET /v1/me/export`: the user's data, one line at a time as it streams in (profile,
+   * memberships, messages, reactions, …, then `end`). Iterating throws if the stream is cut.
+   */
+  exportData(): Promise<AsyncIterable<ExportLine>>;
+  readonly admin: AdminApi & AdminDataApi;
   /** Own messages not yet stored, oldest first (pending and failed). */
   outbox(): readonly OutgoingMessage[];
   /** Sends a failed message again (same clientMessageId). */

@@ -11,6 +11,8 @@ interface ConversationRow {
   created_by: string;
   created_at: Date | string;
   last_seq: number;
+  /** Selected where the whole conversation is answered (get, update), not in lists. */
+  retention_days?: number | null;
 }
 
 const toConversation = (r: ConversationRow): Conversation => ({
@@ -20,6 +22,7 @@ const toConversation = (r: ConversationRow): Conversation => ({
   createdBy: r.created_by,
   createdAt: toIso(r.created_at),
   lastSeq: r.last_seq,
+  ...(r.retention_days !== undefined ? { retentionDays: r.retention_days } : {}),
 });
 
 /** Sorted pair, JSON-encoded so no user id can forge a separator. */
@@ -127,7 +130,7 @@ export async function createConversation(
 
 export async function getConversation(sql: Sql, id: string): Promise<Conversation | undefined> {
   const [row] = await sql<ConversationRow[]>`
-    select id, kind, title, created_by, created_at, last_seq from conversations where id = ${id}`;
+    select id, kind, title, created_by, created_at, last_seq, retention_days from conversations where id = ${id}`;
   return row ? withMembers(sql, toConversation(row)) : undefined;
 }
 
@@ -171,10 +174,26 @@ export async function conversationIdsOf(sql: Sql, userId: string): Promise<strin
   return rows.map((r) => r.conversation_id);
 }
 
-export async function renameConversation(sql: Sql, id: string, title: string): Promise<Conversation | undefined> {
+export function renameConversation(sql: Sql, id: string, title: string): Promise<Conversation | undefined> {
+  return updateConversation(sql, id, { title });
+}
+
+/**
+ * Sets what is given: the title, and the retention (`retentionDays: null` goes back to
+ * MESSAGE_RETENTION_DAYS; absent leaves it). A shorter retention takes effect at the next sweep.
+ */
+export async function updateConversation(
+  sql: Sql,
+  id: string,
+  change: { title?: string | undefined; retentionDays?: number | null | undefined },
+): Promise<Conversation | undefined> {
+  const setRetention = change.retentionDays !== undefined;
   const [row] = await sql<ConversationRow[]>`
-    update conversations set title = ${title} where id = ${id}
-    returning id, kind, title, created_by, created_at, last_seq`;
+    update conversations
+    set title = coalesce(${change.title ?? null}::text, title),
+        retention_days = case when ${setRetention}::boolean then ${change.retentionDays ?? null}::integer else retention_days end
+    where id = ${id}
+    returning id, kind, title, created_by, created_at, last_seq, retention_days`;
   return row ? withMembers(sql, toConversation(row)) : undefined;
 }
 

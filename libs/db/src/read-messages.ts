@@ -101,3 +101,12 @@ export async function readSync(sql: Sql, q: SyncQuery): Promise<SyncConversation
     hasMore: r.hasMore,
   }));
 }
+
+/** One message by id as it is now (a tombstone if deleted), or undefined. */
+export async function readMessageById(sql: Sql, id: string): Promise<Message | undefined> {
+  const [row] = await sql<MessageRow[]>`
+    select ${messageColumns(sql)}
+    from messages m left join users u on u.id = m.sender_id
+    where m.id = ${id}`;
+  return row ? toMessage(row) : undefined;
+}

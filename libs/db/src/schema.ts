@@ -47,6 +47,10 @@ export const conversations = pgTable(
     directKey: text("direct_key"),
     /** Rows in members for this conversation, kept exact by triggers (migrations/0011_members_counted.sql). */
     memberCount: integer("member_count").notNull().default(0),
+    /** Days after which messages become tombstones; NULL follows MESSAGE_RETENTION_DAYS (0015). */
+    retentionDays: integer("retention_days"),
+    /** Every message up to this seq was made a tombstone by retention (0015): the next sweep starts after it. */
+    retainedThroughSeq: bigint("retained_through_seq", { mode: "number" }).notNull().default(0),
   },
   (t) => [
     uniqueIndex("conversations_direct_key_uq").on(t.directKey),
@@ -158,7 +162,7 @@ export const reactions = pgTable(
     emoji: text("emoji").notNull(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ name: "reactions_pkey", columns: [t.conversationId, t.messageId, t.userId, t.emoji] })],
+  (t) => [primaryKey({ name: "reactions_pkey", columns: [t.conversationId, t.messageId, t.userId, t.emoji] }), index("reactions_user_idx").on(t.userId)],
 );
 
 /** Every safety and administration action, appended, never changed (migrations/0014). */

@@ -104,6 +104,11 @@ export const ConversationSchema = z.object({
   createdBy: UserIdSchema,
   createdAt: IsoTimestampSchema,
   lastSeq: z.number().int().nonnegative(),
+  /**
+   * v1.1: days after which this conversation's messages become tombstones; `null` (or absent)
+   * follows MESSAGE_RETENTION_DAYS.
+   */
+  retentionDays: z.number().int().nullable().optional(),
   /** Present on `GET /v1/conversations/:id` and `conversation:updated`. */
   members: z.array(MemberSchema).optional(),
 });
@@ -116,6 +121,9 @@ export const ConversationSummarySchema = ConversationSchema.extend({
   lastMessage: MessageSchema.nullable(),
 });
 export type ConversationSummary = z.infer<typeof ConversationSummarySchema>;
+
+/** A conversation's retention (v1.1): whole days, 1 to 100 years. */
+export const RetentionDaysSchema = z.number().int().min(1).max(36_500);
 
 export const TitleSchema = z
   .string()

@@ -11,7 +11,7 @@ export const ERROR_STATUS = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
-  /** v1.1: the content was refused by moderation. */
+  /** v1.1: the content was refused by moderation (MODERATION_WEBHOOK_URL); nothing was stored. */
   REJECTED: 422,
   RATE_LIMITED: 429,
   INTERNAL: 500,

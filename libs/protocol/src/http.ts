@@ -7,6 +7,7 @@ import {
   ConversationSummarySchema,
   MessageKindSchema,
   MessageSchema,
+  RetentionDaysSchema,
   IsoTimestampSchema,
   SeqSchema,
   TitleSchema,
@@ -14,6 +15,7 @@ import {
   UuidSchema,
 } from "./entities.js";
 import { ClientEvents, SendMessageSchema } from "./events.js";
+import { AdminJobSchema } from "./data-lifecycle.js";
 import { isWellFormed } from "./well-formed.js";
 import { AuditEntrySchema } from "./audit.js";
 import { BanBodySchema, ReportActionSchema, ReportBodySchema, ReportSchema, ReportStatusSchema } from "./safety.js";
@@ -41,7 +43,13 @@ export const HttpRoutes = {
     method: "PATCH",
     url: "/v1/conversations/:id",
     params: z.object({ id: UuidSchema }),
-    body: z.object({ title: TitleSchema }),
+    /**
+     * v1.1 adds `retentionDays` (owner or admin; `null`: back to MESSAGE_RETENTION_DAYS). Either
+     * field may come alone; a body with neither changes nothing and is refused.
+     */
+    body: z
+      .object({ title: TitleSchema.optional(), retentionDays: RetentionDaysSchema.nullable().optional() })
+      .refine((b) => b.title !== undefined || b.retentionDays !== undefined, "title or retentionDays is required"),
     reply: z.object({ conversation: ConversationSchema }),
     status: 200,
   },
@@ -120,6 +128,35 @@ export const HttpRoutes = {
       limit: z.coerce.number().int().min(1).max(LIMITS.searchMaxLimit).optional(),
     }),
     reply: z.object({ messages: z.array(MessageSchema) }),
+    status: 200,
+  },
+  /** v1.1: the caller's data as NDJSON lines (export.ts), streamed. */
+  exportMe: {
+    method: "GET",
+    url: "/v1/me/export",
+    status: 200,
+  },
+  /** v1.1, admin: as exportMe, for that user. */
+  exportUser: {
+    method: "GET",
+    url: "/v1/admin/users/:userId/export",
+    params: z.object({ userId: UserIdSchema }),
+    status: 200,
+  },
+  /** v1.1, admin: erasure, as a job (`GET /v1/admin/jobs/:id`). */
+  eraseUser: {
+    method: "DELETE",
+    url: "/v1/admin/users/:userId",
+    params: z.object({ userId: UserIdSchema }),
+    reply: z.object({ jobId: z.string() }),
+    status: 202,
+  },
+  /** v1.1, admin: a background job's state. */
+  getJob: {
+    method: "GET",
+    url: "/v1/admin/jobs/:id",
+    params: z.object({ id: z.string().min(1).max(200) }),
+    reply: z.object({ job: AdminJobSchema }),
     status: 200,
   },
   /** v1.1 safety: block, unblock, and whom the caller blocks. */

@@ -5,6 +5,8 @@ export * from "./events.js";
 export * from "./http.js";
 export * from "./validate.js";
 export * from "./well-formed.js";
+export * from "./data-lifecycle.js";
+export * from "./webhooks.js";
 export * from "./roles.js";
 export * from "./audit.js";
 export * from "./safety.js";

@@ -9,3 +9,4 @@ export * from "./startup.js";
 export * from "./dependency-health.js";
 export * from "./queue-metrics.js";
 export * from "./worker-service.js";
+export * from "./webhook-signature.js";

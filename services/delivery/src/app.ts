@@ -10,6 +10,10 @@ import type { DeliveryContext, DeliveryModule } from "./module.js";
 import { createNotificationsModule } from "./notifications/notifications-module.js";
 import type { Notifier } from "./notifications/notifier.js";
 import { createReceiptsModule } from "./receipts/receipts-module.js";
+import { createEventsMetrics } from "./events/events-metrics.js";
+import { createEventsModule } from "./events/events-module.js";
+import { createRetentionModule } from "./retention/retention-module.js";
+import { createErasureModule } from "./erasure/erasure-module.js";
 
 export interface DeliveryDeps {
   database: Database;
@@ -18,7 +22,7 @@ export interface DeliveryDeps {
   registry: Registry;
   logger: Logger;
   keyspace: Keyspace;
-  config: Pick<DeliveryConfig, "receipts" | "notifications" | "presence">;
+  config: Pick<DeliveryConfig, "receipts" | "notifications" | "presence" | "events" | "retention" | "erasure">;
   /** Where offline notifications go; undefined turns them off (the hand-off is still consumed). */
   notifier?: Notifier | undefined;
 }
@@ -36,9 +40,24 @@ export interface Delivery {
  */
 export function buildDelivery(deps: DeliveryDeps): Delivery {
   const ctx: DeliveryContext = { ...deps, metrics: createDeliveryMetrics(deps.registry) };
+  const eventsMetrics = createEventsMetrics(deps.registry);
+  const events = deps.config.events ? createEventsModule(ctx, deps.config.events, eventsMetrics) : undefined;
+  const onHandOff = events
+    ? (data: unknown) =>
+        events.queue.messagesCreated(data).then(
+          (n) => eventsMetrics.queued.inc({ outcome: "queued" }, n),
+          (err: unknown) => {
+            eventsMetrics.queued.inc({ outcome: "failed" });
+            throw err;
+          },
+        )
+    : undefined;
   const modules: DeliveryModule[] = [
     createReceiptsModule(ctx, deps.config.receipts),
-    createNotificationsModule(ctx, deps.config.notifications, deps.notifier),
+    createNotificationsModule(ctx, deps.config.notifications, deps.notifier, onHandOff),
+    ...(events ? [events.module] : []),
+    createRetentionModule(ctx, deps.config.retention),
+    createErasureModule(ctx, deps.config.erasure),
     createPresenceModule({
       publishRedis: deps.publishRedis,
       database: deps.database,
@@ -51,7 +70,7 @@ export function buildDelivery(deps: DeliveryDeps): Delivery {
 
   // BullMQ's depth and totals of the queues this service consumes (it scales on them), read at
   // scrape time on the fail-fast connection so a scrape during an outage answers at once.
-  const metricsQueues = (["receipts", "notify", "push"] as const).map((name) => {
+  const metricsQueues = (["receipts", "notify", "push", "events", "erasure", "retention"] as const).map((name) => {
     const queue = new Queue(name, { connection: deps.publishRedis, prefix: deps.keyspace.queuePrefix });
     queue.on("error", (err) => deps.logger.debug({ err: err.message, queue: name }, "metrics queue error"));
     return queue;

@@ -27,6 +27,24 @@ describe("delivery config", () => {
     expect(loadConfig({ POD_NAME: "parley-delivery-0" }).common.podName).toBe("parley-delivery-0");
   });
 
+  it("keeps the events webhook off, messages forever, and a sweep an hour by default; an events URL needs its secret", () => {
+    const config = loadConfig({});
+    expect(config.events).toBeUndefined();
+    expect(config.retention).toEqual({ defaultDays: undefined, sweepMs: 3_600_000, batchSize: 1_000, maxBatches: 10_000 });
+    expect(config.erasure).toEqual({ batchSize: 500, lockMs: 30_000 });
+    expect(() => loadConfig({ EVENTS_WEBHOOK_URL: "https://events.example/hook" })).toThrow(/EVENTS_WEBHOOK_SECRET/);
+    expect(loadConfig({ EVENTS_WEBHOOK_URL: "https://events.example/hook", EVENTS_WEBHOOK_SECRET: "s".repeat(32) }).events).toEqual({
+      url: "https://events.example/hook",
+      secret: "s".repeat(32),
+      timeoutMs: 5_000,
+      attempts: 15,
+      backoffMs: 1_000,
+      concurrency: 16,
+    });
+    expect(loadConfig({ MESSAGE_RETENTION_DAYS: "30" }).retention.defaultDays).toBe(30);
+    expect(() => loadConfig({ MESSAGE_RETENTION_DAYS: "0" })).toThrow(/MESSAGE_RETENTION_DAYS/);
+  });
+
   it("lists every bad variable at once", () => {
     expect(() => loadConfig({ PUSH_WEBHOOK_URL: "ftp://push.example", PUSH_COLLAPSE_MS: "soon", RECEIPT_CONCURRENCY: "0" })).toThrow(
       /RECEIPT_CONCURRENCY[\s\S]*PUSH_WEBHOOK_URL[\s\S]*PUSH_COLLAPSE_MS|PUSH_WEBHOOK_URL[\s\S]*PUSH_COLLAPSE_MS/,

@@ -54,7 +54,47 @@ export const DeliveryEnv = CommonEnv.extend({
    * drop-and-reconnect announces nothing wherever the flush windows fall.
    */
   PRESENCE_OFFLINE_GRACE_MS: z.coerce.number().int().min(0).max(10_000).default(2_000),
+  /**
+   * The events webhook (protocol.md v1.1): signed JSON events, at least once. Unset: no events
+   * are queued or sent.
+   */
+  EVENTS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** HMAC-SHA256 key the events are signed with, as the push webhook's requests (docs/webhooks.md). */
+  EVENTS_WEBHOOK_SECRET: z.string().min(16, "EVENTS_WEBHOOK_SECRET must be at least 16 characters").optional(),
+  /** One event POST's time limit; a time-out is retried. */
+  EVENTS_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /**
+   * Tries per event before it is kept as dead (replayable, docs/webhooks.md). 15 from 1 s,
+   * doubling: the last try about 9 hours after the first, so a receiver down overnight loses
+   * nothing that a replay has to bring back.
+   */
+  EVENTS_WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(15),
+  /** The first retry's delay; each next one doubles. */
+  EVENTS_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(1).max(3_600_000).default(1_000),
+  /** Event POSTs in flight at once on this replica (each waits on the receiver). */
+  EVENTS_WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1_000).default(16),
+  /**
+   * Days after which a message becomes a tombstone (protocol.md v1.1); a conversation's own
+   * retentionDays overrides it. Unset (the contract's default): messages are kept forever.
+   */
+  MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
+  /** How often the retention sweep runs (a BullMQ job scheduler: one run at a time cluster-wide). Hourly: retention is in days. */
+  RETENTION_SWEEP_MS: z.coerce.number().int().min(1_000).max(7 * 24 * 3_600_000).default(3_600_000),
+  /** Seqs of one conversation one retention batch (one transaction) covers: bounded locks and WAL per statement. */
+  RETENTION_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  /** Batches one sweep runs at most; the rest waits for the next sweep (parley_retention_lag_seconds shows it). */
+  RETENTION_SWEEP_MAX_BATCHES: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /** Rows one erasure batch (one transaction) covers. */
+  ERASURE_BATCH_SIZE: z.coerce.number().int().min(1).max(100_000).default(500),
+  /**
+   * How long an erasure job's lock lasts without renewal: a worker killed mid-way leaves the job
+   * to another worker after this (BullMQ's stalled check), which runs it again from what is left.
+   */
+  ERASURE_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
 }).superRefine((env, ctx) => {
+  if (env.EVENTS_WEBHOOK_URL && !env.EVENTS_WEBHOOK_SECRET) {
+    ctx.addIssue({ code: "custom", path: ["EVENTS_WEBHOOK_SECRET"], message: "EVENTS_WEBHOOK_URL needs EVENTS_WEBHOOK_SECRET to sign its requests" });
+  }
   if (env.PUSH_WEBHOOK_URL && !env.PUSH_WEBHOOK_SECRET) {
     ctx.addIssue({ code: "custom", path: ["PUSH_WEBHOOK_SECRET"], message: "PUSH_WEBHOOK_URL needs PUSH_WEBHOOK_SECRET to sign its requests" });
   }
@@ -87,6 +127,25 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           : undefined,
     },
     presence: { ttlMs: env.PRESENCE_TTL_MS, flushMs: env.PRESENCE_FLUSH_MS, offlineGraceMs: env.PRESENCE_OFFLINE_GRACE_MS },
+    /** Undefined: no events webhook (the schema makes a URL come with its secret). */
+    events:
+      env.EVENTS_WEBHOOK_URL && env.EVENTS_WEBHOOK_SECRET
+        ? {
+            url: env.EVENTS_WEBHOOK_URL,
+            secret: env.EVENTS_WEBHOOK_SECRET,
+            timeoutMs: env.EVENTS_WEBHOOK_TIMEOUT_MS,
+            attempts: env.EVENTS_WEBHOOK_ATTEMPTS,
+            backoffMs: env.EVENTS_WEBHOOK_BACKOFF_MS,
+            concurrency: env.EVENTS_WEBHOOK_CONCURRENCY,
+          }
+        : undefined,
+    retention: {
+      defaultDays: env.MESSAGE_RETENTION_DAYS,
+      sweepMs: env.RETENTION_SWEEP_MS,
+      batchSize: env.RETENTION_BATCH_SIZE,
+      maxBatches: env.RETENTION_SWEEP_MAX_BATCHES,
+    },
+    erasure: { batchSize: env.ERASURE_BATCH_SIZE, lockMs: env.ERASURE_LOCK_MS },
   } as const;
 }
 export type DeliveryConfig = ReturnType<typeof loadConfig>;

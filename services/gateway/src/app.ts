@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { Server } from "socket.io";
 import { createShardedAdapter } from "@socket.io/redis-adapter";
-import type { Queue } from "bullmq";
+import { Queue } from "bullmq";
 import { appendPersistEntry, PresenceStore, readPersistBacklog, type Keyspace } from "@parley/bus";
 import { activeBan, appendAudit, blockRelationsOf, conversationIdsOf, memberRole, upsertUser, type Database, type StoredBan } from "@parley/db";
 import { ParleyError } from "@parley/protocol";
@@ -20,8 +20,16 @@ import { MembershipLookupBudget } from "./conversations/membership-lookup-budget
 import { registerCors } from "./http/cors.js";
 import { httpsServerFactory } from "./http/https-server.js";
 import { installErrorHandler } from "./http/error-handler.js";
-import { registerRoutes } from "./http/routes.js";
+import { registerRoutes, userOf } from "./http/routes.js";
 import { registerAdminRoutes } from "./http/admin-routes.js";
+import { registerDataLifecycleRoutes } from "./http/data-lifecycle-routes.js";
+import { ExportStreams } from "./data-lifecycle/export-stream.js";
+import { ErasureJobs } from "./data-lifecycle/erasure-jobs.js";
+import { createModerationMetrics } from "./moderation/moderation-metrics.js";
+import { ModerationWebhook } from "./moderation/moderation-webhook.js";
+import { createEventQueueMetrics, noEvents, queueEventPublisher } from "./webhooks/event-publisher.js";
+import { safetyEventsToWebhook } from "./webhooks/safety-webhook-events.js";
+import { requireAdmin } from "./auth/roles.js";
 import { MessageChangeService } from "./messages/message-change-service.js";
 import { SearchService } from "./messages/search-service.js";
 import { createGatewayMetrics } from "./metrics.js";
@@ -170,9 +178,16 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     },
   });
   const safetyMetrics = createSafetyMetrics(deps.registry);
-  // The one place safety events (report.created, user.banned) leave the gateway: an events
-  // webhook subscribes here.
-  const safetyEvents = loggedSafetyEvents(logger);
+  // Queues of the delivery service's workers, on the fail-fast connection: an add during a Redis
+  // outage fails at once (events are counted lost; an erasure request answers 503).
+  const eventsQueue = config.events.enabled ? new Queue("events", { connection: deps.redis, prefix: deps.keyspace.queuePrefix }) : undefined;
+  const erasureQueue = new Queue("erasure", { connection: deps.redis, prefix: deps.keyspace.queuePrefix });
+  for (const q of [eventsQueue, erasureQueue]) q?.on("error", (err) => logger.debug({ err: err.message, queue: q.name }, "queue error"));
+  const eventQueueMetrics = createEventQueueMetrics(deps.registry);
+  const events = eventsQueue ? queueEventPublisher({ queue: eventsQueue, logger, queued: eventQueueMetrics }) : noEvents;
+  // The one place safety events (report.created, user.banned) leave the gateway: logged, and
+  // queued for the events webhook when one is configured.
+  const safetyEvents = safetyEventsToWebhook(loggedSafetyEvents(logger), events);
   const blocks = new BlockService({ database: deps.database, cache: blockCache, invalidation, io, dbGuard, metrics: safetyMetrics });
   const bans = new BanService({ database: deps.database, cache: banCache, invalidation, io, dbGuard, metrics: safetyMetrics, events: safetyEvents, logger });
   const mutes = new MuteService({ database: deps.database, dbGuard });
@@ -205,7 +220,12 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     logger,
   });
   await admission.start();
+  const moderationMetrics = createModerationMetrics(deps.registry);
+  const moderation = config.moderation
+    ? new ModerationWebhook(config.moderation, { metrics: moderationMetrics, logger }, config.send.bodyMaxChars)
+    : undefined;
   const send = new SendService({
+    moderation,
     admission,
     rateLimiter: limiter.for("send"),
     membership,
@@ -246,6 +266,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
       perMinute: config.membership.addsPerMinute,
       onRefused: () => metrics.membershipLimited.inc({ limit: "member_adds_per_minute" }),
     }),
+    events,
   });
 
   const receipts = new ReceiptService({
@@ -266,6 +287,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     rateLimiter: limiter.for("changes"),
     bodyMaxChars: config.send.bodyMaxChars,
     dbGuard,
+    events,
   });
   const reports = new ReportService({ database: deps.database, dbGuard, metrics: safetyMetrics, events: safetyEvents, changes, bans });
   const search = new SearchService({
@@ -348,6 +370,17 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   registerHttpLimits(app, limiter);
   await registerRoutes(app, { verify: deps.verify, conversations, receipts, send, users, search, bans, blocks, mutes, reports });
   await registerAdminRoutes(app, { database: deps.database, reports, bans, dbGuard });
+  await registerDataLifecycleRoutes(app, {
+    exports: new ExportStreams({ database: deps.database, logger, cursorRows: config.export.cursorRows, maxConcurrent: config.export.maxConcurrent, timeoutMs: config.export.timeoutMs }),
+    erasures: new ErasureJobs(erasureQueue),
+    requireAdmin: (req) => {
+      const user = userOf(req);
+      requireAdmin(user);
+      return user;
+    },
+    userOf,
+    audit: (entry) => dbGuard.run(() => appendAudit(deps.database.sql, entry)),
+  });
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -362,6 +395,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
       limiter.close();
       await acks.close();
       await invalidation.close();
+      await Promise.allSettled([eventsQueue?.close(), erasureQueue.close()]);
     })());
 
   return {

@@ -19,6 +19,17 @@ describe("gateway env", () => {
     });
   });
 
+  it("has no moderation without a URL; a URL needs its secret; fail-open, 1 s and 256 calls by default", () => {
+    expect(loadConfig({}).moderation).toBeUndefined();
+    expect(loadConfig({}).events).toEqual({ enabled: false });
+    expect(() => loadConfig({ MODERATION_WEBHOOK_URL: "https://mod.example/hook" })).toThrow(/MODERATION_WEBHOOK_SECRET/);
+    const on = loadConfig({ MODERATION_WEBHOOK_URL: "https://mod.example/hook", MODERATION_WEBHOOK_SECRET: "s".repeat(32) });
+    expect(on.moderation).toEqual({ url: "https://mod.example/hook", secret: "s".repeat(32), timeoutMs: 1_000, failOpen: true, maxConcurrent: 256 });
+    expect(loadConfig({ MODERATION_WEBHOOK_URL: "https://mod.example/hook", MODERATION_WEBHOOK_SECRET: "s".repeat(32), MODERATION_FAIL_OPEN: "false" }).moderation?.failOpen).toBe(false);
+    expect(loadConfig({ EVENTS_WEBHOOK_URL: "https://events.example/hook" }).events).toEqual({ enabled: true });
+    expect(loadConfig({}).export).toEqual({ cursorRows: 500, maxConcurrent: 2, timeoutMs: 600_000 });
+  });
+
   it("refuses a production start with no JWT key", () => {
     expect(() => loadEnv({ NODE_ENV: "production" })).toThrow(/JWT_SECRET or JWT_JWKS_URL/);
     expect(loadEnv({ NODE_ENV: "production", JWT_SECRET: "s".repeat(32) }).JWT_SECRET).toHaveLength(32);

@@ -233,7 +233,57 @@ export const GatewayEnv = CommonEnv.extend({
    */
   FRAME_MAX_BYTES: z.coerce.number().int().min(4 * 1024).max(LIMITS.frameBytes).default(LIMITS.frameBytes),
   SOCKET_SEND_BUFFER_MAX_BYTES: z.coerce.number().int().min(64 * 1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  /**
+   * Every send is shown to this webhook before it is queued (protocol.md v1.1): it answers
+   * allow, reject (REJECTED, nothing stored) or replace. Unset: no moderation, and the send path
+   * does nothing more than without this feature.
+   */
+  MODERATION_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** HMAC-SHA256 key the moderation requests are signed with, as the push webhook's (docs/webhooks.md). */
+  MODERATION_WEBHOOK_SECRET: z.string().min(16, "MODERATION_WEBHOOK_SECRET must be at least 16 characters").optional(),
+  /**
+   * One moderation call's time limit. 1,000 (the contract's default): it sits inside the send's
+   * own SEND_TIMEOUT_MS (1.5 s), leaving the commit its share; the send's deadline cuts it shorter.
+   */
+  MODERATION_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(1_000),
+  /**
+   * What a send without a usable answer (time-out, error) becomes: true (the contract's default)
+   * stores it unchanged, so an outage of the moderator is not an outage of chat; false refuses it
+   * REJECTED.
+   */
+  MODERATION_FAIL_OPEN: z.stringbool().default(true),
+  /**
+   * Moderation calls in flight on one pod at most; past it sends are refused UNAVAILABLE with
+   * retryAfterMs (not stored). 256: at the default 1 s time-out, a pod keeps 256 sends/s moving
+   * through a moderator that stops answering, and far more through one that answers in tens of ms.
+   */
+  MODERATION_MAX_CONCURRENT: z.coerce.number().int().min(1).max(100_000).default(256),
+  /**
+   * The events webhook (protocol.md v1.1). The delivery service posts the events; a gateway only
+   * needs to know whether one is configured, to queue the events it sees (message.updated,
+   * conversation.created, member.added, member.removed). Unset: nothing is queued.
+   */
+  EVENTS_WEBHOOK_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /**
+   * Rows an export (GET /v1/me/export, the admin's) reads from Postgres per round trip: what it
+   * holds in memory at once. 500 rows of messages of at most 4,000 characters: a few MiB at most.
+   */
+  EXPORT_CURSOR_ROWS: z.coerce.number().int().min(10).max(10_000).default(500),
+  /**
+   * Exports streaming at once on one pod; past it, 503 with Retry-After. Each holds one database
+   * connection for its whole length, so this stays well below DATABASE_POOL_SIZE: 2.
+   */
+  EXPORT_MAX_CONCURRENT: z.coerce.number().int().min(1).max(100).default(2),
+  /**
+   * One export's whole length at most; past it the stream is cut before its end line (the client
+   * asks again). 10 minutes: 100,000 messages stream in seconds; this bounds a client that stops
+   * reading, which would otherwise hold a database connection for as long as it likes.
+   */
+  EXPORT_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(24 * 3_600_000).default(600_000),
 }).superRefine((env, ctx) => {
+  if (env.MODERATION_WEBHOOK_URL && !env.MODERATION_WEBHOOK_SECRET) {
+    ctx.addIssue({ code: "custom", path: ["MODERATION_WEBHOOK_SECRET"], message: "MODERATION_WEBHOOK_URL needs MODERATION_WEBHOOK_SECRET to sign its requests" });
+  }
   if (env.NODE_ENV === "production" && !env.JWT_SECRET && !env.JWT_JWKS_URL) {
     ctx.addIssue({ code: "custom", path: ["JWT_SECRET"], message: "a production start needs JWT_SECRET or JWT_JWKS_URL" });
   }
@@ -353,6 +403,19 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       sendBufferMaxBytes: env.SOCKET_SEND_BUFFER_MAX_BYTES,
       frameMaxBytes: env.FRAME_MAX_BYTES,
     },
+    /** Undefined: no moderation (the schema makes a URL come with its secret). */
+    moderation:
+      env.MODERATION_WEBHOOK_URL && env.MODERATION_WEBHOOK_SECRET
+        ? {
+            url: env.MODERATION_WEBHOOK_URL,
+            secret: env.MODERATION_WEBHOOK_SECRET,
+            timeoutMs: env.MODERATION_TIMEOUT_MS,
+            failOpen: env.MODERATION_FAIL_OPEN,
+            maxConcurrent: env.MODERATION_MAX_CONCURRENT,
+          }
+        : undefined,
+    events: { enabled: env.EVENTS_WEBHOOK_URL !== undefined },
+    export: { cursorRows: env.EXPORT_CURSOR_ROWS, maxConcurrent: env.EXPORT_MAX_CONCURRENT, timeoutMs: env.EXPORT_TIMEOUT_MS },
   } as const;
 }
 export type GatewayConfig = ReturnType<typeof loadConfig>;

@@ -28,13 +28,21 @@ export interface ClusterOptions {
   adminDatabaseUrl?: string;
   /** Gateway settings as environment variables (services/gateway/src/env.ts), over the cluster's own. */
   gatewayEnv?: Record<string, string>;
+  /** Settings of gateway i only, over gatewayEnv (pods configured differently). */
+  gatewayEnvOf?: (i: number) => Record<string, string>;
   /** Test hooks of gateway i (GatewayDeps.testHooks): pauses that make a race happen in one order. */
   gatewayHooks?: (i: number) => Parameters<typeof buildApp>[0]["testHooks"];
   verifier?: Parameters<typeof createTokenVerifier>[0];
   /** Start the persister (default true). */
   persister?: boolean;
   /** Start the delivery service (default false), with this notifier (none: notifications off). */
-  delivery?: { notifier?: Notifier; logger?: Logger; config?: { receipts?: Partial<DeliveryConfig["receipts"]>; notifications?: Partial<DeliveryConfig["notifications"]>; presence?: Partial<DeliveryConfig["presence"]> } };
+  delivery?: {
+    notifier?: Notifier;
+    logger?: Logger;
+    config?: { receipts?: Partial<DeliveryConfig["receipts"]>; notifications?: Partial<DeliveryConfig["notifications"]>; presence?: Partial<DeliveryConfig["presence"]> };
+    /** Delivery settings as environment variables (services/delivery/src/env.ts), over the cluster's own. */
+    env?: Record<string, string>;
+  };
 }
 
 interface GatewayNode {
@@ -108,6 +116,7 @@ export async function startCluster(options: ClusterOptions = {}) {
         // Every test socket comes from 127.0.0.1.
         SOCKETS_PER_IP_MAX: "0",
         ...options.gatewayEnv,
+        ...options.gatewayEnvOf?.(i),
       }),
       logger,
       registry,
@@ -158,6 +167,7 @@ export async function startCluster(options: ClusterOptions = {}) {
       PRESENCE_TTL_MS: "20000",
       PRESENCE_FLUSH_MS: "200",
       PRESENCE_OFFLINE_GRACE_MS: "0",
+      ...options.delivery.env,
     });
     delivery = buildDelivery({
       database: deliveryDatabase,
@@ -170,6 +180,9 @@ export async function startCluster(options: ClusterOptions = {}) {
         receipts: { ...base.receipts, ...c?.receipts },
         notifications: { ...base.notifications, ...c?.notifications },
         presence: { ...base.presence, ...c?.presence },
+        events: base.events,
+        retention: base.retention,
+        erasure: base.erasure,
       },
       notifier: options.delivery.notifier,
     });

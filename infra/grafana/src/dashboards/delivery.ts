@@ -111,6 +111,57 @@ export function deliveryDashboard(options: DashboardOptions = {}): BuiltDashboar
       }),
     );
 
+  d.row("Events webhook")
+    .panel(
+      timeseries({
+        title: "Events by outcome",
+        description: "Events queued (gateways and this service) and posted to EVENTS_WEBHOOK_URL per second: delivered, retry (failed, tried again with backoff), dead (out of attempts or refused; kept for npm run events:replay).",
+        queries: [
+          { expr: q.sumRate(["outcome"], "parley_events_queued_total"), legend: "queued {{outcome}}" },
+          { expr: q.sumRate(["outcome"], "parley_events_deliveries_total"), legend: "{{outcome}}" },
+        ],
+        unit: "ops",
+        min: 0,
+        runbooks: ["ParleyJobsFailing"],
+      }),
+    )
+    .panel(
+      timeseries({
+        title: "Event POST latency",
+        description: "p99 of one event POST by outcome (ok, error).",
+        queries: [{ expr: q.quantile(0.99, "parley_events_delivery_seconds", ["outcome"]), legend: "p99 {{outcome}}" }],
+        unit: "s",
+        min: 0,
+      }),
+    );
+
+  d.row("Retention and erasure")
+    .panel(
+      timeseries({
+        title: "Tombstones made",
+        description: "Messages made tombstones per second by the retention sweep and by user erasures.",
+        queries: [
+          { expr: `sum(${q.rate("parley_retention_tombstoned_total")})`, legend: "retention" },
+          { expr: `sum(${q.rate("parley_erasure_tombstoned_total")})`, legend: "erasure" },
+        ],
+        unit: "ops",
+        min: 0,
+      }),
+    )
+    .panel(
+      timeseries({
+        title: "Retention lag",
+        description: "How far past its retention the oldest message the last sweep left behind is (0: caught up), and the time since a sweep last finished.",
+        queries: [
+          { expr: `max(${q.sel("parley_retention_lag_seconds")})`, legend: "lag" },
+          { expr: `time() - max(${q.sel("parley_retention_last_sweep_timestamp_seconds")} > 0)`, legend: "since last sweep" },
+        ],
+        unit: "s",
+        min: 0,
+        runbooks: ["ParleyRetentionBehind"],
+      }),
+    );
+
   d.row("Presence")
     .panel(
       timeseries({

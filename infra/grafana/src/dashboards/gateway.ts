@@ -174,6 +174,30 @@ export function gatewayDashboard(options: DashboardOptions = {}): BuiltDashboard
       }),
     );
 
+  d.row("Moderation")
+    .panel(
+      timeseries({
+        title: "Moderation decisions",
+        description: "Sends shown to the moderation webhook per second by decision: allow, reject, replace; failed_open / failed_closed (no usable answer in MODERATION_TIMEOUT_MS, MODERATION_FAIL_OPEN decided); saturated (refused UNAVAILABLE before the call, MODERATION_MAX_CONCURRENT in flight). Empty without MODERATION_WEBHOOK_URL.",
+        queries: [{ expr: q.sumRate(["decision"], "parley_gateway_moderation_decisions_total"), legend: "{{decision}}" }],
+        unit: "ops",
+        min: 0,
+        runbooks: ["ParleyModerationFailing"],
+      }),
+    )
+    .panel(
+      timeseries({
+        title: "Moderation webhook latency",
+        description: "p50 and p99 of one moderation call, request to answer: the time it adds to every send. Above MODERATION_TIMEOUT_MS a call counts as an error.",
+        queries: [
+          { expr: q.quantile(0.5, "parley_gateway_moderation_seconds"), legend: "p50" },
+          { expr: q.quantile(0.99, "parley_gateway_moderation_seconds"), legend: "p99" },
+        ],
+        unit: "s",
+        min: 0,
+      }),
+    );
+
   d.row("Typing and event loop")
     .panel(
       timeseries({

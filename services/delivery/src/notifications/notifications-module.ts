@@ -17,11 +17,21 @@ export type NotificationsConfig = Omit<DeliveryConfig["notifications"], "webhook
  * windows, and sends one notification per window through the notifier (`push`). Without a
  * notifier the hand-off is still consumed, so the queue never grows, and nothing is sent.
  */
-export function createNotificationsModule(ctx: DeliveryContext, config: NotificationsConfig, notifier: Notifier | undefined): DeliveryModule {
+export function createNotificationsModule(
+  ctx: DeliveryContext,
+  config: NotificationsConfig,
+  notifier: Notifier | undefined,
+  /**
+   * Runs first with each hand-off's data (the events webhook's message.created): a failure
+   * fails the hand-off job, which is retried whole (each step is idempotent).
+   */
+  onHandOff?: (data: unknown) => Promise<unknown>,
+): DeliveryModule {
   const { metrics, logger } = ctx;
   const timed = <T>(queue: string, work: (job: Job<unknown>) => Promise<T>) => async (job: Job<unknown>) => {
     const started = performance.now();
     try {
+      if (queue === "notify" && onHandOff) await onHandOff(job.data);
       const result = await work(job);
       metrics.jobSeconds.observe({ queue, outcome: "ok" }, (performance.now() - started) / 1000);
       return result;

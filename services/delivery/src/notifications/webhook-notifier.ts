@@ -1,6 +1,6 @@
 import type { Notification, Notifier } from "./notifier.js";
 import { NotificationRejectedError } from "./notification-rejected-error.js";
-import { DELIVERY_HEADER, signWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "./webhook-signature.js";
+import { DELIVERY_HEADER, signWebhook, SIGNATURE_HEADER, TIMESTAMP_HEADER } from "@parley/runtime";
 
 export interface WebhookNotifierOptions {
   url: string;

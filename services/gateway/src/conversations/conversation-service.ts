@@ -1,5 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { v7 as uuidv7 } from "uuid";
-import { conversationRoom, userRoom } from "@parley/bus";
+import { conversationRoom, userRoom, webhookEvent } from "@parley/bus";
 import {
   addMembers,
   createConversation,
@@ -11,17 +12,20 @@ import {
   removeMember,
   MembershipLimitError,
   renameConversation,
+  updateConversation,
+  appendAudit,
   type Database,
   type HistoryQuery,
   type MembershipLimits,
 } from "@parley/db";
-import { LIMITS, ParleyError, type Conversation, type ConversationKind, type MemberRole } from "@parley/protocol";
+import { LIMITS, ParleyError, type Conversation, type ConversationKind, type MemberRole, type Role } from "@parley/protocol";
 import type { DbGuard } from "../guard-db.js";
 import type { GatewayMetrics } from "../metrics.js";
 import type { MemberAddLimiter } from "./member-add-limiter.js";
 import type { ParleyServer } from "../socket/types.js";
 import type { MembershipCache } from "./membership-cache.js";
 import type { MembershipInvalidation } from "./membership-invalidation.js";
+import type { EventPublisher } from "../webhooks/event-publisher.js";
 import type { BlockService } from "../safety/block-service.js";
 
 export interface ConversationServiceDeps {
@@ -36,6 +40,8 @@ export interface ConversationServiceDeps {
   limits: MembershipLimits;
   /** Member adds per user per minute (MEMBER_ADDS_PER_MINUTE), creations' members included. */
   addLimiter: MemberAddLimiter;
+  /** conversation.created, member.added and member.removed for the events webhook, once committed. */
+  events: EventPublisher;
   /** Nobody may open a direct conversation with, or add, a user who blocks them (FORBIDDEN). */
   blocks: Pick<BlockService, "refuseIfBlockedBy">;
 }
@@ -87,6 +93,8 @@ export class ConversationService {
     if (result.created) {
       await this.membersJoined(result.conversation.id, [userId, ...others]);
       this.announce(result.conversation);
+      const c = result.conversation;
+      this.deps.events.publish(webhookEvent("conversation.created", c.id, { conversationId: c.id, kind: c.kind, createdBy: c.createdBy, memberIds: [userId, ...others] }));
     }
     return result;
   }
@@ -111,6 +119,39 @@ export class ConversationService {
     return conversation;
   }
 
+  /**
+   * PATCH /v1/conversations/:id: the title, and (v1.1) the retention. Owner or admin of the
+   * conversation; a platform admin (`parley_role: "admin"`) may set the retention of any.
+   */
+  async update(
+    caller: { userId: string; role: Role },
+    conversationId: string,
+    change: { title?: string | undefined; retentionDays?: number | null | undefined },
+  ) {
+    const onlyRetention = change.title === undefined;
+    if (!(caller.role === "admin" && onlyRetention)) await this.requireRole(conversationId, caller.userId, ["owner", "admin"]);
+    const conversation = await this.db(() =>
+      this.deps.database.sql.begin(async (tx) => {
+        const sql = tx as unknown as typeof this.deps.database.sql;
+        const updated = await updateConversation(sql, conversationId, change);
+        if (updated && change.retentionDays !== undefined) {
+          await appendAudit(sql, {
+            actorId: caller.userId,
+            actorRole: caller.role,
+            action: "conversation.retention",
+            targetKind: "conversation",
+            targetId: conversationId,
+            details: { retentionDays: change.retentionDays },
+          });
+        }
+        return updated;
+      }),
+    );
+    if (!conversation) throw FORBIDDEN();
+    this.announce(conversation);
+    return conversation;
+  }
+
   async addMembers(userId: string, conversationId: string, userIds: string[]) {
     await this.requireRole(conversationId, userId, ["owner", "admin"]);
     const conversation = await this.db(() => getConversation(this.deps.database.sql, conversationId));
@@ -121,7 +162,10 @@ export class ConversationService {
     const added = await this.limited(() => addMembers(this.deps.database.sql, conversationId, userIds, this.deps.limits));
     if (added.length > 0) await this.membersJoined(conversationId, added);
     const updated = (await this.db(() => getConversation(this.deps.database.sql, conversationId)))!;
-    if (added.length > 0) this.announce(updated);
+    if (added.length > 0) {
+      this.announce(updated);
+      this.deps.events.publish(webhookEvent("member.added", randomUUID(), { conversationId, userIds: added, by: userId }));
+    }
     return updated;
   }
 
@@ -139,6 +183,7 @@ export class ConversationService {
       await this.membersLeft(conversationId, [target]);
       const updated = await this.db(() => getConversation(this.deps.database.sql, conversationId));
       if (updated) this.announce(updated, [target]);
+      this.deps.events.publish(webhookEvent("member.removed", randomUUID(), { conversationId, userIds: [target], by: userId }));
     }
   }
 

@@ -39,7 +39,7 @@ function bearer(req: FastifyRequest): string | undefined {
   return scheme?.toLowerCase() === "bearer" ? token : undefined;
 }
 
-function userOf(req: FastifyRequest): VerifiedToken {
+export function userOf(req: FastifyRequest): VerifiedToken {
   if (!req.user) throw new ParleyError("UNAUTHORIZED", "a bearer token is required");
   return req.user;
 }
@@ -73,8 +73,9 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps): Pro
 
   app.patch(r.renameConversation.url, async (req) => {
     const { id } = parseOrThrow(r.renameConversation.params, req.params);
-    const { title } = parseOrThrow(r.renameConversation.body, req.body);
-    return { conversation: await deps.conversations.rename(userOf(req).userId, id, title) };
+    const change = parseOrThrow(r.renameConversation.body, req.body);
+    const user = userOf(req);
+    return { conversation: await deps.conversations.update(user, id, change) };
   });
 
   app.get(r.listConversations.url, async (req) => {

@@ -47,6 +47,11 @@ export const ROUTE_LIMITS: Readonly<Record<keyof typeof HttpRoutes, Counted>> = 
   listMessages: "reads",
   search: "search",
   markRead: "receipts",
+  // An export is one long read; the pod's cap on exports at once (EXPORT_MAX_CONCURRENT) bounds the rest.
+  exportMe: "reads",
+  exportUser: "reads",
+  eraseUser: "conversations",
+  getJob: "reads",
   putBlock: "conversations",
   deleteBlock: "conversations",
   listBlocks: "reads",

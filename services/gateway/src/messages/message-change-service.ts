@@ -14,6 +14,8 @@ import type { Caller } from "../auth/roles.js";
 import type { DbGuard } from "../guard-db.js";
 import type { ParleyServer } from "../socket/types.js";
 import type { UserLimit } from "../limits/rate-limiter.js";
+import { webhookEvent } from "@parley/bus";
+import type { EventPublisher } from "../webhooks/event-publisher.js";
 
 export interface MessageChangeServiceDeps {
   database: Database;
@@ -26,6 +28,8 @@ export interface MessageChangeServiceDeps {
   rateLimiter: UserLimit;
   bodyMaxChars: number;
   dbGuard: DbGuard;
+  /** message.updated for the events webhook, after each edit or deletion that changed something. */
+  events: EventPublisher;
 }
 
 export interface Actor {
@@ -94,6 +98,11 @@ export class MessageChangeService {
   private announceUpdate(result: MessageUpdate): void {
     if (result.status !== "ok" || !result.changed) return;
     this.deps.io.to(conversationRoom(result.message.conversationId)).emit("message:updated", result.message);
+    const m = result.message;
+    // One event per version of the message: a retried edit that changed nothing queues none.
+    this.deps.events.publish(
+      webhookEvent("message.updated", `${m.id}:${m.editedAt ?? ""}:${m.deletedAt ?? ""}`, { messageId: m.id, conversationId: m.conversationId }),
+    );
   }
 
   /**

@@ -8,6 +8,7 @@ import type { PendingAcks } from "./pending-acks.js";
 import type { UserLimit } from "../limits/rate-limiter.js";
 import type { PersistAdmission } from "./persist-admission.js";
 import type { SendBuffer } from "./send-buffer.js";
+import type { ModerationWebhook } from "../moderation/moderation-webhook.js";
 import type { BlockService } from "../safety/block-service.js";
 
 export interface Sender {
@@ -35,6 +36,11 @@ export interface SendServiceDeps {
    * the sender hears UNAVAILABLE (the contract: within 2 s) and retries with the same id.
    */
   deadlineMs: number;
+  /**
+   * The moderation webhook (MODERATION_WEBHOOK_URL); undefined when none is configured, and then
+   * the send path is exactly what it was: one property test, no call, no await, no allocation.
+   */
+  moderation?: Pick<ModerationWebhook, "review"> | undefined;
   /** B's sends in a direct conversation with A are refused when A blocks B. */
   blocks: Pick<BlockService, "refuseBlockedDirectSend">;
   /** A service's system message was stored (not a duplicate): the audit log's line (app.ts). */
@@ -111,6 +117,7 @@ export class SendService {
       attachments: input.attachments,
       ...(asService ? { asService: true as const } : {}),
     };
+    if (this.deps.moderation) await this.moderate(this.deps.moderation, item, left());
     // Wait first, then enqueue: the answer can never arrive before someone listens for it.
     const answer = this.deps.pending.wait(item.id, left());
     this.deps.metrics.pendingAcks.set(this.deps.pending.size);
@@ -120,5 +127,30 @@ export class SendService {
     if (!outcome.ok) throw new ParleyError(outcome.error.code, outcome.error.message, outcome.error.retryAfterMs);
     if (asService && !outcome.duplicate) this.deps.onServiceSend(sender, outcome.message);
     return { message: outcome.message, duplicate: outcome.duplicate };
+  }
+
+  /**
+   * Shows the send to the moderation webhook once it is known to be allowed (rate limit,
+   * membership), before it is queued: a rejection stores nothing. A replacement is stored with
+   * the sent body beside it, over which the send-retry digest is taken (migration 0015), so the
+   * retry of a replaced message is answered with the stored one.
+   */
+  private async moderate(moderation: Pick<ModerationWebhook, "review">, item: PersistItem, budgetMs: number): Promise<void> {
+    const reviewed = await moderation.review(
+      {
+        conversationId: item.conversationId,
+        senderId: item.senderId,
+        clientMessageId: item.clientMessageId,
+        kind: item.kind,
+        body: item.body,
+        ...(item.replyToId !== undefined ? { replyToId: item.replyToId } : {}),
+        ...(item.attachments !== undefined ? { attachments: item.attachments } : {}),
+      },
+      budgetMs,
+    );
+    if (reviewed.replaced) {
+      item.sentBody = item.body;
+      item.body = reviewed.body;
+    }
   }
 }
