@@ -66,7 +66,7 @@ export async function startLoad(cluster: FaultCluster, options: LoadOptions) {
     });
     const lc: LoadClient = { userId, client, seen: new Map(), states: [{ at: Date.now(), state: client.state }], errors: [] };
     client.on("error", (e) => lc.errors.push(`${e.operation}: ${e.error.code}`));
-    client.on("state", (state) => lc.states.push({ at: Date.now(), state }));
+    client.on("state", (change) => lc.states.push({ at: Date.now(), state: change.current }));
     client.on("message", (m) => {
       let set = lc.seen.get(m.conversationId);
       if (!set) lc.seen.set(m.conversationId, (set = new Set()));
