@@ -69,7 +69,10 @@ it("an erasure survives its worker killed mid-way: another process finishes it, 
     insert into messages (id, conversation_id, seq, sender_id, client_message_id, kind, body, body_digest)
     select gen_random_uuid(), ${conversationId}, s, 'ivy', gen_random_uuid(), 'text', 'ivyprivate ' || s, '\\x00'::bytea
     from generate_series(1, ${MESSAGES}) s`;
-  await sql`insert into reactions (message_id, user_id, emoji) select id, 'jon', '👍' from messages where seq % 10 = 0`;
+  // What the commit function writes beside each message (migration 0013): its dedupe key and its id.
+  await sql`insert into message_keys (sender_id, client_message_id, conversation_id, seq) select sender_id, client_message_id, conversation_id, seq from messages where conversation_id = ${conversationId}`;
+  await sql`insert into message_ids (id, conversation_id, seq) select id, conversation_id, seq from messages where conversation_id = ${conversationId}`;
+  await sql`insert into reactions (conversation_id, message_id, user_id, emoji) select conversation_id, id, 'jon', '👍' from messages where conversation_id = ${conversationId} and seq % 10 = 0`;
 
   const doomed = await startDelivery("delivery-doomed");
   const jobId = `erasure-${randomUUID()}`;
@@ -95,7 +98,7 @@ it("an erasure survives its worker killed mid-way: another process finishes it, 
 
   const [left] = await sql<{ texts: number; reactions: number; members: number; name: string; seqs: number; maxSeq: number }[]>`
     select (select count(*)::int from messages where sender_id = 'ivy' and (body is not null or body_digest is not null or deleted_at is null)) as texts,
-           (select count(*)::int from reactions r join messages m on m.id = r.message_id where m.sender_id = 'ivy') as reactions,
+           (select count(*)::int from reactions r join messages m on m.conversation_id = r.conversation_id and m.id = r.message_id where m.sender_id = 'ivy') as reactions,
            (select count(*)::int from members where user_id = 'ivy') as members,
            (select display_name from users where id = 'ivy') as name,
            (select count(*)::int from messages where conversation_id = ${conversationId}) as seqs,

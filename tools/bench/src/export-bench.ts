@@ -115,7 +115,10 @@ export async function runExportBench(opts: { messages?: number; nodeOptions?: st
              left(repeat(md5(s::text) || ' ', 7), 200), now() - make_interval(secs => ${messages} - s)
       from generate_series(0, ${messages} - 1) s join c on c.k = s % 20`;
     await sql`update conversations c set last_seq = (select max(seq) from messages m where m.conversation_id = c.id)`;
-    await sql`insert into reactions (message_id, user_id, emoji) select id, ${USER}, '👍' from messages where seq % 10 = 0`;
+    // What the commit function writes beside each message (migration 0013): its dedupe key and its id.
+    await sql`insert into message_keys (sender_id, client_message_id, conversation_id, seq) select sender_id, client_message_id, conversation_id, seq from messages`;
+    await sql`insert into message_ids (id, conversation_id, seq) select id, conversation_id, seq from messages`;
+    await sql`insert into reactions (conversation_id, message_id, user_id, emoji) select conversation_id, id, ${USER}, '👍' from messages where seq % 10 = 0`;
     await sql`analyze`;
 
     const port = await freePort();
