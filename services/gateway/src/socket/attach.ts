@@ -60,9 +60,10 @@ export function attachSockets(deps: AttachDeps): void {
   io.use(async (socket, next) => {
     try {
       const token = await deps.verify((socket.handshake.auth as { token?: unknown } | undefined)?.token);
-      await deps.bans.refuseHandshake(token.userId);
-      // Before the database work: a user or address over its cap costs the pod nothing more.
+      // Before the database work (the ban look-up included): a user or address over its cap
+      // costs the pod nothing more, and a flood is answered TOO_MANY_SOCKETS, not UNAVAILABLE.
       socket.conn.once("close", await deps.limits.caps.admit(token.userId, deps.limits.clientAddress(socket.request)));
+      await deps.bans.refuseHandshake(token.userId);
       await deps.users.record(token.userId, token.name);
       // Watch first, then read: a change committed after the read is heard by the watch.
       const watch = deps.rooms.watch(token.userId);
