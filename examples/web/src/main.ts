@@ -20,6 +20,8 @@ function signIn(gateway: string, user: DevUser): void {
     getToken: devTokenProvider(user),
     // Messages written offline survive a reload: the outbox lives in IndexedDB, one per user.
     storage: indexedDbStorage({ name: `parley-outbox:${user.userId}` }),
+    // The user's tabs share one socket and this outbox (docs/client.md, "Several tabs").
+    shareConnection: { name: `parley:${user.userId}` },
   });
   const app = chatApp({ client, user, gateway, onSignOut: () => void signOut(gateway) });
   disposeApp = app.dispose;

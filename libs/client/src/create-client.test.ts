@@ -144,6 +144,8 @@ describe("createClient", () => {
     gw.server.disconnectSockets(true);
     await waitFor(() => client.state === "online" && states.length >= 2, "reconnected");
     expect(states.slice(0, 3)).toEqual(["offline", "connecting", "online"]);
+    // The resume sync follows `online` (it may still be on the wire when the state changes).
+    await waitFor(() => gw.received.filter((r) => r.event === "sync").length > syncsBefore, "the resume sync");
     const syncs = gw.received.filter((r) => r.event === "sync");
     expect(syncs).toHaveLength(syncsBefore + 1);
     expect(syncs.at(-1)!.payload).toMatchObject({ cursors: { [gw.conversationId]: 1 } });
