@@ -75,7 +75,9 @@ async function signIn(): Promise<string> {
 
 describe("the no-JavaScript pages", () => {
   it("signed out: the sign-in form, marked as development only; other pages send back to it", async () => {
-    const page = await (await fetch(`${base}/basic/`)).text();
+    const res0 = await fetch(`${base}/basic/`);
+    expect(res0.headers.get("content-security-policy")).toMatch(/default-src 'none'/);
+    const page = await res0.text();
     expect(page).toContain('data-testid="basic-sign-in"');
     expect(page).toContain("Development sign-in");
     expect(page).not.toContain("<script");

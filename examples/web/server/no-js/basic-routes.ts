@@ -40,8 +40,15 @@ async function readForm(req: IncomingMessage): Promise<Record<string, string>> {
   return Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString("utf8")));
 }
 
+/**
+ * The pages have no script and must work without one: the policy forbids every script (and
+ * anything loaded from elsewhere), so a browser with JavaScript on runs them exactly as one
+ * with it off. Inline styles only; forms post to this server only.
+ */
+export const NO_SCRIPT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
 function send(res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}): void {
-  res.writeHead(status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", ...headers }).end(body);
+  res.writeHead(status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store", "content-security-policy": NO_SCRIPT_POLICY, ...headers }).end(body);
 }
 
 /** Redirect after post: a reload of the next page repeats a GET, never the POST. */
