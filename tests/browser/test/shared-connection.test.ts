@@ -50,7 +50,9 @@ describe.each(BROWSERS)("%s", (browserName) => {
         if (tab !== tabs[2]) await tab.open(conversationId);
         await eventually(() => tab.bodies(), (b) => b.join("|") === "Hello from the third tab|Hello, all of your tabs", "every alice tab shows both, once");
       }
-      // Read receipts from a follower tab travel through the holder's socket: bob's ticks turn read.
+      // Read receipts from a follower tab (the one in front: what a visible tab shows counts as
+      // read) travel through the holder's socket: bob's ticks turn read.
+      await tabs[2]!.page.bringToFront();
       await eventually(() => bobTab.messages("Hello, all of your tabs"), (m) => m[0]?.ticks === "read", "bob's message read by alice");
 
       // The holder (tab 1) closes: tab 2 takes the lock and connects within two seconds.
