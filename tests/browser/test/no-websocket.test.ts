@@ -43,12 +43,15 @@ describe.each(BROWSERS)("%s", (browserName) => {
 
       const conversationId = await amy.startConversation(bob);
       await bill.open(conversationId);
+      await bill.page.bringToFront();
       await amy.send("Sent over long-polling");
       await eventually(() => bill.bodies(), (b) => b.includes("Sent over long-polling"), "bill receives amy's message");
       // Bill has it open: amy's ticks turn read (the receipt reaches her over polling).
       await eventually(() => amy.messages("Sent over long-polling"), (m) => m[0]?.ticks === "read", "amy sees bill read it");
 
       await bill.send("Received over long-polling?");
+      // What a visible tab shows counts as read; Firefox headless shows one window at a time.
+      await amy.page.bringToFront();
       await eventually(() => amy.bodies(), (b) => b.includes("Received over long-polling?"), "amy receives bill's message");
       await eventually(() => bill.messages("Received over long-polling?"), (m) => m[0]?.ticks === "read", "amy's read receipt reaches bill");
 
