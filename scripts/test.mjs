@@ -75,11 +75,15 @@ async function runWorkspace(ws, env, reportDir) {
   const started = Date.now();
   const result = { ws, passed: 0, failed: 0, skipped: 0, code: 0, seconds: 0, note: "" };
   process.stdout.write(`\n${bold(`━━ ${ws.path} (${ws.name})`)}\n`);
-  if (/\bvitest\b/.test(ws.scripts.test)) {
+  // vitest, or jest (examples/expo: React Native's test preset is jest's); both write the same JSON counts.
+  const jest = /\bjest\b/.test(ws.scripts.test);
+  if (jest || /\bvitest\b/.test(ws.scripts.test)) {
     const report = join(reportDir, `${ws.name.replace(/[^\w-]/g, "_")}.json`);
     result.code = await runGroup(
-      join(ROOT, "node_modules", ".bin", "vitest"),
-      ["run", "--passWithNoTests", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`],
+      join(ROOT, "node_modules", ".bin", jest ? "jest" : "vitest"),
+      jest
+        ? ["--ci", "--passWithNoTests", "--json", `--outputFile=${report}`]
+        : ["run", "--passWithNoTests", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`],
       { cwd: ws.dir, env },
     );
     if (existsSync(report)) {
@@ -94,7 +98,7 @@ async function runWorkspace(ws, env, reportDir) {
       }
     } else if (result.code !== 0) {
       result.failed = 1;
-      result.note = "vitest did not finish (see above)";
+      result.note = `${jest ? "jest" : "vitest"} did not finish (see above)`;
     }
   } else {
     // Not vitest: count the whole script as one test.

@@ -46,8 +46,8 @@ export async function connectAs(id: UserId, url: string, seen: Seen): Promise<Ch
 
   const state = await new Promise<"online" | "unauthorized" | "timeout">((resolve) => {
     const timer = setTimeout(() => finish("timeout"), TIMEOUT_MS);
-    const off = client.on("state", (s) => {
-      if (s === "online" || s === "unauthorized") finish(s);
+    const off = client.on("state", ({ current }) => {
+      if (current === "online" || current === "unauthorized") finish(current);
     });
     function finish(outcome: "online" | "unauthorized" | "timeout") {
       clearTimeout(timer);
@@ -64,7 +64,7 @@ export async function connectAs(id: UserId, url: string, seen: Seen): Promise<Ch
     );
   }
   print(`${user.tag} ${dim(`connected to ${url}`)}`);
-  client.on("state", (s) => {
+  client.on("state", ({ current: s }) => {
     if (s === "offline") print(`${user.tag} ${red("disconnected; the SDK reconnects by itself")}`);
     else if (s === "online") print(`${user.tag} ${green("reconnected")}`);
     else if (s === "unauthorized") print(`${user.tag} ${red("session ended: the gateway refused the token")}`);

@@ -13,7 +13,7 @@ import {
 import { fullJitterDelay, type BackoffOptions } from "./backoff.js";
 import type { TokenSource } from "./token-source.js";
 import { TokenRefresher } from "./token-refresher.js";
-import type { ClientLogger, ConnectionState } from "./types.js";
+import type { ClientLogger, ConnectionState, ConnectionStateChange, ConnectionStateReason, NetworkSignal } from "./types.js";
 
 /** Makes the Socket.IO socket of one connection attempt (tests wrap it; apps never need to). */
 export type SocketFactory = (url: string, options: Partial<ManagerOptions & SocketOptions>) => Socket;
@@ -29,7 +29,9 @@ export interface ConnectionDeps {
   ackTimeoutMs: number;
   socketFactory?: SocketFactory;
   random?: () => number;
-  onState: (state: ConnectionState) => void;
+  /** The platform's network signal (undefined: none, e.g. Node). */
+  network: NetworkSignal | undefined;
+  onState: (change: ConnectionStateChange) => void;
   /** `session:ready`: the socket is authenticated and in every room of the user. */
   onReady: (userId: string) => void;
   /** A validated server event (invalid ones are dropped with a debug line). */
@@ -49,6 +51,9 @@ const CONNECT_TIMEOUT_MS = 10_000;
 export class Connection {
   private socket: Socket | undefined;
   private current: ConnectionState = "connecting";
+  private lastChange: ConnectionStateChange = { current: "connecting", previous: "connecting", reason: "start" };
+  /** `disconnect()` was called: nothing dials until `connect()`. */
+  private paused = false;
   private attempts = 0;
   private urlIndex = 0;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -72,6 +77,10 @@ export class Connection {
     return this.current;
   }
 
+  get stateChange(): ConnectionStateChange {
+    return this.lastChange;
+  }
+
   /** The base URL of the current (or next) attempt: the HTTP API lives there too. */
   get url(): string {
     return this.deps.urls[this.urlIndex]!;
@@ -83,16 +92,41 @@ export class Connection {
   }
 
   start(): void {
-    void this.attempt(false);
+    void this.attempt(false, "start");
   }
 
   /** Connects now: skips a pending backoff wait, or leaves `unauthorized` with a fresh token. */
-  reconnect(): void {
+  reconnect(reason: ConnectionStateReason = "reconnect"): void {
     // Online, or an attempt already under way (waiting for a token or a handshake): nothing to do.
-    if (this.closed || this.current === "online" || this.current === "connecting") return;
+    if (this.closed || this.paused || this.current === "online" || this.current === "connecting") return;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    void this.attempt(this.current === "unauthorized");
+    void this.attempt(this.current === "unauthorized", reason);
+  }
+
+  /** Lets the socket go and dials no more until `connect()`. */
+  disconnect(): void {
+    if (this.closed || this.paused) return;
+    this.paused = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.refresher.disarm();
+    this.teardown();
+    this.offlineSinceMs ??= this.deps.now();
+    this.setState("offline", "disconnect");
+  }
+
+  /** Ends `disconnect()`: connects now. */
+  connect(): void {
+    if (this.closed || !this.paused) return;
+    this.paused = false;
+    this.attempts = 0;
+    void this.attempt(false, "start");
+  }
+
+  /** `disconnect()` is in force. */
+  get disconnected(): boolean {
+    return this.paused;
   }
 
   /** The ok ack, or the refusal (including "not connected" and "no ack in time" as UNAVAILABLE): never throws. */
@@ -116,23 +150,23 @@ export class Connection {
     this.stopListeningForNetwork?.();
     this.stopListeningForNetwork = undefined;
     this.teardown();
-    this.setState("closed");
+    this.setState("closed", "closed");
   }
 
-  private async attempt(freshToken: boolean): Promise<void> {
-    if (this.closed) return;
+  private async attempt(freshToken: boolean, reason: ConnectionStateReason): Promise<void> {
+    if (this.closed || this.paused) return;
     this.retryTimer = undefined;
-    this.setState("connecting");
+    this.setState("connecting", reason);
     let token: string | null;
     try {
       token = await this.deps.tokens.get({ fresh: freshToken });
     } catch (err) {
       this.deps.logger.warn?.({ err }, "token provider failed; retrying");
-      return this.fail(false);
+      return this.fail(false, "token-failed");
     }
-    if (this.closed) return;
-    if (token === null) return this.setState("unauthorized");
-    if (browserOffline()) return this.fail(false); // the `online` event brings us back sooner
+    if (this.closed || this.paused) return;
+    if (token === null) return this.setState("unauthorized", "signed-out");
+    if (this.deps.network?.isOffline()) return this.fail(false, "network-offline"); // the network's return brings us back sooner
 
     const url = this.url;
     const factory = this.deps.socketFactory ?? io;
@@ -153,7 +187,7 @@ export class Connection {
       this.offlineSinceMs = undefined;
       const claims = this.deps.tokens.claims;
       if (claims?.exp !== undefined) this.refresher.arm(claims.exp, claims.iat);
-      this.setState("online");
+      this.setState("online", "ready");
       this.deps.onReady(parsed.data.userId);
     });
     socket.on("session:expired", () => {
@@ -167,18 +201,18 @@ export class Connection {
         this.deps.logger.warn?.({ code: err.data?.code, url }, "the gateway refused the token");
         this.deps.tokens.invalidate();
         // A token fresh from the provider that is still refused will not get better by retrying.
-        if (freshToken) return this.setState("unauthorized");
-        return void this.attempt(true);
+        if (freshToken) return this.setState("unauthorized", "token-refused");
+        return void this.attempt(true, "retry");
       }
       this.deps.logger.debug?.({ url, err: err.message }, "connection attempt failed");
-      this.fail(true);
+      this.fail(true, "connect-failed");
     });
     socket.on("disconnect", (reason: string) => {
       if (this.socket !== socket) return;
       this.teardown();
       if (this.closed) return;
       this.deps.logger.info?.({ reason, expired }, "disconnected");
-      this.fail(false);
+      this.fail(false, "disconnected");
     });
     for (const event of SERVER_EVENTS) {
       if (event === "session:ready" || event === "session:expired") continue;
@@ -194,15 +228,15 @@ export class Connection {
   }
 
   /** Not connected: wait (full jitter) and try again, on the next URL when the attempt itself failed. */
-  private fail(rotate: boolean): void {
-    if (this.closed) return;
+  private fail(rotate: boolean, reason: ConnectionStateReason): void {
+    if (this.closed || this.paused) return;
     this.refresher.disarm();
     this.offlineSinceMs ??= this.deps.now();
     if (rotate) this.urlIndex = (this.urlIndex + 1) % this.deps.urls.length;
-    this.setState("offline");
     const delay = fullJitterDelay(this.attempts++, this.deps.backoff, this.deps.random);
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => void this.attempt(false), delay);
+    this.retryTimer = setTimeout(() => void this.attempt(false, "retry"), delay);
+    this.setState("offline", reason, delay);
   }
 
   /** Drops the current socket with every listener on it. */
@@ -226,42 +260,34 @@ export class Connection {
   }
 
   /**
-   * Browsers say when the network goes and returns. Gone: drop the socket at once (an open
-   * WebSocket can linger for a ping timeout, ~45 s, and hold messages meanwhile) and do not
-   * dial while `navigator.onLine` is false. Back: reconnect now instead of waiting out the backoff.
+   * The platform says when the network goes and returns. Gone: drop the socket at once (an
+   * open WebSocket can linger for a ping timeout, ~45 s, and hold messages meanwhile) and do
+   * not dial while it is gone. Back: reconnect now instead of waiting out the backoff.
    */
   private listenForNetwork(): void {
-    const target = globalThis as { addEventListener?: (t: string, fn: () => void) => void; removeEventListener?: (t: string, fn: () => void) => void };
-    if (typeof target.addEventListener !== "function" || typeof target.removeEventListener !== "function") return;
-    const online = () => {
-      if (this.current === "offline") this.reconnect();
-    };
-    const offline = () => {
-      if (this.closed || !this.socket) return;
-      this.deps.logger.info?.({}, "the browser went offline: dropping the socket");
+    const network = this.deps.network;
+    if (!network) return;
+    this.stopListeningForNetwork = network.subscribe((online) => {
+      if (online) {
+        if (this.current === "offline") this.reconnect("network-online");
+        return;
+      }
+      if (this.closed || this.paused || !this.socket) return;
+      this.deps.logger.info?.({}, "the network went away: dropping the socket");
       this.teardown();
-      this.fail(false);
-    };
-    target.addEventListener("online", online);
-    target.addEventListener("offline", offline);
-    this.stopListeningForNetwork = () => {
-      target.removeEventListener!("online", online);
-      target.removeEventListener!("offline", offline);
-    };
+      this.fail(false, "network-offline");
+    });
   }
 
-  private setState(state: ConnectionState): void {
-    if (this.current === state) return;
+  private setState(state: ConnectionState, reason: ConnectionStateReason, retryInMs?: number): void {
+    // An offline → offline change still reports: its reason or its retry time is news.
+    if (this.current === state && state !== "offline") return;
     if (state !== "online") this.offlineSinceMs ??= this.deps.now();
+    const previous = this.current;
     this.current = state;
-    this.deps.onState(state);
+    this.lastChange = { current: state, previous, reason, ...(retryInMs !== undefined ? { retryInMs } : {}) };
+    this.deps.onState(this.lastChange);
   }
-}
-
-/** `navigator.onLine === false` (browsers; elsewhere there is no such signal and the answer is false). */
-function browserOffline(): boolean {
-  const nav = (globalThis as { navigator?: { onLine?: unknown } }).navigator;
-  return nav?.onLine === false;
 }
 
 function refusal(code: ErrorBody["code"], message: string): { ok: false; error: ErrorBody } {

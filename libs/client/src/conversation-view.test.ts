@@ -20,7 +20,7 @@ const msg = (seq: number, senderId = "bob"): Message => ({
 });
 
 /** A view with a scripted server: history answers from `server`, everything else `{ ok: true }`. */
-function makeView(server: Message[], options: { synced?: () => boolean } = {}) {
+function makeView(server: Message[], options: { synced?: () => boolean; maxWindowMessages?: number; maxCatchUpMessages?: number } = {}) {
   const requests: { event: ClientEventName; payload: unknown }[] = [];
   const emitter = new Emitter<ClientEventMap>();
   const request = async <E extends ClientEventName>(event: E, payload: ClientPayload<E>): Promise<ClientAck<E>> => {
@@ -48,6 +48,8 @@ function makeView(server: Message[], options: { synced?: () => boolean } = {}) {
     logger: {},
     now: () => Date.now(),
     pageSize: 3,
+    maxWindowMessages: options.maxWindowMessages ?? 1_000,
+    maxCatchUpMessages: options.maxCatchUpMessages ?? 500,
     receiptDelayMs: 300,
     typingIdleMs: 2_000,
     remoteTypingExpiryMs: 7_000,
@@ -153,5 +155,45 @@ describe("ConversationView", () => {
     view.close();
     expect(vi.getTimerCount()).toBe(0);
     expect(requests.map((r) => r.event)).toEqual(["typing:start"]);
+  });
+
+  it("a receipt past the view's end reveals a lost last message, which is fetched", async () => {
+    const server = Array.from({ length: 3 }, (_, i) => msg(i + 1));
+    const { view } = makeView(server);
+    view.applySync({ id: cid, lastSeq: 2, lastReadSeq: 0, unreadCount: 2, messages: server.slice(0, 2), hasMore: false }, false);
+    view.applyReceipt({ conversationId: cid, userId: "carol", kind: "delivered", seq: 3, at: new Date().toISOString() });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(view.messages.map((m) => m.seq)).toEqual([1, 2, 3]);
+    expect(view.unreadCount).toBe(3);
+  });
+
+  it("far behind a live message: discontinuity, the newest page, the skipped ones counted as unread", async () => {
+    const server = Array.from({ length: 20 }, (_, i) => msg(i + 1));
+    const { view, emitter, requests } = makeView(server, { maxCatchUpMessages: 5 });
+    const gaps: unknown[] = [];
+    emitter.on("discontinuity", (d) => gaps.push(d));
+    view.applySync({ id: cid, lastSeq: 2, lastReadSeq: 2, unreadCount: 0, messages: server.slice(0, 2), hasMore: false }, false);
+    view.applyLive(server[19]!);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(gaps).toEqual([{ conversationId: cid, fromSeq: 2, toSeq: 20 }]);
+    expect(view.messages.map((m) => m.seq)).toEqual([18, 19, 20]);
+    expect(view.hasOlder).toBe(true);
+    expect(view.unreadCount).toBe(18); // 3..20, all bob's
+    // No paging through 3..17: one newest-page request.
+    expect(requests.filter((r) => r.event === "messages:history").map((r) => r.payload)).toEqual([{ conversationId: cid, limit: 3 }]);
+  });
+
+  it("an answer to a page requested before loadAround replaced the window is dropped", async () => {
+    const server = Array.from({ length: 30 }, (_, i) => msg(i + 1));
+    const { view } = makeView(server);
+    view.applySync({ id: cid, lastSeq: 30, lastReadSeq: 30, unreadCount: 0, messages: server.slice(-3), hasMore: true }, false);
+    const older = view.loadOlder(); // asks for 25..27
+    const around = view.loadAround(10, 4);
+    expect(await older).toBe(0);
+    await around;
+    expect(view.messages.map((m) => m.seq)).toEqual([9, 10, 11, 12]);
+    expect(view.hasNewer).toBe(true);
+    expect(await view.loadNewer(4)).toBe(4);
+    expect(view.messages.map((m) => m.seq)).toEqual([9, 10, 11, 12, 13, 14, 15, 16]);
   });
 });

@@ -28,6 +28,10 @@ export interface ViewDeps {
   logger: ClientLogger;
   now: () => number;
   pageSize: number;
+  /** Most stored messages the window holds (at least 2 · pageSize). */
+  maxWindowMessages: number;
+  /** Further behind than this: reopen at the newest page (`discontinuity`) instead of paging forward. */
+  maxCatchUpMessages: number;
   receiptDelayMs: number;
   typingIdleMs: number;
   remoteTypingExpiryMs: number;
@@ -65,6 +69,26 @@ export class ConversationViewImpl implements ConversationView {
    */
   private newestPageMissing = false;
   private fetchingNewest = false;
+  /**
+   * The window ends before the conversation does (after `loadAround`, or `loadOlder` past the
+   * cap): live messages are counted and announced but not added, and nothing pages forward by
+   * itself; `loadNewer()` does.
+   */
+  private detached = false;
+  /** The conversation's highest seq as far as known (live messages, receipts, sync, conversation events). */
+  private newest = 0;
+  /** Bumped whenever the window is replaced: an answer to a request made before is dropped. */
+  private epoch = 0;
+  /**
+   * The highest seq announced (`message` event). Pages fetched by the app (older, newer,
+   * around a seq, the newest after a discontinuity) announce only messages above it, so
+   * history and pages fetched again after the cap dropped them are not news again.
+   */
+  private announcedMax = 0;
+  /** The server's unread count covers the conversation up to here (a sync's lastSeq): a reopening does not count those again. */
+  private unreadKnownUpTo = 0;
+  /** A reopening at the newest page is under way: fills wait for it rather than start another. */
+  private reopening = false;
   private closed = false;
 
   constructor(
@@ -107,6 +131,12 @@ export class ConversationViewImpl implements ConversationView {
   get hasOlder(): boolean {
     const floor = this.window.floor;
     return floor === undefined || floor > 0;
+  }
+  get hasNewer(): boolean {
+    return this.detached;
+  }
+  get newestSeq(): number {
+    return Math.max(this.newest, this.window.maxSeq);
   }
   get lastReadSeq(): number {
     return this.readSeq;
@@ -172,10 +202,58 @@ export class ConversationViewImpl implements ConversationView {
   async loadOlder(limit = this.deps.pageSize): Promise<number> {
     const floor = this.window.floor;
     if (floor === 0) return 0;
+    const epoch = this.epoch;
     const page = await this.history(floor === undefined ? { limit } : { beforeSeq: floor + 1, limit });
+    if (epoch !== this.epoch || this.closed) return 0; // the window was replaced meanwhile
     const added = this.window.addOlder(page.messages, page.hasMore);
-    this.afterAdd(added, false);
+    // Over the cap while paging back: the newest messages go, and the window no longer reaches the end.
+    const excess = this.window.size - this.deps.maxWindowMessages;
+    if (excess > 0) {
+      this.window.dropNewest(excess);
+      this.detached = true;
+    }
+    this.afterAdd(added, false, true);
+    if (excess > 0 && added.length === 0) this.changed();
     return added.length;
+  }
+
+  async loadNewer(limit = this.deps.pageSize): Promise<number> {
+    if (!this.detached || !this.window.known) return 0;
+    const epoch = this.epoch;
+    const page = await this.history({ afterSeq: this.window.lastSeq, limit });
+    if (epoch !== this.epoch || this.closed) return 0;
+    const added = this.window.add(page.messages);
+    for (const m of page.messages) this.noteSeq(m.seq);
+    this.window.dropOldest(this.window.size - this.deps.maxWindowMessages);
+    if (!page.hasMore) this.detached = false;
+    this.afterAdd(added, false, true);
+    if (added.length === 0) this.changed();
+    // Back at the end: anything announced meanwhile beyond this page is fetched as a gap would be.
+    if (!this.detached && this.newestSeq > this.window.lastSeq) this.fill(false);
+    return added.length;
+  }
+
+  async loadAround(seq: number, limit = this.deps.pageSize): Promise<void> {
+    const after = Math.max(1, Math.floor(limit / 2));
+    const before = Math.max(1, limit - after);
+    const epoch = ++this.epoch;
+    const [older, newer] = await Promise.all([
+      this.history({ beforeSeq: seq + 1, limit: before }),
+      this.history({ afterSeq: seq, limit: after }),
+    ]);
+    if (epoch !== this.epoch || this.closed) return; // a later loadAround or reopening won
+    this.reopening = false; // this window replaces the one a reopening was fetching
+    const messages = [...older.messages, ...newer.messages];
+    this.window.reset();
+    this.newestPageMissing = false;
+    const added = this.window.add(messages);
+    const first = messages[0];
+    this.window.setFloor(older.hasMore ? (first ? first.seq - 1 : seq) : 0);
+    for (const m of messages) this.noteSeq(m.seq);
+    this.detached = newer.hasMore;
+    this.afterAdd(added, false, true);
+    if (added.length === 0) this.changed();
+    if (!this.detached && this.newestSeq > this.window.lastSeq) this.fill(false);
   }
 
   async members(): Promise<Conversation> {
@@ -194,6 +272,20 @@ export class ConversationViewImpl implements ConversationView {
 
   /** A `sync` entry. Without a cursor it is the newest page and places the window. */
   applySync(conv: SyncConversation, hadCursor: boolean): void {
+    this.noteSeq(conv.lastSeq);
+    if (hadCursor && this.window.known && (this.detached || conv.lastSeq - this.window.lastSeq > this.deps.maxCatchUpMessages)) {
+      // Detached: the answer's messages are not where the app reads. Far behind: reopen at the
+      // newest page rather than page through everything in between. Either way the server's
+      // read state stands (its counts include what this view skips).
+      if (conv.lastReadSeq >= this.readSeq) {
+        this.readSeq = conv.lastReadSeq;
+        this.unread = conv.unreadCount;
+        this.unreadKnownUpTo = Math.max(this.unreadKnownUpTo, conv.lastSeq);
+      }
+      this.emitUnread();
+      if (!this.detached) this.reopen(false);
+      return;
+    }
     const added = this.window.add(conv.messages);
     if (!hadCursor || !this.window.known) {
       const first = conv.messages[0];
@@ -207,6 +299,7 @@ export class ConversationViewImpl implements ConversationView {
     if (serverWins) {
       this.readSeq = conv.lastReadSeq;
       this.unread = conv.unreadCount;
+      this.unreadKnownUpTo = Math.max(this.unreadKnownUpTo, conv.lastSeq);
     }
     this.afterAdd(added, !serverWins);
     this.emitUnread();
@@ -241,6 +334,8 @@ export class ConversationViewImpl implements ConversationView {
   }
 
   applyLive(message: Message): void {
+    this.noteSeq(message.seq);
+    if (this.detached) return this.announceDetached(message);
     const added = this.window.add([message]);
     if (added.length === 0) return;
     if (message.senderId !== this.deps.userId()) this.remote.remove(message.senderId);
@@ -251,6 +346,8 @@ export class ConversationViewImpl implements ConversationView {
 
   /** An own message acked by the outbox. */
   applyOwn(message: Message): void {
+    this.noteSeq(message.seq);
+    if (this.detached) return this.announceDetached(message);
     this.afterAdd(this.window.add([message]), false);
     if (this.window.hasGap) this.fill(true);
   }
@@ -284,6 +381,8 @@ export class ConversationViewImpl implements ConversationView {
   }
 
   applyReceipt(r: ServerPayload<"receipt">): void {
+    // A watermark past this view's end (any member, any device): a message was lost in transit.
+    this.noteNewestSeq(r.seq);
     if (r.userId === this.deps.userId()) return;
     const current = this.receiptsByUser.get(r.userId);
     this.updateReceipt(
@@ -301,6 +400,16 @@ export class ConversationViewImpl implements ConversationView {
     this.readSeq = u.lastReadSeq;
     this.unread = u.unreadCount;
     this.emitUnread();
+  }
+
+  /**
+   * Someone says the conversation reaches `seq` (a receipt, `conversation:updated`): when that
+   * is past the window's end, the message(s) in between were lost in transit and are fetched.
+   */
+  noteNewestSeq(seq: number): void {
+    if (!this.noteSeq(seq)) return;
+    if (this.detached || !this.window.known || this.newestPageMissing) return this.notify();
+    if (seq > this.window.maxSeq) this.fill(true);
   }
 
   /** The outbox changed one of this conversation's messages. */
@@ -329,12 +438,83 @@ export class ConversationViewImpl implements ConversationView {
 
   // ---- internals ----
 
-  private afterAdd(added: Message[], countUnread: boolean): void {
+  /** Records a newer end of the conversation; true when it was news. */
+  private noteSeq(seq: number): boolean {
+    if (seq <= this.newest) return false;
+    this.newest = seq;
+    return true;
+  }
+
+  /** A live message while detached: counted and announced, added when `loadNewer` reaches it. */
+  private announceDetached(message: Message): void {
+    if (message.seq <= this.announcedMax) return;
+    this.announcedMax = message.seq;
+    this.deps.emitter.emit("message", message);
+    if (message.senderId !== this.deps.userId()) {
+      this.remote.remove(message.senderId);
+      if (message.seq > this.readSeq) {
+        this.unread++;
+        this.emitUnread();
+      }
+    } else this.notify();
+  }
+
+  /**
+   * Too far behind to page forward: drops the window and opens the newest page, then emits
+   * `discontinuity`. `countUnread`: the skipped messages are counted as unread (an upper
+   * bound: their senders are unknown; the next sync or read ack brings the server's count).
+   */
+  private reopen(countUnread: boolean): Promise<void> {
+    const epoch = ++this.epoch;
+    const fromSeq = this.window.lastSeq;
+    this.reopening = true;
+    return this.history({ limit: this.deps.pageSize })
+      .then((page) => {
+        if (epoch !== this.epoch || this.closed) return;
+        this.reopening = false;
+        // Held beyond the gap (they came live): counted already.
+        const counted = new Set(this.window.list().filter((m) => m.seq > fromSeq).map((m) => m.seq));
+        this.window.reset();
+        this.detached = false;
+        this.newestPageMissing = false;
+        const first = page.messages[0];
+        const last = page.messages.at(-1);
+        const added = this.window.add(page.messages);
+        this.window.setFloor(first ? first.seq - 1 : this.newest);
+        if (last) this.noteSeq(last.seq);
+        if (countUnread && first) {
+          const me = this.deps.userId();
+          const from = Math.max(fromSeq, this.readSeq, this.unreadKnownUpTo);
+          // Skipped seqs from + 1 … first − 1 (arithmetic: the range can be long), less those counted.
+          let skipped = Math.max(0, first.seq - 1 - from);
+          for (const seq of counted) if (seq > from && seq < first.seq) skipped--;
+          this.unread += skipped;
+          for (const m of page.messages) if (m.seq > from && m.senderId !== me && !counted.has(m.seq)) this.unread++;
+        }
+        this.deps.logger.info?.({ conversationId: this.id, fromSeq, toSeq: this.window.lastSeq }, "too far behind: reopened at the newest page");
+        this.deps.emitter.emit("discontinuity", { conversationId: this.id, fromSeq, toSeq: this.window.lastSeq });
+        this.afterAdd(added, false, true);
+        if (added.length === 0) this.changed();
+        if (countUnread) this.emitUnread();
+        // An own message acked while the page was on its way is newer than the page.
+        if (this.newest > this.window.lastSeq) this.fill(countUnread);
+      })
+      .catch((err: unknown) => this.report("reopen", err))
+      .finally(() => {
+        if (epoch === this.epoch) this.reopening = false;
+      });
+  }
+
+  private afterAdd(added: Message[], countUnread: boolean, paged = false): void {
     if (added.length === 0) return;
+    // While following the newest messages, the cap drops the oldest ones.
+    if (!this.detached) this.window.dropOldest(this.window.size - this.deps.maxWindowMessages);
     const me = this.deps.userId();
     let fromOthers = false;
     for (const m of added) {
+      if (paged && m.seq <= this.announcedMax) continue; // history, or announced before
       this.deps.emitter.emit("message", m);
+      if (m.seq > this.announcedMax) this.announcedMax = m.seq;
       if (m.senderId === me) continue;
       fromOthers = true;
       if (countUnread && m.seq > this.readSeq) this.unread++;
@@ -362,9 +542,17 @@ export class ConversationViewImpl implements ConversationView {
         do {
           this.fillAgain = false;
           for (;;) {
-            if (this.closed || !this.deps.online() || !this.window.known) return;
+            if (this.closed || !this.deps.online() || !this.window.known || this.detached || this.reopening) return;
             const from = this.window.lastSeq;
+            if (this.newestSeq - from > this.deps.maxCatchUpMessages) {
+              // Far behind. A resume sync still to come decides with the server's read state.
+              if (this.deps.synced()) await this.reopen(this.fillCountsUnread);
+              return;
+            }
+            const epoch = this.epoch;
             const page = await this.history({ afterSeq: from, limit: this.deps.pageSize });
+            if (epoch !== this.epoch) return; // the window was replaced meanwhile
+            for (const m of page.messages) this.noteSeq(m.seq);
             const added = this.window.add(page.messages);
             this.afterAdd(added, this.fillCountsUnread);
             if (!page.hasMore && !this.window.hasGap) break;

@@ -6,7 +6,7 @@ import { io as connectSocket, type Socket as ClientSocket } from "socket.io-clie
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Message } from "@parley/protocol";
 import { createClient } from "./create-client.js";
-import type { ConnectionState } from "./types.js";
+import type { ConnectionState, ConnectionStateChange } from "./types.js";
 
 /** An unsigned JWT-shaped token: the SDK only reads its claims; the small server below checks `sub`. */
 function token(sub: string, expInSeconds = 3_600): string {
@@ -98,7 +98,7 @@ describe("createClient", () => {
       },
     });
     const states: ConnectionState[] = [];
-    client.on("state", (s) => states.push(s));
+    client.on("state", (s) => states.push(s.current));
     client.on("messages", () => {});
     await waitFor(() => client.state === "online", "online");
     const view = client.conversation(gw.conversationId);
@@ -139,11 +139,20 @@ describe("createClient", () => {
     const view = client.conversation(gw.conversationId);
     await view.send("one").settled;
     const syncsBefore = gw.received.filter((r) => r.event === "sync").length;
-    const states: ConnectionState[] = [];
-    client.on("state", (s) => states.push(s));
+    const changes: ConnectionStateChange[] = [];
+    client.on("state", (s) => changes.push(s));
     gw.server.disconnectSockets(true);
-    await waitFor(() => client.state === "online" && states.length >= 2, "reconnected");
-    expect(states.slice(0, 3)).toEqual(["offline", "connecting", "online"]);
+    await waitFor(() => client.state === "online" && changes.length >= 2, "reconnected");
+    expect(changes.slice(0, 3).map((c) => [c.previous, c.current, c.reason])).toEqual([
+      ["online", "offline", "disconnected"],
+      ["offline", "connecting", "retry"],
+      ["connecting", "online", "ready"],
+    ]);
+    // The backoff's delay for the first attempt: within [0, baseMs].
+    expect(changes[0]!.retryInMs).toBeGreaterThanOrEqual(0);
+    expect(changes[0]!.retryInMs).toBeLessThanOrEqual(50);
+    expect(changes[1]!.retryInMs).toBeUndefined();
+    expect(client.stateChange).toEqual(changes.at(-1));
     const syncs = gw.received.filter((r) => r.event === "sync");
     expect(syncs).toHaveLength(syncsBefore + 1);
     expect(syncs.at(-1)!.payload).toMatchObject({ cursors: { [gw.conversationId]: 1 } });
@@ -160,7 +169,7 @@ describe("createClient", () => {
     const syncs = () => gw.received.filter((r) => r.event === "sync");
     const before = syncs().length;
     const states: ConnectionState[] = [];
-    client.on("state", (s) => states.push(s));
+    client.on("state", (s) => states.push(s.current));
     gw.server.emit("session:resync", { reason: "redis-reconnected" });
     await waitFor(() => syncs().length === before + 1, "the sync");
     expect(syncs().at(-1)!.payload).toMatchObject({ cursors: { [gw.conversationId]: 1 } });
@@ -203,7 +212,7 @@ describe("createClient", () => {
       },
       reconnect: { baseMs: 20, maxMs: 100 },
     });
-    client.on("state", (s) => states.push(s));
+    client.on("state", (s) => states.push(s.current));
     await waitFor(() => client.state === "online", "online after four UNAVAILABLE refusals");
     expect(refusals).toBe(5);
     expect(states).not.toContain("unauthorized");

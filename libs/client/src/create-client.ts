@@ -1,4 +1,5 @@
 import type { ClientEventName as WireEventName, ClientPayload, ErrorBody, Message, ServerEventName, ServerPayload } from "@parley/protocol";
+import { browserNetwork, onPageVisible } from "./browser-signals.js";
 import { Connection, type SocketFactory } from "./connection.js";
 import { ConversationViewImpl } from "./conversation-view.js";
 import { Emitter } from "./emitter.js";
@@ -11,7 +12,7 @@ import { TokenSource } from "./token-source.js";
 import type {
   ClientEventMap,
   ClientOptions,
-  ConnectionState,
+  ConnectionStateChange,
   ConversationsApi,
   ConversationView,
   OutgoingMessage,
@@ -38,6 +39,9 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
   const logger = options.logger ?? {};
   const storage = options.storage ?? memoryStorage();
   const pageSize = options.pageSize ?? 100;
+  // Room for the newest page plus one page of scrolling back, whatever the app sets.
+  const maxWindowMessages = Math.max(options.maxWindowMessages ?? 1_000, 2 * pageSize);
+  const maxCatchUpMessages = options.maxCatchUpMessages ?? 500;
   const emitter = new Emitter<ClientEventMap>((event, err) => logger.error?.({ err, event: String(event) }, "a client listener threw"));
   const tokens = new TokenSource(options.getToken, now);
   const views = new Map<string, ConversationViewImpl>();
@@ -70,6 +74,8 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
         logger,
         now,
         pageSize,
+        maxWindowMessages,
+        maxCatchUpMessages,
         receiptDelayMs: options.receiptDelayMs ?? 300,
         typingIdleMs: options.typingIdleMs ?? 2_000,
         remoteTypingExpiryMs: options.remoteTypingExpiryMs ?? 7_000,
@@ -107,7 +113,8 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
           ...(r.replyToId !== undefined ? { replyToId: r.replyToId } : {}),
           ...(r.attachments !== undefined ? { attachments: r.attachments } : {}),
         }),
-      offlineSince: () => connection.offlineSince,
+      // After `disconnect()` nothing is sent, not even over HTTP: `connect()` resumes.
+      offlineSince: () => (connection.disconnected ? undefined : connection.offlineSince),
     },
     onStored: (message) => view(message.conversationId).applyOwn(message),
     onChange: (outgoing) => {
@@ -183,7 +190,10 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
         const c = p as ServerPayload<"conversation:updated">;
         // A conversation new to this client (created, or the user was added): its view starts at
         // lastSeq and fetches the page before it.
-        view(c.id).place(c.lastSeq);
+        const v = view(c.id);
+        v.place(c.lastSeq);
+        // A known conversation whose lastSeq is past the view's end: a message was lost in transit.
+        v.noteNewestSeq(c.lastSeq);
         emitter.emit("conversation", c);
         return;
       }
@@ -201,10 +211,12 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
     ackTimeoutMs: options.ackTimeoutMs ?? 10_000,
     ...(options.socketFactory ? { socketFactory: options.socketFactory } : {}),
     ...(options.random ? { random: options.random } : {}),
-    onState: (state: ConnectionState) => {
+    network: "network" in options ? options.network : browserNetwork(),
+    onState: (change: ConnectionStateChange) => {
+      const state = change.current;
       if (state !== "online") for (const v of views.values()) v.disconnected();
       if (state === "offline" || state === "connecting") resume.stop();
-      emitter.emit("state", state);
+      emitter.emit("state", change);
     },
     onReady: (id) => {
       emitter.emit("session", { userId: id });
@@ -232,6 +244,9 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
       // The connection asks again and reports the failure.
     });
   connection.start();
+  const stopWatchingVisibility = onPageVisible(() => {
+    if (online()) resume.run();
+  });
 
   const ask = async <E extends WireEventName>(event: E, payload: ClientPayload<E>) => {
     const answer = await request(event, payload);
@@ -282,6 +297,9 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
     get state() {
       return connection.state;
     },
+    get stateChange() {
+      return connection.stateChange;
+    },
     get userId() {
       return userId();
     },
@@ -318,10 +336,16 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
     retry: (id) => outbox.retry(id),
     discard: (id) => outbox.discard(id),
     reconnect: () => connection.reconnect(),
+    disconnect: () => connection.disconnect(),
+    connect: () => connection.connect(),
+    sync() {
+      if (online()) resume.run();
+    },
     close() {
       closing ??= (async () => {
         // Order: stop retries and sends first, then the socket (so nothing reconnects), then
         // the views' timers, then listeners (the final `closed` state is still reported).
+        stopWatchingVisibility?.();
         resume.stop();
         outbox.close();
         connection.close();

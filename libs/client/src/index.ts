@@ -6,7 +6,7 @@ export { createClient } from "./create-client.js";
 export { memoryStorage, type OutboxRecord, type OutboxStorage } from "./outbox-storage.js";
 export { indexedDbStorage, type IndexedDbStorageOptions } from "./indexeddb-storage.js";
 export { fullJitterDelay } from "./backoff.js";
-export { ParleyRequestError } from "./request-error.js";
+export { isRetryable, ParleyRequestError } from "./request-error.js";
 export type {
   Attachment,
   ChatMessage,
@@ -15,6 +15,8 @@ export type {
   ClientLogger,
   ClientOptions,
   ConnectionState,
+  ConnectionStateChange,
+  ConnectionStateReason,
   Conversation,
   ConversationKind,
   ConversationSummary,
@@ -25,6 +27,7 @@ export type {
   Message,
   MessageKind,
   MessageStatus,
+  NetworkSignal,
   OutgoingMessage,
   ParleyClient,
   PresenceEntry,

@@ -80,4 +80,35 @@ describe("MessageWindow", () => {
     expect(w.replace(msg(2))).toBe(false);
     expect(w.size).toBe(1);
   });
+
+  it("dropOldest raises the floor past what it drops; dropNewest ends the window before them", () => {
+    const w = new MessageWindow();
+    w.setFloor(0);
+    w.add([1, 2, 3, 4, 5, 6].map((n) => msg(n)));
+    w.dropOldest(2);
+    expect(w.list().map((m) => m.seq)).toEqual([3, 4, 5, 6]);
+    expect(w.floor).toBe(2);
+    expect(w.lastSeq).toBe(6);
+    w.dropNewest(3);
+    expect(w.list().map((m) => m.seq)).toEqual([3]);
+    expect(w.lastSeq).toBe(3);
+    expect(w.hasGap).toBe(false);
+    // A message seen again after being dropped comes back once.
+    const again = w.add([msg(4)]);
+    expect(again).toHaveLength(1);
+    expect(w.lastSeq).toBe(4);
+  });
+
+  it("reset forgets the placement and every message", () => {
+    const w = new MessageWindow();
+    w.setFloor(10);
+    w.add([msg(11), msg(12)]);
+    w.reset();
+    expect(w.known).toBe(false);
+    expect(w.size).toBe(0);
+    expect(w.lastSeq).toBe(0);
+    w.add([msg(40)]);
+    w.setFloor(39);
+    expect(w.lastSeq).toBe(40);
+  });
 });

@@ -107,6 +107,43 @@ export class MessageWindow {
     return true;
   }
 
+  /** Forgets everything: the window is placed again by the next page (`loadAround`, reopening at the newest page). */
+  reset(): void {
+    this.bySeq.clear();
+    this.seqById.clear();
+    this.floorSeq = undefined;
+    this.contiguous = 0;
+    this.sorted = undefined;
+  }
+
+  /** Drops the `count` oldest messages (the cap, while following the newest): the floor rises past them. */
+  dropOldest(count: number): void {
+    if (count <= 0) return;
+    const dropped = this.list().slice(0, count);
+    for (const m of dropped) this.forget(m);
+    const top = dropped.at(-1);
+    if (top && this.floorSeq !== undefined && top.seq > this.floorSeq) this.floorSeq = top.seq;
+    if (this.floorSeq !== undefined && this.contiguous < this.floorSeq) this.contiguous = this.floorSeq;
+    this.sorted = undefined;
+    this.advance();
+  }
+
+  /** Drops the `count` newest messages (the cap, while paging back): the window then ends before the conversation does. */
+  dropNewest(count: number): void {
+    if (count <= 0) return;
+    const list = this.list();
+    const dropped = list.slice(Math.max(0, list.length - count));
+    for (const m of dropped) this.forget(m);
+    const bottom = dropped[0];
+    if (bottom && this.contiguous >= bottom.seq) this.contiguous = bottom.seq - 1;
+    this.sorted = undefined;
+  }
+
+  private forget(m: Message): void {
+    this.bySeq.delete(m.seq);
+    this.seqById.delete(m.id);
+  }
+
   private advance(): void {
     if (this.floorSeq === undefined) return;
     while (this.bySeq.has(this.contiguous + 1)) this.contiguous++;

@@ -24,6 +24,58 @@ export type { Attachment, Conversation, ConversationKind, ConversationSummary, E
  */
 export type ConnectionState = "connecting" | "online" | "offline" | "unauthorized" | "closed";
 
+/**
+ * Why the connection state changed:
+ * - `start`: `createClient` or `connect()` began connecting;
+ * - `ready`: `session:ready` arrived;
+ * - `retry`: a scheduled reconnection attempt began;
+ * - `reconnect`: `reconnect()` was called;
+ * - `network-online`: the platform said the network is back (browser `online`, NetInfo);
+ * - `connect-failed`: the handshake failed (gateway away, refused with UNAVAILABLE, timed out);
+ * - `disconnected`: an established socket dropped (server drain, network, ping timeout);
+ * - `network-offline`: the platform said the network is gone; the socket was dropped at once;
+ * - `token-failed`: `getToken` threw (retried with backoff);
+ * - `signed-out`: `getToken` answered `null`;
+ * - `token-refused`: the gateway refused a token fresh from `getToken`;
+ * - `disconnect`: `disconnect()` was called (nothing reconnects until `connect()`);
+ * - `closed`: `close()` was called.
+ */
+export type ConnectionStateReason =
+  | "start"
+  | "ready"
+  | "retry"
+  | "reconnect"
+  | "network-online"
+  | "connect-failed"
+  | "disconnected"
+  | "network-offline"
+  | "token-failed"
+  | "signed-out"
+  | "token-refused"
+  | "disconnect"
+  | "closed";
+
+/** The `state` event: one change of the connection state. */
+export interface ConnectionStateChange {
+  current: ConnectionState;
+  /** The state before this change (`connecting` for the first event of a client). */
+  previous: ConnectionState;
+  reason: ConnectionStateReason;
+  /** `offline` with a reconnection scheduled: in how many ms it starts (absent otherwise, e.g. after `disconnect()`). */
+  retryInMs?: number;
+}
+
+/**
+ * The platform's word on the network (default: the browser's `navigator.onLine` with its
+ * `online`/`offline` events; none in Node). The React Native entry passes NetInfo's.
+ */
+export interface NetworkSignal {
+  /** True when the platform knows there is no network (then no connection is attempted). */
+  isOffline(): boolean;
+  /** Calls `fn(true)` when the network returns, `fn(false)` when it goes; returns the unsubscribe. */
+  subscribe(fn: (online: boolean) => void): () => void;
+}
+
 /** pino-compatible (`logger.warn(obj, msg)`); every method optional. */
 export interface ClientLogger {
   debug?(data: object, msg: string): void;
@@ -75,6 +127,20 @@ export interface ClientOptions {
   pageSize?: number;
   /** Delivered/read watermarks of a conversation are coalesced for this long before one is sent (default 300 ms). */
   receiptDelayMs?: number;
+  /**
+   * Most stored messages a conversation view holds (default 1,000; at least twice `pageSize`).
+   * Past it the view drops messages from the end away from where the app is reading: the
+   * oldest ones while it follows the newest (`hasOlder` becomes true), the newest ones after
+   * `loadOlder` (`hasNewer` becomes true).
+   */
+  maxWindowMessages?: number;
+  /**
+   * A view further behind its conversation than this many messages does not page forward to
+   * catch up: it emits `discontinuity` and reopens at the newest page (default 500).
+   */
+  maxCatchUpMessages?: number;
+  /** Network availability (default: the browser's; none in Node). */
+  network?: NetworkSignal;
 }
 
 /** Send input: everything of `message:send` but the ids, which the SDK makes. */
@@ -158,7 +224,8 @@ export interface MemberReceipts {
 
 /** The client's events (`client.on(name, fn)`); every listener gets one payload. */
 export interface ClientEventMap {
-  state: ConnectionState;
+  /** The connection state changed: `{ current, previous, reason, retryInMs }`. */
+  state: ConnectionStateChange;
   /** `session:ready`: the socket is authenticated as this user. */
   session: { userId: string };
   /** A message entered a conversation store for the first time (live, sync, gap fill or own send). */
@@ -178,6 +245,14 @@ export interface ClientEventMap {
   conversation: Conversation;
   /** An own message changed status (pending → sent | failed). */
   outbox: OutgoingMessage;
+  /**
+   * A view was more than `maxCatchUpMessages` behind its conversation (a long absence, or a
+   * lost last message far ahead): it dropped its window and reopened at the newest page
+   * instead of fetching everything in between. Messages `fromSeq + 1 … toSeq − pageSize` were
+   * skipped (they stay reachable with `loadOlder`); an app shows "new messages above" or scrolls
+   * to the end.
+   */
+  discontinuity: { conversationId: string; fromSeq: number; toSeq: number };
   /** Something went wrong that the SDK handles by itself (logged too); for diagnostics. */
   error: { operation: string; error: ErrorBody };
 }
@@ -195,6 +270,14 @@ export interface ConversationView {
   readonly lastSeq: number;
   /** There are older messages than the window's first one (`loadOlder()` fetches them). */
   readonly hasOlder: boolean;
+  /**
+   * The window stops before the conversation's newest messages (after `loadAround`, or after
+   * `loadOlder` past `maxWindowMessages`): `loadNewer()` fetches the next page, and live
+   * messages are counted but not added until the window reaches the end again.
+   */
+  readonly hasNewer: boolean;
+  /** The conversation's highest seq as far as this client knows (live messages, receipts, sync, `conversation:updated`). */
+  readonly newestSeq: number;
   readonly lastReadSeq: number;
   readonly unreadCount: number;
   /** Remote members typing now. */
@@ -205,6 +288,14 @@ export interface ConversationView {
   receiptFor(seq: number): { deliveredTo: string[]; readBy: string[] };
   /** Fetches the page before the window (`limit` default pageSize); resolves with the number of messages added. */
   loadOlder(limit?: number): Promise<number>;
+  /** Fetches the page after the window (when `hasNewer`); resolves with the number of messages added. */
+  loadNewer(limit?: number): Promise<number>;
+  /**
+   * Replaces the window with the messages around `seq` (about half before, half after; `limit`
+   * default pageSize): for opening a search hit in context. Then `loadOlder`/`loadNewer` page
+   * from there; `hasNewer` says whether the window reaches the end.
+   */
+  loadAround(seq: number, limit?: number): Promise<void>;
   /**
    * The app showed the message with this seq (and so everything before it): the SDK sends
    * the read watermark (coalesced), and lowers the unread count at once.
@@ -233,6 +324,8 @@ export interface ConversationsApi {
 
 export interface ParleyClient {
   readonly state: ConnectionState;
+  /** The latest state change (the payload of the last `state` event): for `useSyncExternalStore`. */
+  readonly stateChange: ConnectionStateChange;
   /** The user of the current token (from its `sub`), once known. */
   readonly userId: string | undefined;
   on<E extends ClientEventName>(event: E, fn: (payload: ClientEventMap[E]) => void): Unsubscribe;
@@ -258,6 +351,21 @@ export interface ParleyClient {
   discard(clientMessageId: string): Promise<void>;
   /** Reconnects now (after `unauthorized`, or to skip the backoff wait). */
   reconnect(): void;
+  /**
+   * Lets the socket go and stops reconnecting (an app in the background, a user going
+   * offline on purpose). Views, their messages and the outbox stay: `send()` still queues
+   * (durably), and nothing is sent until `connect()`.
+   */
+  disconnect(): void;
+  /** Connects again after `disconnect()` (then syncs every view and drains the outbox, as after any reconnect). */
+  connect(): void;
+  /**
+   * Asks the server now for what this client missed (the same `sync` as after a reconnect),
+   * when online: an app coming back to the foreground calls it (the SDK does in browsers when
+   * the page becomes visible again), so a last message lost in transit shows without waiting
+   * for the next event.
+   */
+  sync(): void;
   /** Disconnects, stops every timer and listener. Safe to call twice. */
   close(): Promise<void>;
 }

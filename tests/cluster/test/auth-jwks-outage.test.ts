@@ -74,7 +74,7 @@ describe("a JWKS endpoint outage longer than the key cache", () => {
     // The SDK, given k2 tokens, keeps trying (never "unauthorized") and gets in once the endpoint is back with k2.
     const states: ConnectionState[] = [];
     const client = createClient({ url: cluster.url(0), getToken: () => k2.sign("olga"), reconnect: { baseMs: 100, maxMs: 300 } });
-    client.on("state", (state) => states.push(state));
+    client.on("state", (change) => states.push(change.current));
     try {
       await until(() => states.filter((x) => x === "offline").length >= 3, "three refused attempts", 10_000);
       expect(states).not.toContain("unauthorized");

@@ -66,7 +66,7 @@ describe("client SDK: recovery", () => {
       const alice = clientFor(victim, "kill-alice", "Alice", { url: [proxy.url, victim.url(1)], ackTimeoutMs: 2_000 });
       const bob = clientFor(victim, "kill-bob", "Bob", { url: victim.url(1) });
       clients.push(alice, bob);
-      alice.on("state", (s) => states.push(s));
+      alice.on("state", (s) => states.push(s.current));
       await Promise.all([onlineState(alice), onlineState(bob)]);
       const conversation = await alice.conversations.create({ kind: "group", memberIds: ["kill-bob"] });
       const bobView = bob.conversation(conversation.id);
@@ -111,7 +111,7 @@ describe("client SDK: recovery", () => {
       },
     });
     clients.push(alice);
-    alice.on("state", (s) => states.push(s));
+    alice.on("state", (s) => states.push(s.current));
     await onlineState(alice);
     const conversation = await alice.conversations.create({ kind: "group", memberIds: [] });
     // Over two lifetimes (refreshes at two thirds of each, 2 s before exp): without
@@ -141,7 +141,7 @@ describe("client SDK: recovery", () => {
       },
     }));
     clients.push(client);
-    client.on("state", (s) => states.push(s));
+    client.on("state", (s) => states.push(s.current));
     await onlineState(client);
     await until(() => states.includes("offline") && client.state === "online", "an expiry and a reconnection", 10_000);
     expect(issued).toBeGreaterThanOrEqual(2);
