@@ -13,6 +13,10 @@ export const SYSTEM_TOOLS = {
   prometheus: { commands: ["prometheus", "promtool"], packages: ["prometheus"] },
   // playwright-core drives Debian's Chromium (it never downloads a browser); the font is for screenshots.
   chromium: { commands: ["chromium"], packages: ["chromium", "fonts-dejavu-core"] },
+  // Debian's Firefox ESR, driven over WebDriver BiDi by puppeteer-core (no browser download).
+  firefox: { commands: ["firefox-esr"], packages: ["firefox-esr"] },
+  // A real nginx in front of the gateways (tests/browser: WebSockets refused, long-polling with affinity).
+  nginx: { commands: ["nginx"], packages: ["nginx"] },
   // `npm run images`: buildah builds and runs the images without a container engine,
   // debootstrap makes the local base image's Debian.
   buildah: { commands: ["buildah"], packages: ["buildah"] },

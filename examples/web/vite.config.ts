@@ -17,6 +17,8 @@ function parleyDevRoutes(): Plugin {
 
 export default defineConfig({
   plugins: [parleyDevRoutes()],
+  // One React for the page and @parley/react (a second copy breaks every hook).
+  resolve: { dedupe: ["react", "react-dom"] },
   build: { outDir: "dist/public", emptyOutDir: true, sourcemap: true },
   server: { port: 5173 },
 });

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 import { devRoutes, type Middleware } from "./dev-routes.js";
+import { mountNoJs } from "./no-js/mount.js";
 import { staticFiles } from "./static-files.js";
 import { WebConfigError, loadWebConfig } from "./web-config.js";
 
@@ -40,6 +41,7 @@ function main(): void {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok");
     },
     devRoutes({ token: config.token, gateways: config.gateways, onError: (error) => process.stderr.write(`web chat: ${String(error)}\n`) }),
+    mountNoJs(config),
     staticFiles(root),
   ]);
   const server = createServer((req, res) => handle(req, res, () => res.writeHead(404).end()));

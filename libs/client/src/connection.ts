@@ -13,6 +13,7 @@ import {
 import { fullJitterDelay, type BackoffOptions } from "./backoff.js";
 import type { TokenSource } from "./token-source.js";
 import { TokenRefresher } from "./token-refresher.js";
+import { TransportChoice } from "./transport-choice.js";
 import type { ClientLogger, ConnectionState, ConnectionStateChange, ConnectionStateReason, NetworkSignal } from "./types.js";
 
 /** Makes the Socket.IO socket of one connection attempt (tests wrap it; apps never need to). */
@@ -61,9 +62,11 @@ export class Connection {
   private offlineSinceMs: number | undefined;
   private readonly refresher: TokenRefresher;
   private stopListeningForNetwork: (() => void) | undefined;
+  private readonly transports: TransportChoice;
 
   constructor(private readonly deps: ConnectionDeps) {
     this.offlineSinceMs = deps.now();
+    this.transports = new TransportChoice(deps.transports);
     this.refresher = new TokenRefresher({
       now: deps.now,
       leadMs: deps.refreshBeforeExpiryMs,
@@ -170,9 +173,14 @@ export class Connection {
 
     const url = this.url;
     const factory = this.deps.socketFactory ?? io;
+    const transports = this.transports.next();
     const socket = factory(url, {
       auth: { token },
-      transports: this.deps.transports,
+      transports,
+      // A WebSocket that cannot open falls back to long-polling within the same attempt.
+      tryAllTransports: this.transports.canFallBack,
+      // Polling behind a load balancer's cookie affinity: the cookie must go with each request.
+      withCredentials: this.transports.canFallBack,
       reconnection: false,
       forceNew: true,
       timeout: CONNECT_TIMEOUT_MS,
@@ -185,6 +193,9 @@ export class Connection {
       if (!parsed.success || this.socket !== socket) return;
       this.attempts = 0;
       this.offlineSinceMs = undefined;
+      const engine = socket.io.engine as { transport?: { name?: string }; on?: (event: "upgrade", fn: (t: { name: string }) => void) => void } | undefined;
+      this.transports.connected(engine?.transport?.name ?? "");
+      engine?.on?.("upgrade", (t) => this.transports.connected(t.name));
       const claims = this.deps.tokens.claims;
       if (claims?.exp !== undefined) this.refresher.arm(claims.exp, claims.iat);
       this.setState("online", "ready");
@@ -206,7 +217,8 @@ export class Connection {
         if (freshToken) return this.setState("unauthorized", "token-refused");
         return void this.attempt(true, "retry");
       }
-      this.deps.logger.debug?.({ url, err: err.message }, "connection attempt failed");
+      this.deps.logger.debug?.({ url, transports, err: err.message }, "connection attempt failed");
+      this.transports.attemptFailed(transports);
       this.fail(true, "connect-failed");
     });
     socket.on("disconnect", (reason: string) => {

@@ -153,6 +153,8 @@ describe("createClient", () => {
     expect(changes[0]!.retryInMs).toBeLessThanOrEqual(50);
     expect(changes[1]!.retryInMs).toBeUndefined();
     expect(client.stateChange).toEqual(changes.at(-1));
+    // The resume sync follows `online` (it may still be on the wire when the state changes).
+    await waitFor(() => gw.received.filter((r) => r.event === "sync").length > syncsBefore, "the resume sync");
     const syncs = gw.received.filter((r) => r.event === "sync");
     expect(syncs).toHaveLength(syncsBefore + 1);
     expect(syncs.at(-1)!.payload).toMatchObject({ cursors: { [gw.conversationId]: 1 } });

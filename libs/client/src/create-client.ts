@@ -1,13 +1,15 @@
 import type { ClientEventName as WireEventName, ClientPayload, ErrorBody, Message, ServerEventName, ServerPayload } from "@parley/protocol";
 import { browserNetwork, onPageVisible } from "./browser-signals.js";
-import { Connection, type SocketFactory } from "./connection.js";
+import { Connection, type ConnectionDeps, type SocketFactory } from "./connection.js";
 import { ConversationViewImpl } from "./conversation-view.js";
 import { Emitter } from "./emitter.js";
 import { HttpApi } from "./http-api.js";
-import { Outbox } from "./outbox.js";
+import { Outbox, type OutboxDeps } from "./outbox.js";
 import { memoryStorage } from "./outbox-storage.js";
 import { ParleyRequestError } from "./request-error.js";
 import { ResumeLoop } from "./resume-loop.js";
+import type { LockManagerLike } from "./tabs/leader-lock.js";
+import { createTabCoordinator } from "./tabs/tab-coordinator.js";
 import { TokenSource } from "./token-source.js";
 import type {
   AdminApi,
@@ -31,6 +33,8 @@ export interface ClientInternals {
   socketFactory?: SocketFactory;
   /** Randomness of the backoff (tests make it deterministic). */
   random?: () => number;
+  /** Web Locks for `shareConnection` (Node has none; tests pass their own). */
+  tabLocks?: LockManagerLike;
 }
 
 /** Creates a client and starts connecting. */
@@ -56,6 +60,8 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
   };
   let closing: Promise<void> | undefined;
   let outboxStarted = false;
+  // One socket and one sending outbox for every tab of the browser (opt-in; tabs/).
+  const tabs = options.shareConnection ? createTabCoordinator({ name: options.shareConnection.name, tabId: randomUuid(), logger, ...(options.tabLocks ? { locks: options.tabLocks } : {}) }) : undefined;
 
   const http = new HttpApi({
     baseUrl: () => connection.url,
@@ -93,7 +99,7 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
     return v;
   };
 
-  const outbox = new Outbox({
+  const outboxDeps: OutboxDeps = {
     storage,
     now,
     uuid: options.uuid ?? randomUuid,
@@ -129,7 +135,8 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
       view(outgoing.conversationId).outboxChanged();
       emitter.emit("outbox", outgoing);
     },
-  });
+  };
+  const outbox = tabs ? tabs.outbox(outboxDeps) : new Outbox(outboxDeps);
 
   const resume = new ResumeLoop({
     views: () => views.values(),
@@ -211,10 +218,10 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
     }
   };
 
-  const connection: Connection = new Connection({
+  const connectionDeps: ConnectionDeps = {
     urls,
     tokens,
-    transports: options.transports ?? ["websocket"],
+    transports: options.transports ?? ["websocket", "polling"],
     logger,
     now,
     backoff: { baseMs: options.reconnect?.baseMs ?? 500, maxMs: options.reconnect?.maxMs ?? 30_000 },
@@ -240,7 +247,8 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
       resume.run();
     },
     onEvent,
-  });
+  };
+  const connection = tabs ? tabs.connection(connectionDeps) : new Connection(connectionDeps);
 
   // The outbox can start before the socket does: the token names the user, and messages kept
   // from an earlier session may go out over HTTP when the socket cannot connect.

@@ -120,6 +120,19 @@ export class Outbox {
     return entry.outgoing;
   }
 
+  /**
+   * A record another tab of the same browser stored (tabs/shared-outbox.ts): sent from here
+   * like one of this outbox's own, in its place in its conversation's order.
+   */
+  adopt(record: OutboxRecord): void {
+    if (this.closed || this.userId === undefined || record.userId !== this.userId || this.entries.has(record.clientMessageId)) return;
+    this.order = Math.max(this.order, record.order + 1);
+    const entry = this.makeEntry({ ...record });
+    this.entries.set(record.clientMessageId, entry);
+    this.deps.onChange(entry.outgoing);
+    this.pump(record.conversationId);
+  }
+
   /** Pending and failed messages, oldest first. */
   list(conversationId?: string): OutgoingMessage[] {
     const out: OutgoingMessage[] = [];

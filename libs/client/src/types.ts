@@ -108,8 +108,19 @@ export interface ClientOptions {
   getToken: () => Promise<string | null> | string | null;
   /** Durable outbox (default: memory; `indexedDbStorage()` in browsers, `fileStorage()` from `@parley/client/node`). */
   storage?: OutboxStorage;
-  /** Socket.IO transports (default `["websocket"]`; add `"polling"` only behind sticky sessions). */
+  /**
+   * Socket.IO transports (default `["websocket", "polling"]`: the WebSocket, and long-polling
+   * when the WebSocket cannot open; polling needs session affinity at the load balancer).
+   * `["websocket"]` never polls.
+   */
   transports?: ("websocket" | "polling")[];
+  /**
+   * One socket for all the tabs of this browser that pass the same `name` (opt-in; name it per
+   * user, e.g. `parley:${userId}`): one tab holds the socket (a Web Lock), the others use it
+   * over a BroadcastChannel, and the outbox is shared (pass the same `indexedDbStorage` name in
+   * every tab). Where Web Locks or BroadcastChannel are missing, the client connects on its own.
+   */
+  shareConnection?: { name: string };
   logger?: ClientLogger;
   /** Wall clock in ms (default `Date.now`); timers use the global `setTimeout`. */
   now?: () => number;

@@ -6,11 +6,13 @@ import { expect, it } from "vitest";
  * What a web app ships for the SDK: the built package (dist, as npm installs it) bundled for
  * browsers with socket.io-client, @parley/protocol's schemas and zod, tree-shaken to what a
  * chat app imports and minified by rolldown (the bundler of Vite 8, which the example web
- * chat uses), then gzipped. Measured at the budget's introduction: 175,975 B minified,
- * 49,341 B gzip. The budget leaves about 12 % headroom: a change that grows the SDK
- * noticeably fails here and becomes a decision, not an accident.
+ * chat uses), then gzipped. Measured at the budget's introduction (2026-12-07, with the
+ * react-native kit, loadNewer/loadAround and the window cap): 182,286 B minified, 50,893 B
+ * gzip; the budget leaves about 12 % headroom. With the safety calls, one connection per
+ * browser (tabs/) and the long-polling fallback merged: 200,212 B minified, 55,142 B gzip.
+ * A change that grows the SDK noticeably fails here and becomes a decision, not an accident.
  */
-const BUDGET_GZIP_BYTES = 55_000;
+const BUDGET_GZIP_BYTES = 57_000;
 
 async function sizeOf(source: string): Promise<{ minified: number; gzip: number }> {
   const entry = "\0web-app-entry";

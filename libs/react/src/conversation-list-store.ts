@@ -82,9 +82,9 @@ export class ConversationListStore {
   private attach(): void {
     const client = this.client;
     this.detach = [
-      // The payload's shape is the SDK's business: the store reads `client.state`.
-      client.on("state", () => {
-        if (client.state === "online") void this.refresh();
+      // Back online: list again (conversations created or left while away).
+      client.on("state", ({ current }) => {
+        if (current === "online") void this.refresh();
       }),
       client.on("message", (message) => {
         const summary = this.summaries.get(message.conversationId);

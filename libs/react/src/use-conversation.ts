@@ -10,7 +10,11 @@ export interface ConversationSnapshot {
   readonly messages: readonly ChatMessage[];
   readonly loaded: boolean;
   readonly hasOlder: boolean;
+  /** The window stops before the newest messages (after `loadAround`, or a long scroll back): `loadNewer` pages forward. */
+  readonly hasNewer: boolean;
   readonly lastSeq: number;
+  /** The conversation's highest seq as far as the client knows. */
+  readonly newestSeq: number;
   readonly lastReadSeq: number;
   readonly unreadCount: number;
   /** Other members' delivered/read watermarks, for ticks. */
@@ -21,6 +25,9 @@ export interface ConversationActions {
   /** The SDK's live view (for what the hook does not wrap, e.g. `receiptFor`, `members`). */
   readonly view: ConversationView;
   loadOlder(limit?: number): Promise<number>;
+  loadNewer(limit?: number): Promise<number>;
+  /** Replaces the window with the messages around `seq` (a search hit in context). */
+  loadAround(seq: number, limit?: number): Promise<void>;
   send(input: SendInput | string): OutgoingMessage;
   /** Call on each keystroke (typing indicator). */
   input(): void;
@@ -47,7 +54,9 @@ export function useConversation(conversationId: string): ConversationResult {
       messages: view.messages,
       loaded: view.loaded,
       hasOlder: view.hasOlder,
+      hasNewer: view.hasNewer,
       lastSeq: view.lastSeq,
+      newestSeq: view.newestSeq,
       lastReadSeq: view.lastReadSeq,
       unreadCount: view.unreadCount,
       receipts: view.receipts,
@@ -58,6 +67,8 @@ export function useConversation(conversationId: string): ConversationResult {
     () => ({
       view,
       loadOlder: (limit) => view.loadOlder(limit),
+      loadNewer: (limit) => view.loadNewer(limit),
+      loadAround: (seq, limit) => view.loadAround(seq, limit),
       send: (input) => view.send(input),
       input: () => view.input(),
       stopTyping: () => view.stopTyping(),

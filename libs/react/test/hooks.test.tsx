@@ -46,6 +46,8 @@ const renders = { connection: 0, list: 0, messages: 0, typing: 0, presence: 0, o
 /** What the components last rendered, read by the test as a person reads the screen. */
 const seen = {
   state: "",
+  reason: "",
+  hasNewer: false,
   totalUnread: -1,
   rows: [] as { id: string; unread: number; preview: string }[],
   bodies: [] as string[],
@@ -57,7 +59,9 @@ const seen = {
 
 function Connection() {
   renders.connection++;
-  seen.state = useConnectionState();
+  const change = useConnectionState();
+  seen.state = change.current;
+  seen.reason = change.reason;
   return <span data-testid="connection">{seen.state}</span>;
 }
 function List() {
@@ -75,12 +79,17 @@ function List() {
 }
 let loadOlder: () => Promise<number> = async () => 0;
 let markShown: (seq: number) => void = () => {};
+let loadNewer: () => Promise<number> = async () => 0;
+let loadAround: (seq: number) => Promise<void> = async () => {};
 function Messages({ id }: { id: string }) {
   renders.messages++;
   const conversation = useConversation(id);
   seen.bodies = conversation.messages.map((m) => m.body ?? "");
   seen.hasOlder = conversation.hasOlder;
+  seen.hasNewer = conversation.hasNewer;
   loadOlder = conversation.loadOlder;
+  loadNewer = conversation.loadNewer;
+  loadAround = conversation.loadAround;
   markShown = conversation.markShown;
   return (
     <ol>
@@ -231,4 +240,28 @@ it("bob's screen follows the server: state, the live list with unread counts, me
   expect(during.presence).toBe(0);
   expect(during.outbox).toBe(0);
   expect(seen.totalUnread).toBe(100);
+
+  // A search hit in context: the window around seq 5, then forward page by page to the end.
+  await loadAround(5);
+  await until(() => seen.bodies.includes("m5") && seen.hasNewer, "the window around m5");
+  expect(seen.bodies).not.toContain("m31");
+  for (let page = 0; page < 12 && seen.hasNewer; page++) {
+    const before = seen.bodies.at(-1);
+    await loadNewer();
+    await until(() => seen.bodies.at(-1) !== before || !seen.hasNewer, "a newer page");
+  }
+  expect(seen.hasNewer).toBe(false);
+  expect(seen.bodies).toContain("m31");
+  expect(seen.bodies.filter((b) => b.startsWith("burst "))).toHaveLength(100);
+
+  // disconnect() keeps the screen: the state says why, a message written meanwhile waits in
+  // the outbox, and connect() sends it.
+  bob.disconnect();
+  await until(() => seen.state === "offline" && seen.reason === "disconnect", "bob disconnected on purpose");
+  const lengthBefore = seen.bodies.length;
+  bob.send(id, "written while disconnected");
+  await until(() => seen.outbox.pending === 1 && seen.bodies.length === lengthBefore + 1, "the message pending in the outbox and on screen");
+  bob.connect();
+  await until(() => seen.state === "online" && seen.outbox.pending === 0, "bob back online, the outbox drained");
+  expect(seen.bodies.filter((b) => b === "written while disconnected")).toHaveLength(1);
 });

@@ -3,6 +3,8 @@ import { testInfra } from "@parley/testkit/vitest";
 
 export interface LocalCluster {
   gateways: string[];
+  /** The gateways' processes: a test stops one (the real drain) and starts it again. */
+  gatewayProcesses: ServiceProcess[];
   /** The web chat's server (built app, /config.json, /dev/token). */
   web: string;
   secret: string;
@@ -53,6 +55,7 @@ export async function startLocalCluster(): Promise<LocalCluster> {
     await Promise.all(processes.map((p) => p.start(60_000)));
     return {
       gateways: gateways.map((g) => g.url),
+      gatewayProcesses: gateways,
       web,
       secret,
       logs: () => processes.map((p) => `── ${p.name}\n${p.output()}`).join("\n"),

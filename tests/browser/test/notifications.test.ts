@@ -61,15 +61,16 @@ it("a message in another conversation, or while the tab is hidden, notifies and 
     expect(await bob.page.evaluate(() => Notification.permission)).toBe("granted");
 
     // Two conversations with bob: a direct one, and a group.
-    const create = async (members: string, title: string) => {
+    const create = async (members: string, title: string): Promise<string> => {
       await alice.page.fill("[data-testid=new-conversation] input[name=members]", members);
       await alice.page.fill("[data-testid=new-conversation] input[name=title]", title);
       await alice.page.click("[data-testid=new-conversation] button[type=submit]");
-      return eventually(
+      const id = await eventually(
         () => alice.page.locator(".pane[data-conversation-id]").getAttribute("data-conversation-id"),
-        (id): id is string => typeof id === "string" && !ids.includes(id),
+        (found) => typeof found === "string" && !ids.includes(found),
         `the new conversation ${title || members}`,
       );
+      return id!;
     };
     const ids: string[] = [];
     ids.push(await create("bob", ""));

@@ -248,6 +248,9 @@ describe("traffic", () => {
         const annotations = ingress.metadata!.annotations!;
         expect(Number(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]), o).toBeGreaterThanOrEqual(3600);
         expect(Number(annotations["nginx.ingress.kubernetes.io/proxy-send-timeout"]), o).toBeGreaterThanOrEqual(3600);
+        // The SDK's long-polling fallback: every request of a polling session on the pod that holds it, answers streamed.
+        expect(annotations["nginx.ingress.kubernetes.io/affinity"], `${o}: session affinity for long-polling`).toBe("cookie");
+        expect(annotations["nginx.ingress.kubernetes.io/proxy-buffering"], `${o}: long-polling answers are not buffered`).toBe("off");
         for (const rule of ingress.spec!.rules ?? []) {
           for (const p of rule.http?.paths ?? []) {
             expect(p.backend.service?.name, o).toBe("parley-gateway");

@@ -19,6 +19,8 @@ function startSession(gateway: string, user: DevUser): Session {
     getToken: devTokenProvider(user),
     // Messages written offline survive a reload: the outbox lives in IndexedDB, one per user.
     storage: indexedDbStorage({ name: `parley-outbox:${user.userId}` }),
+    // The user's tabs share one socket and this outbox (docs/client.md, "Several tabs").
+    shareConnection: { name: `parley:${user.userId}` },
   });
   return { user, client, since: Date.now() };
 }

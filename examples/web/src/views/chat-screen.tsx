@@ -24,7 +24,7 @@ export interface ChatScreenProps {
  */
 export function ChatScreen({ user, gateway, since, onSignOut }: ChatScreenProps) {
   const client = useParleyClient();
-  const state = useConnectionState();
+  const { current: state } = useConnectionState();
   const { conversations } = useConversations();
   const details = useConversationDetails(useMemo(() => conversations.map((c) => c.id), [conversations]));
   const [selectedId, setSelectedId] = useState<string>();

@@ -16,7 +16,7 @@ export function ConversationList({ me, conversations, details, selectedId, muted
   const peers = conversations.map((c) => peerOf(details.get(c.id), me)).filter((id): id is string => id !== undefined);
   const presence = usePresence(peers);
   // Presence seen before the connection dropped may be stale: the dots go grey until online.
-  const online = useConnectionState() === "online";
+  const online = useConnectionState().current === "online";
   return (
     <ul className="conversations" data-testid="conversations">
       {conversations.map((summary) => {
