@@ -228,7 +228,7 @@ it("bob's screen follows the server: state, the live list with unread counts, me
   // Let stragglers (receipts, unread, presence) settle, then count.
   await new Promise((resolve) => setTimeout(resolve, 500));
   const during = Object.fromEntries(Object.entries(renders).map(([k, v]) => [k, v - before[k as keyof typeof renders]])) as typeof renders;
-  console.log(`renders for a burst of 100 messages: ${JSON.stringify(during)}`);
+  process.stdout.write(`renders for a burst of 100 messages: ${JSON.stringify(during)}\n`);
   expect([...seen.bodies.slice(32)].sort()).toEqual([...burstBodies].sort());
   // Never more than one render per message for what shows them (changes are handed to React
   // once per 16 ms frame; the number measured is in docs/client.md)...
