@@ -75,6 +75,27 @@ describe("ConversationView", () => {
     expect(view.unreadCount).toBe(6); // 8, then 3..7 found by the fill
   });
 
+  it("a list row answered after a newer live message does not lower the count; one with newer read state does", async () => {
+    const server = Array.from({ length: 4 }, (_, i) => msg(i + 1));
+    const { view } = makeView(server);
+    view.applySync({ id: cid, lastSeq: 3, lastReadSeq: 0, unreadCount: 3, messages: server.slice(0, 3), hasMore: false }, false);
+    view.applyLive(server[3]!);
+    expect(view.unreadCount).toBe(4);
+    // The listing was read before message 4 was stored: its count (3) is older than the view's.
+    view.applyListed({ lastSeq: 3, lastReadSeq: 0, unreadCount: 3 });
+    expect(view.unreadCount).toBe(4);
+    // Another device read up to 2 meanwhile: the server's read state wins.
+    view.applyListed({ lastSeq: 3, lastReadSeq: 2, unreadCount: 1 });
+    expect(view.unreadCount).toBe(1);
+    expect(view.lastReadSeq).toBe(2);
+  });
+
+  it("a list row is this view's first count: taken as it is", () => {
+    const { view } = makeView([]);
+    view.applyListed({ lastSeq: 30, lastReadSeq: 0, unreadCount: 30 });
+    expect(view.unreadCount).toBe(30);
+  });
+
   it("placed at a conversation's end after the sync (a list or conversation event): it fetches the newest page by itself", async () => {
     const server = Array.from({ length: 8 }, (_, i) => msg(i + 1));
     const { view, requests } = makeView(server);

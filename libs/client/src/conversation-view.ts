@@ -393,6 +393,20 @@ export class ConversationViewImpl implements ConversationView {
     this.receiptsChanged();
   }
 
+  /**
+   * A conversation list's row: it ends at `lastSeq` and counts unread as of then. When this
+   * view's count already stands on that much (a sync or an earlier listing) and it has heard
+   * newer messages live since, the row is older than the view's own count: it is taken only
+   * when it carries newer read state (read on another device).
+   */
+  applyListed(row: { lastSeq: number; lastReadSeq: number; unreadCount: number }): void {
+    this.place(row.lastSeq);
+    const counted = this.unreadKnownUpTo >= row.lastSeq && this.newestSeq > row.lastSeq;
+    if (counted && row.lastReadSeq <= this.readSeq) return;
+    this.applyUnread(row);
+    if (row.lastReadSeq >= this.readSeq) this.unreadKnownUpTo = Math.max(this.unreadKnownUpTo, row.lastSeq);
+  }
+
   /** Read state from another device of this user (or this device's own read ack). */
   applyUnread(u: { lastReadSeq: number; unreadCount: number }): void {
     if (u.lastReadSeq < this.readSeq) return;

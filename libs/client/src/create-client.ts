@@ -289,9 +289,7 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
         cursor = page.nextCursor ?? undefined;
       } while (cursor);
       for (const c of all) {
-        const v = view(c.id);
-        v.place(c.lastSeq);
-        v.applyUnread({ lastReadSeq: c.lastReadSeq, unreadCount: c.unreadCount });
+        view(c.id).applyListed(c);
       }
       return all;
     },
@@ -385,7 +383,12 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
     conversations,
     async presence(userIds) {
       const answer = await ask("presence:query", { userIds });
-      for (const entry of answer.presence) presence.set(entry.userId, entry);
+      for (const entry of answer.presence) {
+        const known = presence.get(entry.userId);
+        presence.set(entry.userId, entry);
+        // An answer that tells something new is a change like an event (hooks and lists re-read on `presence`).
+        if (known?.status !== entry.status || known.lastSeenAt !== entry.lastSeenAt) emitter.emit("presence", entry);
+      }
       return answer.presence;
     },
     presenceOf: (id) => presence.get(id),

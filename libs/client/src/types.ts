@@ -390,7 +390,7 @@ export interface ParleyClient {
   /** The live view of one conversation (created on first use, then the same object). */
   conversation(id: string): ConversationView;
   readonly conversations: ConversationsApi;
-  /** Queries presence (only users sharing a conversation are answered); later changes arrive as `presence` events. */
+  /** Queries presence (only users sharing a conversation are answered); an answer that differs from what was known is also emitted as a `presence` event, and later changes arrive as events. */
   presence(userIds: string[]): Promise<PresenceEntry[]>;
   /** Last known presence of a user (from queries and events). */
   presenceOf(userId: string): PresenceEntry | undefined;

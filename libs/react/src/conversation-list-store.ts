@@ -61,9 +61,15 @@ export class ConversationListStore {
       this.batching = true;
       try {
         const list = await this.client.conversations.list();
-        // Removed from a conversation: it is no longer listed.
+        // Removed from a conversation: it is no longer listed. A message heard live while the
+        // listing was on its way is newer than the listing's last message: it stays the preview.
+        const before = new Map(this.summaries);
         this.summaries.clear();
-        for (const summary of list) this.summaries.set(summary.id, summary);
+        for (const listed of list) {
+          const live = before.get(listed.id)?.lastMessage;
+          const newer = live !== undefined && live.seq > (listed.lastMessage?.seq ?? 0);
+          this.summaries.set(listed.id, newer ? { ...listed, lastMessage: live, lastSeq: Math.max(listed.lastSeq, live.seq) } : listed);
+        }
       } catch (failure) {
         error = failure;
       } finally {

@@ -26,8 +26,17 @@ export function usePresence(userIds: readonly string[]): Readonly<Record<string,
   }, [client, batcher, key]);
   const last = useRef<Record<string, PresenceEntry | undefined> | undefined>(undefined);
   const snapshot = useSyncExternalStore(subscribe, () => {
-    last.current = keepIfSame(last.current, Object.fromEntries(ids.current.map((id) => [id, client.presenceOf(id)])));
-    return last.current;
+    const previous = last.current;
+    // An entry is kept while its status and last-seen time are the same: a repeated `online`
+    // (the query's answer and the event of the same connection, in either order) renders nothing.
+    const entries = ids.current.map((id) => {
+      const entry = client.presenceOf(id);
+      const before = previous?.[id];
+      return [id, before && entry && before.status === entry.status && before.lastSeenAt === entry.lastSeenAt ? before : entry];
+    });
+    const snapshot = keepIfSame(previous, Object.fromEntries(entries) as Record<string, PresenceEntry | undefined>);
+    last.current = snapshot;
+    return snapshot;
   });
   useEffect(() => {
     if (!key) return;

@@ -76,9 +76,17 @@ describe("client SDK: history, receipts, unread, typing, presence, changes", () 
     off();
   });
 
-  it("presence: bob sees alice online, then offline when her client closes", async () => {
+  it("presence: bob sees alice online (the answer is a `presence` event when it is news, once), then carol offline when her client closes", async () => {
+    const heard: string[] = [];
+    const offPresence = bob.on("presence", (e) => heard.push(`${e.userId}:${e.status}`));
+    const known = bob.presenceOf("feat-alice");
     const [entry] = await bob.presence(["feat-alice"]);
     expect(entry).toMatchObject({ userId: "feat-alice", status: "online" });
+    // News to this client: emitted (a hook reading presenceOf re-renders); the same answer again is not.
+    expect(heard.filter((h) => h.startsWith("feat-alice"))).toEqual(known?.status === "online" ? [] : ["feat-alice:online"]);
+    await bob.presence(["feat-alice"]);
+    expect(heard.filter((h) => h.startsWith("feat-alice")).length).toBeLessThanOrEqual(1);
+    offPresence();
     // Presence goes to users who share a conversation at the time: the conversation first.
     await cluster.createConversation(await cluster.token("feat-carol", "Carol"), ["feat-bob"], "direct");
     const carol = clientFor(cluster, "feat-carol", "Carol", { url: cluster.url(0) });

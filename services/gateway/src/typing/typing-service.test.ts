@@ -70,4 +70,30 @@ describe("typing throttle", () => {
     expect(typing.size).toBe(0);
     typing.close();
   });
+
+  it("a start overtaken by the stop sent after it (its block look-up was slower) is dropped: the next start is shown", async () => {
+    vi.useFakeTimers();
+    const heard: boolean[] = [];
+    const room = { except: () => ({ emit: (_event: string, e: { isTyping: boolean }) => heard.push(e.isTyping) }) };
+    let releaseBlocks: (() => void) | undefined;
+    const typing = new TypingService({
+      io: { to: () => room } as unknown as ParleyServer,
+      conversations: { requireRole: async () => "member" },
+      gate: { shedding: false },
+      // The first start's block look-up is slow (a cold cache); later ones answer at once.
+      blocks: { separatedFrom: () => (releaseBlocks ? Promise.resolve([]) : new Promise((resolve) => (releaseBlocks = () => resolve([])))) },
+      metrics: createTypingMetrics(new Registry()),
+      config: { throttleMs: 3_000, timeoutMs: 6_000 },
+    });
+    const started = typing.start(alice, conversationId); // typed "Hi Bob!"...
+    await typing.stop(alice, conversationId); // ...and sent it: the stop is applied first
+    releaseBlocks!();
+    await started;
+    expect(heard).toEqual([]); // nothing was typing when the stop came; the stale start is not shown
+    expect(typing.size).toBe(0);
+    await vi.advanceTimersByTimeAsync(500);
+    await typing.start(alice, conversationId); // typing the next message, within the throttle window
+    expect(heard).toEqual([true]);
+    typing.close();
+  });
 });

@@ -62,6 +62,14 @@ const STARTS_PER_WINDOW = 2;
  */
 export class TypingService {
   private readonly typists = new Map<string, Typist>();
+  /**
+   * The newest start or stop received per (user, conversation) and not yet applied. Both wait
+   * for look-ups (membership; a start also its blocks) that can finish out of order: a start
+   * overtaken by the stop sent after it (a send right after typing) must not be applied after
+   * it, or the typist stays "typing" and the next real start is throttled away unseen.
+   */
+  private readonly newest = new Map<string, number>();
+  private arrivals = 0;
 
   constructor(private readonly deps: TypingDeps) {}
 
@@ -71,9 +79,13 @@ export class TypingService {
       this.deps.metrics.shed.inc();
       return {};
     }
-    await this.deps.conversations.requireRole(conversationId, user.userId);
-    const hiddenFrom = await this.deps.blocks.separatedFrom(user.userId);
     const key = keyOf(user.userId, conversationId);
+    const arrival = this.arrive(key);
+    const hiddenFrom = await this.lookUp(key, arrival, async () => {
+      await this.deps.conversations.requireRole(conversationId, user.userId);
+      return this.deps.blocks.separatedFrom(user.userId);
+    });
+    if (!this.applies(key, arrival)) return {};
     const now = Date.now();
     const typist = this.typists.get(key);
     if (typist) {
@@ -121,8 +133,10 @@ export class TypingService {
   }
 
   async stop(user: { userId: string }, conversationId: string): Promise<Record<string, never>> {
-    await this.deps.conversations.requireRole(conversationId, user.userId);
     const key = keyOf(user.userId, conversationId);
+    const arrival = this.arrive(key);
+    await this.lookUp(key, arrival, () => this.deps.conversations.requireRole(conversationId, user.userId));
+    if (!this.applies(key, arrival)) return {};
     const typist = this.typists.get(key);
     if (!typist) return {};
     const quietFor = typist.lastForwardedAt + this.deps.config.throttleMs - Date.now();
@@ -153,9 +167,33 @@ export class TypingService {
     return this.typists.size;
   }
 
+  private arrive(key: string): number {
+    const arrival = ++this.arrivals;
+    this.newest.set(key, arrival);
+    return arrival;
+  }
+
+  /** Runs the event's look-ups; a refusal forgets the event's place if it was the newest. */
+  private async lookUp<T>(key: string, arrival: number, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (this.newest.get(key) === arrival) this.newest.delete(key);
+      throw err;
+    }
+  }
+
+  /** True for the newest event of its key (which is then applied); an older one overtaken by it is dropped. */
+  private applies(key: string, arrival: number): boolean {
+    if (this.newest.get(key) !== arrival) return false;
+    this.newest.delete(key);
+    return true;
+  }
+
   close(): void {
     for (const typist of this.typists.values()) clearTimeout(typist.expiry);
     this.typists.clear();
+    this.newest.clear();
   }
 
   private end(key: string, cause: Cause): void {
