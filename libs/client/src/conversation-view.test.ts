@@ -84,16 +84,21 @@ describe("ConversationView", () => {
     // The listing was read before message 4 was stored: its count (3) is older than the view's.
     view.applyListed({ lastSeq: 3, lastReadSeq: 0, unreadCount: 3 });
     expect(view.unreadCount).toBe(4);
-    // Another device read up to 2 meanwhile: the server's read state wins.
+    // Another device read up to 2 meanwhile: its read state is taken, with message 4 still counted (3 and 4 unread).
     view.applyListed({ lastSeq: 3, lastReadSeq: 2, unreadCount: 1 });
-    expect(view.unreadCount).toBe(1);
+    expect(view.unreadCount).toBe(2);
     expect(view.lastReadSeq).toBe(2);
   });
 
-  it("a list row is this view's first count: taken as it is", () => {
+  it("a list row is this view's first count: taken as it is, plus what the view heard live after it", () => {
     const { view } = makeView([]);
     view.applyListed({ lastSeq: 30, lastReadSeq: 0, unreadCount: 30 });
     expect(view.unreadCount).toBe(30);
+    const { view: placed } = makeView([]);
+    placed.place(30); // placed by an event before any listing, then a message live
+    placed.applyLive(msg(31));
+    placed.applyListed({ lastSeq: 30, lastReadSeq: 0, unreadCount: 30 });
+    expect(placed.unreadCount).toBe(31);
   });
 
   it("placed at a conversation's end after the sync (a list or conversation event): it fetches the newest page by itself", async () => {

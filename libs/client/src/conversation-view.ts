@@ -394,16 +394,20 @@ export class ConversationViewImpl implements ConversationView {
   }
 
   /**
-   * A conversation list's row: it ends at `lastSeq` and counts unread as of then. When this
-   * view's count already stands on that much (a sync or an earlier listing) and it has heard
-   * newer messages live since, the row is older than the view's own count: it is taken only
-   * when it carries newer read state (read on another device).
+   * A conversation list's row: it ends at `lastSeq` and counts unread as of then. Messages this
+   * view heard live after that are not in the row's count: they are added to it (those in the
+   * window; a detached view's are not held, so its count may stay short until the next sync).
+   * This device's own read state, when it has read further, stands (applyUnread).
    */
   applyListed(row: { lastSeq: number; lastReadSeq: number; unreadCount: number }): void {
     this.place(row.lastSeq);
-    const counted = this.unreadKnownUpTo >= row.lastSeq && this.newestSeq > row.lastSeq;
-    if (counted && row.lastReadSeq <= this.readSeq) return;
-    this.applyUnread(row);
+    let unreadCount = row.unreadCount;
+    if (this.newestSeq > row.lastSeq) {
+      const me = this.deps.userId();
+      const from = Math.max(row.lastSeq, row.lastReadSeq);
+      for (const m of this.window.list()) if (m.seq > from && m.senderId !== me) unreadCount++;
+    }
+    this.applyUnread({ lastReadSeq: row.lastReadSeq, unreadCount });
     if (row.lastReadSeq >= this.readSeq) this.unreadKnownUpTo = Math.max(this.unreadKnownUpTo, row.lastSeq);
   }
 

@@ -20,7 +20,7 @@ function token(sub: string, expInSeconds = 3_600): string {
  * drive the client's connection, outbox and views in a unit test. The real gateway is
  * exercised by tests/cluster/test/client-*.test.ts.
  */
-async function miniGateway(options: { refuse?: (sub: string) => string | undefined } = {}) {
+async function miniGateway(options: { refuse?: (sub: string) => string | undefined; presenceQuery?: (emit: (event: string, payload: unknown) => void, ack: (a: unknown) => void) => void } = {}) {
   const http = createServer();
   const server = new Server(http);
   const conversationId = randomUUID();
@@ -59,6 +59,7 @@ async function miniGateway(options: { refuse?: (sub: string) => string | undefin
         return;
       }
       if (event === "message:read") return ack({ ok: true, lastReadSeq: (payload as { seq: number }).seq, unreadCount: 0 });
+      if (event === "presence:query" && options.presenceQuery) return options.presenceQuery((e, p) => socket.emit(e, p), ack);
       ack({ ok: true });
     });
     socket.emit("session:ready", { userId: socket.data.userId, serverTime: new Date().toISOString() });
@@ -81,6 +82,33 @@ const waitFor = async (check: () => boolean, what: string) => {
 
 describe("createClient", () => {
   afterEach(() => vi.useRealTimers());
+
+  it("presence: an answer that is news is a presence event, once; an event heard while the query was on its way stands over the answer", async () => {
+    let stale = false;
+    const gw = await miniGateway({
+      presenceQuery: (emit, ack) => {
+        // The second time: bob goes offline (the event) while the answer, read before, still says online.
+        if (stale) emit("presence", { userId: "bob", status: "offline", lastSeenAt: "2026-12-07T12:00:00.000Z" });
+        ack({ ok: true, presence: [{ userId: "bob", status: "online" }] });
+      },
+    });
+    const client = createClient({ url: gw.url, getToken: () => token("alice") });
+    try {
+      const heard: string[] = [];
+      client.on("presence", (e) => heard.push(e.status));
+      await waitFor(() => client.state === "online", "online");
+      await client.presence(["bob"]);
+      await client.presence(["bob"]);
+      expect(heard).toEqual(["online"]);
+      stale = true;
+      await client.presence(["bob"]);
+      expect(heard).toEqual(["online", "offline"]);
+      expect(client.presenceOf("bob")?.status).toBe("offline");
+    } finally {
+      await client.close();
+      await gw.close();
+    }
+  });
 
   it("close() leaves no timer, socket or listener behind", async () => {
     const gw = await miniGateway();

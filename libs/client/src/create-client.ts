@@ -53,6 +53,8 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
   const tokens = new TokenSource(options.getToken, now);
   const views = new Map<string, ConversationViewImpl>();
   const presence = new Map<string, PresenceEntry>();
+  /** Presence events heard per user: an answer to a query sent before the latest one is older than it. */
+  const presenceEvents = new Map<string, number>();
   let blocked: readonly string[] = [];
   const setBlocked = (userIds: readonly string[]) => {
     blocked = [...userIds];
@@ -193,6 +195,7 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
       case "presence": {
         const entry = p as PresenceEntry;
         presence.set(entry.userId, entry);
+        presenceEvents.set(entry.userId, (presenceEvents.get(entry.userId) ?? 0) + 1);
         emitter.emit("presence", entry);
         return;
       }
@@ -382,8 +385,11 @@ export function createClient(options: ClientOptions & ClientInternals): ParleyCl
     conversation: (id: string): ConversationView => view(id),
     conversations,
     async presence(userIds) {
+      const heardBefore = new Map(userIds.map((id) => [id, presenceEvents.get(id) ?? 0]));
       const answer = await ask("presence:query", { userIds });
       for (const entry of answer.presence) {
+        // An event heard while the query was on its way is newer than the answer: it stands.
+        if ((presenceEvents.get(entry.userId) ?? 0) !== heardBefore.get(entry.userId)) continue;
         const known = presence.get(entry.userId);
         presence.set(entry.userId, entry);
         // An answer that tells something new is a change like an event (hooks and lists re-read on `presence`).

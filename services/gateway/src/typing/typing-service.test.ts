@@ -96,4 +96,32 @@ describe("typing throttle", () => {
     expect(heard).toEqual([true]);
     typing.close();
   });
+
+  it("a stop and the start sent right after it, both in their look-ups: applied in order, the stop then the start", async () => {
+    vi.useFakeTimers();
+    const heard: boolean[] = [];
+    const room = { except: () => ({ emit: (_event: string, e: { isTyping: boolean }) => heard.push(e.isTyping) }) };
+    const pending: (() => void)[] = [];
+    let slow = false;
+    const typing = new TypingService({
+      io: { to: () => room } as unknown as ParleyServer,
+      // While `slow`, each membership look-up waits until the test releases it.
+      conversations: { requireRole: () => (slow ? new Promise((resolve) => pending.push(() => resolve("member"))) : Promise.resolve("member")) },
+      gate: { shedding: false },
+      blocks: { separatedFrom: async () => [] },
+      metrics: createTypingMetrics(new Registry()),
+      config: { throttleMs: 3_000, timeoutMs: 6_000 },
+    });
+    await typing.start(alice, conversationId);
+    expect(heard).toEqual([true]);
+    slow = true;
+    const stopped = typing.stop(alice, conversationId); // sent the message
+    const started = typing.start(alice, conversationId); // and typed on
+    pending[0]!(); // the stop's look-up answers first
+    await stopped;
+    pending[1]!();
+    await started;
+    expect(heard).toEqual([true, false, true]);
+    typing.close();
+  });
 });

@@ -63,12 +63,14 @@ const STARTS_PER_WINDOW = 2;
 export class TypingService {
   private readonly typists = new Map<string, Typist>();
   /**
-   * The newest start or stop received per (user, conversation) and not yet applied. Both wait
-   * for look-ups (membership; a start also its blocks) that can finish out of order: a start
-   * overtaken by the stop sent after it (a send right after typing) must not be applied after
-   * it, or the typist stays "typing" and the next real start is throttled away unseen.
+   * Per (user, conversation) with events still in their look-ups: the last event applied and
+   * how many are in flight. Both a start and a stop wait for look-ups (membership; a start also
+   * its blocks) that can finish out of order. An event older than one already applied is
+   * dropped: a start overtaken by the stop sent after it (a send right after typing) would
+   * leave the typist "typing" and throttle the next real start away unseen. An older event
+   * finishing first is applied as usual, the newer one after it.
    */
-  private readonly newest = new Map<string, number>();
+  private readonly order = new Map<string, { applied: number; inFlight: number }>();
   private arrivals = 0;
 
   constructor(private readonly deps: TypingDeps) {}
@@ -81,7 +83,7 @@ export class TypingService {
     }
     const key = keyOf(user.userId, conversationId);
     const arrival = this.arrive(key);
-    const hiddenFrom = await this.lookUp(key, arrival, async () => {
+    const hiddenFrom = await this.lookUp(key, async () => {
       await this.deps.conversations.requireRole(conversationId, user.userId);
       return this.deps.blocks.separatedFrom(user.userId);
     });
@@ -135,7 +137,7 @@ export class TypingService {
   async stop(user: { userId: string }, conversationId: string): Promise<Record<string, never>> {
     const key = keyOf(user.userId, conversationId);
     const arrival = this.arrive(key);
-    await this.lookUp(key, arrival, () => this.deps.conversations.requireRole(conversationId, user.userId));
+    await this.lookUp(key, () => this.deps.conversations.requireRole(conversationId, user.userId));
     if (!this.applies(key, arrival)) return {};
     const typist = this.typists.get(key);
     if (!typist) return {};
@@ -169,31 +171,41 @@ export class TypingService {
 
   private arrive(key: string): number {
     const arrival = ++this.arrivals;
-    this.newest.set(key, arrival);
+    const state = this.order.get(key);
+    if (state) state.inFlight++;
+    else this.order.set(key, { applied: 0, inFlight: 1 });
     return arrival;
   }
 
-  /** Runs the event's look-ups; a refusal forgets the event's place if it was the newest. */
-  private async lookUp<T>(key: string, arrival: number, work: () => Promise<T>): Promise<T> {
+  /** Runs the event's look-ups; a refused event is no longer in flight (it is answered with the error). */
+  private async lookUp<T>(key: string, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (err) {
-      if (this.newest.get(key) === arrival) this.newest.delete(key);
+      this.settled(key);
       throw err;
     }
   }
 
-  /** True for the newest event of its key (which is then applied); an older one overtaken by it is dropped. */
+  /** After its look-ups: false for an event older than one of its key already applied (dropped). */
   private applies(key: string, arrival: number): boolean {
-    if (this.newest.get(key) !== arrival) return false;
-    this.newest.delete(key);
-    return true;
+    const state = this.order.get(key);
+    const newer = state !== undefined && arrival < state.applied;
+    if (state && !newer) state.applied = arrival;
+    this.settled(key);
+    return !newer;
+  }
+
+  /** Forgets the key once nothing of it is in flight: any later event has a higher arrival anyway. */
+  private settled(key: string): void {
+    const state = this.order.get(key);
+    if (state && --state.inFlight === 0) this.order.delete(key);
   }
 
   close(): void {
     for (const typist of this.typists.values()) clearTimeout(typist.expiry);
     this.typists.clear();
-    this.newest.clear();
+    this.order.clear();
   }
 
   private end(key: string, cause: Cause): void {
