@@ -1,4 +1,4 @@
-import type { ConversationSummary, ParleyClient } from "@parley/client";
+import { fullJitterDelay, isRetryable, type ConversationSummary, type ParleyClient } from "@parley/client";
 
 /** One row of the live conversation list: the server's summary with the live unread count. */
 export type ConversationEntry = ConversationSummary;
@@ -14,6 +14,9 @@ export interface ConversationListSnapshot {
 }
 
 type Listener = () => void;
+
+/** Backoff of a failed listing's retries (full jitter between 0 and this, doubling per failure). */
+const RETRY = { baseMs: 1_000, maxMs: 30_000 };
 
 /**
  * The user's conversations as a live list with a total unread count, for
@@ -34,6 +37,9 @@ export class ConversationListStore {
   private snapshot: ConversationListSnapshot = { conversations: [], totalUnread: 0, status: "loading" };
   private refreshing: Promise<void> | undefined;
   private again = false;
+  /** A failed listing that a retry can get past is tried again by itself (no event may come to trigger it). */
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private failures = 0;
   /** A listing under way seeds every view's unread count: one rebuild after it, not one per conversation. */
   private batching = false;
 
@@ -67,8 +73,7 @@ export class ConversationListStore {
         this.summaries.clear();
         for (const listed of list) {
           const live = before.get(listed.id)?.lastMessage;
-          const newer = live !== undefined && live.seq > listed.lastSeq;
-          this.summaries.set(listed.id, newer ? { ...listed, lastMessage: live, lastSeq: Math.max(listed.lastSeq, live.seq) } : listed);
+          this.summaries.set(listed.id, live && live.seq > listed.lastSeq ? { ...listed, lastMessage: live, lastSeq: live.seq } : listed);
         }
       } catch (failure) {
         error = failure;
@@ -77,6 +82,7 @@ export class ConversationListStore {
         this.refreshing = undefined;
       }
       this.rebuild(error === undefined ? "ready" : "error", error);
+      this.retryLater(error);
       if (this.again) {
         this.again = false;
         await this.refresh();
@@ -124,6 +130,22 @@ export class ConversationListStore {
   private release(): void {
     for (const off of this.detach) off();
     this.detach = [];
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  /** After a listing: on a retryable failure (busy, rate limited) another one later, never sooner than the server asked. */
+  private retryLater(error: unknown): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (error === undefined) {
+      this.failures = 0;
+      return;
+    }
+    if (!isRetryable(error) || this.listeners.size === 0) return;
+    const asked = (error as { retryAfterMs?: number }).retryAfterMs ?? 0;
+    const delay = Math.max(asked, fullJitterDelay(this.failures++, RETRY));
+    this.retryTimer = setTimeout(() => void this.refresh(), delay);
   }
 
   private rebuild(status: ConversationListSnapshot["status"] = this.snapshot.status === "loading" ? "loading" : "ready", error?: unknown): void {
