@@ -67,7 +67,7 @@ export class ConversationListStore {
         this.summaries.clear();
         for (const listed of list) {
           const live = before.get(listed.id)?.lastMessage;
-          const newer = live !== undefined && live.seq > (listed.lastMessage?.seq ?? 0);
+          const newer = live !== undefined && live !== null && live.seq > (listed.lastMessage?.seq ?? 0);
           this.summaries.set(listed.id, newer ? { ...listed, lastMessage: live, lastSeq: Math.max(listed.lastSeq, live.seq) } : listed);
         }
       } catch (failure) {
