@@ -193,10 +193,13 @@ it("the moderation page: an admin pages through open reports, dismisses, deletes
     await row("dave 1").first().locator("[data-testid=resolve-dismiss]").click();
     await eventually(() => row("dave 1").first().locator("[data-testid=resolution]").textContent().catch(() => null), (t) => t === "resolved: dismiss by mod", "dismissed");
 
-    // Ban the user of the spam report: bob's page is disconnected as banned.
+    // Ban the user of the spam report: bob's page is disconnected, its reconnection refused AUTH_BANNED.
     await row("buy cheap pills").locator("[data-testid=resolve-ban_user]").click();
     await eventually(() => row("buy cheap pills").locator("[data-testid=resolution]").textContent().catch(() => null), (t) => t === "resolved: ban_user by mod", "banned from the report");
-    await eventually(() => bob.page.locator("[data-testid=connection]").getAttribute("data-state"), (s) => s === "banned", "bob's page banned");
+    const bobState = bob.page.locator("[data-testid=connection]");
+    await eventually(() => bobState.getAttribute("data-reason"), (r) => r === "banned", "bob's page banned");
+    expect(await bobState.getAttribute("data-state")).toBe("unauthorized");
+    expect(await bobState.textContent()).toBe("banned");
 
     // Ban and unban by id: dave's requests are refused, then answered again.
     await mod.page.fill("[data-testid=ban-form] input[name=userId]", "dave");

@@ -27,7 +27,7 @@ export interface ChatScreenProps {
  */
 export function ChatScreen({ user, gateway, since, onSignOut }: ChatScreenProps) {
   const client = useParleyClient();
-  const { current: state } = useConnectionState();
+  const { current: state, reason } = useConnectionState();
   const { conversations } = useConversations();
   const details = useConversationDetails(useMemo(() => conversations.map((c) => c.id), [conversations]));
   const [selectedId, setSelectedId] = useState<string>();
@@ -76,8 +76,9 @@ export function ChatScreen({ user, gateway, since, onSignOut }: ChatScreenProps)
             {moderating ? "Back to chat" : "Moderation"}
           </button>
         ) : null}
-        <span className="connection" data-testid="connection" data-state={state}>
-          {state}
+        {/* A ban is the "unauthorized" state with the reason "banned": say which, since no new token helps. */}
+        <span className="connection" data-testid="connection" data-state={state} data-reason={reason}>
+          {reason === "banned" ? "banned" : state}
         </span>
         <button type="button" onClick={onSignOut}>
           Sign out
