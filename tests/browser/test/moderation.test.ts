@@ -3,12 +3,14 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { signToken } from "@parley/testkit";
 import { launchChromium } from "./chromium.js";
 import { startLocalCluster, type LocalCluster } from "./local-cluster.js";
+import { saveSideBySide, screenshotPaths } from "./support/side-by-side.js";
 import { ChatUser, eventually } from "./web-page.js";
 
 // Safety and moderation in the web chat (examples/web, built) in a real Chromium against a
 // real local cluster (two gateways, persister, delivery, Redis, PostgreSQL): block, mute and
 // report from the menus, the blocked-user placeholder, and the admins' moderation page.
-// The second test resolves the reports the first one files.
+// The second test resolves the reports the first one files. Each run's picture goes to
+// tests/browser/artifacts/moderation.png; PARLEY_UPDATE_SCREENSHOT=1 also replaces the docs' one.
 
 const PLACEHOLDER = "message from a blocked user";
 
@@ -24,7 +26,7 @@ afterAll(async () => {
 });
 
 async function newUser(gateway: number, userId: string, name: string, options: { admin?: boolean } = {}): Promise<ChatUser> {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+  const context = await browser.newContext({ viewport: { width: 900, height: 620 } });
   const user = await ChatUser.signIn(context, cluster.web, cluster.gateways[gateway]!, userId, name, options);
   users.push(user);
   return user;
@@ -76,6 +78,8 @@ async function closeMenu(item: MessageItem) {
 let alice: ChatUser;
 let bob: ChatUser;
 let team: string;
+/** Alice's page with bob blocked, for the docs' picture (beside the moderation page). */
+let blockedView: Buffer | undefined;
 
 it("block, mute and report from the menus: a blocked user's messages hide behind a placeholder, direct sends from them are refused", async () => {
   try {
@@ -93,6 +97,7 @@ it("block, mute and report from the menus: a blocked user's messages hide behind
     const hello = await messageItem(alice, "hello team");
     await (await openMenu(hello)).locator("[data-testid=block]").click();
     await eventually(() => alice.bodies(), (b) => b.length === 3 && b.every((t) => t === PLACEHOLDER), "bob's messages behind the placeholder");
+    blockedView = await alice.page.screenshot();
     expect(await alice.page.locator("[data-testid=messages] li[data-blocked]").count()).toBe(3);
     await eventually(() => alice.conversationItem(team).locator(".preview").textContent(), (t) => t === `Bob: ${PLACEHOLDER}`, "the list's preview hidden");
     expect(await blocksOf("alice")).toEqual(["bob"]);
@@ -200,6 +205,8 @@ it("the moderation page: an admin pages through open reports, dismisses, deletes
     await eventually(() => bobState.getAttribute("data-reason"), (r) => r === "banned", "bob's page banned");
     expect(await bobState.getAttribute("data-state")).toBe("unauthorized");
     expect(await bobState.textContent()).toBe("banned");
+
+    if (blockedView) await saveSideBySide(browser, screenshotPaths("moderation"), blockedView, "Alice blocked Bob from a message's menu", await mod.page.screenshot(), "The moderation page, three reports resolved");
 
     // Ban and unban by id: dave's requests are refused, then answered again.
     await mod.page.fill("[data-testid=ban-form] input[name=userId]", "dave");
