@@ -40,7 +40,8 @@ function parseJson(text: string): unknown {
 /**
  * The two routes a development web server adds to the static app:
  * - `GET /config.json` → `{ gateways }`: where the page connects by default;
- * - `POST /dev/token { userId, name? }` → `{ token, exp }`: a development sign-in.
+ * - `POST /dev/token { userId, name?, role? }` → `{ token, exp }`: a development sign-in
+ *   (`role: "admin"` adds `parley_role: "admin"`, for the moderation page).
  * Same origin as the page, so neither needs CORS.
  */
 export function devRoutes(options: DevRoutesOptions): Middleware {
@@ -53,14 +54,14 @@ export function devRoutes(options: DevRoutesOptions): Middleware {
     if (path !== "/dev/token") return next();
     if (req.method !== "POST") {
       res.setHeader("allow", "POST");
-      json(res, 405, { error: { code: "VALIDATION", message: "POST a JSON body { userId, name? }" } });
+      json(res, 405, { error: { code: "VALIDATION", message: "POST a JSON body { userId, name?, role? }" } });
       return;
     }
     readBody(req)
       .then(async (text) => {
         const request = DevTokenRequest.safeParse(parseJson(text));
         if (!request.success) {
-          json(res, 400, { error: { code: "VALIDATION", message: "userId: 1..128 characters; name: 1..64 characters" } });
+          json(res, 400, { error: { code: "VALIDATION", message: "userId: 1..128 characters; name: 1..64 characters; role: absent or \"admin\"" } });
           return;
         }
         json(res, 200, await signDevToken(options.token, request.data));

@@ -48,6 +48,17 @@ describe("devRoutes", () => {
     expect(exp - Date.now() / 1000).toBeGreaterThan(500);
   });
 
+  it("signs an admin token only when asked: role admin adds parley_role, no role adds nothing", async () => {
+    const claims = async (body: unknown) => {
+      const { token } = (await (await fetch(`${base}/dev/token`, { method: "POST", body: JSON.stringify(body) })).json()) as { token: string };
+      return (await jwtVerify(token, new TextEncoder().encode(secret), { issuer: "parley-test", algorithms: ["HS256"] })).payload;
+    };
+    expect(await claims({ userId: "mod", role: "admin" })).toMatchObject({ sub: "mod", parley_role: "admin" });
+    expect(await claims({ userId: "alice" })).not.toHaveProperty("parley_role");
+    // Only "admin": a service token (system messages to any conversation) is not on offer here.
+    expect((await fetch(`${base}/dev/token`, { method: "POST", body: JSON.stringify({ userId: "bot", role: "service" }) })).status).toBe(400);
+  });
+
   it("answers a bad body 400 and another method 405", async () => {
     expect((await fetch(`${base}/dev/token`, { method: "POST", body: "{" })).status).toBe(400);
     expect((await fetch(`${base}/dev/token`, { method: "POST", body: JSON.stringify({ userId: "" }) })).status).toBe(400);

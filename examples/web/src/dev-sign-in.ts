@@ -1,7 +1,11 @@
 import { z } from "zod";
 
-/** Who is signed in on this tab (sessionStorage: each tab can be another user; a reload keeps it). */
-const DevUserSchema = z.object({ userId: z.string(), name: z.string() });
+/**
+ * Who is signed in on this tab (sessionStorage: each tab can be another user; a reload keeps it).
+ * `admin`: the token carries `parley_role: "admin"` (the development sign-in's checkbox), which
+ * opens the moderation page.
+ */
+const DevUserSchema = z.object({ userId: z.string(), name: z.string(), admin: z.boolean().optional() });
 export type DevUser = z.infer<typeof DevUserSchema>;
 
 /** The answer of the web server's `/dev/token`. */
@@ -35,7 +39,7 @@ export function devTokenProvider(user: DevUser): () => Promise<string> {
     const res = await fetch("/dev/token", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ userId: user.userId, name: user.name }),
+      body: JSON.stringify({ userId: user.userId, name: user.name, ...(user.admin ? { role: "admin" } : {}) }),
     });
     if (!res.ok) throw new Error(`dev sign-in answered ${res.status}`);
     return DevTokenReply.parse(await res.json()).token;

@@ -1,21 +1,16 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { signToken } from "@parley/testkit";
 import { launchChromium } from "./chromium.js";
 import { startLocalCluster, type LocalCluster } from "./local-cluster.js";
+import { saveSideBySide, screenshotPaths } from "./support/side-by-side.js";
 import { ChatUser, eventually } from "./web-page.js";
 
 // The web chat (examples/web, built) in a real Chromium against a real local cluster: two
 // gateways, the persister and the delivery service as processes, Redis and PostgreSQL.
 // Each run's screenshot goes to tests/browser/artifacts/ (not committed); with
 // PARLEY_UPDATE_SCREENSHOT=1 it also replaces the one the docs show.
-const SCREENSHOTS = [
-  fileURLToPath(new URL("../artifacts/web-chat.png", import.meta.url)),
-  ...(process.env.PARLEY_UPDATE_SCREENSHOT === "1" ? [fileURLToPath(new URL("../../../docs/images/web-chat.png", import.meta.url))] : []),
-];
+const SCREENSHOTS = screenshotPaths("web-chat");
 
 let cluster: LocalCluster;
 let browser: Browser;
@@ -102,7 +97,7 @@ it("two users on two gateways chat; one goes offline, sends, comes back: every m
     await bob.type("Back again");
     await eventually(() => alice.typingLine(), (line) => line.includes("Bob is typing"), "alice sees bob typing");
     const aliceAfter = await alice.page.screenshot();
-    await saveSideBySide(bobOffline, "Bob, offline: three messages queued", aliceAfter, "Alice, after Bob came back");
+    await saveSideBySide(browser, SCREENSHOTS, bobOffline, "Bob, offline: three messages queued", aliceAfter, "Alice, after Bob came back");
     expect(users.flatMap((u) => u.errors)).toEqual([]);
   } catch (error) {
     throw new Error(`${(error as Error).message}\n── service logs ──\n${cluster.logs()}`, { cause: error });
@@ -174,21 +169,3 @@ it("a message written offline survives closing the tab: the browser's next tab s
   expect((await finn.bodies()).filter((b) => b === text)).toHaveLength(1);
   expect([...erin.errors, ...again.errors, ...finn.errors]).toEqual([]);
 });
-
-/** Both screenshots side by side with captions, rendered by the browser itself. */
-async function saveSideBySide(left: Buffer, leftCaption: string, right: Buffer, rightCaption: string): Promise<void> {
-  const page = await browser.newPage({ viewport: { width: 1840, height: 700 } });
-  const figure = (png: Buffer, caption: string) =>
-    `<figure><img src="data:image/png;base64,${png.toString("base64")}"><figcaption>${caption}</figcaption></figure>`;
-  await page.setContent(
-    `<style>body{margin:0;display:flex;gap:16px;padding:12px;background:#c9d1de;font:15px "DejaVu Sans",sans-serif}
-     figure{margin:0}img{display:block;border-radius:8px;box-shadow:0 2px 12px #0003}figcaption{padding:8px 4px 0;color:#1d2330}</style>
-     ${figure(left, leftCaption)}${figure(right, rightCaption)}`,
-  );
-  const png = await page.screenshot({ fullPage: true });
-  await page.close();
-  for (const path of SCREENSHOTS) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, png);
-  }
-}

@@ -25,12 +25,14 @@ export class ChatUser {
     page.on("pageerror", (error) => this.errors.push(`${userId}: ${error.message}`));
   }
 
-  static async signIn(context: BrowserContext, web: string, gateway: string, userId: string, name: string): Promise<ChatUser> {
+  /** `admin`: ticks the development sign-in's "Sign in as admin" (a token with `parley_role: "admin"`). */
+  static async signIn(context: BrowserContext, web: string, gateway: string, userId: string, name: string, options: { admin?: boolean } = {}): Promise<ChatUser> {
     const page = await context.newPage();
     const user = new ChatUser(context, page, userId);
     await page.goto(`${web}/?gateway=${encodeURIComponent(gateway)}`);
     await page.fill('[data-testid=sign-in] input[name=userId]', userId);
     await page.fill('[data-testid=sign-in] input[name=name]', name);
+    if (options.admin) await page.check("[data-testid=sign-in] input[name=admin]");
     await page.click('[data-testid=sign-in] button[type=submit]');
     await user.waitOnline();
     return user;

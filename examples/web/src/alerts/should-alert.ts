@@ -7,6 +7,8 @@ export interface AlertContext {
   enabled: boolean;
   /** Conversations the user muted. */
   muted: ReadonlySet<string>;
+  /** Users this user blocks: the server pushes nothing for their messages, and neither does the page. */
+  blocked: ReadonlySet<string>;
   /** The conversation on screen, if any. */
   openId: string | undefined;
   /** The tab is hidden (another tab, minimised). */
@@ -17,14 +19,14 @@ export interface AlertContext {
 
 /**
  * Whether a message that just entered the client's store deserves a notification and a
- * sound: someone else's, in an unmuted conversation, not the one being read in a visible
+ * sound: someone else's (and not a blocked user's), in an unmuted conversation, not the one being read in a visible
  * tab, and newer than the sign-in (the SDK also reports messages it fetches: a history page,
  * or what a reconnection's sync brings; the ones written before this tab opened are left to
  * the unread badges).
  */
 export function shouldAlert(message: Message, ctx: AlertContext): boolean {
   if (!ctx.enabled || message.senderId === ctx.me || message.kind === "system") return false;
-  if (ctx.muted.has(message.conversationId)) return false;
+  if (ctx.muted.has(message.conversationId) || ctx.blocked.has(message.senderId)) return false;
   if (Date.parse(message.createdAt) < ctx.since) return false;
   return ctx.hidden || message.conversationId !== ctx.openId;
 }

@@ -4,11 +4,13 @@ import { loadAlertSettings, saveAlertSettings, type AlertSettings } from "../ale
 import { Beeper } from "../alerts/beep.js";
 import { useAlerts } from "../alerts/use-alerts.js";
 import type { DevUser } from "../dev-sign-in.js";
+import { ModerationPage } from "../moderation/moderation-page.js";
+import { useBlocks } from "../safety/use-blocks.js";
 import { ConversationList } from "./conversation-list.js";
 import { MessagePane } from "./message-pane.js";
 import { NewConversationForm, type NewConversation } from "./new-conversation-form.js";
 import { OfflineBanner } from "./offline-banner.js";
-import { labelOf, useConversationDetails } from "./use-conversation-details.js";
+import { labelOf, peerOf, useConversationDetails } from "./use-conversation-details.js";
 
 export interface ChatScreenProps {
   user: DevUser;
@@ -20,11 +22,12 @@ export interface ChatScreenProps {
 /**
  * The signed-in page: header with the connection state and the alert switch, the offline
  * banner, the conversation list (unread badges, presence dots), the new-conversation form
- * and the open conversation. Everything it shows comes from the SDK through the hooks.
+ * and the open conversation; for an admin, a switch to the moderation page. Everything it
+ * shows comes from the SDK through the hooks.
  */
 export function ChatScreen({ user, gateway, since, onSignOut }: ChatScreenProps) {
   const client = useParleyClient();
-  const { current: state } = useConnectionState();
+  const { current: state, reason } = useConnectionState();
   const { conversations } = useConversations();
   const details = useConversationDetails(useMemo(() => conversations.map((c) => c.id), [conversations]));
   const [selectedId, setSelectedId] = useState<string>();
@@ -32,12 +35,14 @@ export function ChatScreen({ user, gateway, since, onSignOut }: ChatScreenProps)
   const [permission, setPermission] = useState(() => (typeof Notification === "undefined" ? "denied" : Notification.permission));
   const beeper = useMemo(() => new Beeper(), []);
   const muted = useMemo(() => new Set(settings.muted), [settings.muted]);
+  const blocked = useBlocks();
+  const [moderating, setModerating] = useState(false);
 
   const updateSettings = (next: AlertSettings) => {
     saveAlertSettings(user.userId, next);
     setSettings(next);
   };
-  useAlerts({ me: user.userId, enabled: settings.enabled, muted, openId: selectedId, since, beeper, onOpen: setSelectedId });
+  useAlerts({ me: user.userId, enabled: settings.enabled, muted, blocked, openId: selectedId, since, beeper, onOpen: setSelectedId });
 
   const create = async (input: NewConversation): Promise<void> => {
     const kind = input.memberIds.length === 1 && !input.title ? "direct" : "group";
@@ -46,6 +51,8 @@ export function ChatScreen({ user, gateway, since, onSignOut }: ChatScreenProps)
   };
 
   const selected = conversations.find((c) => c.id === selectedId);
+  const peerId = selectedId ? peerOf(details.get(selectedId), user.userId) : undefined;
+  const peerName = details.get(selectedId ?? "")?.members?.find((m) => m.userId === peerId)?.displayName ?? peerId;
   return (
     // Any click may be the gesture the browser wants before it plays sound in the background.
     <div className="app" data-testid="chat" data-user-id={user.userId} onClickCapture={() => beeper.unlock()}>
@@ -64,37 +71,49 @@ export function ChatScreen({ user, gateway, since, onSignOut }: ChatScreenProps)
             Allow notifications
           </button>
         ) : null}
-        <span className="connection" data-testid="connection" data-state={state}>
-          {state}
+        {user.admin ? (
+          <button type="button" data-testid="moderation-toggle" aria-pressed={moderating} onClick={() => setModerating(!moderating)}>
+            {moderating ? "Back to chat" : "Moderation"}
+          </button>
+        ) : null}
+        {/* A ban is the "unauthorized" state with the reason "banned": say which, since no new token helps. */}
+        <span className="connection" data-testid="connection" data-state={state} data-reason={reason}>
+          {reason === "banned" ? "banned" : state}
         </span>
         <button type="button" onClick={onSignOut}>
           Sign out
         </button>
       </header>
       <OfflineBanner />
-      <div className="body">
-        <aside className="sidebar">
-          <NewConversationForm onCreate={create} />
-          <div className="list">
-            <ConversationList me={user.userId} conversations={conversations} details={details} selectedId={selectedId} muted={muted} onSelect={setSelectedId} />
-          </div>
-        </aside>
-        <main className="main">
-          {selectedId ? (
-            <MessagePane
-              key={selectedId}
-              conversationId={selectedId}
-              label={selected ? labelOf(selected, details.get(selectedId), user.userId) : "Conversation"}
-              muted={muted.has(selectedId)}
-              onToggleMute={() =>
-                updateSettings({ ...settings, muted: muted.has(selectedId) ? settings.muted.filter((id) => id !== selectedId) : [...settings.muted, selectedId] })
-              }
-            />
-          ) : (
-            <p className="empty">Pick a conversation, or start one with a user id.</p>
-          )}
-        </main>
-      </div>
+      {moderating ? (
+        <ModerationPage />
+      ) : (
+        <div className="body">
+          <aside className="sidebar">
+            <NewConversationForm onCreate={create} />
+            <div className="list">
+              <ConversationList me={user.userId} conversations={conversations} details={details} selectedId={selectedId} muted={muted} blocked={blocked} onSelect={setSelectedId} />
+            </div>
+          </aside>
+          <main className="main">
+            {selectedId ? (
+              <MessagePane
+                key={selectedId}
+                conversationId={selectedId}
+                label={selected ? labelOf(selected, details.get(selectedId), user.userId) : "Conversation"}
+                muted={muted.has(selectedId)}
+                peer={peerId ? { userId: peerId, name: peerName ?? peerId, blocked: blocked.has(peerId) } : undefined}
+                blocked={blocked}
+                onToggleMute={() =>
+                  updateSettings({ ...settings, muted: muted.has(selectedId) ? settings.muted.filter((id) => id !== selectedId) : [...settings.muted, selectedId] })
+                }
+              />
+            ) : (
+              <p className="empty">Pick a conversation, or start one with a user id.</p>
+            )}
+          </main>
+        </div>
+      )}
     </div>
   );
 }

@@ -1,8 +1,7 @@
-import type { ChatMessage, MemberReceipts } from "@parley/client";
-import { useConversation, useParleyClient, useTyping } from "@parley/react";
+import { useConversation, useTyping } from "@parley/react";
 import { useEffect, useLayoutEffect, useRef, useState, type FormEvent } from "react";
-import { TICK_GLYPHS, ticksOf } from "../ticks.js";
-import { timeOf } from "../time-of.js";
+import { ConversationMenu, type ConversationMenuProps } from "../safety/conversation-menu.js";
+import { MessageItem } from "./message-item.js";
 
 /** Pixels from the top at which scrolling up fetches the previous page. */
 const LOAD_OLDER_AT_PX = 80;
@@ -12,14 +11,19 @@ export interface MessagePaneProps {
   label: string;
   muted: boolean;
   onToggleMute: () => void;
+  /** The other member of a direct conversation (the menu blocks them). */
+  peer: ConversationMenuProps["peer"];
+  /** Users this user blocks: their messages show a placeholder. */
+  blocked: ReadonlySet<string>;
 }
 
 /**
  * One open conversation: its messages (stored ones by seq, then own pending ones), ticks on
- * own messages, who is typing, the composer, and scroll-back through history. What is on
+ * own messages, who is typing, the composer, scroll-back through history, and the
+ * conversation's menu (mute, block). What is on
  * screen while the tab is visible is reported with `markShown`, which sends the read receipt.
  */
-export function MessagePane({ conversationId, label, muted, onToggleMute }: MessagePaneProps) {
+export function MessagePane({ conversationId, label, muted, onToggleMute, peer, blocked }: MessagePaneProps) {
   const conversation = useConversation(conversationId);
   const { messages, hasOlder, receipts, lastReadSeq, view } = conversation;
   const scroller = useRef<HTMLDivElement>(null);
@@ -90,9 +94,7 @@ export function MessagePane({ conversationId, label, muted, onToggleMute }: Mess
     <section className="pane" data-conversation-id={conversationId}>
       <header>
         <h2>{label}</h2>
-        <button type="button" className="mute" data-testid="mute" aria-pressed={muted} onClick={onToggleMute} title="No notification or sound for this conversation">
-          {muted ? "Unmute" : "Mute"}
-        </button>
+        <ConversationMenu conversationId={conversationId} muted={muted} onToggleMute={onToggleMute} peer={peer} />
       </header>
       <div className="scroller" ref={scroller} onScroll={onScroll}>
         <button className="load-older" data-testid="load-older" type="button" hidden={!hasOlder} onClick={() => void loadOlder()}>
@@ -100,7 +102,7 @@ export function MessagePane({ conversationId, label, muted, onToggleMute }: Mess
         </button>
         <ul className="messages" data-testid="messages">
           {messages.map((message) => (
-            <MessageItem key={message.key} message={message} receipts={receipts} />
+            <MessageItem key={message.key} message={message} receipts={receipts} senderBlocked={blocked.has(message.senderId)} />
           ))}
         </ul>
       </div>
@@ -122,37 +124,6 @@ export function MessagePane({ conversationId, label, muted, onToggleMute }: Mess
         <button type="submit">Send</button>
       </form>
     </section>
-  );
-}
-
-function MessageItem({ message, receipts }: { message: ChatMessage; receipts: readonly MemberReceipts[] }) {
-  const client = useParleyClient();
-  const ticks = message.own ? ticksOf(message, receipts) : undefined;
-  return (
-    <li className={message.own ? "own" : "other"} data-key={message.key} data-seq={message.seq} data-status={message.status} data-sender={message.senderId}>
-      {message.own ? null : <span className="sender">{message.senderName}</span>}
-      <span className={message.body === null ? "body deleted" : "body"}>{message.body ?? "message deleted"}</span>
-      <span className="meta">
-        {timeOf(message.createdAt)}
-        {message.editedAt ? " · edited" : ""}
-        {ticks ? (
-          <span className={`ticks ${ticks}`} data-ticks={ticks} title={ticks}>
-            {TICK_GLYPHS[ticks]}
-          </span>
-        ) : null}
-      </span>
-      {message.status === "failed" ? (
-        <span className="failure">
-          not sent: {message.error?.code ?? "refused"}
-          <button type="button" onClick={() => client.retry(message.clientMessageId)}>
-            retry
-          </button>
-          <button type="button" onClick={() => void client.discard(message.clientMessageId)}>
-            discard
-          </button>
-        </span>
-      ) : null}
-    </li>
   );
 }
 

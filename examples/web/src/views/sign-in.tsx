@@ -5,10 +5,11 @@ import type { DevUser } from "../dev-sign-in.js";
 export function SignIn({ gateway, onSignIn }: { gateway: string; onSignIn: (user: DevUser) => void }) {
   const [userId, setUserId] = useState("");
   const [name, setName] = useState("");
+  const [admin, setAdmin] = useState(false);
   const submit = (event: FormEvent) => {
     event.preventDefault();
     const id = userId.trim();
-    if (id) onSignIn({ userId: id, name: name.trim() || id });
+    if (id) onSignIn({ userId: id, name: name.trim() || id, ...(admin ? { admin: true } : {}) });
   };
   return (
     <form className="sign-in" data-testid="sign-in" onSubmit={submit}>
@@ -21,6 +22,10 @@ export function SignIn({ gateway, onSignIn }: { gateway: string; onSignIn: (user
       <label>
         Display name
         <input name="name" maxLength={64} placeholder="Alice" value={name} onChange={(e) => setName(e.target.value)} />
+      </label>
+      <label className="check" title="Development only: the token gets parley_role admin, which opens the moderation page">
+        <input type="checkbox" name="admin" checked={admin} onChange={(e) => setAdmin(e.target.checked)} />
+        Sign in as admin (development only)
       </label>
       <button type="submit">Sign in</button>
       <p className="hint">

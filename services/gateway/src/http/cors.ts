@@ -10,7 +10,9 @@ import type { FastifyInstance } from "fastify";
 export async function registerCors(app: FastifyInstance, allowOrigin: (origin: string | undefined) => boolean): Promise<void> {
   await app.register(cors, {
     origin: (origin, cb) => cb(null, allowOrigin(origin)),
-    methods: ["GET", "POST", "PATCH", "DELETE"],
+    // Every method the routes use: PUT is blocks, mutes and bans (v1.1); without it a
+    // browser's preflight fails and the call never reaches the route.
+    methods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
     allowedHeaders: ["authorization", "content-type"],
     // A client backing off after 429 needs to read it.
     exposedHeaders: ["retry-after"],
