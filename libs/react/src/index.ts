@@ -12,3 +12,4 @@ export { useConversation, type ConversationActions, type ConversationResult, typ
 export { useTyping } from "./use-typing.js";
 export { usePresence } from "./use-presence.js";
 export { useOutbox, type OutboxResult } from "./use-outbox.js";
+export { useBlocks } from "./use-blocks.js";

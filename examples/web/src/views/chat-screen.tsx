@@ -1,11 +1,10 @@
-import { useConnectionState, useConversations, useParleyClient } from "@parley/react";
+import { useBlocks, useConnectionState, useConversations, useParleyClient } from "@parley/react";
 import { useMemo, useState } from "react";
 import { loadAlertSettings, saveAlertSettings, type AlertSettings } from "../alerts/alert-settings.js";
 import { Beeper } from "../alerts/beep.js";
 import { useAlerts } from "../alerts/use-alerts.js";
 import type { DevUser } from "../dev-sign-in.js";
 import { ModerationPage } from "../moderation/moderation-page.js";
-import { useBlocks } from "../safety/use-blocks.js";
 import { ConversationList } from "./conversation-list.js";
 import { MessagePane } from "./message-pane.js";
 import { NewConversationForm, type NewConversation } from "./new-conversation-form.js";
