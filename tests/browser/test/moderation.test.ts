@@ -1,10 +1,8 @@
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { signToken } from "@parley/testkit";
-import { launchChromium } from "./chromium.js";
-import { startLocalCluster, type LocalCluster } from "./local-cluster.js";
+import { chatSession } from "./support/chat-session.js";
 import { saveSideBySide, screenshotPaths } from "./support/side-by-side.js";
-import { ChatUser, eventually } from "./web-page.js";
+import { type ChatUser, eventually } from "./web-page.js";
 
 // Safety and moderation in the web chat (examples/web, built) in a real Chromium against a
 // real local cluster (two gateways, persister, delivery, Redis, PostgreSQL): block, mute and
@@ -14,28 +12,13 @@ import { ChatUser, eventually } from "./web-page.js";
 
 const PLACEHOLDER = "message from a blocked user";
 
-let cluster: LocalCluster;
-let browser: Browser;
-const users: ChatUser[] = [];
-beforeAll(async () => {
-  [cluster, browser] = await Promise.all([startLocalCluster(), launchChromium()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await cluster?.stop();
-});
-
-async function newUser(gateway: number, userId: string, name: string, options: { admin?: boolean } = {}): Promise<ChatUser> {
-  const context = await browser.newContext({ viewport: { width: 900, height: 620 } });
-  const user = await ChatUser.signIn(context, cluster.web, cluster.gateways[gateway]!, userId, name, options);
-  users.push(user);
-  return user;
-}
+const session = chatSession();
+const { users, newUser } = session;
 
 /** The gateway's HTTP API as `userId` (a token signed like the dev sign-in's). */
 async function api(userId: string, method: string, path: string, body?: unknown): Promise<Response> {
-  const token = await signToken({ sub: userId, name: userId, secret: cluster.secret });
-  return fetch(`${cluster.gateways[0]}${path}`, {
+  const token = await signToken({ sub: userId, name: userId, secret: session.cluster.secret });
+  return fetch(`${session.cluster.gateways[0]}${path}`, {
     method,
     headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -160,7 +143,7 @@ it("block, mute and report from the menus: a blocked user's messages hide behind
     expect(pills).not.toBe(rude);
     expect(users.flatMap((u) => u.errors)).toEqual([]);
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n── service logs ──\n${cluster.logs()}`, { cause: error });
+    throw new Error(`${(error as Error).message}\n── service logs ──\n${session.cluster.logs()}`, { cause: error });
   }
 });
 
@@ -206,7 +189,7 @@ it("the moderation page: an admin pages through open reports, dismisses, deletes
     expect(await bobState.getAttribute("data-state")).toBe("unauthorized");
     expect(await bobState.textContent()).toBe("banned");
 
-    if (blockedView) await saveSideBySide(browser, screenshotPaths("moderation"), blockedView, "Alice blocked Bob from a message's menu", await mod.page.screenshot(), "The moderation page, three reports resolved");
+    if (blockedView) await saveSideBySide(session.browser, screenshotPaths("moderation"), blockedView, "Alice blocked Bob from a message's menu", await mod.page.screenshot(), "The moderation page, three reports resolved");
 
     // Ban and unban by id: dave's requests are refused, then answered again.
     await mod.page.fill("[data-testid=ban-form] input[name=userId]", "dave");
@@ -226,6 +209,6 @@ it("the moderation page: an admin pages through open reports, dismisses, deletes
     expect(await row("rude words").count()).toBe(0);
     expect(users.flatMap((u) => u.errors)).toEqual([]);
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n── service logs ──\n${cluster.logs()}`, { cause: error });
+    throw new Error(`${(error as Error).message}\n── service logs ──\n${session.cluster.logs()}`, { cause: error });
   }
 });

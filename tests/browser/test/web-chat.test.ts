@@ -1,8 +1,6 @@
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { signToken } from "@parley/testkit";
-import { launchChromium } from "./chromium.js";
-import { startLocalCluster, type LocalCluster } from "./local-cluster.js";
+import { chatSession } from "./support/chat-session.js";
 import { saveSideBySide, screenshotPaths } from "./support/side-by-side.js";
 import { ChatUser, eventually } from "./web-page.js";
 
@@ -12,23 +10,8 @@ import { ChatUser, eventually } from "./web-page.js";
 // PARLEY_UPDATE_SCREENSHOT=1 it also replaces the one the docs show.
 const SCREENSHOTS = screenshotPaths("web-chat");
 
-let cluster: LocalCluster;
-let browser: Browser;
-const users: ChatUser[] = [];
-beforeAll(async () => {
-  [cluster, browser] = await Promise.all([startLocalCluster(), launchChromium()]);
-});
-afterAll(async () => {
-  await browser?.close();
-  await cluster?.stop();
-});
-
-async function newUser(gateway: number, userId: string, name: string): Promise<ChatUser> {
-  const context = await browser.newContext({ viewport: { width: 900, height: 620 } });
-  const user = await ChatUser.signIn(context, cluster.web, cluster.gateways[gateway]!, userId, name);
-  users.push(user);
-  return user;
-}
+const session = chatSession();
+const { users, newUser } = session;
 
 it("two users on two gateways chat; one goes offline, sends, comes back: every message once and in order, with typing and read ticks", async () => {
   try {
@@ -97,17 +80,17 @@ it("two users on two gateways chat; one goes offline, sends, comes back: every m
     await bob.type("Back again");
     await eventually(() => alice.typingLine(), (line) => line.includes("Bob is typing"), "alice sees bob typing");
     const aliceAfter = await alice.page.screenshot();
-    await saveSideBySide(browser, SCREENSHOTS, bobOffline, "Bob, offline: three messages queued", aliceAfter, "Alice, after Bob came back");
+    await saveSideBySide(session.browser, SCREENSHOTS, bobOffline, "Bob, offline: three messages queued", aliceAfter, "Alice, after Bob came back");
     expect(users.flatMap((u) => u.errors)).toEqual([]);
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n── service logs ──\n${cluster.logs()}`, { cause: error });
+    throw new Error(`${(error as Error).message}\n── service logs ──\n${session.cluster.logs()}`, { cause: error });
   }
 });
 
 it("history scroll-back: a long conversation opens at its newest messages and scrolls back to the first", async () => {
-  const carolToken = await signToken({ sub: "carol", name: "Carol", secret: cluster.secret });
+  const carolToken = await signToken({ sub: "carol", name: "Carol", secret: session.cluster.secret });
   const api = (path: string, body: unknown) =>
-    fetch(`${cluster.gateways[0]}${path}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${carolToken}` }, body: JSON.stringify(body) });
+    fetch(`${session.cluster.gateways[0]}${path}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${carolToken}` }, body: JSON.stringify(body) });
   const created = (await (await api("/v1/conversations", { kind: "group", memberIds: ["dave"], title: "Long history" })).json()) as { conversation: { id: string } };
   const conversationId = created.conversation.id;
   const total = 130; // more than one page (the SDK's default page is 100)
@@ -161,7 +144,7 @@ it("a message written offline survives closing the tab: the browser's next tab s
 
   // The network is back and erin opens the chat again: the outbox goes out by itself.
   await erin.context.setOffline(false);
-  const again = await ChatUser.signIn(erin.context, cluster.web, cluster.gateways[0]!, "erin", "Erin");
+  const again = await ChatUser.signIn(erin.context, session.cluster.web, session.cluster.gateways[0]!, "erin", "Erin");
   users.push(again);
   await eventually(() => finn.bodies(), (b) => b.includes(text), "finn gets the message from the closed tab");
   await eventually(() => again.storedOutbox(), (n) => n === 0, "erin's outbox emptied once stored");
