@@ -76,6 +76,11 @@ describe("retention", () => {
     await cluster.database.sql`update messages set created_at = now() - interval '40 days' where id = any(${old.map((m) => m.id)}::uuid[])`;
     await cluster.database.sql`update conversations set created_at = now() - interval '41 days' where id = ${conversation.id}`;
 
+    // Bob's device on the other gateway, listening: the tombstones are announced as deletions are.
+    const watcher = await cluster.connect(1, bob);
+    const announced: { id: string; body: string | null; deletedAt?: string }[] = [];
+    watcher.on("message:updated", (m) => void announced.push(m));
+
     // A member who is not owner or admin may not; the owner may (gateway 1), and so may an admin.
     expect((await cluster.http(0, "PATCH", `/v1/conversations/${conversation.id}`, { token: bob, body: { retentionDays: 30 } })).status).toBe(403);
     expect((await cluster.http(1, "PATCH", `/v1/conversations/${conversation.id}`, { token: alice, body: {} })).status).toBe(400);
@@ -98,6 +103,10 @@ describe("retention", () => {
     expect(await searchHits("freshword")).toBe(1);
     const [reactions] = await cluster.database.sql<{ n: number }[]>`select count(*)::int as n from reactions where message_id = ${old[1]!.id}`;
     expect(reactions!.n).toBe(0);
+    await until(async () => announced.length >= 5, "bob's device to hear the five tombstones");
+    expect(announced.map((m) => m.id).sort()).toEqual(old.map((m) => m.id).sort());
+    expect(announced.every((m) => m.body === null && m.deletedAt !== undefined)).toBe(true);
+    watcher.disconnect();
     const history = await cluster.http(1, "GET", `/v1/conversations/${conversation.id}/messages`, { token: bob });
     expect(history.body.messages.map((m: { seq: number; body: string | null }) => [m.seq, m.body])).toEqual([[1, null], [2, null], [3, null], [4, null], [5, null], [6, "freshword still here"]]);
 

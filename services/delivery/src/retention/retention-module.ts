@@ -1,5 +1,5 @@
 import { Queue, Worker } from "bullmq";
-import { JobCatalog } from "@parley/bus";
+import { conversationRoom, JobCatalog, RoomEmitter } from "@parley/bus";
 import { BULLMQ_WORKER_METRICS } from "@parley/runtime";
 import type { DeliveryConfig } from "../env.js";
 import type { DeliveryContext, DeliveryModule } from "../module.js";
@@ -17,6 +17,7 @@ export const RETENTION_SCHEDULER_ID = "retention-sweep";
  */
 export function createRetentionModule(ctx: DeliveryContext, config: DeliveryConfig["retention"]): DeliveryModule {
   const metrics = createRetentionMetrics(ctx.registry);
+  const emitter = new RoomEmitter(ctx.publishRedis, ctx.keyspace.adapterChannelPrefix);
   const queue = new Queue("retention", { connection: ctx.publishRedis, prefix: ctx.keyspace.queuePrefix });
   queue.on("error", (err) => ctx.logger.debug({ err: err.message }, "retention queue error"));
   const worker = new Worker(
@@ -28,6 +29,8 @@ export function createRetentionModule(ctx: DeliveryContext, config: DeliveryConf
         logger: ctx.logger,
         config,
         progress: (p) => job.updateProgress(p),
+        // One conversation per batch: its members' pods hear each tombstone on the room's channel.
+        announce: (messages) => Promise.all(messages.map((m) => emitter.emitToRooms([conversationRoom(m.conversationId)], "message:updated", m))),
       }),
     {
       connection: ctx.workerRedis,
