@@ -1,4 +1,6 @@
+import type { Message } from "@parley/protocol";
 import type { Sql } from "./client.js";
+import { messageColumns, toMessage, type MessageRow } from "./message-row.js";
 
 /** What an erased user's display name becomes. */
 export const ERASED_DISPLAY_NAME = "Deleted user";
@@ -11,14 +13,15 @@ export const ERASED_DISPLAY_NAME = "Deleted user";
  * reactions on them removed. The seq stays: a tombstone keeps its place. Leaving the body NULL
  * also takes the row out of the search index's expression. Repeating a batch changes nothing.
  *
- * Returns how many rows the batch covered and where the next one starts (undefined: done).
+ * Returns how many rows the batch covered, where the next one starts (undefined: done), and
+ * the rows it made tombstones, as members' clients are told of them (`message:updated`).
  */
 export async function eraseMessagesBatch(
   sql: Sql,
   userId: string,
   afterClientMessageId: string | undefined,
   limit: number,
-): Promise<{ covered: number; tombstoned: number; next: string | undefined }> {
+): Promise<ErasedBatch> {
   const after = afterClientMessageId ?? "00000000-0000-0000-0000-000000000000";
   return sql.begin(async (tx) => {
     // The user's messages in the order of their dedupe keys (message_keys, partitioned by sender:
@@ -33,19 +36,33 @@ export async function eraseMessagesBatch(
       ) k
       join messages m on m.conversation_id = k.conversation_id and m.seq = k.seq
       order by k.client_message_id`;
-    if (batch.length === 0) return { covered: 0, tombstoned: 0, next: undefined };
+    if (batch.length === 0) return { covered: 0, tombstoned: 0, next: undefined, messages: [] };
     const conversations = batch.map((b) => b.conversation_id);
     const seqs = batch.map((b) => b.seq);
     const ids = batch.map((b) => b.id);
-    const tombstoned = await tx`
+    const tombstoned = await tx<{ conversation_id: string; seq: number }[]>`
       update messages set body = null, attachments = null, body_digest = null, deleted_at = coalesce(deleted_at, now())
       where (conversation_id, seq) in (select * from unnest(${conversations}::uuid[], ${seqs}::bigint[]))
         and (body is not null or attachments is not null or body_digest is not null or deleted_at is null)
-      returning 1`;
+      returning conversation_id, seq`;
     await tx`delete from reactions where (conversation_id, message_id) in (select * from unnest(${conversations}::uuid[], ${ids}::uuid[]))`;
+    // The new tombstones as the reads return them (the name already replaced, no reactions left).
+    const rows = tombstoned.length === 0 ? [] : await tx<MessageRow[]>`
+      select ${messageColumns(tx as unknown as Sql)}
+      from unnest(${tombstoned.map((t) => t.conversation_id)}::uuid[], ${tombstoned.map((t) => t.seq)}::bigint[]) as t(cid, seq)
+      join messages m on m.conversation_id = t.cid and m.seq = t.seq
+      left join users u on u.id = m.sender_id`;
     const last = batch[batch.length - 1]!.client_message_id;
-    return { covered: batch.length, tombstoned: tombstoned.length, next: batch.length < limit ? undefined : last };
-  }) as Promise<{ covered: number; tombstoned: number; next: string | undefined }>;
+    return { covered: batch.length, tombstoned: tombstoned.length, next: batch.length < limit ? undefined : last, messages: rows.map(toMessage) };
+  }) as Promise<ErasedBatch>;
+}
+
+export interface ErasedBatch {
+  covered: number;
+  tombstoned: number;
+  next: string | undefined;
+  /** The messages this batch made tombstones (none for rows that already were). */
+  messages: Message[];
 }
 
 /** Up to `limit` of the user's reactions on others' messages removed; 0 when none are left. */

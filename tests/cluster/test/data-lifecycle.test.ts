@@ -165,7 +165,9 @@ describe("erasure", () => {
     expect((await ginaSocket.emitWithAck("message:report", { messageId: hals.id, reason: "other", note: "ginanote about hal" })).ok).toBe(true);
     const halSocket = await cluster.connect(0, hal);
     expect((await halSocket.emitWithAck("reaction:add", { messageId: ginas[0]!.id, emoji: "👀" })).ok).toBe(true);
-    halSocket.disconnect();
+    // Hal's device stays, listening: gina's messages in both conversations are announced as tombstones.
+    const announced: { id: string; body: string | null; deletedAt?: string; senderName: string }[] = [];
+    halSocket.on("message:updated", (m) => void announced.push(m));
     expect((await cluster.http(0, "PUT", "/v1/blocks/spammer", { token: gina })).status).toBe(204);
     const closed = new Promise<void>((resolve) => ginaSocket.once("disconnect", () => resolve()));
 
@@ -175,6 +177,10 @@ describe("erasure", () => {
     await until(async () => (await adminClient.admin.job(jobId)).state === "completed", "the erasure job");
     expect(await adminClient.admin.job(jobId)).toMatchObject({ id: jobId, kind: "erasure", state: "completed", progress: { phase: "done", messages: 8 } });
     await closed;
+    await until(async () => announced.length >= 8, "hal's device to hear gina's eight tombstones");
+    expect(announced.map((m) => m.id).sort()).toEqual(ginas.map((m) => m.id).sort());
+    expect(announced.every((m) => m.body === null && m.deletedAt !== undefined && m.senderName === "Deleted user")).toBe(true);
+    halSocket.disconnect();
 
     const assertErased = async () => {
       const messages = await cluster.database.sql<{ body: string | null; attachments: unknown; body_digest: Buffer | null; deleted_at: Date | null; seq: number }[]>`

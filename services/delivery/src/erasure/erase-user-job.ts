@@ -1,6 +1,6 @@
 import type { Job } from "bullmq";
 import { UnrecoverableError } from "bullmq";
-import { JobCatalog, RoomEmitter, userRoom, type Keyspace } from "@parley/bus";
+import { conversationRoom, JobCatalog, RoomEmitter, userRoom, type Keyspace } from "@parley/bus";
 import {
   clearUserReportNotes,
   deleteUserBlocks,
@@ -79,6 +79,11 @@ export function createEraseUserProcessor(deps: EraseUserDeps) {
         const batch = await eraseMessagesBatch(sql, userId, cursor, deps.batchSize);
         messages += batch.covered;
         deps.metrics.tombstoned.inc(batch.tombstoned);
+        // Other members' devices replace what they hold, as for a deletion (best-effort pub/sub:
+        // the rows are committed, a client reads the tombstone on its next page or reload).
+        await Promise.all(batch.messages.map((m) => emitter.emitToRooms([conversationRoom(m.conversationId)], "message:updated", m))).catch((err: unknown) =>
+          deps.logger.warn({ err: String(err), messages: batch.messages.length }, "erasure: announcing tombstones failed; they stay committed"),
+        );
         cursor = batch.next;
         if (cursor === undefined) break;
         await report({ phase: "messages", messages, cursor });
