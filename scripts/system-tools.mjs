@@ -15,14 +15,13 @@ export const SYSTEM_TOOLS = {
   chromium: { commands: ["chromium"], packages: ["chromium", "fonts-dejavu-core"] },
   // Debian's Firefox ESR, driven over WebDriver BiDi by puppeteer-core (no browser download).
   firefox: { commands: ["firefox-esr"], packages: ["firefox-esr"] },
-  // A real nginx in front of the gateways (tests/browser: WebSockets refused, long-polling with affinity).
+  // A real nginx in front of the gateways: tests/browser (WebSockets refused, long-polling with
+  // affinity) and the fault suite's load balancer (least connections, WebSocket upgrade).
   nginx: { commands: ["nginx"], packages: ["nginx"] },
   // `npm run images`: buildah builds and runs the images without a container engine,
   // debootstrap makes the local base image's Debian.
   buildah: { commands: ["buildah"], packages: ["buildah"] },
   debootstrap: { commands: ["debootstrap"], packages: ["debootstrap"] },
-  // The fault suite's load balancer (least connections, WebSocket upgrade) in front of the gateways.
-  nginx: { commands: ["nginx"], packages: ["nginx"] },
 };
 
 function onPath(command) {
