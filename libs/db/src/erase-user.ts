@@ -1,6 +1,6 @@
 import type { Message } from "@parley/protocol";
 import type { Sql } from "./client.js";
-import { messageColumns, toMessage, type MessageRow } from "./message-row.js";
+import { readMessagesAt } from "./message-row.js";
 
 /** What an erased user's display name becomes. */
 export const ERASED_DISPLAY_NAME = "Deleted user";
@@ -46,14 +46,10 @@ export async function eraseMessagesBatch(
         and (body is not null or attachments is not null or body_digest is not null or deleted_at is null)
       returning conversation_id, seq`;
     await tx`delete from reactions where (conversation_id, message_id) in (select * from unnest(${conversations}::uuid[], ${ids}::uuid[]))`;
-    // The new tombstones as the reads return them (the name already replaced, no reactions left).
-    const rows = tombstoned.length === 0 ? [] : await tx<MessageRow[]>`
-      select ${messageColumns(tx as unknown as Sql)}
-      from unnest(${tombstoned.map((t) => t.conversation_id)}::uuid[], ${tombstoned.map((t) => t.seq)}::bigint[]) as t(cid, seq)
-      join messages m on m.conversation_id = t.cid and m.seq = t.seq
-      left join users u on u.id = m.sender_id`;
     const last = batch[batch.length - 1]!.client_message_id;
-    return { covered: batch.length, tombstoned: tombstoned.length, next: batch.length < limit ? undefined : last, messages: rows.map(toMessage) };
+    // The new tombstones as the reads return them (the name already replaced, no reactions left).
+    const messages = await readMessagesAt(tx as unknown as Sql, tombstoned);
+    return { covered: batch.length, tombstoned: tombstoned.length, next: batch.length < limit ? undefined : last, messages };
   }) as Promise<ErasedBatch>;
 }
 

@@ -54,3 +54,18 @@ export function toMessage(row: MessageRow): Message {
   else if (row.reactions && row.reactions.length > 0) message.reactions = row.reactions;
   return message;
 }
+
+/**
+ * Messages by (conversation, seq), each found in its conversation's partition, in the order
+ * given, as the reads return them: what a batch that changed rows announces (tombstones).
+ */
+export async function readMessagesAt(sql: Sql, at: readonly { conversation_id: string; seq: number }[]): Promise<Message[]> {
+  if (at.length === 0) return [];
+  const rows = await sql<MessageRow[]>`
+    select ${messageColumns(sql)}
+    from unnest(${at.map((a) => a.conversation_id)}::uuid[], ${at.map((a) => a.seq)}::bigint[]) with ordinality as t(cid, seq, n)
+    join messages m on m.conversation_id = t.cid and m.seq = t.seq
+    left join users u on u.id = m.sender_id
+    order by t.n`;
+  return rows.map(toMessage);
+}

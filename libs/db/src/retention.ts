@@ -1,6 +1,6 @@
 import type { Message } from "@parley/protocol";
 import type { Sql } from "./client.js";
-import { messageColumns, toMessage, type MessageRow } from "./message-row.js";
+import { readMessagesAt } from "./message-row.js";
 
 export interface RetentionBatch {
   retainedThroughSeq: number;
@@ -61,22 +61,18 @@ export async function tombstoneExpiredBatch(
       where conversation_id = ${c.id} and seq > ${from} and seq <= ${from + limit}`;
     const upto = edge?.upto === null || edge?.upto === undefined ? undefined : Number(edge.upto);
     if (upto === undefined) return { retainedThroughSeq: from, tombstoned: 0, more: false, messages: [] };
-    const done = await tx<{ id: string }[]>`
+    const done = await tx<{ conversation_id: string; seq: number }[]>`
       update messages set body = null, attachments = null, deleted_at = coalesce(deleted_at, now())
       where conversation_id = ${c.id} and seq > ${from} and seq <= ${upto}
         and (body is not null or attachments is not null or deleted_at is null)
-      returning id`;
+      returning conversation_id, seq`;
     await tx`
       delete from reactions where conversation_id = ${c.id} and message_id in (
         select id from messages where conversation_id = ${c.id} and seq > ${from} and seq <= ${upto})`;
     await tx`update conversations set retained_through_seq = greatest(retained_through_seq, ${upto}) where id = ${c.id}`;
     // The tombstones as the other reads return them (no reactions left), for the live announcement.
-    const rows = done.length === 0 ? [] : await tx<MessageRow[]>`
-      select ${messageColumns(tx as unknown as Sql)}
-      from messages m left join users u on u.id = m.sender_id
-      where m.conversation_id = ${c.id} and m.id = any(${done.map((d) => d.id)}::uuid[])
-      order by m.seq`;
-    return { retainedThroughSeq: upto, tombstoned: done.length, more: upto === from + limit, messages: rows.map(toMessage) };
+    const messages = await readMessagesAt(tx as unknown as Sql, [...done].sort((a, b) => Number(a.seq) - Number(b.seq)));
+    return { retainedThroughSeq: upto, tombstoned: done.length, more: upto === from + limit, messages };
   }) as Promise<RetentionBatch>;
 }
 

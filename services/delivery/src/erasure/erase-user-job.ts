@@ -1,6 +1,6 @@
 import type { Job } from "bullmq";
 import { UnrecoverableError } from "bullmq";
-import { conversationRoom, JobCatalog, RoomEmitter, userRoom, type Keyspace } from "@parley/bus";
+import { JobCatalog, RoomEmitter, userRoom, type Keyspace } from "@parley/bus";
 import {
   clearUserReportNotes,
   deleteUserBlocks,
@@ -12,6 +12,7 @@ import {
 } from "@parley/db";
 import type { Logger, Redis } from "@parley/runtime";
 import { z } from "zod";
+import { tombstoneAnnouncer } from "../tombstones/announce-tombstones.js";
 import type { ErasureMetrics } from "./erasure-metrics.js";
 
 /** What `GET /v1/admin/jobs/:id` shows of an erasure while it runs, and where a re-run goes on from. */
@@ -46,6 +47,7 @@ export interface EraseUserDeps {
  */
 export function createEraseUserProcessor(deps: EraseUserDeps) {
   const emitter = new RoomEmitter(deps.publishRedis, deps.keyspace.adapterChannelPrefix);
+  const announce = tombstoneAnnouncer(deps, "erasure");
   const { sql } = deps.database;
   return async (job: Job<unknown>): Promise<ErasureProgress> => {
     const parsed = JobCatalog.erasure.data.safeParse(job.data);
@@ -79,11 +81,8 @@ export function createEraseUserProcessor(deps: EraseUserDeps) {
         const batch = await eraseMessagesBatch(sql, userId, cursor, deps.batchSize);
         messages += batch.covered;
         deps.metrics.tombstoned.inc(batch.tombstoned);
-        // Other members' devices replace what they hold, as for a deletion (best-effort pub/sub:
-        // the rows are committed, a client reads the tombstone on its next page or reload).
-        await Promise.all(batch.messages.map((m) => emitter.emitToRooms([conversationRoom(m.conversationId)], "message:updated", m))).catch((err: unknown) =>
-          deps.logger.warn({ err: String(err), messages: batch.messages.length }, "erasure: announcing tombstones failed; they stay committed"),
-        );
+        // Other members' devices replace what they hold, as for a deletion.
+        await announce(batch.messages);
         cursor = batch.next;
         if (cursor === undefined) break;
         await report({ phase: "messages", messages, cursor });

@@ -1,8 +1,9 @@
 import { Queue, Worker } from "bullmq";
-import { conversationRoom, JobCatalog, RoomEmitter } from "@parley/bus";
+import { JobCatalog } from "@parley/bus";
 import { BULLMQ_WORKER_METRICS } from "@parley/runtime";
 import type { DeliveryConfig } from "../env.js";
 import type { DeliveryContext, DeliveryModule } from "../module.js";
+import { tombstoneAnnouncer } from "../tombstones/announce-tombstones.js";
 import { createRetentionMetrics } from "./retention-metrics.js";
 import { runRetentionSweep } from "./retention-sweep.js";
 
@@ -17,7 +18,7 @@ export const RETENTION_SCHEDULER_ID = "retention-sweep";
  */
 export function createRetentionModule(ctx: DeliveryContext, config: DeliveryConfig["retention"]): DeliveryModule {
   const metrics = createRetentionMetrics(ctx.registry);
-  const emitter = new RoomEmitter(ctx.publishRedis, ctx.keyspace.adapterChannelPrefix);
+  const announce = tombstoneAnnouncer(ctx, "retention");
   const queue = new Queue("retention", { connection: ctx.publishRedis, prefix: ctx.keyspace.queuePrefix });
   queue.on("error", (err) => ctx.logger.debug({ err: err.message }, "retention queue error"));
   const worker = new Worker(
@@ -29,8 +30,7 @@ export function createRetentionModule(ctx: DeliveryContext, config: DeliveryConf
         logger: ctx.logger,
         config,
         progress: (p) => job.updateProgress(p),
-        // One conversation per batch: its members' pods hear each tombstone on the room's channel.
-        announce: (messages) => Promise.all(messages.map((m) => emitter.emitToRooms([conversationRoom(m.conversationId)], "message:updated", m))),
+        announce,
       }),
     {
       connection: ctx.workerRedis,

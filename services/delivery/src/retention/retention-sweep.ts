@@ -1,7 +1,7 @@
 import { oldestKept, retentionCandidates, tombstoneExpiredBatch, type Database } from "@parley/db";
-import type { Message } from "@parley/protocol";
 import type { Logger } from "@parley/runtime";
 import type { DeliveryConfig } from "../env.js";
+import type { AnnounceTombstones } from "../tombstones/announce-tombstones.js";
 import type { RetentionMetrics } from "./retention-metrics.js";
 
 export interface RetentionSweepDeps {
@@ -12,7 +12,7 @@ export interface RetentionSweepDeps {
   /** Progress for the job (`{ conversations, tombstoned }`). */
   progress?: (p: { conversations: number; tombstoned: number }) => Promise<unknown>;
   /** Tells members' clients of a batch's new tombstones (`message:updated`), after its commit. */
-  announce?: (messages: readonly Message[]) => Promise<unknown>;
+  announce?: AnnounceTombstones;
 }
 
 /**
@@ -49,7 +49,7 @@ export async function runRetentionSweep(deps: RetentionSweepDeps): Promise<{ con
         metrics.tombstoned.inc(r.tombstoned);
         tombstoned += r.tombstoned;
         through = r.retainedThroughSeq;
-        if (r.messages.length > 0) await announceBestEffort(deps, r.messages);
+        if (r.messages.length > 0) await deps.announce?.(r.messages);
         if (!r.more) break;
       }
       if (batches >= config.maxBatches) break;
@@ -62,17 +62,4 @@ export async function runRetentionSweep(deps: RetentionSweepDeps): Promise<{ con
   metrics.lastSweep.set(Date.now() / 1000);
   deps.logger.info({ conversations, tombstoned, batches, caughtUp }, "retention sweep done");
   return { conversations, tombstoned, caughtUp };
-}
-
-/**
- * A client holding a message in its window replaces it with the tombstone, as for a deletion.
- * Pub/sub is at-most-once anyway: a failed announcement is logged and the sweep goes on (the
- * rows are committed; a client reads the tombstone on its next page or reload).
- */
-async function announceBestEffort(deps: RetentionSweepDeps, messages: readonly Message[]): Promise<void> {
-  try {
-    await deps.announce?.(messages);
-  } catch (err) {
-    deps.logger.warn({ err: String(err), messages: messages.length }, "retention: announcing tombstones failed; they stay committed");
-  }
 }
