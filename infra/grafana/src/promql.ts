@@ -66,11 +66,11 @@ export function queueWide(by: readonly string[], series: string): string {
 
 /**
  * A persist stream figure (its backlog, pending list, oldest pending entry): every persister
- * exports the same value, read from Redis, so one copy per namespace (the max over pods), then
- * added up over the namespaces shown.
+ * exports the same value per partition, read from Redis, so one copy per namespace and
+ * partition (the max over pods), then added up over the partitions and namespaces shown.
  */
 export function streamWide(series: string): string {
-  return `sum(max by (namespace) (${series}))`;
+  return `sum(max by (namespace, partition) (${series}))`;
 }
 
 function sumBy(by: readonly string[]): string {

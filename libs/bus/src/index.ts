@@ -1,6 +1,7 @@
 export * from "./rooms.js";
 export * from "./persist-entry.js";
 export * from "./persist-stream.js";
+export * from "./persist-partition.js";
 export * from "./ack-batch.js";
 export * from "./delivery-jobs.js";
 export * from "./membership-change.js";

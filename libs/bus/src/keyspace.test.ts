@@ -21,6 +21,19 @@ describe("keyspace on a Redis Cluster: the keys a command or script touches toge
     it(`persist stream and its dead letters (namespace "${namespace}")`, () => {
       expect(sameSlot([k.persist.stream, k.persist.dead])).toBe(true);
     });
+    it(`each persist partition's stream, dead letters and marks share a slot, a slot of their own per partition (namespace "${namespace}")`, () => {
+      const tags = new Set<string>();
+      for (let i = 0; i < 8; i++) {
+        const p = k.persistPartition(i);
+        expect(p.index).toBe(i);
+        expect(sameSlot([p.stream, p.dead, p.uncommitted])).toBe(true);
+        tags.add(hashed(p.stream));
+      }
+      expect(tags.size).toBe(8);
+      // Partition 0 is the stream of the releases before partitions: an upgrade keeps reading it.
+      expect(k.persistPartition(0)).toBe(k.persist);
+      expect(k.persist.stream).toBe(`${namespace}parley:{persist}:stream`);
+    });
     it(`presence: the pod's counts, the cluster-wide counts, dirty, last seen, announced, pods (namespace "${namespace}")`, () => {
       expect(sameSlot([k.presence.pods, k.presence.podCounts("gw-1"), k.presence.podCounts("gw-2"), k.presence.counts, k.presence.dirty, k.presence.lastSeen, k.presence.announced])).toBe(true);
     });

@@ -35,25 +35,17 @@ export interface Keyspace {
     announced: string;
   };
   /**
-   * The persist path (docs/architecture.md, "The message's way"): gateways append batches of sends to one Redis Stream,
-   * persisters read it through one consumer group. One hash tag, so the stream and its
-   * dead-letter stream live in one Redis Cluster slot (sharding means N tags: docs/operations.md, "Past one Redis and one Postgres").
+   * The persist path (docs/architecture.md, "The message's way"): gateways append batches of
+   * sends to PERSIST_PARTITIONS Redis Streams, a conversation always to the same one
+   * (persist-partition.ts); persisters read each through its own consumer group. Partition 0
+   * keeps the names of the single stream before partitions, so an upgrade with N = 1 changes
+   * nothing. Each partition has a hash tag of its own (`{persist}`, `{persist:1}`, …): on a
+   * Redis Cluster the partitions spread over the masters, and a partition's stream, dead
+   * letters and marks (which one script or pipeline touches together) share a slot.
    */
-  persist: {
-    /** Stream: one entry per gateway window of sends (persist-stream.ts). */
-    stream: string;
-    /** The consumer group every persister reads through. */
-    group: string;
-    /** Stream: entries (or the messages of an entry) that could not be stored, with the reason. */
-    dead: string;
-    /**
-     * Hash: consumer → the XPENDING range start of what it has read and not yet committed
-     * (its oldest uncommitted entry id, or `(` and the newest id it took). What it holds below
-     * is committed and waits only for its XACK (the notify hand-off): the admission signal
-     * leaves it out (persist-backlog.ts).
-     */
-    uncommitted: string;
-  };
+  persist: PersistPartitionKeys;
+  /** The keys of persist partition `index` (0 is `persist`). */
+  persistPartition(index: number): PersistPartitionKeys;
   /** Offline notifications. */
   notify: {
     /**
@@ -67,7 +59,43 @@ export interface Keyspace {
   };
 }
 
+/** One persist partition's keys (keyspace.ts `persistPartition`). */
+export interface PersistPartitionKeys {
+  /** Which partition: hash(conversationId) mod PERSIST_PARTITIONS (persist-partition.ts). */
+  index: number;
+  /** Stream: one entry per gateway window of the partition's sends (persist-stream.ts). */
+  stream: string;
+  /** The consumer group every persister reads the partition through. */
+  group: string;
+  /** Stream: entries (or the messages of an entry) that could not be stored, with the reason. */
+  dead: string;
+  /**
+   * Hash: consumer → the XPENDING range start of what it has read and not yet committed
+   * (its oldest uncommitted entry id, or `(` and the newest id it took). What it holds below
+   * is committed and waits only for its XACK (the notify hand-off): the admission signal
+   * leaves it out (persist-backlog.ts).
+   */
+  uncommitted: string;
+}
+
+function persistPartitionKeys(namespace: string, index: number): PersistPartitionKeys {
+  const tag = index === 0 ? "{persist}" : `{persist:${index}}`;
+  return {
+    index,
+    stream: `${namespace}parley:${tag}:stream`,
+    group: "persisters",
+    dead: `${namespace}parley:${tag}:dead`,
+    uncommitted: `${namespace}parley:${tag}:uncommitted`,
+  };
+}
+
 export function createKeyspace(namespace = ""): Keyspace {
+  const partitions = new Map<number, PersistPartitionKeys>();
+  const persistPartition = (index: number): PersistPartitionKeys => {
+    let keys = partitions.get(index);
+    if (!keys) partitions.set(index, (keys = persistPartitionKeys(namespace, index)));
+    return keys;
+  };
   return {
     queuePrefix: `${namespace}{parley}`,
     adapterChannelPrefix: `${namespace}socket.io`,
@@ -83,12 +111,8 @@ export function createKeyspace(namespace = ""): Keyspace {
       lastSeen: `${namespace}parley:{presence}:last-seen`,
       announced: `${namespace}parley:{presence}:announced`,
     },
-    persist: {
-      stream: `${namespace}parley:{persist}:stream`,
-      group: "persisters",
-      dead: `${namespace}parley:{persist}:dead`,
-      uncommitted: `${namespace}parley:{persist}:uncommitted`,
-    },
+    persist: persistPartition(0),
+    persistPartition,
     notify: {
       // One hash tag per pair: the collapse script touches both keys together. The user id may
       // hold any character, '}' included; the tag then ends inside it, the same way in both keys.

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { Keyspace } from "./keyspace.js";
+import type { PersistPartitionKeys } from "./keyspace.js";
 
 /**
  * How far behind the persist path is, in one round trip: the age of the oldest entry that is
@@ -84,14 +84,14 @@ export interface PersistBacklog {
 
 type WithBacklogCommand = { parleyPersistBacklog(stream: string, marks: string, group: string, stalledMs: number): Promise<[number, number]> };
 
-/** Reads the persist path's backlog (one EVALSHA; see PERSIST_BACKLOG_LUA above). */
-export async function readPersistBacklog(redis: Redis, keyspace: Keyspace, stalledConsumerMs: number): Promise<PersistBacklog> {
+/** Reads one persist partition's backlog (one EVALSHA; see PERSIST_BACKLOG_LUA above). */
+export async function readPersistBacklog(redis: Redis, partition: PersistPartitionKeys, stalledConsumerMs: number): Promise<PersistBacklog> {
   // defineCommand: EVALSHA, with EVAL once when Redis does not know the script (after a restart).
   if (!("parleyPersistBacklog" in redis)) redis.defineCommand("parleyPersistBacklog", { numberOfKeys: 2, lua: PERSIST_BACKLOG_LUA });
   const [ageMs, bytes] = await (redis as unknown as WithBacklogCommand).parleyPersistBacklog(
-    keyspace.persist.stream,
-    keyspace.persist.uncommitted,
-    keyspace.persist.group,
+    partition.stream,
+    partition.uncommitted,
+    partition.group,
     stalledConsumerMs,
   );
   return { ageMs: Number(ageMs), bytes: Number(bytes) };

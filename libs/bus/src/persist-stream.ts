@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { encodePersistEntry, type PersistEntry } from "./persist-entry.js";
-import type { Keyspace } from "./keyspace.js";
+import type { PersistPartitionKeys } from "./keyspace.js";
 
 /**
  * Appends one entry: one XADD whatever it holds (why a stream and not a queue of jobs:
@@ -10,8 +10,8 @@ import type { Keyspace } from "./keyspace.js";
  * An entry trimmed that way was never committed, hence never acked: its senders heard
  * UNAVAILABLE (or timed out) and retry with the same clientMessageId, so nothing acked is lost.
  */
-export function appendPersistEntry(redis: Redis, keyspace: Keyspace, entry: Omit<PersistEntry, "v">, maxLen: number): Promise<string | null> {
-  return redis.xadd(keyspace.persist.stream, "MAXLEN", "~", maxLen, "*", ...encodePersistEntry(entry));
+export function appendPersistEntry(redis: Redis, partition: PersistPartitionKeys, entry: Omit<PersistEntry, "v">, maxLen: number): Promise<string | null> {
+  return redis.xadd(partition.stream, "MAXLEN", "~", maxLen, "*", ...encodePersistEntry(entry));
 }
 
 /** When the entry was added (ms since the epoch), from its id `<ms>-<n>`. */
@@ -27,14 +27,14 @@ export function compareStreamIds(a: string, b: string): number {
 }
 
 /**
- * Creates the persisters' consumer group (and the stream) if missing. From id 0, not `$`:
+ * Creates a partition's consumer group (and its stream) if missing. From id 0, not `$`:
  * gateways may append before the first persister ever started, and those entries must be read.
  * Recreating it after a Redis restart re-reads what is left of the stream, which the
  * idempotent insert makes harmless.
  */
-export async function ensurePersistGroup(redis: Redis, keyspace: Keyspace): Promise<void> {
+export async function ensurePersistGroup(redis: Redis, partition: PersistPartitionKeys): Promise<void> {
   try {
-    await redis.xgroup("CREATE", keyspace.persist.stream, keyspace.persist.group, "0", "MKSTREAM");
+    await redis.xgroup("CREATE", partition.stream, partition.group, "0", "MKSTREAM");
   } catch (err) {
     if (!(err instanceof Error && err.message.includes("BUSYGROUP"))) throw err;
   }

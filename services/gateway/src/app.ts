@@ -40,6 +40,7 @@ import { AckListener } from "./send/ack-listener.js";
 import { PendingAcks } from "./send/pending-acks.js";
 import { PersistAdmission } from "./send/persist-admission.js";
 import { SendBuffer } from "./send/send-buffer.js";
+import { PartitionedSendBuffer } from "./send/partitioned-send-buffer.js";
 import { SendService } from "./send/send-service.js";
 import { attachSockets } from "./socket/attach.js";
 import { RoomSync } from "./socket/room-sync.js";
@@ -192,15 +193,20 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
   const bans = new BanService({ database: deps.database, cache: banCache, invalidation, io, dbGuard, metrics: safetyMetrics, events: safetyEvents, logger });
   const mutes = new MuteService({ database: deps.database, dbGuard });
   const pending = new PendingAcks(config.send.timeoutMs);
-  const buffer = new SendBuffer(
-    (replyTo, items) => appendPersistEntry(deps.redis, deps.keyspace, { replyTo, items }, config.send.persistStreamMaxLen),
-    podId,
-    (items, err) => {
-      logger.warn({ err: String(err), items: items.length }, "enqueue failed");
-      pending.fail(items, new ParleyError("UNAVAILABLE", "the persist stream is out of reach; retry later"));
-    },
-    (n) => metrics.enqueuedMessages.inc(n),
-    { windowMs: config.send.batchWindowMs, maxItems: 500, maxInFlight: 1 },
+  // One window per persist partition: a conversation's sends always go to its partition's stream.
+  const buffer = new PartitionedSendBuffer(
+    config.send.persistPartitions,
+    (partition) =>
+      new SendBuffer(
+        (replyTo, items) => appendPersistEntry(deps.redis, deps.keyspace.persistPartition(partition), { replyTo, items }, config.send.persistStreamMaxLen),
+        podId,
+        (items, err) => {
+          logger.warn({ err: String(err), items: items.length, partition }, "enqueue failed");
+          pending.fail(items, new ParleyError("UNAVAILABLE", "the persist stream is out of reach; retry later"));
+        },
+        (n) => metrics.enqueuedMessages.inc(n),
+        { windowMs: config.send.batchWindowMs, maxItems: 500, maxInFlight: 1 },
+      ),
   );
   const limitMetrics = createLimitMetrics(deps.registry);
   const limiter = new RateLimiter(createTokenBuckets(deps.redis), {
@@ -214,8 +220,8 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     },
   });
   const { stalledConsumerMs, ...admissionBudget } = config.send.admission;
-  const admission = new PersistAdmission(admissionBudget, {
-    read: () => readPersistBacklog(deps.redis, deps.keyspace, stalledConsumerMs),
+  const admission = new PersistAdmission({ ...admissionBudget, partitions: config.send.persistPartitions }, {
+    read: (partition) => readPersistBacklog(deps.redis, deps.keyspace.persistPartition(partition), stalledConsumerMs),
     metrics,
     logger,
   });

@@ -119,6 +119,13 @@ describe("gateway env: presence and typing", () => {
 });
 
 describe("gateway config", () => {
+  it("PERSIST_PARTITIONS: 1 on one Redis primary, 8 on a Redis Cluster by default; 1–64 when set", () => {
+    expect(loadConfig({ REDIS_URL: "redis://127.0.0.1:6379" }).send.persistPartitions).toBe(1);
+    expect(loadFrom({ REDIS_CLUSTER_NODES: "127.0.0.1:7000" }).send.persistPartitions).toBe(8);
+    expect(loadFrom({ REDIS_CLUSTER_NODES: "127.0.0.1:7000", PERSIST_PARTITIONS: "3" }).send.persistPartitions).toBe(3);
+    expect(() => loadConfig({ REDIS_URL: "redis://127.0.0.1:6379", PERSIST_PARTITIONS: "65" })).toThrow(/PERSIST_PARTITIONS/);
+  });
+
   it("is fully defaulted: what the wiring used to fall back to now comes from here", () => {
     const config = loadConfig({});
     expect(config.common).toMatchObject({ podName: "gateway", dependencyCheckMs: 5_000 });
@@ -129,6 +136,7 @@ describe("gateway config", () => {
       timeoutMs: 1_500,
       batchWindowMs: 2,
       persistStreamMaxLen: 1_000_000,
+      persistPartitions: 1,
       // Admission control (docs/decisions/0020-admission-on-oldest-uncommitted-entry.md).
       admission: { maxDelayMs: 250, maxStreamBytes: 64 * 1024 * 1024, sampleMs: 25, stalledConsumerMs: 5_000 },
       bodyMaxChars: 4_000,

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { CommonEnv, commonConfig, csv, DEV_JWT_SECRET, parseEnv } from "@parley/runtime";
 import { LIMITS } from "@parley/protocol";
 import { SEARCH_MAX_ROWS_DEFAULT } from "@parley/db";
+import { MAX_PERSIST_PARTITIONS, defaultPersistPartitions } from "@parley/bus";
 
 const JwtAlgorithms = ["HS256", "RS256", "ES256", "EdDSA"] as const;
 /** HS256's key size (RFC 7518 §3.2: a key at least as long as the hash output). */
@@ -62,7 +63,14 @@ export const GatewayEnv = CommonEnv.extend({
    */
   SEND_BATCH_WINDOW_MS: z.coerce.number().min(0).max(100).default(2),
   /**
-   * Approximate cap on the persist stream's length (XADD MAXLEN ~), so a long Postgres outage
+   * Persist streams a conversation's sends are spread over by a hash of its id (docs/operations.md,
+   * "Persist partitions"). Default 1 on one Redis primary (REDIS_URL, Sentinel), 8 on a Redis
+   * Cluster. Every gateway of a deployment should have the same value (a change rolls out
+   * safely: persisters drain every partition they find).
+   */
+  PERSIST_PARTITIONS: z.coerce.number().int().min(1).max(MAX_PERSIST_PARTITIONS).optional(),
+  /**
+   * Approximate cap on each persist stream's length (XADD MAXLEN ~), so a long Postgres outage
    * cannot fill Redis. Trimmed entries were never acked: their senders heard UNAVAILABLE and retry.
    */
   PERSIST_STREAM_MAXLEN: z.coerce.number().int().min(1_000).max(100_000_000).default(1_000_000),
@@ -337,8 +345,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   // env.ts refuses a production start without a key; a development start signs with the
   // well-known secret (server.ts says so in its log).
   const developmentSecret = !env.JWT_SECRET && !env.JWT_JWKS_URL;
+  const common = commonConfig(env, "gateway");
   return {
-    common: commonConfig(env, "gateway"),
+    common,
     http: {
       port: env.PORT,
       host: env.HOST,
@@ -368,6 +377,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       timeoutMs: env.SEND_TIMEOUT_MS,
       batchWindowMs: env.SEND_BATCH_WINDOW_MS,
       persistStreamMaxLen: env.PERSIST_STREAM_MAXLEN,
+      persistPartitions: env.PERSIST_PARTITIONS ?? defaultPersistPartitions(common.redis.kind),
       admission: {
         maxDelayMs: env.ADMISSION_MAX_PERSIST_DELAY_MS,
         maxStreamBytes: env.PERSIST_STREAM_MAX_BYTES,

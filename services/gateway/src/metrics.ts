@@ -82,12 +82,12 @@ export function createGatewayMetrics(registry: Registry) {
     ),
     persistDelaySeconds: new Gauge({
       name: "parley_gateway_persist_delay_seconds",
-      help: "Age of the oldest persist stream entry not yet committed, as this pod last sampled it for admission control.",
+      help: "Age of the oldest persist stream entry not yet committed, in the partition where it is oldest, as this pod last sampled it for admission control.",
       registers: [registry],
     }),
     persistStreamBytes: new Gauge({
       name: "parley_gateway_persist_stream_bytes",
-      help: "The persist stream's memory in Redis (MEMORY USAGE), as this pod last sampled it for admission control.",
+      help: "The persist streams' memory in Redis (MEMORY USAGE), all partitions together, as this pod last sampled it for admission control.",
       registers: [registry],
     }),
     enqueuedMessages: new Counter({

@@ -8,7 +8,6 @@ import { CommitBatcher } from "./commit/commit-batcher.js";
 import { createEntryHandler } from "./commit/entry-handler.js";
 import type { PersisterConfig } from "./env.js";
 import { SearchIndexCleaner } from "./maintenance/search-index-cleaner.js";
-import { StreamMaintenance } from "./maintenance/stream-maintenance.js";
 import { createPersisterMetrics } from "./metrics.js";
 import { AfterCommit } from "./publish/after-commit.js";
 import { DeadLetters } from "./publish/dead-letters.js";
@@ -16,13 +15,15 @@ import { FanOut } from "./publish/fan-out.js";
 import { HAND_OFF_MAX_MESSAGES, HandOff } from "./publish/hand-off.js";
 import { TurnPipeline } from "./publish/turn-pipeline.js";
 import { ReadGate } from "./stream/read-gate.js";
-import { Reclaimer } from "./stream/reclaimer.js";
+import { PartitionSet } from "./stream/partition-set.js";
+import { PartitionWorker } from "./stream/partition-worker.js";
 import { registerStreamMetrics } from "./stream/stream-metrics.js";
-import { StreamReader } from "./stream/stream-reader.js";
-import { UncommittedMark } from "./stream/uncommitted-mark.js";
 
-/** How often the uncommitted mark is published while it moves: well under the gateways' admission sample (25 ms). */
-const UNCOMMITTED_MARK_MS = 10;
+/**
+ * How often a persister looks for partitions beyond PERSIST_PARTITIONS (left by a change of the
+ * count): 63 EXISTS, each a few microseconds; a new one's entries wait at most this long.
+ */
+const PARTITION_PROBE_MS = 5_000;
 
 export interface PersisterDeps {
   database: Database;
@@ -38,17 +39,17 @@ export interface PersisterDeps {
 }
 
 export interface Persister {
-  /** The stream's housekeeping (its `trim()` is called by tests). */
-  maintenance: StreamMaintenance;
-  /** Starts reading the persist stream, the reclaimer and the housekeeping timers. */
+  /** The partitions read, each with its reader and housekeeping (tests call a partition's `maintenance.trim()`). */
+  partitions: PartitionSet;
+  /** Starts reading the persist partitions, their reclaimers and the housekeeping timers. */
   run(): void;
   /** Stops reading, finishes the entries in flight (commit, fan-out, XACK), then returns (the connections stay open). */
   stop(): Promise<void>;
 }
 
 /**
- * The persister, stage by stage: `stream/` reads the persist stream (held back by the read
- * gate) and reclaims a vanished persister's entries, `commit/` takes each entry through the
+ * The persister, stage by stage: `stream/` reads each persist partition (held back by the
+ * read gate) and reclaims a vanished persister's entries, `commit/` takes each entry through the
  * commit lanes, `publish/` fans out, answers and XACKs what was committed (or dead-letters
  * what cannot be), `maintenance/` trims the stream, forgets idle consumers and merges the
  * search index's pending list.
@@ -57,13 +58,13 @@ export function buildPersister(deps: PersisterDeps): Persister {
   const { config, keyspace, logger } = deps;
   const metrics = createPersisterMetrics(deps.registry);
 
-  const pipeline = new TurnPipeline(deps.publishRedis, keyspace, logger, (s) => metrics.fanOutSeconds.observe(s));
+  const pipeline = new TurnPipeline(deps.publishRedis, logger, (s) => metrics.fanOutSeconds.observe(s));
   const fanOut = new FanOut(deps.publishRedis, keyspace);
   const notifyQueue = new Queue("notify", { connection: deps.publishRedis, prefix: keyspace.queuePrefix });
   notifyQueue.on("error", (err) => logger.debug({ err: err.message }, "notify queue error"));
   const handOff = new HandOff(notifyQueue, metrics, logger, { windowMs: config.handOff.windowMs, maxMessages: HAND_OFF_MAX_MESSAGES });
   const afterCommit = new AfterCommit({ pipeline, fanOut, handOff, metrics });
-  const deadLetters = new DeadLetters({ pipeline, fanOut, keyspace, metrics, logger });
+  const deadLetters = new DeadLetters({ pipeline, fanOut, metrics, logger });
 
   const batcher = new CommitBatcher({
     maxBatch: config.commit.maxBatch,
@@ -83,59 +84,42 @@ export function buildPersister(deps: PersisterDeps): Persister {
   const stopping = new AbortController();
   const readGate = new ReadGate();
   const handle = createEntryHandler({ batcher, afterCommit, deadLetters, metrics, logger, readGate, signal: stopping.signal });
-  const reader = new StreamReader({
-    redis: deps.workerRedis,
+  // Each partition's reader blocks on a connection of its own (XREADGROUP BLOCK holds it while
+  // it waits); partition 0 uses the one given, the others duplicates, closed on stop.
+  const readerConnections: Redis[] = [];
+  const partitions = new PartitionSet({
     keyspace,
-    consumer: config.stream.consumer,
-    readCount: config.stream.readCount,
-    blockMs: config.stream.blockMs,
-    maxInFlightMessages: config.commit.maxBatch * 2,
-    maxDeliveries: config.stream.maxDeliveries,
-    claimIdleMs: config.stream.claimIdleMs,
-    gate: readGate,
-    handle,
-    deadLetters,
-    afterCommit,
-    logger,
-  });
-  const reclaimer = new Reclaimer({
+    configured: config.stream.partitions,
     redis: deps.publishRedis,
-    keyspace,
-    consumer: config.stream.consumer,
-    held: reader,
-    claimIdleMs: config.stream.claimIdleMs,
-    maxDeliveries: config.stream.maxDeliveries,
-    deadLetters,
-    metrics,
+    probeEveryMs: PARTITION_PROBE_MS,
     logger,
-  });
-  const uncommittedMark = new UncommittedMark({
-    redis: deps.publishRedis,
-    keyspace,
-    consumer: config.stream.consumer,
-    reader,
-    everyMs: UNCOMMITTED_MARK_MS,
-    logger,
-  });
-  const maintenance = new StreamMaintenance({
-    redis: deps.publishRedis,
-    keyspace,
-    consumer: config.stream.consumer,
-    claimIdleMs: config.stream.claimIdleMs,
-    consumerIdleMs: config.stream.consumerIdleMs,
-    logger,
+    open: (partition, onVanished) => {
+      let readerRedis = deps.workerRedis;
+      if (partition.index !== 0) readerConnections.push((readerRedis = deps.workerRedis.duplicate()));
+      return new PartitionWorker({
+        partition,
+        readerRedis,
+        publishRedis: deps.publishRedis,
+        config: config.stream,
+        maxInFlightMessages: config.commit.maxBatch * 2,
+        gate: readGate,
+        handle,
+        afterCommit,
+        deadLetters,
+        metrics,
+        logger,
+        onVanished,
+      });
+    },
   });
   const searchIndexCleaner = new SearchIndexCleaner({ sql: deps.database.sql, intervalMs: config.searchIndexCleanMs, logger });
-  registerStreamMetrics({ registry: deps.registry, redis: deps.publishRedis, keyspace, logger });
+  registerStreamMetrics({ registry: deps.registry, redis: deps.publishRedis, partitions: () => partitions.partitions(), logger });
 
   let stopped: Promise<void> | undefined;
   return {
-    maintenance,
+    partitions,
     run: () => {
-      reader.start();
-      reclaimer.start();
-      uncommittedMark.start();
-      maintenance.start();
+      partitions.start();
       searchIndexCleaner.start();
     },
     stop: () =>
@@ -144,13 +128,12 @@ export function buildPersister(deps: PersisterDeps): Persister {
         // what they publish, then the hand-off queue they publish to. Entries waiting out an
         // outage are left pending (re-read on restart, or reclaimed).
         stopping.abort();
-        await reader.stop();
-        await reclaimer.stop();
-        await maintenance.stop();
+        await partitions.stopTaking();
         await searchIndexCleaner.stop();
         await batcher.idle();
         await afterCommit.drain();
-        await uncommittedMark.stop();
+        await partitions.stopMarks();
+        await Promise.all(readerConnections.map((c) => c.quit().catch(() => c.disconnect())));
         await notifyQueue.close().catch((err: unknown) => logger.debug({ err: String(err) }, "closing the notify queue failed"));
       })()),
   };

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { z } from "zod";
+import { MAX_PERSIST_PARTITIONS, defaultPersistPartitions } from "@parley/bus";
 import { CommonEnv, commonConfig, parseEnv } from "@parley/runtime";
 
 export const PersisterEnv = CommonEnv.extend({
@@ -11,6 +12,12 @@ export const PersisterEnv = CommonEnv.extend({
    * merged into the next one; no new read starts while more than 2 × PERSIST_MAX_BATCH
    * messages are read and not yet committed (one read still brings up to this many entries).
    */
+  /**
+   * Persist streams (docs/operations.md, "Persist partitions"): the gateways' value. Default 1
+   * on one Redis primary, 8 on a Redis Cluster. Persisters read these and also drain any other
+   * partition they find (left behind by a change of the count).
+   */
+  PERSIST_PARTITIONS: z.coerce.number().int().min(1).max(MAX_PERSIST_PARTITIONS).optional(),
   PERSIST_READ_COUNT: z.coerce.number().int().min(1).max(10_000).default(100),
   /**
    * An entry pending this long with a persister that no longer heartbeats it (crashed, or
@@ -87,8 +94,9 @@ const HAND_OFF_WINDOW_MS: number = 250;
  */
 export function loadConfig(source: Record<string, string | undefined> = process.env) {
   const env = parseEnv(PersisterEnv, source);
+  const common = commonConfig(env, `persister-${randomBytes(3).toString("hex")}`);
   return {
-    common: commonConfig(env, `persister-${randomBytes(3).toString("hex")}`),
+    common,
     metricsPort: env.METRICS_PORT,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     databasePoolSize: env.DATABASE_POOL_SIZE,
@@ -102,6 +110,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
        * PERSIST_CLAIM_IDLE_MS instead.
        */
       consumer: env.POD_NAME ?? `${hostname()}-${process.pid}`,
+      /** Partitions read from the start; others found in Redis are drained too (stream/partition-set.ts). */
+      partitions: env.PERSIST_PARTITIONS ?? defaultPersistPartitions(common.redis.kind),
       readCount: env.PERSIST_READ_COUNT,
       blockMs: READ_BLOCK_MS,
       claimIdleMs: env.PERSIST_CLAIM_IDLE_MS,

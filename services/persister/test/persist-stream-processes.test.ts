@@ -65,7 +65,7 @@ const item = (body: string): PersistItem => ({
   body,
 });
 
-const appendEach = (items: PersistItem[]) => Promise.all(items.map((i) => appendPersistEntry(redis, DEFAULT_KEYSPACE, { replyTo: "gw", items: [i] }, 1_000_000)));
+const appendEach = (items: PersistItem[]) => Promise.all(items.map((i) => appendPersistEntry(redis, DEFAULT_KEYSPACE.persist, { replyTo: "gw", items: [i] }, 1_000_000)));
 const stored = async () => (await database.sql<{ n: number }[]>`select count(*)::int as n from messages where conversation_id = ${conversationId}`)[0]!.n;
 const pending = async () => ((await redis.xpending(stream, group)) as [number])[0];
 

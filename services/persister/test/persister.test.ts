@@ -53,7 +53,7 @@ function startPersister(reg = new Registry(), over: { keyspace?: typeof keyspace
 }
 
 /** One gateway window of sends: one stream entry. */
-const append = (items: unknown[], replyTo = POD) => appendPersistEntry(producer, keyspace, { replyTo, items: items as PersistItem[] }, 1_000_000);
+const append = (items: unknown[], replyTo = POD) => appendPersistEntry(producer, keyspace.persist, { replyTo, items: items as PersistItem[] }, 1_000_000);
 const appendEach = (items: PersistItem[]) => Promise.all(items.map((it) => append([it])));
 
 /** The dead-letter stream's entries, as field maps. */
@@ -238,13 +238,13 @@ describe("persister", () => {
     // A long hand-off window: committed entries stay pending (unacked) for 3 s.
     const p = startPersister(new Registry(), { keyspace: ks, config: { ...base, handOff: { windowMs: 3_000 } } });
     const sent = item({ body: "committed, not yet acked" });
-    await appendPersistEntry(producer, ks, { replyTo: POD, items: [sent] }, 1_000);
+    await appendPersistEntry(producer, ks.persist, { replyTo: POD, items: [sent] }, 1_000);
     await expect.poll(async () => (await database.sql`select 1 from messages where id = ${sent.id}`).length, { timeout: 10_000 }).toBe(1);
     await new Promise((r) => setTimeout(r, 400));
     // Still pending (the hand-off holds its XACK), older than 400 ms, and not counted.
     expect(((await producer.xpending(ks.persist.stream, ks.persist.group)) as [number])[0]).toBe(1);
     expect(await producer.hget(ks.persist.uncommitted, "marked")).toMatch(/^\(\d+-\d+$/);
-    expect((await readPersistBacklog(producer, ks, 60_000)).ageMs).toBe(0);
+    expect((await readPersistBacklog(producer, ks.persist, 60_000)).ageMs).toBe(0);
     // A stopped persister takes its mark away: what it left pending counts from its start again.
     await p.stop();
     expect(await producer.hget(ks.persist.uncommitted, "marked")).toBeNull();
@@ -280,7 +280,7 @@ describe("the persist stream's housekeeping", () => {
     // each), so at most about one node of acked entries is left.
     await expect.poll(() => producer.xlen(keyspace.persist.stream), { timeout: 5_000, interval: 100 }).toBeLessThanOrEqual(101);
     // Explicitly too: nothing pending, so everything up to the last delivered entry goes.
-    await persisters[0]!.maintenance.trim();
+    await persisters[0]!.partitions.all()[0]!.maintenance.trim();
     expect(await producer.xlen(keyspace.persist.stream)).toBeLessThanOrEqual(101);
   });
 
@@ -289,9 +289,9 @@ describe("the persist stream's housekeeping", () => {
     const ks = createKeyspace(uniqueRedisPrefix("reclaim"));
     await producer.xgroup("CREATE", ks.persist.stream, ks.persist.group, "0", "MKSTREAM");
     const items = Array.from({ length: 5 }, (_, i) => item({ body: `orphan ${i}` }));
-    for (const it of items) await appendPersistEntry(producer, ks, { replyTo: POD, items: [it] }, 1_000_000);
+    for (const it of items) await appendPersistEntry(producer, ks.persist, { replyTo: POD, items: [it] }, 1_000_000);
     const looping = item({ body: "crash loop" });
-    const loopingId = (await appendPersistEntry(producer, ks, { replyTo: POD, items: [looping] }, 1_000_000))!;
+    const loopingId = (await appendPersistEntry(producer, ks.persist, { replyTo: POD, items: [looping] }, 1_000_000))!;
     // A persister that read them all and vanished.
     await producer.xreadgroup("GROUP", ks.persist.group, "ghost", "COUNT", 100, "STREAMS", ks.persist.stream, ">");
     // One of them was delivered over and over (every XCLAIM counts a delivery).
@@ -322,9 +322,9 @@ describe("the persist stream's housekeeping", () => {
       .toEqual(["rescuer"]);
     // The stream metrics say the backlog is gone.
     const metrics = await reg.metrics();
-    expect(metrics).toMatch(/^parley_persist_stream_lag 0$/m);
-    expect(metrics).toMatch(/^parley_persist_stream_pending 0$/m);
-    expect(metrics).toMatch(/^parley_persist_stream_oldest_pending_seconds 0$/m);
+    expect(metrics).toMatch(/^parley_persist_stream_lag{partition="0"} 0$/m);
+    expect(metrics).toMatch(/^parley_persist_stream_pending{partition="0"} 0$/m);
+    expect(metrics).toMatch(/^parley_persist_stream_oldest_pending_seconds{partition="0"} 0$/m);
   });
 });
 

@@ -48,6 +48,13 @@ function settingOf(objects: K8sObject[], container: IContainer, variable: string
   return undefined;
 }
 
+/** PERSIST_PARTITIONS as a Deployment's container gets it (undefined: the service's default). */
+function persistPartitionsOf(objects: K8sObject[], deployment: string): number | undefined {
+  const d = deployments(objects).find((x) => x.metadata!.name === deployment);
+  const value = d && settingOf(objects, d.spec!.template.spec!.containers[0]!, "PERSIST_PARTITIONS");
+  return value === undefined ? undefined : Number(value);
+}
+
 /** The drain the process runs on SIGTERM: SHUTDOWN_GRACE_MS from its ConfigMap, else the contract's default. */
 function shutdownGraceMs(objects: K8sObject[], container: IContainer): number {
   return Number(settingOf(objects, container, "SHUTDOWN_GRACE_MS") ?? LIMITS.shutdownGraceMs);
@@ -334,12 +341,18 @@ describe("autoscaling", () => {
         // The trigger types of the overlay's Redis topology (components/redis-cluster, redis-sentinel).
         const streams = s.spec.triggers.filter((t) => STREAM_TRIGGERS.includes(t.type));
         if (target === "parley-persister") {
-          // The consumer group's lag, on the stream and group the persisters read (libs/bus keyspace).
+          // The consumer group's lag, one trigger per persist partition the persisters read
+          // (libs/bus keyspace), as many as the overlay's PERSIST_PARTITIONS (its default: 1, 8 on a cluster).
+          const partitions = persistPartitionsOf(objects, "parley-persister") ?? (o.includes("redis-cluster") ? 8 : 1);
           expect(
             streams.map((t) => ({ stream: t.metadata.stream, group: t.metadata.consumerGroup, auth: t.authenticationRef?.name })),
-            `${o} ${target}: one lag trigger on the persist stream`,
-          ).toEqual([{ stream: DEFAULT_KEYSPACE.persist.stream, group: DEFAULT_KEYSPACE.persist.group, auth: "parley-redis" }]);
-          expect(Number(streams[0]!.metadata.lagCount), `${o} ${target}: lagCount`).toBeGreaterThan(0);
+            `${o} ${target}: one lag trigger per persist partition`,
+          ).toEqual(
+            Array.from({ length: partitions }, (_, k) => ({ stream: DEFAULT_KEYSPACE.persistPartition(k).stream, group: DEFAULT_KEYSPACE.persist.group, auth: "parley-redis" })),
+          );
+          // Each partition's target: the single stream's over the partitions (the HPA follows the largest).
+          for (const t of streams) expect(Number(t.metadata.lagCount) * partitions, `${o} ${target}: lagCount × partitions`).toBe(200);
+          expect(persistPartitionsOf(objects, "parley-gateway"), `${o}: gateways and persisters agree on PERSIST_PARTITIONS`).toBe(persistPartitionsOf(objects, "parley-persister"));
         } else expect(streams, `${o} ${target}`).toEqual([]);
         const lists = s.spec.triggers.filter((t) => LIST_TRIGGERS.includes(t.type)).map((t) => String(t.metadata.listName));
         const expected = consumedQueues(target).map((q) => `{parley}:${q}:wait`);

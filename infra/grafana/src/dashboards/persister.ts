@@ -124,10 +124,27 @@ export function persisterDashboard(options: DashboardOptions = {}): BuiltDashboa
     )
     .panel(
       timeseries({
+        title: "Backlog by partition",
+        description:
+          "Each persist partition's backlog (PERSIST_PARTITIONS streams; a conversation's sends always go to one): entries not yet read plus read and not committed. One partition far above the others is a slow Redis shard or a hot conversation; all of them together is the persisters not keeping up.",
+        queries: [
+          {
+            expr: `max by (partition) (${q.clusterSel("parley_persist_stream_lag")}) + max by (partition) (${q.clusterSel("parley_persist_stream_pending")})`,
+            legend: "partition {{partition}}",
+          },
+        ],
+        unit: "short",
+        min: 0,
+        runbooks: ["ParleyQueueGrowing"],
+      }),
+    )
+    .panel(
+      timeseries({
         title: "Oldest pending entry",
         description:
-          "Age (since it was added) of the oldest entry read by a persister and not committed; 0 when none. A crashed persister's entries wait PERSIST_CLAIM_IDLE_MS before another persister claims them; far beyond that, an entry is stuck.",
-        queries: [{ expr: streamWide(q.clusterSel("parley_persist_stream_oldest_pending_seconds")), legend: "oldest pending" }],
+          "Age (since it was added) of the oldest entry read by a persister and not committed, per persist partition; 0 when none. A crashed persister's entries wait PERSIST_CLAIM_IDLE_MS before another persister claims them; far beyond that, an entry is stuck.",
+        // Per partition (PERSIST_PARTITIONS): the oldest is the max over pods, never a sum.
+        queries: [{ expr: `max by (partition) (${q.clusterSel("parley_persist_stream_oldest_pending_seconds")})`, legend: "partition {{partition}}" }],
         unit: "s",
         min: 0,
         runbooks: ["ParleyPersisterLag"],

@@ -28,7 +28,10 @@ export const persisterLag: RuleGroup = {
       `histogram_quantile(0.99, sum by (${BY_NAMESPACE}, le) (rate(parley_persist_lag_seconds_bucket[5m])))`,
     ),
     // Every persister pod exports the same value, read from Redis at scrape time: max, not sum.
-    record("namespace:parley_persist_stream_oldest_pending_seconds:max", `max by (${BY_NAMESPACE}) (parley_persist_stream_oldest_pending_seconds)`),
+    record(
+      "namespace_partition:parley_persist_stream_oldest_pending_seconds:max",
+      `max by (${BY_NAMESPACE}, partition) (parley_persist_stream_oldest_pending_seconds)`,
+    ),
     alert({
       name: "ParleyPersisterLag",
       severity: "warning",
@@ -43,11 +46,11 @@ export const persisterLag: RuleGroup = {
       name: "ParleyPersisterLag",
       severity: "warning",
       cause: "stuck_pending",
-      expr: `namespace:parley_persist_stream_oldest_pending_seconds:max > ${STUCK_PENDING_THRESHOLD_SECONDS}`,
+      expr: `namespace_partition:parley_persist_stream_oldest_pending_seconds:max > ${STUCK_PENDING_THRESHOLD_SECONDS}`,
       for: "5m",
       summary: "A persist stream entry read by a persister has not been committed for minutes",
       description:
-        "The oldest entry of the persist stream's pending list was added {{ $value | humanizeDuration }} ago and is " +
+        "The oldest entry of persist partition {{ $labels.partition }}'s pending list was added {{ $value | humanizeDuration }} ago and is " +
         `still not committed (threshold ${STUCK_PENDING_THRESHOLD_SECONDS} s for 5 minutes): it is neither reclaimed ` +
         "nor dead-lettered.",
     }),

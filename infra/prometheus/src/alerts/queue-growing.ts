@@ -21,7 +21,8 @@ export const queueGrowing: RuleGroup = {
       "namespace_queue:bullmq_waiting_jobs:max",
       `sum by (${BY_NAMESPACE}, queue) (max by (${BY_NAMESPACE}, queue, state) (bullmq_job_count{state=~"waiting|prioritized"}))`,
     ),
-    record("namespace:parley_persist_stream_lag:max", `max by (${BY_NAMESPACE}) (parley_persist_stream_lag)`),
+    // Per persist partition (PERSIST_PARTITIONS): one partition whose shard or readers fall behind shows on its own.
+    record("namespace_partition:parley_persist_stream_lag:max", `max by (${BY_NAMESPACE}, partition) (parley_persist_stream_lag)`),
     alert({
       name: "ParleyQueueGrowing",
       severity: "warning",
@@ -41,13 +42,13 @@ export const queueGrowing: RuleGroup = {
       severity: "warning",
       cause: "persist_stream",
       expr: `
-        namespace:parley_persist_stream_lag:max > ${QUEUE_WAITING_FLOOR}
+        namespace_partition:parley_persist_stream_lag:max > ${QUEUE_WAITING_FLOOR}
         and
-        deriv(namespace:parley_persist_stream_lag:max[15m]) > 0`,
+        deriv(namespace_partition:parley_persist_stream_lag:max[15m]) > 0`,
       for: "10m",
       summary: "The persist stream's backlog keeps growing: the persisters do not keep up",
       description:
-        "{{ $value | humanize }} entries of the persist stream wait to be read by a persister and the number has been " +
+        "{{ $value | humanize }} entries of persist partition {{ $labels.partition }} wait to be read by a persister and the number has been " +
         `rising for the last 15 minutes (floor ${QUEUE_WAITING_FLOOR}).`,
     }),
   ],

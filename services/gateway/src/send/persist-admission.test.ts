@@ -9,18 +9,28 @@ import { PersistAdmission } from "./persist-admission.js";
 // The decision only, from given samples; the sample itself (the Lua script against a real
 // stream) and refusals end to end are in tests/cluster/test/admission.test.ts.
 
-async function admission(backlog: PersistBacklog | Error) {
+async function admission(backlog: PersistBacklog | Error | PersistBacklog[]) {
   const registry = new Registry();
   const metrics = createGatewayMetrics(registry);
+  const partitions = Array.isArray(backlog) ? backlog : [backlog];
   const a = new PersistAdmission(
-    { maxDelayMs: 300, maxStreamBytes: 1_000_000, sampleMs: 50 },
-    { read: async () => { if (backlog instanceof Error) throw backlog; return backlog; }, metrics, logger: testLogger(), random: () => 0 },
+    { maxDelayMs: 300, maxStreamBytes: 1_000_000, sampleMs: 50, partitions: partitions.length },
+    {
+      read: async (k) => {
+        const b = partitions[k]!;
+        if (b instanceof Error) throw b;
+        return b;
+      },
+      metrics,
+      logger: testLogger(),
+      random: () => 0,
+    },
   );
   await a.start();
   a.close();
-  const refusal = () => {
+  const refusal = (partition = 0) => {
     try {
-      a.check();
+      a.check(partition);
       return undefined;
     } catch (err) {
       return err as ParleyError;
@@ -56,6 +66,28 @@ describe("persist admission", () => {
   it("caps retryAfterMs at 10 s however far behind", async () => {
     const { refusal } = await admission({ ageMs: 3_600_000, bytes: 10 });
     expect(refusal()?.retryAfterMs).toBe(10_000);
+  });
+
+  it("judges each partition on its own delay: only the lagging partition's sends are refused", async () => {
+    const { refusal, registry } = await admission([
+      { ageMs: 10, bytes: 100 },
+      { ageMs: 900, bytes: 100 },
+      { ageMs: 0, bytes: 100 },
+    ]);
+    expect(refusal(0)).toBeUndefined();
+    expect(refusal(1)).toMatchObject({ code: "UNAVAILABLE", retryAfterMs: 600 });
+    expect(refusal(2)).toBeUndefined();
+    // The pod's gauge shows the worst partition.
+    expect((await registry.getSingleMetric("parley_gateway_persist_delay_seconds")!.get()).values[0]!.value).toBe(0.9);
+  });
+
+  it("judges the size budget over all partitions together (they share Redis' memory)", async () => {
+    const { refusal } = await admission([
+      { ageMs: 0, bytes: 600_000 },
+      { ageMs: 0, bytes: 600_000 },
+    ]);
+    expect(refusal(0)).toMatchObject({ code: "UNAVAILABLE", retryAfterMs: 1_000 });
+    expect(refusal(1)).toMatchObject({ code: "UNAVAILABLE" });
   });
 
   it("admits when the backlog cannot be read (the append then fails fast by itself)", async () => {

@@ -6,15 +6,17 @@ import type { GatewayMetrics } from "../metrics.js";
 export interface PersistAdmissionOptions {
   /** Sends are refused while the oldest uncommitted entry is older than this (ms). */
   maxDelayMs: number;
-  /** Sends are refused while the persist stream takes more than this in Redis (bytes). */
+  /** Sends are refused while the persist streams, all partitions together, take more than this in Redis (bytes). */
   maxStreamBytes: number;
+  /** PERSIST_PARTITIONS: each partition's backlog is read and judged on its own. */
+  partitions: number;
   /** How often the backlog is read from Redis, for every send of the pod. */
   sampleMs: number;
 }
 
 export interface PersistAdmissionDeps {
-  /** One read of the backlog (libs/bus `readPersistBacklog`). */
-  read: () => Promise<PersistBacklog>;
+  /** One read of a partition's backlog (libs/bus `readPersistBacklog`). */
+  read: (partition: number) => Promise<PersistBacklog>;
   metrics: Pick<GatewayMetrics, "admissionRefused" | "persistDelaySeconds" | "persistStreamBytes">;
   logger: Logger;
   /** Jitter for retryAfterMs (tests pass a fixed one). */
@@ -31,14 +33,17 @@ const BYTES_RETRY_AFTER_MS = 1_000;
  * refused before they are queued (`UNAVAILABLE` with `retryAfterMs`; nothing stored), so the
  * sends that are taken still commit in time and goodput stays at the maximum rather than
  * collapsing into time-outs whose messages commit later. The backlog is read from Redis every
- * `sampleMs` by one timer shared by all the pod's sends: `check()` costs no Redis call.
+ * `sampleMs` by one timer shared by all the pod's sends: `check()` costs no Redis call. Each
+ * persist partition is judged on its own delay (a partition whose Redis shard or persister
+ * lags refuses only its own conversations' sends); the size budget is for all of them together
+ * (they share Redis' memory).
  * Why this signal and these budgets: docs/decisions/0020-admission-on-oldest-uncommitted-entry.md.
  *
  * When the backlog cannot be read (Redis away), the last sample is forgotten after a few
  * periods and sends are admitted: the append itself then fails fast with UNAVAILABLE.
  */
 export class PersistAdmission {
-  private sample: (PersistBacklog & { at: number }) | undefined;
+  private sample: { ageMs: number[]; bytes: number; at: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readFailing = false;
@@ -53,17 +58,18 @@ export class PersistAdmission {
     await this.tick();
   }
 
-  /** Throws `UNAVAILABLE` with `retryAfterMs` when a new send must not be queued now. */
-  check(): void {
+  /** Throws `UNAVAILABLE` with `retryAfterMs` when a new send to `partition` must not be queued now. */
+  check(partition = 0): void {
     const s = this.current();
     if (!s) return;
+    const ageMs = s.ageMs[partition] ?? 0;
     if (s.bytes > this.opts.maxStreamBytes) {
       this.deps.metrics.admissionRefused.inc({ reason: "stream_bytes" });
-      throw new ParleyError("UNAVAILABLE", "the cluster is holding too many unsaved messages; retry later", this.retryAfter(Math.max(BYTES_RETRY_AFTER_MS, s.ageMs - this.opts.maxDelayMs)));
+      throw new ParleyError("UNAVAILABLE", "the cluster is holding too many unsaved messages; retry later", this.retryAfter(Math.max(BYTES_RETRY_AFTER_MS, ageMs - this.opts.maxDelayMs)));
     }
-    if (s.ageMs > this.opts.maxDelayMs) {
+    if (ageMs > this.opts.maxDelayMs) {
       this.deps.metrics.admissionRefused.inc({ reason: "persist_delay" });
-      throw new ParleyError("UNAVAILABLE", "the cluster is saving messages more slowly than they arrive; retry later", this.retryAfter(s.ageMs - this.opts.maxDelayMs));
+      throw new ParleyError("UNAVAILABLE", "the cluster is saving messages more slowly than they arrive; retry later", this.retryAfter(ageMs - this.opts.maxDelayMs));
     }
   }
 
@@ -91,10 +97,14 @@ export class PersistAdmission {
 
   private async tick(): Promise<void> {
     try {
-      const backlog = await this.deps.read();
-      this.sample = { ...backlog, at: performance.now() };
-      this.deps.metrics.persistDelaySeconds.set(backlog.ageMs / 1000);
-      this.deps.metrics.persistStreamBytes.set(backlog.bytes);
+      // All partitions or none: a partial sample would admit the unread ones blindly.
+      const backlogs = await Promise.all(Array.from({ length: Math.max(1, this.opts.partitions) }, (_, k) => this.deps.read(k)));
+      const ageMs = backlogs.map((b) => b.ageMs);
+      const bytes = backlogs.reduce((sum, b) => sum + b.bytes, 0);
+      this.sample = { ageMs, bytes, at: performance.now() };
+      // The pod's gauges: the worst partition's delay (which one: the persisters' per-partition gauges).
+      this.deps.metrics.persistDelaySeconds.set(Math.max(...ageMs) / 1000);
+      this.deps.metrics.persistStreamBytes.set(bytes);
       if (this.readFailing) this.deps.logger.info("persist backlog readable again");
       this.readFailing = false;
     } catch (err) {

@@ -6,7 +6,6 @@ import { MembershipCache } from "../conversations/membership-cache.js";
 import { PendingAcks } from "./pending-acks.js";
 import { DbGuard } from "../guard-db.js";
 import { SendService } from "./send-service.js";
-import type { SendBuffer } from "./send-buffer.js";
 
 // The deadline logic only: every step is a stand-in that is slow on purpose. Redis (the persist
 // stream) and Postgres are exercised for real by tests/cluster (outages.test.ts, message-path.test.ts).
@@ -20,7 +19,7 @@ function service(steps: { rateLimitMs: number; membershipMs: number }, deadlineM
     rateLimiter: { consume: () => slow(steps.rateLimitMs, undefined) },
     membership: new MembershipCache(() => slow(steps.membershipMs, "member" as const)),
     // Never answered: the commit is what the deadline has to cut short.
-    buffer: { push: () => {} } as unknown as SendBuffer,
+    buffer: { push: () => {}, partitionOf: () => 0 },
     pending,
     metrics,
     bodyMaxChars: 4_000,

@@ -7,7 +7,7 @@ import type { DbGuard } from "../guard-db.js";
 import type { PendingAcks } from "./pending-acks.js";
 import type { UserLimit } from "../limits/rate-limiter.js";
 import type { PersistAdmission } from "./persist-admission.js";
-import type { SendBuffer } from "./send-buffer.js";
+import type { PartitionedSendBuffer } from "./partitioned-send-buffer.js";
 import type { ModerationWebhook } from "../moderation/moderation-webhook.js";
 import type { BlockService } from "../safety/block-service.js";
 
@@ -24,7 +24,8 @@ export type SendInput = Omit<SendMessage, "kind"> & { kind?: MessageKind | undef
 export interface SendServiceDeps {
   rateLimiter: UserLimit;
   membership: MembershipCache;
-  buffer: SendBuffer;
+  /** The pod's sends by persist partition (one window each). */
+  buffer: Pick<PartitionedSendBuffer, "push" | "partitionOf">;
   /** Refuses new sends before they are queued while the persist path lags past its budget. */
   admission: Pick<PersistAdmission, "check">;
   pending: PendingAcks;
@@ -84,7 +85,7 @@ export class SendService {
     }
     // First, before any Redis or Postgres work: a send the cluster cannot take now is refused
     // before it is queued (UNAVAILABLE with retryAfterMs; it was not stored).
-    this.deps.admission.check();
+    this.deps.admission.check(this.deps.buffer.partitionOf(input.conversationId));
     // Each step gets what is left of one deadline, so slow-but-reachable Redis and Postgres
     // cannot add their bounds up past the contract's 2 s.
     const deadline = performance.now() + this.deps.deadlineMs;

@@ -39,7 +39,7 @@ function setUp(submit: CommitBatcher["submit"]) {
   const handle = createEntryHandler({
     batcher: { submit },
     afterCommit: new AfterCommit({ pipeline, fanOut, handOff, metrics }),
-    deadLetters: new DeadLetters({ pipeline, fanOut, keyspace, metrics, logger }),
+    deadLetters: new DeadLetters({ pipeline, fanOut, metrics, logger }),
     metrics,
     logger,
     readGate: {
@@ -72,7 +72,7 @@ describe("entry handler", () => {
     });
     const fields = fieldsOf([item()]);
     const id = `${Date.now()}-0`;
-    const done = t.handle(id, decodePersistEntry(fields), fields, false);
+    const done = t.handle(keyspace.persist, id, decodePersistEntry(fields), fields, false);
     await new Promise((r) => setTimeout(r, 50));
     expect(t.holding()).toBe(1);
     await done;
@@ -91,7 +91,7 @@ describe("entry handler", () => {
       throw outage();
     });
     const fields = fieldsOf([item()]);
-    const done = t.handle("1-0", decodePersistEntry(fields), fields, false);
+    const done = t.handle(keyspace.persist, "1-0", decodePersistEntry(fields), fields, false);
     await new Promise((r) => setTimeout(r, 20));
     t.stop.abort();
     await done;
@@ -104,7 +104,7 @@ describe("entry handler", () => {
       throw new Error("never called");
     });
     const fields = ["v", "9", "replyTo", "pod", "items", JSON.stringify([item()])];
-    await t.handle("2-0", decodePersistEntry(fields), fields, false);
+    await t.handle(keyspace.persist, "2-0", decodePersistEntry(fields), fields, false);
     expect(t.commands).toEqual(["refuse", "xadd"]);
     expect(t.acked).toEqual(["2-0"]);
     expect(await value(t.metrics, "deadLetters", { reason: "invalid" })).toBe(1);
@@ -118,7 +118,7 @@ describe("entry handler", () => {
       const [stored, fresh] = [item(), item()];
       const t = setUp(async () => [duplicateOf(stored), newOf(fresh)]);
       const fields = fieldsOf([stored, fresh]);
-      await t.handle("3-0", decodePersistEntry(fields), fields, true);
+      await t.handle(keyspace.persist, "3-0", decodePersistEntry(fields), fields, true);
       await flushed();
       expect(t.commands).toEqual([`announce ${stored.id}`]);
       expect(t.handedOff).toEqual([stored.id]);
@@ -134,7 +134,7 @@ describe("entry handler", () => {
         return [duplicateOf(one)];
       });
       const fields = fieldsOf([one]);
-      await t.handle("4-0", decodePersistEntry(fields), fields, false);
+      await t.handle(keyspace.persist, "4-0", decodePersistEntry(fields), fields, false);
       expect(t.commands).toEqual([`announce ${one.id}`]);
       expect(t.handedOff).toEqual([one.id]);
     });
@@ -143,7 +143,7 @@ describe("entry handler", () => {
       const one = item();
       const t = setUp(async () => [duplicateOf(one)]);
       const fields = fieldsOf([one]);
-      await t.handle("5-0", decodePersistEntry(fields), fields, false);
+      await t.handle(keyspace.persist, "5-0", decodePersistEntry(fields), fields, false);
       await flushed();
       expect(t.commands).toEqual([]);
       expect(t.handedOff).toEqual([]);

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { DecodedEntry } from "@parley/bus";
+import type { DecodedEntry, PersistPartitionKeys } from "@parley/bus";
 import { isTransientDbError, type PersistOutcome } from "@parley/db";
 import type { Logger } from "@parley/runtime";
 import type { PersisterMetrics } from "../metrics.js";
@@ -36,8 +36,8 @@ export interface EntryHandlerDeps {
 export function createEntryHandler(deps: EntryHandlerDeps) {
   const { metrics, logger } = deps;
 
-  return async function handle(id: string, decoded: DecodedEntry, fields: readonly string[], redelivered: boolean): Promise<void> {
-    if (!decoded.ok) return deps.deadLetters.invalid(id, decoded, fields);
+  return async function handle(partition: PersistPartitionKeys, id: string, decoded: DecodedEntry, fields: readonly string[], redelivered: boolean): Promise<void> {
+    if (!decoded.ok) return deps.deadLetters.invalid(partition, id, decoded, fields);
     const { replyTo, items } = decoded.entry;
     let outcomes: PersistOutcome[] | undefined;
     let tried = redelivered;
@@ -52,7 +52,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
           if (isTransientDbError(err)) {
             metrics.entriesFailed.inc({ reason: "transient" });
             if (deps.signal.aborted) return;
-            if (attempt === 0) logger.warn({ entry: id, err: String(err) }, "Postgres out of reach: the entry waits and is retried");
+            if (attempt === 0) logger.warn({ entry: id, partition: partition.index, err: String(err) }, "Postgres out of reach: the entry waits and is retried");
             resume ??= deps.readGate.hold();
             try {
               await sleep(retryDelayMs(attempt), undefined, { signal: deps.signal });
@@ -66,6 +66,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
           const failed = err instanceof PoisonItemsError ? err.failed : items.map((_, i) => i);
           const reason = err instanceof PoisonItemsError ? err.reason : err instanceof Error ? err.message : String(err);
           deps.deadLetters.refused(
+            partition,
             id,
             replyTo,
             failed.map((i) => items[i]!),
@@ -79,7 +80,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
       resume?.();
     }
     if (tried) deps.afterCommit.announceAgain(outcomes);
-    deps.afterCommit.entryCommitted(id);
+    deps.afterCommit.entryCommitted(id, partition);
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { Keyspace } from "@parley/bus";
+import type { PersistPartitionKeys } from "@parley/bus";
 import type { Logger } from "@parley/runtime";
 import { Periodic, streamRounds } from "../periodic.js";
 import { fieldsOf, readStreamState } from "../stream/stream-state.js";
@@ -7,7 +7,8 @@ import { fieldsOf, readStreamState } from "../stream/stream-state.js";
 export interface StreamMaintenanceOptions {
   /** The fail-fast connection: a tick during an outage fails at once and the next one tries again. */
   redis: Redis;
-  keyspace: Keyspace;
+  /** The partition it keeps (one maintenance per partition this pod reads). */
+  partition: PersistPartitionKeys;
   /** This pod's consumer name (never removed by its own sweep). */
   consumer: string;
   /** Sets the pace (streamRounds): the idle-consumer sweep runs as often as the reclaimer. */
@@ -57,23 +58,23 @@ export class StreamMaintenance {
   }
 
   async trim(): Promise<void> {
-    const state = await readStreamState(this.opts.redis, this.opts.keyspace);
+    const state = await readStreamState(this.opts.redis, this.opts.partition);
     // Everything below the oldest pending entry was acked; with nothing pending, everything
     // up to the last delivered one was (the last one itself is kept: MINID keeps ids ≥ it).
     const minId = state.oldestPendingId ?? state.lastDeliveredId;
     if (minId === "0-0") return;
-    await this.opts.redis.xtrim(this.opts.keyspace.persist.stream, "MINID", "~", minId);
+    await this.opts.redis.xtrim(this.opts.partition.stream, "MINID", "~", minId);
   }
 
   private async forgetIdleConsumers(): Promise<void> {
-    const { redis, keyspace } = this.opts;
-    const { stream, group } = keyspace.persist;
+    const { redis, partition } = this.opts;
+    const { stream, group } = partition;
     const consumers = ((await redis.xinfo("CONSUMERS", stream, group)) as unknown[][]).map(fieldsOf);
     for (const c of consumers) {
       if (c.name === this.opts.consumer || Number(c.pending) > 0 || Number(c.idle) < this.opts.consumerIdleMs) continue;
       await redis.xgroup("DELCONSUMER", stream, group, String(c.name));
-      await redis.hdel(keyspace.persist.uncommitted, String(c.name));
-      this.opts.logger.info({ consumer: c.name }, "removed an idle persist consumer with nothing pending");
+      await redis.hdel(partition.uncommitted, String(c.name));
+      this.opts.logger.info({ consumer: c.name, partition: partition.index }, "removed an idle persist consumer with nothing pending");
     }
   }
 }

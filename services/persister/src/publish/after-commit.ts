@@ -1,4 +1,4 @@
-import { streamIdMs } from "@parley/bus";
+import { streamIdMs, type PersistPartitionKeys } from "@parley/bus";
 import type { PersistItem, PersistOutcome } from "@parley/db";
 import type { PersisterMetrics } from "../metrics.js";
 import type { FanOut } from "./fan-out.js";
@@ -60,16 +60,16 @@ export class AfterCommit {
    * Every message of the entry is committed and answered: its XACK, after those answers and
    * once the hand-off holding its messages has left (at most the hand-off window later).
    */
-  entryCommitted(entryId: string): void {
+  entryCommitted(entryId: string, partition: PersistPartitionKeys): void {
     this.deps.metrics.lagSeconds.observe(Math.max(0, Date.now() - streamIdMs(entryId)) / 1000);
-    const acked = this.deps.handOff.settled().then(() => this.deps.pipeline.ack(entryId));
+    const acked = this.deps.handOff.settled().then(() => this.deps.pipeline.ack(entryId, partition));
     this.waitingAcks.add(acked);
     void acked.finally(() => this.waitingAcks.delete(acked));
   }
 
   /** The entry's data is gone (trimmed while pending): nothing is left to store, only its XACK. */
-  entryGone(entryId: string): void {
-    this.deps.pipeline.ack(entryId);
+  entryGone(entryId: string, partition: PersistPartitionKeys): void {
+    this.deps.pipeline.ack(entryId, partition);
   }
 
   /** Sends what the turn holds, hands off the open window, then the XACKs that waited for it. */

@@ -1,4 +1,4 @@
-import { PERSIST_ENTRY_VERSION, type DecodedEntry, type Keyspace } from "@parley/bus";
+import { PERSIST_ENTRY_VERSION, type DecodedEntry, type PersistPartitionKeys } from "@parley/bus";
 import type { PersistItem } from "@parley/db";
 import type { Logger } from "@parley/runtime";
 import { STORE_FAILED } from "../commit/poison-items-error.js";
@@ -14,12 +14,13 @@ export const DEAD_LETTER_MAXLEN = 100_000;
 export interface DeadLettersDeps {
   pipeline: Pick<TurnPipeline, "get" | "ack">;
   fanOut: Pick<FanOut, "refuse">;
-  keyspace: Keyspace;
   metrics: PersisterMetrics;
   logger: Logger;
 }
 
 interface Letter {
+  /** The partition the entry came from: the letter goes to its dead-letter stream. */
+  partition: PersistPartitionKeys;
   reason: DeadLetterReason;
   /** The persist entry it came from. */
   entryId: string;
@@ -43,8 +44,9 @@ export class DeadLetters {
   constructor(private readonly deps: DeadLettersDeps) {}
 
   /** An entry that does not decode: nothing of it can be stored. */
-  invalid(entryId: string, decoded: Extract<DecodedEntry, { ok: false }>, fields: readonly string[]): void {
+  invalid(partition: PersistPartitionKeys, entryId: string, decoded: Extract<DecodedEntry, { ok: false }>, fields: readonly string[]): void {
     this.write({
+      partition,
       reason: "invalid",
       entryId,
       error: decoded.reason,
@@ -55,8 +57,9 @@ export class DeadLetters {
   }
 
   /** Messages Postgres refused (not an outage); the rest of their entry was committed and answered. */
-  refused(entryId: string, replyTo: string, refused: readonly PersistItem[], reason: string, entryItems: number): void {
+  refused(partition: PersistPartitionKeys, entryId: string, replyTo: string, refused: readonly PersistItem[], reason: string, entryItems: number): void {
     this.write({
+      partition,
       reason: "refused",
       entryId,
       error: reason,
@@ -67,8 +70,9 @@ export class DeadLetters {
   }
 
   /** An entry delivered more than the allowed times without a commit (a crash loop?). */
-  redelivered(entryId: string, fields: readonly string[], deliveries: number): void {
+  redelivered(partition: PersistPartitionKeys, entryId: string, fields: readonly string[], deliveries: number): void {
     this.write({
+      partition,
       reason: "redelivered",
       entryId,
       error: `delivered ${deliveries} times`,
@@ -78,14 +82,14 @@ export class DeadLetters {
   }
 
   private write(letter: Letter): void {
-    const { pipeline, fanOut, keyspace, metrics, logger } = this.deps;
+    const { pipeline, fanOut, metrics, logger } = this.deps;
     metrics.entriesFailed.inc({ reason: "poison" });
     metrics.deadLetters.inc({ reason: letter.reason });
-    logger.error({ entry: letter.entryId, ...letter.log.context }, letter.log.message);
+    logger.error({ entry: letter.entryId, partition: letter.partition.index, ...letter.log.context }, letter.log.message);
     const p = pipeline.get();
     if (letter.answer) fanOut.refuse(p, letter.answer.replyTo, letter.answer.itemIds, STORE_FAILED);
     p.xadd(
-      keyspace.persist.dead,
+      letter.partition.dead,
       "MAXLEN",
       "~",
       DEAD_LETTER_MAXLEN,
@@ -98,6 +102,6 @@ export class DeadLetters {
       letter.entryId,
       ...letter.fields,
     );
-    pipeline.ack(letter.entryId);
+    pipeline.ack(letter.entryId, letter.partition);
   }
 }

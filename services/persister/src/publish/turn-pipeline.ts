@@ -1,5 +1,5 @@
 import type { ChainableCommander, Redis } from "ioredis";
-import type { Keyspace } from "@parley/bus";
+import type { PersistPartitionKeys } from "@parley/bus";
 import { pipelineAcrossSlots, type Logger } from "@parley/runtime";
 
 /**
@@ -16,12 +16,12 @@ import { pipelineAcrossSlots, type Logger } from "@parley/runtime";
 export class TurnPipeline {
   private current: ChainableCommander | undefined;
   private startedAt = 0;
-  private acked: string[] = [];
+  /** Entries finished this turn, by partition (one XACK per partition's stream). */
+  private acked = new Map<PersistPartitionKeys, string[]>();
   private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly redis: Redis,
-    private readonly keyspace: Keyspace,
     private readonly logger: Logger,
     /** Seconds from the turn's first command (a commit's fan-out) to Redis' answer. */
     private readonly onPublished: (seconds: number) => void,
@@ -38,10 +38,12 @@ export class TurnPipeline {
     return this.current;
   }
 
-  /** Acknowledges an entry to the consumer group (after everything added before it). */
-  ack(id: string): void {
+  /** Acknowledges an entry to its partition's consumer group (after everything added before it). */
+  ack(id: string, partition: PersistPartitionKeys): void {
     this.get();
-    this.acked.push(id);
+    const ids = this.acked.get(partition);
+    if (ids) ids.push(id);
+    else this.acked.set(partition, [id]);
   }
 
   private flush(): void {
@@ -49,10 +51,8 @@ export class TurnPipeline {
     if (!pipeline) return;
     this.current = undefined;
     const started = this.startedAt;
-    if (this.acked.length > 0) {
-      pipeline.xack(this.keyspace.persist.stream, this.keyspace.persist.group, ...this.acked);
-      this.acked = [];
-    }
+    for (const [partition, ids] of this.acked) pipeline.xack(partition.stream, partition.group, ...ids);
+    this.acked.clear();
     const sent = pipeline.exec().then(
       (results) => {
         this.onPublished((performance.now() - started) / 1000);

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { Keyspace } from "@parley/bus";
+import type { PersistPartitionKeys } from "@parley/bus";
 import type { Logger } from "@parley/runtime";
 import type { PersisterMetrics } from "../metrics.js";
 import { Periodic, streamRounds } from "../periodic.js";
@@ -9,7 +9,8 @@ import type { HeldEntries } from "./held-entries.js";
 export interface ReclaimerOptions {
   /** The fail-fast connection: a round during an outage fails at once and the next one tries again. */
   redis: Redis;
-  keyspace: Keyspace;
+  /** The partition whose pending entries this reclaimer looks after (one per partition). */
+  partition: PersistPartitionKeys;
   consumer: string;
   /** The entries this pod holds (the stream reader). */
   held: HeldEntries;
@@ -66,7 +67,7 @@ export class Reclaimer {
 
   private async heartbeat(): Promise<void> {
     const ids = this.opts.held.dueForHeartbeat(Date.now() - this.opts.claimIdleMs / 3);
-    const { stream, group } = this.opts.keyspace.persist;
+    const { stream, group } = this.opts.partition;
     for (let i = 0; i < ids.length; i += 1_000) {
       const chunk = ids.slice(i, i + 1_000);
       await this.opts.redis.xclaim(stream, group, this.opts.consumer, 0, ...chunk, "JUSTID");
@@ -75,8 +76,8 @@ export class Reclaimer {
   }
 
   private async reclaim(): Promise<void> {
-    const { redis, keyspace, consumer, claimIdleMs } = this.opts;
-    const { stream, group } = keyspace.persist;
+    const { redis, partition, consumer, claimIdleMs } = this.opts;
+    const { stream, group } = partition;
     const rows = (await redis.xpending(stream, group, "IDLE", claimIdleMs, "-", "+", CLAIM_BATCH)) as [string, string, number, number][];
     const candidates = rows.filter(([id]) => !this.opts.held.holds(id));
     if (candidates.length === 0) return;
@@ -89,12 +90,12 @@ export class Reclaimer {
     // stays pending (its idle time reset) and another persister reclaims it.
     if (this.opts.held.isStopped()) return;
     this.opts.metrics.reclaimed.inc(claimed.length);
-    this.opts.logger.warn({ entries: claimed.length, from: [...new Set(candidates.map(([, c]) => c))] }, "reclaimed persist entries from a persister that stopped answering");
+    this.opts.logger.warn({ entries: claimed.length, partition: partition.index, from: [...new Set(candidates.map(([, c]) => c))] }, "reclaimed persist entries from a persister that stopped answering");
     for (const [id, fields] of claimed) {
       if (!fields) continue;
       // XCLAIM counted one more delivery.
       const count = (deliveries.get(id) ?? 0) + 1;
-      if (count > this.opts.maxDeliveries) this.opts.deadLetters.redelivered(id, fields, count);
+      if (count > this.opts.maxDeliveries) this.opts.deadLetters.redelivered(partition, id, fields, count);
       else this.opts.held.dispatch(id, fields, true);
     }
   }

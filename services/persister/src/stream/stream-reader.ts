@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
-import { compareStreamIds, decodePersistEntry, ensurePersistGroup, type Keyspace } from "@parley/bus";
+import { compareStreamIds, decodePersistEntry, ensurePersistGroup, type PersistPartitionKeys } from "@parley/bus";
 import { onConnectionGap, type Logger } from "@parley/runtime";
 import type { EntryHandler } from "../commit/entry-handler.js";
 import type { AfterCommit } from "../publish/after-commit.js";
@@ -12,7 +12,8 @@ import type { ReadGate } from "./read-gate.js";
 export interface StreamReaderOptions {
   /** The blocking connection (consumer role: offline queue on, unlimited retries). */
   redis: Redis;
-  keyspace: Keyspace;
+  /** The persist partition this reader reads (one reader per partition). */
+  partition: PersistPartitionKeys;
   /** This pod's consumer name: stable across restarts, so a restarted pod re-reads its own pending entries first. */
   consumer: string;
   /** Entries per XREADGROUP. */
@@ -33,6 +34,12 @@ export interface StreamReaderOptions {
   /** Acks an entry whose data is gone (trimmed while pending): nothing is left to store. */
   afterCommit: Pick<AfterCommit, "entryGone">;
   logger: Logger;
+  /**
+   * A partition beyond PERSIST_PARTITIONS (found in Redis, partition-set.ts): when its stream or
+   * group is deleted (an operator retiring a drained partition), the reader stops and calls this
+   * instead of creating them again. Unset: the group is always created again (a Redis restarted empty).
+   */
+  onVanished?: (() => void) | undefined;
 }
 
 interface InFlight {
@@ -131,10 +138,10 @@ export class StreamReader implements HeldEntries {
     if (this.newestTaken === undefined || compareStreamIds(id, this.newestTaken) > 0) this.newestTaken = id;
     this.messagesInFlight += messages;
     const done = this.opts
-      .handle(id, decoded, fields, redelivered)
+      .handle(this.opts.partition, id, decoded, fields, redelivered)
       .catch((err: unknown) => {
         this.failed.set(id, Date.now());
-        this.opts.logger.error({ entry: id, err: String(err) }, "persist entry handling failed; it stays pending");
+        this.opts.logger.error({ entry: id, partition: this.opts.partition.index, err: String(err) }, "persist entry handling failed; it stays pending");
       })
       .finally(() => {
         this.inFlight.delete(id);
@@ -146,7 +153,7 @@ export class StreamReader implements HeldEntries {
   }
 
   private async run(): Promise<void> {
-    const { redis, keyspace } = this.opts;
+    const { redis, partition } = this.opts;
     let failures = 0;
     let groupReady = false;
     // Own pending entries first ("0", paging by the last id seen), then new ones (">").
@@ -168,19 +175,19 @@ export class StreamReader implements HeldEntries {
       let reply: StreamReply;
       try {
         if (!groupReady) {
-          await ensurePersistGroup(redis, keyspace);
+          await ensurePersistGroup(redis, partition);
           groupReady = true;
         }
         reply = (await redis.xreadgroup(
           "GROUP",
-          keyspace.persist.group,
+          partition.group,
           this.opts.consumer,
           "COUNT",
           this.opts.readCount,
           "BLOCK",
           this.opts.blockMs,
           "STREAMS",
-          keyspace.persist.stream,
+          partition.stream,
           cursor,
         )) as StreamReply;
         failures = 0;
@@ -188,10 +195,16 @@ export class StreamReader implements HeldEntries {
         const message = err instanceof Error ? err.message : String(err);
         // The stream or group vanished (Redis restarted empty, or flushed): create them again.
         if (message.includes("NOGROUP")) {
+          if (groupReady && this.opts.onVanished) {
+            this.opts.logger.info({ partition: partition.index }, "the persist partition was deleted: no longer reading it");
+            this.stopped = true;
+            this.opts.onVanished();
+            break;
+          }
           groupReady = false;
           cursor = "0";
         }
-        if (failures === 0) this.opts.logger.warn({ err: message }, "reading the persist stream failed; retrying");
+        if (failures === 0) this.opts.logger.warn({ err: message, partition: partition.index }, "reading the persist stream failed; retrying");
         await sleep(retryDelayMs(failures++, 100, 2_000));
         continue;
       }
@@ -217,12 +230,12 @@ export class StreamReader implements HeldEntries {
 
   /** Own pending entries of an earlier run: each re-read counts as a delivery; a crash loop ends in the dead-letter stream. */
   private async takeHistory(entries: [string, string[] | null][]): Promise<void> {
-    const { redis, keyspace } = this.opts;
+    const { redis, partition } = this.opts;
     const first = entries[0]![0];
     const last = entries[entries.length - 1]![0];
     const deliveries = new Map<string, number>();
     try {
-      const rows = (await redis.xpending(keyspace.persist.stream, keyspace.persist.group, first, last, entries.length, this.opts.consumer)) as [
+      const rows = (await redis.xpending(partition.stream, partition.group, first, last, entries.length, this.opts.consumer)) as [
         string,
         string,
         number,
@@ -236,8 +249,8 @@ export class StreamReader implements HeldEntries {
       // Re-read after a connection gap (0051): what this pod is still working on stays its own.
       if (this.inFlight.has(id)) continue;
       const count = deliveries.get(id) ?? 0;
-      if (!fields) this.opts.afterCommit.entryGone(id);
-      else if (count > this.opts.maxDeliveries) this.opts.deadLetters.redelivered(id, fields, count);
+      if (!fields) this.opts.afterCommit.entryGone(id, partition);
+      else if (count > this.opts.maxDeliveries) this.opts.deadLetters.redelivered(partition, id, fields, count);
       // Read by an earlier run of this pod, which may have died before announcing it.
       else this.dispatch(id, fields, true);
     }

@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { Keyspace } from "@parley/bus";
+import type { PersistPartitionKeys } from "@parley/bus";
 
 export interface StreamState {
   /** Entries added and not yet read by any persister (null when Redis cannot tell). */
@@ -21,11 +21,11 @@ export function fieldsOf(row: unknown[]): Record<string, unknown> {
 const NO_GROUP = (lag: number): StreamState => ({ lag, pending: 0, lastDeliveredId: "0-0", oldestPendingId: undefined });
 
 /**
- * The consumer group's state in two commands (XINFO GROUPS, XPENDING summary). Before the
+ * A partition's consumer group state in two commands (XINFO GROUPS, XPENDING summary). Before the
  * first persister created the group, every entry in the stream is backlog.
  */
-export async function readStreamState(redis: Redis, keyspace: Keyspace): Promise<StreamState> {
-  const { stream, group } = keyspace.persist;
+export async function readStreamState(redis: Redis, partition: PersistPartitionKeys): Promise<StreamState> {
+  const { stream, group } = partition;
   let groups: unknown[][];
   try {
     groups = (await redis.xinfo("GROUPS", stream)) as unknown[][];

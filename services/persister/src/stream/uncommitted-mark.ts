@@ -1,5 +1,5 @@
 import type { Redis } from "ioredis";
-import type { Keyspace } from "@parley/bus";
+import type { PersistPartitionKeys } from "@parley/bus";
 import type { Logger } from "@parley/runtime";
 import { Periodic } from "../periodic.js";
 import type { StreamReader } from "./stream-reader.js";
@@ -7,7 +7,8 @@ import type { StreamReader } from "./stream-reader.js";
 export interface UncommittedMarkOptions {
   /** The fail-fast connection: a round during an outage fails at once and the next one tries again. */
   redis: Redis;
-  keyspace: Keyspace;
+  /** The partition whose marks hash this pod writes to (one mark per partition it reads). */
+  partition: PersistPartitionKeys;
   consumer: string;
   reader: Pick<StreamReader, "uncommittedFrom">;
   /** How often the mark is published when it moved. */
@@ -50,7 +51,7 @@ export class UncommittedMark {
   async stop(): Promise<void> {
     await this.periodic.stop();
     await this.opts.redis
-      .hdel(this.opts.keyspace.persist.uncommitted, this.opts.consumer)
+      .hdel(this.opts.partition.uncommitted, this.opts.consumer)
       .catch((err: unknown) => this.opts.logger.debug({ err: String(err) }, "removing the uncommitted mark failed"));
   }
 
@@ -58,7 +59,7 @@ export class UncommittedMark {
     const mark = this.opts.reader.uncommittedFrom(now);
     if (mark === undefined) return;
     if (mark === this.published && now - this.publishedAt < REFRESH_MS) return;
-    await this.opts.redis.hset(this.opts.keyspace.persist.uncommitted, this.opts.consumer, mark);
+    await this.opts.redis.hset(this.opts.partition.uncommitted, this.opts.consumer, mark);
     this.published = mark;
     this.publishedAt = now;
   }
