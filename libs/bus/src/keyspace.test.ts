@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import clusterKeySlot from "cluster-key-slot";
 import { createKeyspace } from "./keyspace.js";
 
 /**
@@ -33,6 +34,18 @@ describe("keyspace on a Redis Cluster: the keys a command or script touches toge
       // Partition 0 is the stream of the releases before partitions: an upgrade keeps reading it.
       expect(k.persistPartition(0)).toBe(k.persist);
       expect(k.persist.stream).toBe(`${namespace}parley:{persist}:stream`);
+      // Pinned: a partition's stream must never change its name between releases.
+      expect([1, 2, 3, 7].map((i) => k.persistPartition(i).stream)).toEqual(
+        ["{persist:1:194}", "{persist:2:249}", "{persist:3:433}", "{persist:7:226}"].map((tag) => `${namespace}parley:${tag}:stream`),
+      );
+    });
+    it(`the persist partitions' slots spread over a 3-master cluster's thirds, whatever their number (namespace "${namespace}")`, () => {
+      for (const n of [3, 4, 6, 8, 16, 64]) {
+        const perMaster = [0, 0, 0];
+        for (let i = 0; i < n; i++) perMaster[Math.min(2, Math.floor(clusterKeySlot(k.persistPartition(i).stream) / (16_384 / 3)))]!++;
+        // As even as n allows, give or take one.
+        expect(Math.max(...perMaster) - Math.min(...perMaster), `${n} partitions: ${perMaster.join("/")}`).toBeLessThanOrEqual(Math.max(1, Math.ceil(n / 12)));
+      }
     });
     it(`presence: the pod's counts, the cluster-wide counts, dirty, last seen, announced, pods (namespace "${namespace}")`, () => {
       expect(sameSlot([k.presence.pods, k.presence.podCounts("gw-1"), k.presence.podCounts("gw-2"), k.presence.counts, k.presence.dirty, k.presence.lastSeen, k.presence.announced])).toBe(true);

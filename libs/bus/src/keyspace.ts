@@ -1,3 +1,5 @@
+import clusterKeySlot from "cluster-key-slot";
+
 /**
  * Every Redis key and channel name Parley uses, under one optional namespace so several
  * clusters (or test files running in parallel) can share one Redis without seeing each
@@ -39,9 +41,10 @@ export interface Keyspace {
    * sends to PERSIST_PARTITIONS Redis Streams, a conversation always to the same one
    * (persist-partition.ts); persisters read each through its own consumer group. Partition 0
    * keeps the names of the single stream before partitions, so an upgrade with N = 1 changes
-   * nothing. Each partition has a hash tag of its own (`{persist}`, `{persist:1}`, …): on a
-   * Redis Cluster the partitions spread over the masters, and a partition's stream, dead
-   * letters and marks (which one script or pipeline touches together) share a slot.
+   * nothing. Each partition has a hash tag of its own (`{persist}`, then tags chosen to spread
+   * evenly over the slots: persistTag below): on a Redis Cluster the partitions spread over
+   * the masters, and a partition's stream, dead letters and marks (which one script or
+   * pipeline touches together) share a slot.
    */
   persist: PersistPartitionKeys;
   /** The keys of persist partition `index` (0 is `persist`). */
@@ -78,8 +81,39 @@ export interface PersistPartitionKeys {
   uncommitted: string;
 }
 
+const SLOTS = 16_384;
+/** Partition 0's tag: the single stream's, before partitions. */
+const FIRST_TAG = "persist";
+
+/** k-th term of the base-2 van der Corput sequence (0, ½, ¼, ¾, ⅛, …): any first N terms are spread evenly over [0, 1). */
+function vanDerCorput(k: number): number {
+  let x = 0;
+  for (let bit = 0.5; k > 0; k >>= 1, bit /= 2) if (k & 1) x += bit;
+  return x;
+}
+
+/**
+ * Partition `index`'s hash tag. Redis Cluster masters own contiguous slot ranges, so tags whose
+ * slots are spread evenly around the 16,384 slots land on different masters: partition k's tag
+ * is the first of `persist:k`, `persist:k:1`, `persist:k:2`, … whose slot lies within 64 slots
+ * after partition 0's slot plus the k-th van der Corput fraction of the ring. Plain
+ * `{persist:k}` tags put 4 of the first 8 partitions on one master of three. Deterministic (a
+ * stream's name must never change between releases: keyspace.test.ts pins them).
+ */
+const tags = new Map<number, string>([[0, FIRST_TAG]]);
+function persistTag(index: number): string {
+  let tag = tags.get(index);
+  if (tag !== undefined) return tag;
+  const target = Math.floor(clusterKeySlot(FIRST_TAG) + vanDerCorput(index) * SLOTS) % SLOTS;
+  const within = (candidate: string) => (clusterKeySlot(candidate) - target + SLOTS) % SLOTS < 64;
+  tag = `persist:${index}`;
+  for (let j = 1; !within(tag); j++) tag = `persist:${index}:${j}`;
+  tags.set(index, tag);
+  return tag;
+}
+
 function persistPartitionKeys(namespace: string, index: number): PersistPartitionKeys {
-  const tag = index === 0 ? "{persist}" : `{persist:${index}}`;
+  const tag = `{${persistTag(index)}}`;
   return {
     index,
     stream: `${namespace}parley:${tag}:stream`,

@@ -175,6 +175,61 @@ describe.each(["cluster", "sentinel"] as const)("on a Redis %s", (kind) => {
     for (const s of [aliceSocket, bobSocket, carolSocket]) s.disconnect();
   }, 90_000);
 
+  // The persist partitions' tags spread over the slot ring (libs/bus keyspace.ts), so with the
+  // cluster's default of 8 partitions the persist path runs on every master.
+  if (kind === "cluster")
+    it("spreads the persist path over every master: XREADGROUP and XACK per master (INFO commandstats) while 16 conversations send, none above half", async () => {
+      const { gateways, topology } = running!;
+      const users = await Promise.all(
+        Array.from({ length: 16 }, async (_, i) => {
+          const token = await signToken({ sub: `spread-${i}`, name: `spread ${i}`, secret: SECRET });
+          const base = gateways[i % 2]!;
+          const created = await http(base, token, "POST", "/v1/conversations", { kind: "direct", memberIds: [`spread-peer-${i}`] });
+          expect(created.status).toBe(201);
+          return { socket: await connect(base, token), conversationId: created.body.conversation.id as string };
+        }),
+      );
+      const masters = await topology.masterPorts();
+      const persistCalls = async (port: number) => {
+        const admin = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0 });
+        admin.on("error", () => {});
+        try {
+          await admin.connect();
+          const stats = await admin.info("commandstats");
+          const calls = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+          return calls("xreadgroup") + calls("xack");
+        } finally {
+          admin.disconnect();
+        }
+      };
+      const before = await Promise.all(masters.map(persistCalls));
+      const started = Date.now();
+      let acked = 0;
+      // Each user sends 10 a second (half the per-user limit) for 4 s.
+      await Promise.all(
+        users.map(async ({ socket, conversationId }) => {
+          for (let i = 0; i < 40; i++) {
+            const answer = await ask(socket, "message:send", { conversationId, clientMessageId: randomUUID(), body: `spread ${i}` }, 10_000);
+            if (answer.ok) acked++;
+            await sleep(100);
+          }
+        }),
+      );
+      const after = await Promise.all(masters.map(persistCalls));
+      const seconds = (Date.now() - started) / 1000;
+      const perMaster = masters.map((_, i) => after[i]! - before[i]!);
+      const total = perMaster.reduce((a, b) => a + b, 0);
+      process.stdout.write(
+        `persist commands (XREADGROUP + XACK) per master over ${seconds.toFixed(1)} s, ${acked} sends: ${masters.map((p, i) => `:${p} ${Math.round(perMaster[i]! / seconds)}/s`).join(", ")}\n`,
+      );
+      expect(acked).toBe(16 * 40);
+      for (const [i, n] of perMaster.entries()) {
+        expect(n, `master :${masters[i]}`).toBeGreaterThan(0);
+        expect(n / total, `master :${masters[i]}'s share of ${total}`).toBeLessThanOrEqual(0.5);
+      }
+      for (const { socket } of users) socket.disconnect();
+    }, 60_000);
+
   it("a connection of the topology: noeviction checked on every master, pipelines across slots answered in order", async () => {
     const { topology } = running!;
     const redis = createRedis({ topology: commonConfig(parseEnv(CommonEnv, topology.env), "check").redis, name: "topology-check", role: "producer" });

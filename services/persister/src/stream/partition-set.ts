@@ -42,7 +42,9 @@ export class PartitionSet {
   }
 
   start(): void {
-    for (let k = 0; k < this.deps.configured; k++) this.add(this.deps.keyspace.persistPartition(k));
+    const configured = Array.from({ length: this.deps.configured }, (_, k) => this.deps.keyspace.persistPartition(k));
+    this.deps.logger.info({ partitions: configured.length, streams: configured.map((p) => p.stream) }, "reading the persist partitions (PERSIST_PARTITIONS)");
+    for (const p of configured) this.add(p);
     this.probe.start();
   }
 
@@ -66,7 +68,7 @@ export class PartitionSet {
     for (const p of found) {
       if (!p || this.stopped || this.workers.has(p.index)) continue;
       this.deps.logger.info(
-        { partition: p.index, configured },
+        { partition: p.index, stream: p.stream, configured },
         "found a persist partition beyond PERSIST_PARTITIONS (left by a change of the count, or a gateway with another value): reading it too",
       );
       this.add(p);
