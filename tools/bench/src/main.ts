@@ -16,7 +16,8 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runMigrations } from "@parley/db";
-import { createDatabase, freePort, signToken, startPostgres, startRedis, type ServerHandle, type TestDatabase } from "@parley/testkit";
+import { DEFAULT_KEYSPACE, defaultPersistPartitions } from "@parley/bus";
+import { createDatabase, freePort, signToken, startPostgres, startRedis, startRedisCluster, type ServerHandle, type TestDatabase } from "@parley/testkit";
 import { BenchChild, waitReady } from "./child.js";
 import { busyRoles, CpuSampler, cpuBetween, type CpuSnapshot, type CpuUse } from "./cpu-sampler.js";
 import { NEVER_MS, type BenchUser, type Command, type RefusedSend, type Report, type RunCommand, type RunResult } from "./loadgen-protocol.js";
@@ -26,7 +27,8 @@ import { seedHistory } from "./seed.js";
 import { settleOn } from "./settle.js";
 import { runSearchBench, searchMessagesArg } from "./search-bench.js";
 import { tablesBetween, tableStats, type TableCounts } from "./pg-stats.js";
-import { commandStats, PERSIST_STREAM_KEY, readEntriesAdded, redisBetween, type CommandCounts } from "./redis-stats.js";
+import { commandStatsOf, entriesAddedOf, redisBetween, type CommandCounts } from "./redis-stats.js";
+import { writeTopologySection } from "./topology-report.js";
 import { verifyDatabase } from "./verify.js";
 import { runPresenceStorm } from "./presence-storm.js";
 import { runFanout } from "./fanout.js";
@@ -61,7 +63,8 @@ export const CONFIG = {
 const quick = process.argv.includes("--quick");
 /**
  * --only=NAME[,NAME]: just those benchmarks (message-path, overload, fanout, presence, search);
- * without it, all of them in that order. `overload` runs the message path's search for the
+ * without it, all of them in that order. `topologies` (only when named) runs the durable path's
+ * fixed rates and maximum on one Redis server, then on a 3-master Redis Cluster, and compares them. `overload` runs the message path's search for the
  * maximum (without the ceiling when message-path is not asked for), then 1.5× and 2× of it.
  */
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
@@ -207,7 +210,10 @@ function layout(conversationIds: string[], tokens?: string[]): BenchUser[] {
 
 interface Target {
   kind: "durable" | "ceiling";
-  redisUrl: string;
+  /** Every Redis server holding data (one, or a cluster's masters): command counts are summed over them. */
+  redisUrls: string[];
+  /** The persist partitions' streams (durable only): entries appended, summed. */
+  persistStreams?: string[];
   /** The durable path's database, for table access counters. */
   databaseUrl?: string;
   loadgen: LoadGenerator;
@@ -268,14 +274,14 @@ async function measure(target: Target, rate: number, phase: RunRecord["phase"]):
     if (p === "measure") {
       cpuStart = cpu.snapshot();
       metricsStart = scrapeAll();
-      redisStart = commandStats(target.redisUrl);
-      if (target.databaseUrl) entriesStart = readEntriesAdded(target.redisUrl, PERSIST_STREAM_KEY);
+      redisStart = commandStatsOf(target.redisUrls);
+      if (target.persistStreams) entriesStart = entriesAddedOf(target.redisUrls, target.persistStreams);
       if (target.databaseUrl) tablesStart = tableStats(target.databaseUrl);
     } else if (p === "drain") {
       cpuEnd = cpu.snapshot();
       metricsEnd = scrapeAll();
-      redisEnd = commandStats(target.redisUrl);
-      if (target.databaseUrl) entriesEnd = readEntriesAdded(target.redisUrl, PERSIST_STREAM_KEY);
+      redisEnd = commandStatsOf(target.redisUrls);
+      if (target.persistStreams) entriesEnd = entriesAddedOf(target.redisUrls, target.persistStreams);
       if (target.databaseUrl) tablesEnd = tableStats(target.databaseUrl);
     }
   };
@@ -433,7 +439,16 @@ async function idleBaseline(kind: string): Promise<CpuUse> {
   return use;
 }
 
-async function main(opts: { ceiling: boolean; overload: boolean }): Promise<void> {
+/** What a durable-only run (no ceiling) found, for the topology comparison. */
+interface DurableSummary {
+  durableMax: number;
+  ackP99At1000: number | undefined;
+  verified: boolean;
+  runs: RunRecord[];
+}
+
+async function main(opts: { ceiling: boolean; overload: boolean; redis?: "single" | "cluster" }): Promise<DurableSummary | undefined> {
+  const topologyKind = opts.redis ?? "single";
   const started = Date.now();
   const machine = machineInfo();
   // Taken before the services start: the code they run is what the tree holds now.
@@ -445,9 +460,17 @@ async function main(opts: { ceiling: boolean; overload: boolean }): Promise<void
   log(`logs of every process in ${logDir}`);
 
   // 1. Infrastructure.
-  log("phase 1: starting Redis and PostgreSQL");
+  log(`phase 1: starting Redis (${topologyKind === "cluster" ? "a Redis Cluster of 3 masters and 3 replicas" : "one server"}) and PostgreSQL`);
   const redis: ServerHandle = await startRedis({ infra: "local" });
   cleanups.push(() => redis.close());
+  // On a cluster the services get REDIS_CLUSTER_NODES (and PERSIST_PARTITIONS' cluster default, 8);
+  // the single server above stays for the ceiling servers only.
+  const cluster = topologyKind === "cluster" ? await startRedisCluster() : undefined;
+  if (cluster) cleanups.push(() => cluster.close());
+  const redisEnv: Record<string, string> = cluster ? cluster.env : { REDIS_URL: redis.url };
+  const redisUrls = cluster ? (await cluster.masterPorts()).map((port) => `redis://127.0.0.1:${port}`) : [redis.url];
+  const partitions = defaultPersistPartitions(topologyKind);
+  const persistStreams = Array.from({ length: partitions }, (_, k) => DEFAULT_KEYSPACE.persistPartition(k).stream);
   // durable: fsync and synchronous_commit on, as in production: an ack means committed to disk.
   const pg: ServerHandle = await startPostgres({ infra: "local", durable: fsync });
   cleanups.push(() => pg.close());
@@ -462,13 +485,13 @@ async function main(opts: { ceiling: boolean; overload: boolean }): Promise<void
     const ms = await seedHistory(db.url, seedMessages);
     log(`  seeded in ${(ms / 1000).toFixed(1)} s (ANALYZE done)`);
   }
-  log(`  redis ${redis.url}, postgres ${pg.url.replace(/\/\/[^@]*@/, "//")} database ${db.name} (migrated)`);
+  log(`  redis ${cluster ? `cluster, masters ${redisUrls.join(" ")}, ${partitions} persist partitions` : redis.url}, postgres ${pg.url.replace(/\/\/[^@]*@/, "//")} database ${db.name} (migrated)`);
 
   // 2. The system under test.
   log("phase 2: starting two gateways and one persister");
   const jwtSecret = randomBytes(24).toString("hex");
   // Every load-generator socket comes from 127.0.0.1: no per-address cap.
-  const common = { REDIS_URL: redis.url, DATABASE_URL: db.url, LOG_LEVEL: "warn", NODE_ENV: "production", JWT_SECRET: jwtSecret, SOCKETS_PER_IP_MAX: "0" };
+  const common = { ...redisEnv, DATABASE_URL: db.url, LOG_LEVEL: "warn", NODE_ENV: "production", JWT_SECRET: jwtSecret, SOCKETS_PER_IP_MAX: "0" };
   const gatewayPorts = [await freePort(), await freePort()];
   const persisterPort = await freePort();
   const profile = profileArgs(join(logDir, "profiles"));
@@ -526,7 +549,8 @@ async function main(opts: { ceiling: boolean; overload: boolean }): Promise<void
   const metricsUrls = { "gateway-a": `${gatewayUrls[0]}/metrics`, "gateway-b": `${gatewayUrls[1]}/metrics`, persister: `http://127.0.0.1:${persisterPort}/metrics` };
   const durable: Target = {
     kind: "durable",
-    redisUrl: redis.url,
+    redisUrls,
+    persistStreams,
     databaseUrl: db.url,
     loadgen,
     metricsUrls,
@@ -586,7 +610,7 @@ async function main(opts: { ceiling: boolean; overload: boolean }): Promise<void
     await loadgen.close();
     await Promise.all([...gateways.map((g) => g.stop()), persister.stop()]);
     if (!allVerified) process.exitCode = 1;
-    return;
+    return { durableMax: durableSearch.max, ackP99At1000: at1000?.result.ack.p99, verified: allVerified && !refusedStoredAnywhere, runs };
   }
 
   await loadgen.close();
@@ -608,7 +632,7 @@ async function main(opts: { ceiling: boolean; overload: boolean }): Promise<void
   cleanups.push(() => ceilingLoadgen.close());
   await ceilingLoadgen.connect(ceilingUrls, layout(conversationIds));
   const idleCeiling = await idleBaseline("ceiling");
-  const ceiling: Target = { kind: "ceiling", redisUrl: redis.url, loadgen: ceilingLoadgen, metricsUrls: {}, settle: async () => { await sleep(1000); } };
+  const ceiling: Target = { kind: "ceiling", redisUrls: [redis.url], loadgen: ceilingLoadgen, metricsUrls: {}, settle: async () => { await sleep(1000); } };
   // The ceiling is at least the durable maximum in any sane stack: start the search at the
   // durable path's first failing rate to save steps (it steps down if that fails too).
   const ceilingSearch = await search(ceiling, durableSearch.firstFail ?? CONFIG.searchStart, [], runs);
@@ -642,12 +666,34 @@ async function main(opts: { ceiling: boolean; overload: boolean }): Promise<void
   log(`verification: ${allVerified ? "every durable run OK" : "FAILED (see above)"}`);
   log(`wrote ${markdown} and ${json} in ${results.totalSeconds} s`);
   if (!allVerified) process.exitCode = 1;
+  return undefined;
 }
 
 try {
   if (wants("message-path") || wants("overload")) {
     await main({ ceiling: wants("message-path"), overload: wants("overload") });
     await cleanup();
+  }
+  if (only?.includes("topologies")) {
+    // One Redis server, then a 3-master Redis Cluster, in this one run: the same users, load and
+    // searches, a database of their own each (docs/benchmarks.md, "One Redis vs a Redis Cluster").
+    const started = Date.now();
+    const single = await main({ ceiling: false, overload: false, redis: "single" });
+    await cleanup();
+    const onCluster = await main({ ceiling: false, overload: false, redis: "cluster" });
+    await cleanup();
+    if (single && onCluster) {
+      const markdown = writeTopologySection(ROOT, {
+        date: new Date().toISOString(),
+        command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
+        machine: machineInfo(),
+        code: codeInfo(ROOT),
+        single,
+        cluster: onCluster,
+        totalSeconds: Math.round((Date.now() - started) / 1000),
+      });
+      log(`topologies: durable max ${single.durableMax} (one server) vs ${onCluster.durableMax} msgs/s (cluster), ${(onCluster.durableMax / Math.max(1, single.durableMax)).toFixed(2)}× (target ≥ 0.9); ack p99 at 1000 msgs/s ${fmt(single.ackP99At1000 ?? Number.NaN)} vs ${fmt(onCluster.ackP99At1000 ?? Number.NaN)} ms (target ≤ 1.2×); wrote ${markdown}`);
+    }
   }
   if (wants("fanout")) {
     const fanout = await runFanout({ root: ROOT, logDir, stamp, quick, cpu, log, cleanups, watch, unexpectedExits });

@@ -4,12 +4,8 @@ import { Redis } from "ioredis";
 
 export type CommandCounts = Record<string, { calls: number; usec: number }>;
 
-/**
- * The persist stream (libs/bus keyspace, no namespace): the growth of its `entries-added`
- * (XINFO STREAM) over a window is the number of entries the gateways appended.
- */
-export const PERSIST_STREAM_KEY = "parley:{persist}:stream";
 
+/** A stream's `entries-added` (XINFO STREAM): its growth over a window is the entries the gateways appended. */
 export async function readEntriesAdded(url: string, key: string): Promise<number | undefined> {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
@@ -22,6 +18,37 @@ export async function readEntriesAdded(url: string, key: string): Promise<number
   } finally {
     redis.disconnect();
   }
+}
+
+/** INFO commandstats summed over several servers (a Redis Cluster's masters). */
+export async function commandStatsOf(urls: readonly string[]): Promise<CommandCounts> {
+  const out: CommandCounts = {};
+  for (const counts of await Promise.all(urls.map(commandStats))) {
+    for (const [name, c] of Object.entries(counts)) {
+      const o = (out[name] ??= { calls: 0, usec: 0 });
+      o.calls += c.calls;
+      o.usec += c.usec;
+    }
+  }
+  return out;
+}
+
+/**
+ * `entries-added` summed over several streams (the persist partitions) on several servers: a
+ * stream another master holds answers MOVED there and is read where it lives. Undefined when
+ * none could be read.
+ */
+export async function entriesAddedOf(urls: readonly string[], keys: readonly string[]): Promise<number | undefined> {
+  let total: number | undefined;
+  for (const key of keys) {
+    for (const url of urls) {
+      const n = await readEntriesAdded(url, key);
+      if (n === undefined) continue;
+      total = (total ?? 0) + n;
+      break;
+    }
+  }
+  return total;
 }
 
 export async function commandStats(url: string): Promise<CommandCounts> {
