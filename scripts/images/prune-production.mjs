@@ -4,7 +4,7 @@
 // package of node_modules that `npm ls --omit=dev` does not count in the service's tree.
 // Usage: node prune-production.mjs TREE_FILE (the output of `npm ls --all --omit=dev --long --json`).
 import { lstatSync, readdirSync, readFileSync, realpathSync, rmSync, existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 /**
  * The folders of every package in the tree, leaving out what npm marks extraneous: installed
@@ -21,6 +21,40 @@ const collect = (node) => {
   }
 };
 collect(JSON.parse(readFileSync(process.argv[2], "utf8")));
+
+/**
+ * Then what every kept package needs at run time, by Node's own lookup (its node_modules, then
+ * each parent's): npm ls prints a package's dependencies under one of its occurrences only, and
+ * which one differs between npm versions. With the Node 24 image's npm, `mime-types` was listed
+ * without `mime-db` everywhere, so the prune removed it and every service failed at its first
+ * import (socket.io → accepts → mime-types); the tree's own children stay the first source.
+ */
+function resolveFrom(dir, name) {
+  for (let at = dir; ; ) {
+    const candidate = join(at, "node_modules", name);
+    if (existsSync(join(candidate, "package.json"))) return candidate;
+    const up = dirname(at);
+    if (up === at) return undefined;
+    at = up;
+  }
+}
+const queue = [...keep];
+while (queue.length > 0) {
+  const path = queue.pop();
+  let manifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(path, "package.json"), "utf8"));
+  } catch {
+    continue; // a workspace link's target or a folder without a manifest: nothing to follow
+  }
+  for (const name of Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies })) {
+    const found = resolveFrom(path, name);
+    if (found && !keep.has(found)) {
+      keep.add(found);
+      queue.push(found);
+    }
+  }
+}
 let removed = 0;
 
 /** A package stays when npm ls lists it, or, for a workspace link, the folder it points to. */
