@@ -90,7 +90,8 @@ async function infrastructure() {
     const redis = await (REDIS_TOPOLOGY === "cluster" ? testkit.startRedisCluster({ detached: true }) : testkit.startRedisSentinel({ detached: true }));
     servers.push(redis);
     redisEnv = redis.env;
-    redisDescription = redis.description;
+    // PERSIST_PARTITIONS is left to the services' default: 8 on a cluster, 1 with Sentinel.
+    redisDescription = `${redis.description}${REDIS_TOPOLOGY === "cluster" ? "; the persist path in 8 partitions (PERSIST_PARTITIONS' cluster default)" : ""}`;
     step(redisDescription);
   } else if (redisUrl) step(`Redis: REDIS_URL`);
   else {
