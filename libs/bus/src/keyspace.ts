@@ -81,6 +81,14 @@ export interface PersistPartitionKeys {
   uncommitted: string;
 }
 
+/**
+ * A key's Redis Cluster slot (CRC16 of its hash tag, as Redis and ioredis compute it): commands
+ * and scripts whose keys share it may go together on a cluster.
+ */
+export function redisClusterSlot(key: string): number {
+  return clusterKeySlot(key);
+}
+
 const SLOTS = 16_384;
 /** Partition 0's tag: the single stream's, before partitions. */
 const FIRST_TAG = "persist";

@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import { redisClusterSlot } from "@parley/bus";
 
 /** One bucket's share of a call: `want` tokens from the bucket at `key`, which holds `capacity` and refills at `perSecond`. */
 export interface BucketDemand {
@@ -57,19 +58,49 @@ interface TakeCommand {
 }
 
 /**
- * The buckets behind `redis`, one endpoint (the gateway's only topology today). Under Redis
- * Cluster a call's keys would have to share a slot: the keys carry the user's id as their
- * hash tag, so a caller would group demands by slot and make one call per group.
+ * The demands' positions grouped by their key's Redis Cluster slot, in first-seen order: a
+ * script's keys must share a slot on a cluster (else CROSSSLOT), and a bucket's key carries
+ * its user's id as hash tag, so each user's buckets are one group.
+ */
+export function groupBySlot(demands: readonly BucketDemand[]): number[][] {
+  const groups = new Map<number, number[]>();
+  demands.forEach((d, i) => {
+    const slot = redisClusterSlot(d.key);
+    const group = groups.get(slot);
+    if (group) group.push(i);
+    else groups.set(slot, [i]);
+  });
+  return [...groups.values()];
+}
+
+/**
+ * The buckets behind `redis`. On one server (or a Sentinel's master) one script call takes
+ * every demand of the turn; on a Redis Cluster one call per slot (the user's), all at once.
+ * Before this grouping, two users' sends in one turn on a cluster made the call fail
+ * (CROSSSLOT) and both were answered UNAVAILABLE ("the rate limiter is out of reach"):
+ * found by the cluster's spread test (tests/cluster topologies.test.ts).
  */
 export function createTokenBuckets(redis: Redis): TakeTokens {
   // defineCommand: EVALSHA, with EVAL once when Redis does not know the script (after a restart).
   if (!("parleyTakeTokens" in redis)) redis.defineCommand("parleyTakeTokens", { lua: TAKE });
   const command = redis as unknown as TakeCommand;
-  return async (demands) => {
-    if (demands.length === 0) return [];
+  const take = async (demands: readonly BucketDemand[]): Promise<BucketGrant[]> => {
     const args: (string | number)[] = demands.map((d) => d.key);
     for (const d of demands) args.push(d.want, d.capacity, d.perSecond);
     const reply = await command.parleyTakeTokens(demands.length, ...args);
     return demands.map((_, i) => ({ granted: Number(reply[2 * i]), waitMs: Number(reply[2 * i + 1]) }));
+  };
+  const isCluster = (redis as unknown as { isCluster?: boolean }).isCluster === true;
+  return async (demands) => {
+    if (demands.length === 0) return [];
+    if (!isCluster) return take(demands);
+    const grants = new Array<BucketGrant>(demands.length);
+    await Promise.all(
+      groupBySlot(demands).map(async (positions) => {
+        const granted = await take(positions.map((i) => demands[i]!));
+        positions.forEach((i, k) => (grants[i] = granted[k]!));
+      }),
+    );
+    return grants;
   };
 }
