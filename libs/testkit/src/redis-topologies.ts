@@ -42,6 +42,8 @@ export interface StartTopologyOptions {
   detached?: boolean;
   /** Append-only files (fsync every second) in `dir`, for `npm start`. Default false: tests want nothing on disk. */
   persist?: boolean;
+  /** startRedisCluster only: a replica per master (default true); false starts the 3 masters alone (the benchmark's cost of the cluster without replication). */
+  replicas?: boolean;
 }
 
 const PERSIST_ARGS = ["--appendonly", "yes", "--appendfsync", "everysec"];
@@ -130,8 +132,10 @@ const SLOTS = 16_384;
 export async function startRedisCluster(options: StartTopologyOptions = {}): Promise<RedisTopologyHandle> {
   const started = await workDir(options, "parley-redis-cluster-");
   return orCleanUp(started, async () => {
+    const withReplicas = options.replicas ?? true;
+    const nodes = withReplicas ? 6 : 3;
     const ports: number[] = [];
-    for (let i = 0; i < 6; i++) ports.push(await freePort());
+    for (let i = 0; i < nodes; i++) ports.push(await freePort());
     const args = [
       ...TEST_REDIS_ARGS,
       ...(options.persist ? PERSIST_ARGS : []),
@@ -146,7 +150,7 @@ export async function startRedisCluster(options: StartTopologyOptions = {}): Pro
     const ids = await Promise.all(ports.map((port) => withNode(port, (r) => r.call("CLUSTER", "MYID") as Promise<string>)));
     // A node restarted from its files (npm start with a data dir) is already in a cluster.
     const known = await withNode(ports[0]!, (r) => r.call("CLUSTER", "INFO") as Promise<string>);
-    if (!/cluster_known_nodes:6/.test(known)) {
+    if (!new RegExp(`cluster_known_nodes:${nodes}`).test(known)) {
       await Promise.all(
         masters.map((port, i) =>
           withNode(port, (r) => r.call("CLUSTER", "ADDSLOTSRANGE", String(Math.floor((SLOTS * i) / 3)), String(Math.floor((SLOTS * (i + 1)) / 3) - 1))),
@@ -155,16 +159,16 @@ export async function startRedisCluster(options: StartTopologyOptions = {}): Pro
       await withNode(ports[0]!, async (r) => {
         for (const port of ports.slice(1)) await r.call("CLUSTER", "MEET", "127.0.0.1", String(port));
       });
-      await until("every node knowing the other five", async () =>
+      await until("every node knowing the others", async () =>
         (await Promise.all(ports.map((port) => withNode(port, (r) => r.call("CLUSTER", "NODES") as Promise<string>)))).every(
-          (nodes) => nodes.trim().split("\n").length === 6,
+          (known) => known.trim().split("\n").length === nodes,
         ),
       );
       await Promise.all(replicas.map((port, i) => withNode(port, (r) => r.call("CLUSTER", "REPLICATE", ids[i]!))));
     }
     await until("the cluster reporting ok on every node, replicas in sync", async () => {
       const infos = await Promise.all(ports.map((port) => withNode(port, (r) => r.call("CLUSTER", "INFO") as Promise<string>)));
-      if (!infos.every((info) => /cluster_state:ok/.test(info) && /cluster_known_nodes:6/.test(info))) return false;
+      if (!infos.every((info) => /cluster_state:ok/.test(info) && new RegExp(`cluster_known_nodes:${nodes}`).test(info))) return false;
       const links = await Promise.all(replicas.map((port) => withNode(port, (r) => r.info("replication"))));
       return links.every((info) => /master_link_status:up/.test(info));
     });
@@ -172,7 +176,7 @@ export async function startRedisCluster(options: StartTopologyOptions = {}): Pro
     return {
       kind: "cluster" as const,
       env: { REDIS_CLUSTER_NODES: seeds },
-      description: `Redis Cluster, 3 masters + 3 replicas (${seeds})`,
+      description: `Redis Cluster, 3 masters${withReplicas ? " + 3 replicas" : ", no replicas"} (${seeds})`,
       dataPorts: ports,
       masterPorts: async () => {
         const roles = await Promise.all(ports.map((port) => withNode(port, (r) => r.call("ROLE") as Promise<unknown[]>).catch(() => undefined)));

@@ -16,7 +16,7 @@ import { HAND_OFF_MAX_MESSAGES, HandOff } from "./publish/hand-off.js";
 import { TurnPipeline } from "./publish/turn-pipeline.js";
 import { ReadGate } from "./stream/read-gate.js";
 import { PartitionSet } from "./stream/partition-set.js";
-import { PartitionWorker } from "./stream/partition-worker.js";
+import { PartitionWorker, uncommittedMarkMs } from "./stream/partition-worker.js";
 import { registerStreamMetrics } from "./stream/stream-metrics.js";
 
 /**
@@ -102,6 +102,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
         publishRedis: deps.publishRedis,
         config: config.stream,
         maxInFlightMessages: config.commit.maxBatch * 2,
+        markEveryMs: uncommittedMarkMs(config.stream.partitions),
         gate: readGate,
         handle,
         afterCommit,

@@ -447,8 +447,8 @@ interface DurableSummary {
   runs: RunRecord[];
 }
 
-async function main(opts: { ceiling: boolean; overload: boolean; redis?: "single" | "cluster" }): Promise<DurableSummary | undefined> {
-  const topologyKind = opts.redis ?? "single";
+async function main(opts: { ceiling: boolean; overload: boolean; redis?: "single" | "cluster" | "cluster-no-replicas" }): Promise<DurableSummary | undefined> {
+  const topologyKind = opts.redis === undefined || opts.redis === "single" ? "single" : "cluster";
   const started = Date.now();
   const machine = machineInfo();
   // Taken before the services start: the code they run is what the tree holds now.
@@ -460,12 +460,13 @@ async function main(opts: { ceiling: boolean; overload: boolean; redis?: "single
   log(`logs of every process in ${logDir}`);
 
   // 1. Infrastructure.
-  log(`phase 1: starting Redis (${topologyKind === "cluster" ? "a Redis Cluster of 3 masters and 3 replicas" : "one server"}) and PostgreSQL`);
+  const withReplicas = opts.redis !== "cluster-no-replicas";
+  log(`phase 1: starting Redis (${topologyKind === "cluster" ? `a Redis Cluster of 3 masters${withReplicas ? " and 3 replicas" : ", no replicas"}` : "one server"}) and PostgreSQL`);
   const redis: ServerHandle = await startRedis({ infra: "local" });
   cleanups.push(() => redis.close());
   // On a cluster the services get REDIS_CLUSTER_NODES (and PERSIST_PARTITIONS' cluster default, 8);
   // the single server above stays for the ceiling servers only.
-  const cluster = topologyKind === "cluster" ? await startRedisCluster() : undefined;
+  const cluster = topologyKind === "cluster" ? await startRedisCluster({ replicas: withReplicas }) : undefined;
   if (cluster) cleanups.push(() => cluster.close());
   const redisEnv: Record<string, string> = cluster ? cluster.env : { REDIS_URL: redis.url };
   const redisUrls = cluster ? (await cluster.masterPorts()).map((port) => `redis://127.0.0.1:${port}`) : [redis.url];
@@ -682,7 +683,10 @@ try {
     await cleanup();
     const onCluster = await main({ ceiling: false, overload: false, redis: "cluster" });
     await cleanup();
-    if (single && onCluster) {
+    // The same 3 masters without their replicas: what replication costs on these shared cores.
+    const noReplicas = await main({ ceiling: false, overload: false, redis: "cluster-no-replicas" });
+    await cleanup();
+    if (single && onCluster && noReplicas) {
       const markdown = writeTopologySection(ROOT, {
         date: new Date().toISOString(),
         command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
@@ -690,9 +694,10 @@ try {
         code: codeInfo(ROOT),
         single,
         cluster: onCluster,
+        noReplicas,
         totalSeconds: Math.round((Date.now() - started) / 1000),
       });
-      log(`topologies: durable max ${single.durableMax} (one server) vs ${onCluster.durableMax} msgs/s (cluster), ${(onCluster.durableMax / Math.max(1, single.durableMax)).toFixed(2)}× (target ≥ 0.9); ack p99 at 1000 msgs/s ${fmt(single.ackP99At1000 ?? Number.NaN)} vs ${fmt(onCluster.ackP99At1000 ?? Number.NaN)} ms (target ≤ 1.2×); wrote ${markdown}`);
+      log(`topologies: durable max ${single.durableMax} (one server) vs ${onCluster.durableMax} msgs/s (cluster; ${noReplicas.durableMax} without replicas), ${(onCluster.durableMax / Math.max(1, single.durableMax)).toFixed(2)}× (target ≥ 0.9); ack p99 at 1000 msgs/s ${fmt(single.ackP99At1000 ?? Number.NaN)} vs ${fmt(onCluster.ackP99At1000 ?? Number.NaN)} ms (target ≤ 1.2×); wrote ${markdown}`);
     }
   }
   if (wants("fanout")) {

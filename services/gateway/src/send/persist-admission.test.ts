@@ -90,6 +90,27 @@ describe("persist admission", () => {
     expect(refusal(1)).toMatchObject({ code: "UNAVAILABLE" });
   });
 
+  it("reads two partitions per sample in turn, so each of 8 is read every fourth sample (all of them at the start)", async () => {
+    const reads: number[] = [];
+    const registry = new Registry();
+    const a = new PersistAdmission(
+      { maxDelayMs: 300, maxStreamBytes: 1_000_000, sampleMs: 10, partitions: 8 },
+      {
+        read: async (k) => {
+          reads.push(k);
+          return { ageMs: 0, bytes: 0 };
+        },
+        metrics: createGatewayMetrics(registry),
+        logger: testLogger(),
+      },
+    );
+    await a.start();
+    expect(reads).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    await expect.poll(() => reads.length, { timeout: 2_000, interval: 5 }).toBeGreaterThanOrEqual(16);
+    a.close();
+    expect(reads.slice(8, 16)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
   it("admits when the backlog cannot be read (the append then fails fast by itself)", async () => {
     const { refusal } = await admission(new Error("Connection is closed."));
     expect(refusal()).toBeUndefined();

@@ -23,6 +23,15 @@ export interface PersistAdmissionDeps {
   random?: () => number;
 }
 
+/**
+ * Partitions read per sample: with more partitions, each is read in turn every
+ * `sampleMs × ⌈N / 2⌉` (100 ms for a cluster's 8 at the default 25 ms), so a gateway's reads stay
+ * what two partitions cost. Each read is a script of about ten Redis calls; every partition on
+ * every tick cost the test cluster 640 scripts a second from two idle gateways, the largest
+ * share of its Redis commands at 300 msgs/s (docs/decisions/0086-persist-partitions.md).
+ */
+const PARTITIONS_PER_SAMPLE = 2;
+
 /** A refusal never asks for a wait longer than this: the sample after it may have cleared. */
 const MAX_RETRY_AFTER_MS = 10_000;
 /** A refusal for the stream's size asks for at least this: Redis memory comes back once a second (the persister's trim). */
@@ -43,7 +52,10 @@ const BYTES_RETRY_AFTER_MS = 1_000;
  * periods and sends are admitted: the append itself then fails fast with UNAVAILABLE.
  */
 export class PersistAdmission {
-  private sample: { ageMs: number[]; bytes: number; at: number } | undefined;
+  /** The last read of each partition, with when it was taken. */
+  private readonly samples: ((PersistBacklog & { at: number }) | undefined)[] = [];
+  /** The next partition to read in turn. */
+  private nextPartition = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readFailing = false;
@@ -53,17 +65,19 @@ export class PersistAdmission {
     private readonly deps: PersistAdmissionDeps,
   ) {}
 
-  /** Reads once now (so the first sends are judged), then every `sampleMs`. */
+  /** Reads every partition now (so the first sends are judged), then in turn every `sampleMs`. */
   async start(): Promise<void> {
-    await this.tick();
+    await this.tick(true);
   }
 
   /** Throws `UNAVAILABLE` with `retryAfterMs` when a new send to `partition` must not be queued now. */
   check(partition = 0): void {
-    const s = this.current();
-    if (!s) return;
-    const ageMs = s.ageMs[partition] ?? 0;
-    if (s.bytes > this.opts.maxStreamBytes) {
+    const now = performance.now();
+    const s = this.fresh(partition, now);
+    const bytes = this.samples.reduce((sum, x, k) => sum + (this.fresh(k, now) ? x!.bytes : 0), 0);
+    if (!s && bytes === 0) return;
+    const ageMs = s?.ageMs ?? 0;
+    if (bytes > this.opts.maxStreamBytes) {
       this.deps.metrics.admissionRefused.inc({ reason: "stream_bytes" });
       throw new ParleyError("UNAVAILABLE", "the cluster is holding too many unsaved messages; retry later", this.retryAfter(Math.max(BYTES_RETRY_AFTER_MS, ageMs - this.opts.maxDelayMs)));
     }
@@ -78,10 +92,19 @@ export class PersistAdmission {
     clearTimeout(this.timer);
   }
 
-  /** The last sample, unless it is too old to say anything (three missed reads). */
-  private current() {
-    const s = this.sample;
-    if (!s || performance.now() - s.at > 3 * this.opts.sampleMs + 1_000) return undefined;
+  private get partitions(): number {
+    return Math.max(1, this.opts.partitions);
+  }
+
+  /** How often each partition is read. */
+  private get periodMs(): number {
+    return this.opts.sampleMs * Math.ceil(this.partitions / PARTITIONS_PER_SAMPLE);
+  }
+
+  /** A partition's last sample, unless it is too old to say anything (three missed reads). */
+  private fresh(partition: number, now: number) {
+    const s = this.samples[partition];
+    if (!s || now - s.at > 3 * this.periodMs + 1_000) return undefined;
     return s;
   }
 
@@ -95,16 +118,19 @@ export class PersistAdmission {
     return Math.min(MAX_RETRY_AFTER_MS, Math.round(base * (1 + 0.5 * (this.deps.random ?? Math.random)())));
   }
 
-  private async tick(): Promise<void> {
+  private async tick(all = false): Promise<void> {
+    const n = this.partitions;
+    const count = all ? n : Math.min(n, PARTITIONS_PER_SAMPLE);
+    const partitions = Array.from({ length: count }, (_, i) => (this.nextPartition + i) % n);
+    this.nextPartition = (this.nextPartition + count) % n;
     try {
-      // All partitions or none: a partial sample would admit the unread ones blindly.
-      const backlogs = await Promise.all(Array.from({ length: Math.max(1, this.opts.partitions) }, (_, k) => this.deps.read(k)));
-      const ageMs = backlogs.map((b) => b.ageMs);
-      const bytes = backlogs.reduce((sum, b) => sum + b.bytes, 0);
-      this.sample = { ageMs, bytes, at: performance.now() };
+      const backlogs = await Promise.all(partitions.map((k) => this.deps.read(k)));
+      const at = performance.now();
+      backlogs.forEach((b, i) => (this.samples[partitions[i]!] = { ...b, at }));
       // The pod's gauges: the worst partition's delay (which one: the persisters' per-partition gauges).
-      this.deps.metrics.persistDelaySeconds.set(Math.max(...ageMs) / 1000);
-      this.deps.metrics.persistStreamBytes.set(bytes);
+      const known = this.samples.filter((x) => x !== undefined);
+      this.deps.metrics.persistDelaySeconds.set(Math.max(0, ...known.map((x) => x.ageMs)) / 1000);
+      this.deps.metrics.persistStreamBytes.set(known.reduce((sum, x) => sum + x.bytes, 0));
       if (this.readFailing) this.deps.logger.info("persist backlog readable again");
       this.readFailing = false;
     } catch (err) {

@@ -11,8 +11,16 @@ import { Reclaimer } from "./reclaimer.js";
 import { StreamReader } from "./stream-reader.js";
 import { UncommittedMark } from "./uncommitted-mark.js";
 
-/** How often the uncommitted mark is published while it moves: well under the gateways' admission sample (25 ms). */
-const UNCOMMITTED_MARK_MS = 10;
+/**
+ * How often a partition's uncommitted mark is published while it moves: well under how often
+ * the gateways read each partition (ADMISSION_SAMPLE_MS, 25 ms, times ⌈N / 2⌉: the gateway's
+ * persist-admission.ts), so 10 ms × ⌈N / 2⌉. A late mark only makes the signal older, never
+ * younger; with 8 partitions a mark every 10 ms each was a quarter of the test cluster's Redis
+ * commands at 300 msgs/s (docs/decisions/0086-persist-partitions.md).
+ */
+export function uncommittedMarkMs(partitions: number): number {
+  return 10 * Math.ceil(Math.max(1, partitions) / 2);
+}
 
 export interface PartitionWorkerDeps {
   partition: PersistPartitionKeys;
@@ -22,6 +30,8 @@ export interface PartitionWorkerDeps {
   publishRedis: Redis;
   config: Pick<PersisterConfig["stream"], "consumer" | "readCount" | "blockMs" | "claimIdleMs" | "maxDeliveries" | "consumerIdleMs">;
   maxInFlightMessages: number;
+  /** How often the uncommitted mark is published while it moves (uncommittedMarkMs). */
+  markEveryMs: number;
   gate: ReadGate;
   handle: EntryHandler;
   afterCommit: AfterCommit;
@@ -73,7 +83,7 @@ export class PartitionWorker {
       metrics: deps.metrics,
       logger,
     });
-    this.mark = new UncommittedMark({ redis: deps.publishRedis, partition, consumer: config.consumer, reader: this.reader, everyMs: UNCOMMITTED_MARK_MS, logger });
+    this.mark = new UncommittedMark({ redis: deps.publishRedis, partition, consumer: config.consumer, reader: this.reader, everyMs: deps.markEveryMs, logger });
     this.maintenance = new StreamMaintenance({
       redis: deps.publishRedis,
       partition,
