@@ -70,24 +70,27 @@ describe("changing PERSIST_PARTITIONS under steady sends", () => {
     let persister = service("persister", "parts-persister", persisterPort, 1);
     await Promise.all([gwA.start(), gwB.start(), persister.start()]);
 
-    // Eight senders (the per-user limit is 20/s), each in a conversation of its own with a
-    // partner, half through each gateway; their conversations spread over 4 partitions.
-    const senders = await Promise.all(
-      Array.from({ length: 8 }, async (_, i) => {
-        const me = `parts-u${i}`;
-        const token = await signToken({ sub: me, name: me, secret: SECRET });
-        const base = i % 2 === 0 ? gwA.url : gwB.url;
+    // Eight senders (the per-user limit is 20/s), each in a conversation of its own, half
+    // through each gateway. Sender i's conversation is in partition i mod 4 of 4 (partners are
+    // tried until it is), so with 4 partitions both gateways append beyond partition 0 and 1.
+    const senders: { me: string; token: string; side: number; conversationId: string }[] = [];
+    for (let i = 0; i < 8; i++) {
+      const me = `parts-u${i}`;
+      const token = await signToken({ sub: me, name: me, secret: SECRET });
+      const base = i % 2 === 0 ? gwA.url : gwB.url;
+      for (let attempt = 0; ; attempt++) {
         const created = await fetch(`${base}/v1/conversations`, {
           method: "POST",
           headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          body: JSON.stringify({ kind: "direct", memberIds: [`parts-peer${i}`] }),
+          body: JSON.stringify({ kind: "direct", memberIds: [`parts-peer${i}-${attempt}`] }),
         });
         expect(created.status).toBe(201);
         const { conversation } = (await created.json()) as { conversation: { id: string } };
-        return { me, token, side: i % 2, conversationId: conversation.id };
-      }),
-    );
-    expect(new Set(senders.map((s) => persistPartitionOf(s.conversationId, 4))).size).toBeGreaterThan(1);
+        if (persistPartitionOf(conversation.id, 4) !== i % 4) continue;
+        senders.push({ me, token, side: i % 2, conversationId: conversation.id });
+        break;
+      }
+    }
 
     const acked = new Map<string, { conversationId: string; id: string; seq: number }>();
     let sending = true;
@@ -132,7 +135,8 @@ describe("changing PERSIST_PARTITIONS under steady sends", () => {
     await stage("gateway A → 4", async () => {
       gwA = await restartWith(gwA, 4);
     });
-    await until(async () => (await admin.exists(keyspace.persistPartition(3).stream, keyspace.persistPartition(2).stream)) > 0, 10_000, "gateway A appends beyond partition 0");
+    // Gateway A's senders (partitions 0 and 2) reconnect and send again: partition 2's stream appears.
+    await until(async () => (await admin.exists(keyspace.persistPartition(2).stream)) > 0, 30_000, "gateway A appends to partition 2");
     await stage("persister → 4", async () => {
       persister = await restartWith(persister, 4);
     });

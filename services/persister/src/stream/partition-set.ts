@@ -53,9 +53,16 @@ export class PartitionSet {
     return [...this.workers.values()];
   }
 
-  /** The partitions read, for the stream metrics. */
+  /**
+   * The partitions read, for the stream metrics: the configured ones from the first scrape
+   * (before `start()` too, so a persister not yet reading still shows the backlog), and every
+   * partition found since.
+   */
   partitions(): PersistPartitionKeys[] {
-    return this.all().map((w) => w.deps.partition);
+    const keys = new Map<number, PersistPartitionKeys>();
+    for (let k = 0; k < this.deps.configured; k++) keys.set(k, this.deps.keyspace.persistPartition(k));
+    for (const w of this.all()) keys.set(w.deps.partition.index, w.deps.partition);
+    return [...keys.values()].sort((a, b) => a.index - b.index);
   }
 
   /** Looks for other partitions' streams now (also on its timer). */
