@@ -1,6 +1,6 @@
 // The fan-out benchmark's results: bench-results/fanout-<stamp>.json and its own section of
 // docs/benchmarks.md, between `bench:fanout` markers (the other sections are left alone).
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { CpuUse } from "./cpu-sampler.js";
 import type { FanoutResult } from "./fanout-protocol.js";
@@ -8,6 +8,7 @@ import type { Pressure } from "./pressure.js";
 import { NEVER_MS } from "./loadgen-protocol.js";
 import type { CodeInfo, MachineInfo } from "./report.js";
 import type { Verification } from "./verify.js";
+import { writeBenchmarksSection } from "./benchmarks-doc.js";
 
 export interface FanoutStep {
   target: "durable" | "ceiling";
@@ -45,8 +46,6 @@ export interface FanoutResults {
   totalSeconds: number;
 }
 
-const START = "<!-- bench:fanout:start -->";
-const END = "<!-- bench:fanout:end -->";
 
 const ms = (v: number) => (v >= NEVER_MS ? "never" : Number.isFinite(v) ? (v < 10 ? v.toFixed(2) : v.toFixed(1)) : "—");
 const n = (v: number) => v.toLocaleString("en-US");
@@ -149,13 +148,6 @@ export function writeFanoutResults(root: string, results: FanoutResults, stamp: 
   mkdirSync(dir, { recursive: true });
   const json = join(dir, `fanout-${stamp}.json`);
   writeFileSync(json, JSON.stringify(results, null, 2) + "\n");
-  const markdown = join(root, "docs", "benchmarks.md");
-  const section = `${START}\n${renderFanoutMarkdown(results)}\n${END}`;
-  let text = existsSync(markdown) ? readFileSync(markdown, "utf8") : "# Benchmarks\n\nEach section is written by the benchmark named in it; rerun it to refresh the numbers.\n\n";
-  const from = text.indexOf(START);
-  const to = text.indexOf(END);
-  if (from !== -1 && to > from) text = text.slice(0, from) + section + text.slice(to + END.length);
-  else text = `${text.trimEnd()}\n\n${section}\n`;
-  writeFileSync(markdown, text);
+  const markdown = writeBenchmarksSection(root, "fanout", renderFanoutMarkdown(results));
   return { json: relative(root, json), markdown: relative(root, markdown) };
 }

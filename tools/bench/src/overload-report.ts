@@ -1,11 +1,10 @@
 // The overload benchmark's checks and its section of docs/benchmarks.md: after the message-path
 // search finds the maximum sustainable rate, the same cluster is offered 1.5× and 2× of it,
 // open loop, and must keep its goodput with admission control refusing the rest before queuing.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import postgres from "postgres";
 import { NEVER_MS, type RefusedSend } from "./loadgen-protocol.js";
 import type { CodeInfo, MachineInfo, RunRecord } from "./report.js";
+import { writeBenchmarksSection } from "./benchmarks-doc.js";
 
 export const OVERLOAD_FACTORS = [1.5, 2] as const;
 export const OVERLOAD_TARGETS = { goodputOfMax: 0.9, p99AckMs: 250 } as const;
@@ -103,18 +102,8 @@ function render(r: OverloadResults): string {
   return lines.join("\n");
 }
 
-const START = "<!-- bench:overload:start -->";
-const END = "<!-- bench:overload:end -->";
 
 /** Replaces (or appends) the overload section of docs/benchmarks.md. */
 export function writeOverloadSection(root: string, results: OverloadResults): string {
-  const markdown = join(root, "docs", "benchmarks.md");
-  const section = `${START}\n${render(results)}\n${END}`;
-  let text = existsSync(markdown) ? readFileSync(markdown, "utf8") : "# Benchmarks\n\n";
-  const from = text.indexOf(START);
-  const to = text.indexOf(END);
-  if (from !== -1 && to > from) text = text.slice(0, from) + section + text.slice(to + END.length);
-  else text = `${text.trimEnd()}\n\n${section}\n`;
-  writeFileSync(markdown, text);
-  return markdown;
+  return writeBenchmarksSection(root, "overload", render(results));
 }

@@ -9,6 +9,7 @@ import type { HistogramDelta } from "./prom-scrape.js";
 import type { TableUse } from "./pg-stats.js";
 import type { RedisUse } from "./redis-stats.js";
 import type { Verification } from "./verify.js";
+import { writeBenchmarksSection } from "./benchmarks-doc.js";
 
 export interface RunRecord {
   target: "durable" | "ceiling";
@@ -229,8 +230,6 @@ export function renderMarkdown(r: BenchResults): string {
   return lines.join("\n");
 }
 
-const START = "<!-- bench:issue-2:start -->";
-const END = "<!-- bench:issue-2:end -->";
 
 /** Writes bench-results/<stamp>.json and replaces (or appends) the issue-2 section of docs/benchmarks.md. */
 export function writeResults(root: string, results: BenchResults, stamp: string): { json: string; markdown: string } {
@@ -238,14 +237,6 @@ export function writeResults(root: string, results: BenchResults, stamp: string)
   mkdirSync(dir, { recursive: true });
   const json = join(dir, `bench-${stamp}.json`);
   writeFileSync(json, JSON.stringify(results, null, 2) + "\n");
-  const markdown = join(root, "docs", "benchmarks.md");
-  mkdirSync(join(root, "docs"), { recursive: true });
-  const section = `${START}\n${renderMarkdown(results)}\n${END}`;
-  let text = existsSync(markdown) ? readFileSync(markdown, "utf8") : "# Benchmarks\n\nEach section is written by the benchmark named in it; rerun it to refresh the numbers.\n\n";
-  const from = text.indexOf(START);
-  const to = text.indexOf(END);
-  if (from !== -1 && to > from) text = text.slice(0, from) + section + text.slice(to + END.length);
-  else text = `${text.trimEnd()}\n\n${section}\n`;
-  writeFileSync(markdown, text);
+  const markdown = writeBenchmarksSection(root, "issue-2", renderMarkdown(results));
   return { json: relative(root, json), markdown: relative(root, markdown) };
 }

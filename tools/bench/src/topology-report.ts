@@ -1,7 +1,6 @@
 // The topology comparison's section of docs/benchmarks.md (`npm run bench -- --only=topologies`):
 // the durable message path on one Redis server and on a 3-master Redis Cluster, in one run.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { writeBenchmarksSection } from "./benchmarks-doc.js";
 import type { CodeInfo, MachineInfo, RunRecord } from "./report.js";
 
 export interface TopologyRun {
@@ -22,9 +21,6 @@ export interface TopologyResults {
   noReplicas: TopologyRun;
   totalSeconds: number;
 }
-
-const START = "<!-- bench:topologies:start -->";
-const END = "<!-- bench:topologies:end -->";
 
 const ms = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? "—" : `${v.toFixed(1)} ms`);
 
@@ -60,13 +56,5 @@ function render(r: TopologyResults): string {
 
 /** Replaces (or appends) the topology section of docs/benchmarks.md. */
 export function writeTopologySection(root: string, results: TopologyResults): string {
-  const markdown = join(root, "docs", "benchmarks.md");
-  const section = `${START}\n${render(results)}\n${END}`;
-  let text = existsSync(markdown) ? readFileSync(markdown, "utf8") : "# Benchmarks\n\n";
-  const from = text.indexOf(START);
-  const to = text.indexOf(END);
-  if (from !== -1 && to > from) text = text.slice(0, from) + section + text.slice(to + END.length);
-  else text = `${text.trimEnd()}\n\n${section}\n`;
-  writeFileSync(markdown, text);
-  return markdown;
+  return writeBenchmarksSection(root, "topologies", render(results));
 }
