@@ -96,6 +96,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
     open: (partition, onVanished) => {
       let readerRedis = deps.workerRedis;
       if (partition.index !== 0) readerConnections.push((readerRedis = deps.workerRedis.duplicate()));
+      const own = readerRedis !== deps.workerRedis ? readerRedis : undefined;
       return new PartitionWorker({
         partition,
         readerRedis,
@@ -109,7 +110,12 @@ export function buildPersister(deps: PersisterDeps): Persister {
         deadLetters,
         metrics,
         logger,
-        onVanished,
+        // A retired partition's reader stops for good: its connection goes with it.
+        onVanished: onVanished && (() => {
+          onVanished();
+          if (own) readerConnections.splice(readerConnections.indexOf(own), 1);
+          own?.disconnect();
+        }),
       });
     },
   });
