@@ -27,9 +27,14 @@ export class ConcurrentDuplicateError extends Error {
  *   the conversation rows are locked, so a retry is answered with the stored message
  *   (`duplicate: true`) or CONFLICT when its content differs;
  * - gap-free seq: `last_seq` is raised by exactly the number of new rows, in the transaction
- *   that inserts them. Conversation rows are locked in id order so two batches never deadlock.
+ *   that inserts them.
+ *
+ * It never waits for a conversation row another transaction holds (migration 0016): such an
+ * item is answered `undefined`, nothing of it stored, to be tried again later, after the
+ * items before it of the same conversation (the persister's commit lanes park the
+ * conversation: services/persister/src/commit/commit-lane.ts).
  */
-export async function persistBatch(sql: Sql, items: readonly PersistItem[]): Promise<PersistOutcome[]> {
+export async function commitBatch(sql: Sql, items: readonly PersistItem[]): Promise<(PersistOutcome | undefined)[]> {
   if (items.length === 0) return [];
   const payload = JSON.stringify(items);
   for (let attempt = 1; ; attempt++) {
@@ -44,16 +49,37 @@ export async function persistBatch(sql: Sql, items: readonly PersistItem[]): Pro
   }
 }
 
+/**
+ * commitBatch for callers that want every item answered: the items of held conversations are
+ * tried again, in order, every `retryMs` until their rows are free.
+ */
+export async function persistBatch(sql: Sql, items: readonly PersistItem[], retryMs = 20): Promise<PersistOutcome[]> {
+  const outcomes = await commitBatch(sql, items);
+  let waiting = outcomes.flatMap((o, i) => (o === undefined ? [i] : []));
+  while (waiting.length > 0) {
+    await new Promise((r) => setTimeout(r, retryMs));
+    const again = await commitBatch(
+      sql,
+      waiting.map((i) => items[i]!),
+    );
+    again.forEach((o, k) => (outcomes[waiting[k]!] = o));
+    waiting = waiting.filter((_, k) => again[k] === undefined);
+  }
+  return outcomes as PersistOutcome[];
+}
+
 /** SQLSTATE raised by parley_persist_batch when a concurrent batch took one of its keys. */
 const CONCURRENT_DUPLICATE = "PY001";
 
 interface PersistRow extends MessageRow {
   ord: number;
-  status: "new" | "duplicate" | "conflict" | "forbidden" | "bad_reply";
+  status: "busy" | "new" | "duplicate" | "conflict" | "forbidden" | "bad_reply";
 }
 
-function toOutcome(row: PersistRow): PersistOutcome {
+function toOutcome(row: PersistRow): PersistOutcome | undefined {
   switch (row.status) {
+    case "busy":
+      return undefined;
     case "new":
     case "duplicate":
       return { ok: true, message: toMessage(row), duplicate: row.status === "duplicate" };

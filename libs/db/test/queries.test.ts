@@ -6,6 +6,7 @@ import type { TestDatabase } from "@parley/testkit";
 import {
   addMembers,
   applyDelivered,
+  commitBatch,
   MembershipLimitError,
   removeMember,
   cleanSearchPendingList,
@@ -46,6 +47,33 @@ const item = (conversationId: string, over: Partial<PersistItem> = {}): PersistI
 });
 
 describe("persistBatch", () => {
+  it("does not wait for a conversation row another transaction holds: its items are answered undefined, the others stored (0016)", async () => {
+    const [held, free] = [await newConversation(), await newConversation()];
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = database.sql.begin(async (tx) => {
+      await tx`select 1 from conversations where id = ${held} for update`;
+      locked();
+      await released;
+    });
+    await isLocked;
+    const first = item(held);
+    const out = await commitBatch(database.sql, [first, item(free), item(held, { senderId: "bob", senderName: "Bob" })]);
+    expect(out[0]).toBeUndefined();
+    expect(out[1]).toMatchObject({ ok: true, message: { seq: 1 } });
+    expect(out[2]).toBeUndefined();
+    expect((await database.sql`select count(*)::int as n from messages where conversation_id = ${held}`)[0]!.n).toBe(0);
+    // persistBatch waits for the row: stored, in order, once the holder lets go.
+    const waited = persistBatch(database.sql, [first, item(held, { senderId: "bob", senderName: "Bob" })], 5);
+    await new Promise((r) => setTimeout(r, 50));
+    release();
+    await holder;
+    const answers = await waited;
+    expect(answers.map((o) => o.ok && o.message.seq)).toEqual([1, 2]);
+  });
+
   it("answers duplicates inside one batch with the same message", async () => {
     const c = await newConversation();
     const one = item(c);

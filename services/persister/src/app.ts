@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Queue } from "bullmq";
 import type { Keyspace } from "@parley/bus";
-import { persistBatch, type Database } from "@parley/db";
+import { commitBatch, type Database } from "@parley/db";
 import type { Logger, Redis } from "@parley/runtime";
 import type { Registry } from "prom-client";
 import { CommitBatcher } from "./commit/commit-batcher.js";
 import { createEntryHandler } from "./commit/entry-handler.js";
 import type { PersisterConfig } from "./env.js";
 import { SearchIndexCleaner } from "./maintenance/search-index-cleaner.js";
-import { createPersisterMetrics } from "./metrics.js";
+import { createPersisterMetrics, registerHeldMessagesGauge } from "./metrics.js";
 import { AfterCommit } from "./publish/after-commit.js";
 import { DeadLetters } from "./publish/dead-letters.js";
 import { FanOut } from "./publish/fan-out.js";
@@ -71,7 +71,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
     lanes: config.commit.lanes,
     minIntervalMs: config.commit.intervalMs,
     commit: async (items) => {
-      const outcomes = await persistBatch(deps.database.sql, items);
+      const outcomes = await commitBatch(deps.database.sql, items);
       if (config.commit.testHoldAfterMs > 0) {
         logger.warn({ messages: items.length, holdMs: config.commit.testHoldAfterMs }, "committed; holding before publishing (PERSIST_TEST_HOLD_AFTER_COMMIT_MS)");
         await sleep(config.commit.testHoldAfterMs);
@@ -79,7 +79,9 @@ export function buildPersister(deps: PersisterDeps): Persister {
       return outcomes;
     },
     onCommitted: (items, replyTo, outcomes, durationMs) => afterCommit.committed(items, replyTo, outcomes, durationMs),
+    onHeld: (messages) => metrics.heldByLock.inc(messages),
   });
+  registerHeldMessagesGauge(deps.registry, () => batcher.heldMessages());
 
   const stopping = new AbortController();
   const readGate = new ReadGate();
@@ -135,6 +137,7 @@ export function buildPersister(deps: PersisterDeps): Persister {
         // what they publish, then the hand-off queue they publish to. Entries waiting out an
         // outage are left pending (re-read on restart, or reclaimed).
         stopping.abort();
+        batcher.stopWaiting();
         await partitions.stopTaking();
         await searchIndexCleaner.stop();
         await batcher.idle();

@@ -1,5 +1,5 @@
 import { eachOf, startAtZero } from "@parley/runtime";
-import { Counter, Histogram, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export type PersisterMetrics = ReturnType<typeof createPersisterMetrics>;
 
@@ -67,6 +67,11 @@ export function createPersisterMetrics(registry: Registry) {
       help: "Persist stream entries claimed from a persister that stopped answering (crashed or scaled down).",
       registers: [registry],
     }),
+    heldByLock: new Counter({
+      name: "parley_persist_held_by_lock_total",
+      help: "Messages whose commit was put off because another transaction held their conversation's row; they wait aside, in order, and are tried again with backoff while other conversations commit.",
+      registers: [registry],
+    }),
     handOffs: startAtZero(
       new Counter({
         name: "parley_persist_handoffs_total",
@@ -77,4 +82,16 @@ export function createPersisterMetrics(registry: Registry) {
       eachOf("outcome", ["ok", "failed"]),
     ),
   };
+}
+
+/** Messages waiting aside for a held conversation row, read at scrape time. */
+export function registerHeldMessagesGauge(registry: Registry, read: () => number): void {
+  new Gauge({
+    name: "parley_persist_held_messages",
+    help: "Messages waiting for a conversation row another Postgres transaction holds (a long transaction, a migration); the other conversations keep committing.",
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
 }

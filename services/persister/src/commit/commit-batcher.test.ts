@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { PersistItem, PersistOutcome } from "@parley/db";
 import { CommitBatcher, laneOf } from "./commit-batcher.js";
+import { LaneStoppedError } from "./commit-lane.js";
 import { PoisonItemsError } from "./poison-items-error.js";
 
 // The batcher's own logic (merging, ordering, isolating a poison entry) with a commit function
@@ -151,5 +152,83 @@ describe("commit batcher", () => {
     });
     const results = await Promise.allSettled([batcher.submit([item("a")], "p"), batcher.submit([item("b")], "p")]);
     expect(results.every((r) => r.status === "rejected")).toBe(true);
+  });
+
+  it("puts a held conversation aside, in order, while the others keep committing, and commits it once free", async () => {
+    let held = true;
+    const committed: string[] = [];
+    let heldCount = 0;
+    const batcher = new CommitBatcher({
+      lanes: 1,
+      maxBatch: 100,
+      minIntervalMs: 0,
+      heldRetryMs: { initial: 5, max: 20 },
+      // Conversation "x"'s row is held by another transaction while `held`.
+      commit: async (items) => items.map((i) => (held && i.conversationId === "x" ? undefined : ok(i))),
+      onCommitted: (items) => committed.push(...items.map((i) => i.body)),
+      onHeld: (n) => (heldCount += n),
+    });
+    const m = (body: string, conversationId: string) => ({ body, conversationId }) as PersistItem;
+    const x1 = batcher.submit([m("x1", "x"), m("y1", "y")], "pod");
+    const y2 = await batcher.submit([m("y2", "y")], "pod");
+    const x2 = batcher.submit([m("x2", "x")], "pod");
+    const y3 = await batcher.submit([m("y3", "y")], "pod");
+    expect(y2[0]!.ok && y3[0]!.ok).toBe(true);
+    expect(committed).toEqual(["y1", "y2", "y3"]);
+    expect(batcher.heldMessages()).toBe(2);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(heldCount).toBeGreaterThanOrEqual(3);
+    held = false;
+    const [a, b] = await Promise.all([x1, x2]);
+    expect(a.map((o) => o.ok && o.message.body)).toEqual(["x1", "y1"]);
+    expect(b[0]!.ok && b[0]!.message.body).toBe("x2");
+    // x's items left in their order, after the others that were free.
+    expect(committed).toEqual(["y1", "y2", "y3", "x1", "x2"]);
+    expect(batcher.heldMessages()).toBe(0);
+    await batcher.idle();
+  });
+
+  it("keeps a held conversation's order through the halves of a poison isolation", async () => {
+    let heldCalls = 1;
+    const committed: string[] = [];
+    const batcher = new CommitBatcher({
+      lanes: 1,
+      maxBatch: 100,
+      minIntervalMs: 0,
+      heldRetryMs: { initial: 1, max: 5 },
+      commit: async (items) => {
+        if (items.some((i) => i.body === "poison")) throw Object.assign(new Error("invalid byte sequence"), { code: "22021" });
+        // "x" is held for the first transaction that sees it only: a later half would be free.
+        if (items.some((i) => i.conversationId === "x") && heldCalls-- > 0) return items.map((i) => (i.conversationId === "x" ? undefined : ok(i)));
+        return items.map(ok);
+      },
+      onCommitted: (items) => committed.push(...items.map((i) => i.body)),
+    });
+    const m = (body: string, conversationId: string) => ({ body, conversationId }) as PersistItem;
+    const err = await batcher.submit([m("x1", "x"), m("y1", "y"), m("poison", "y"), m("x2", "x")], "pod").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((err as PoisonItemsError).failed).toEqual([2]);
+    expect(committed.filter((b) => b.startsWith("x"))).toEqual(["x1", "x2"]);
+  });
+
+  it("on stop, answers the entries waiting for a held conversation LaneStoppedError (left pending) and still commits the rest", async () => {
+    const batcher = new CommitBatcher({
+      lanes: 1,
+      maxBatch: 100,
+      minIntervalMs: 0,
+      heldRetryMs: { initial: 50, max: 50 },
+      commit: async (items) => items.map((i) => (i.conversationId === "x" ? undefined : ok(i))),
+      onCommitted: () => {},
+    });
+    const m = (body: string, conversationId: string) => ({ body, conversationId }) as PersistItem;
+    const waiting = batcher.submit([m("x1", "x")], "pod").catch((e: unknown) => e);
+    await batcher.submit([m("y1", "y")], "pod");
+    batcher.stopWaiting();
+    expect(await waiting).toBeInstanceOf(LaneStoppedError);
+    expect(await batcher.submit([m("x2", "x")], "pod").catch((e: unknown) => e)).toBeInstanceOf(LaneStoppedError);
+    expect((await batcher.submit([m("y2", "y")], "pod"))[0]!.ok).toBe(true);
+    await batcher.idle();
   });
 });

@@ -59,9 +59,19 @@ export class CommitBatcher {
     return outcomes;
   }
 
-  /** Resolves when no lane has work queued or running. */
+  /** Resolves when no lane has work queued, waiting for a held conversation, or running. */
   async idle(): Promise<void> {
     await Promise.all(this.lanes.map((lane) => lane.idle()));
+  }
+
+  /** Messages waiting for a held conversation row, over every lane. */
+  heldMessages(): number {
+    return this.lanes.reduce((n, lane) => n + lane.heldMessages(), 0);
+  }
+
+  /** On stop: entries waiting for a held conversation are left pending (commit-lane.ts). */
+  stopWaiting(): void {
+    for (const lane of this.lanes) lane.stopWaiting();
   }
 }
 

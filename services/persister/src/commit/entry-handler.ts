@@ -8,6 +8,7 @@ import type { DeadLetters } from "../publish/dead-letters.js";
 import { retryDelayMs } from "../retry-delay.js";
 import type { ReadGate } from "../stream/read-gate.js";
 import type { CommitBatcher } from "./commit-batcher.js";
+import { LaneStoppedError } from "./commit-lane.js";
 import { PoisonItemsError } from "./poison-items-error.js";
 
 export interface EntryHandlerDeps {
@@ -62,6 +63,8 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
             tried = true;
             continue;
           }
+          // Stopping while its conversation's row was held: the entry stays pending.
+          if (err instanceof LaneStoppedError) return;
           // Refused by Postgres (not an outage): the rest of the entry was committed and answered.
           const failed = err instanceof PoisonItemsError ? err.failed : items.map((_, i) => i);
           const reason = err instanceof PoisonItemsError ? err.reason : err instanceof Error ? err.message : String(err);
