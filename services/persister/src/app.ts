@@ -105,6 +105,8 @@ export function buildPersister(deps: PersisterDeps): Persister {
         publishRedis: deps.publishRedis,
         config: config.stream,
         maxInFlightMessages: config.commit.maxBatch * 2,
+        // A held conversation's messages wait aside (commit-lane.ts) up to this many per partition.
+        maxWaitingMessages: config.commit.maxBatch * 8,
         markEveryMs: uncommittedMarkMs(config.stream.partitions),
         gate: readGate,
         handle,

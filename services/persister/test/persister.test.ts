@@ -56,6 +56,9 @@ function startPersister(reg = new Registry(), over: { keyspace?: typeof keyspace
 const append = (items: unknown[], replyTo = POD) => appendPersistEntry(producer, keyspace.persist, { replyTo, items: items as PersistItem[] }, 1_000_000);
 const appendEach = (items: PersistItem[]) => Promise.all(items.map((it) => append([it])));
 
+/** A keyspace's dead-letter stream entries' ids. */
+const deadLettersOf = async (ks: typeof keyspace) => (await producer.xrange(ks.persist.dead, "-", "+")).map(([id]) => id);
+
 /** The dead-letter stream's entries, as field maps. */
 async function deadLetters(): Promise<Record<string, string>[]> {
   const rows = await producer.xrange(keyspace.persist.dead, "-", "+");
@@ -248,6 +251,64 @@ describe("persister", () => {
     // A stopped persister takes its mark away: what it left pending counts from its start again.
     await p.stop();
     expect(await producer.hget(ks.persist.uncommitted, "marked")).toBeNull();
+  });
+});
+
+describe("a conversation row held by another transaction", () => {
+  it("commits the other conversations meanwhile, keeps the held one out of the admission signal, commits it in order once free, and leaves it pending on stop", async () => {
+    const ks = createKeyspace(uniqueRedisPrefix("persister-held"));
+    const p = startPersister(new Registry(), { keyspace: ks, config: testConfig({ POD_NAME: "held" }) });
+    const other = (await createConversation(database.sql, { id: randomUUID(), kind: "group", createdBy: "alice", memberIds: ["bob"] })).conversation.id;
+    const held = (await createConversation(database.sql, { id: randomUUID(), kind: "group", createdBy: "alice", memberIds: ["bob"] })).conversation.id;
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const holder = database.sql.begin(async (tx) => {
+      await tx`select 1 from conversations where id = ${held} for update`;
+      locked();
+      await released;
+    });
+    await isLocked;
+    const heldItems = [item({ conversationId: held, body: "h1" }), item({ conversationId: held, body: "h2" })];
+    const otherItems = [item({ conversationId: other, body: "o1" }), item({ conversationId: other, body: "o2" })];
+    // One entry with both conversations, then one of each.
+    await appendPersistEntry(producer, ks.persist, { replyTo: POD, items: [heldItems[0]!, otherItems[0]!] }, 1_000);
+    await appendPersistEntry(producer, ks.persist, { replyTo: POD, items: [heldItems[1]!] }, 1_000);
+    await appendPersistEntry(producer, ks.persist, { replyTo: POD, items: [otherItems[1]!] }, 1_000);
+    // (This keyspace's acks go to its own channel: the rows are what is checked.)
+    const storedIn = async (id: string) => (await database.sql<{ body: string; seq: number }[]>`select body, seq from messages where conversation_id = ${id} order by seq`).map((r) => `${r.seq}:${r.body}`);
+    await expect.poll(() => storedIn(other), { timeout: 10_000 }).toEqual(["1:o1", "2:o2"]);
+    await new Promise((r) => setTimeout(r, 600));
+    // The held conversation's entries are pending and older than 600 ms, yet no backlog.
+    expect(((await producer.xpending(ks.persist.stream, ks.persist.group)) as [number])[0]).toBeGreaterThanOrEqual(2);
+    expect((await readPersistBacklog(producer, ks.persist, 60_000)).ageMs).toBeLessThan(300);
+    expect((await database.sql`select count(*)::int as n from messages where conversation_id = ${held}`)[0]!.n).toBe(0);
+    release();
+    await holder;
+    await expect.poll(() => storedIn(held), { timeout: 10_000 }).toEqual(["1:h1", "2:h2"]);
+    await expect.poll(async () => ((await producer.xpending(ks.persist.stream, ks.persist.group)) as [number])[0], { timeout: 5_000 }).toBe(0);
+
+    // Held again, then a stop: the waiting entry is neither stored nor acked; it stays pending.
+    let release2!: () => void;
+    const released2 = new Promise<void>((r) => (release2 = r));
+    let locked2!: () => void;
+    const isLocked2 = new Promise<void>((r) => (locked2 = r));
+    const holder2 = database.sql.begin(async (tx) => {
+      await tx`select 1 from conversations where id = ${held} for update`;
+      locked2();
+      await released2;
+    });
+    await isLocked2;
+    const late = item({ conversationId: held, body: "h3" });
+    await appendPersistEntry(producer, ks.persist, { replyTo: POD, items: [late] }, 1_000);
+    await new Promise((r) => setTimeout(r, 300));
+    await p.stop();
+    release2();
+    await holder2;
+    expect(((await producer.xpending(ks.persist.stream, ks.persist.group)) as [number])[0]).toBe(1);
+    expect(await deadLettersOf(ks)).toEqual([]);
+    expect((await database.sql`select 1 from messages where id = ${late.id}`).length).toBe(0);
   });
 });
 

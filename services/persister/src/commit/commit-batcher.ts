@@ -23,8 +23,9 @@ export class CommitBatcher {
     this.lanes = Array.from({ length: Math.max(1, opts.lanes) }, () => new CommitLane(opts));
   }
 
-  async submit(items: PersistItem[], replyTo: string): Promise<PersistOutcome[]> {
-    if (this.lanes.length === 1) return this.lanes[0]!.submit(items, replyTo);
+  /** `onHeld` is called (once per lane at most) if some of the items wait for a held conversation row. */
+  async submit(items: PersistItem[], replyTo: string, onHeld?: () => void): Promise<PersistOutcome[]> {
+    if (this.lanes.length === 1) return this.lanes[0]!.submit(items, replyTo, onHeld);
     const shares = new Map<number, number[]>();
     items.forEach((item, index) => {
       const lane = laneOf(item.conversationId, this.lanes.length);
@@ -34,11 +35,11 @@ export class CommitBatcher {
     });
     if (shares.size === 1) {
       const [lane] = shares.keys();
-      return this.lanes[lane!]!.submit(items, replyTo);
+      return this.lanes[lane!]!.submit(items, replyTo, onHeld);
     }
     const outcomes = new Array<PersistOutcome>(items.length);
     const shareList = [...shares];
-    const settled = await Promise.allSettled(shareList.map(([lane, indexes]) => this.lanes[lane]!.submit(indexes.map((i) => items[i]!), replyTo)));
+    const settled = await Promise.allSettled(shareList.map(([lane, indexes]) => this.lanes[lane]!.submit(indexes.map((i) => items[i]!), replyTo, onHeld)));
     const failed: number[] = [];
     let reason: string | undefined;
     for (const [s, result] of settled.entries()) {

@@ -14,6 +14,8 @@ interface Pending {
   failed: number[];
   reason?: string;
   settled: boolean;
+  /** Called once, when some of the entry's items first wait for a held conversation. */
+  onHeld: (() => void) | undefined;
   resolve(outcomes: PersistOutcome[]): void;
   reject(err: unknown): void;
 }
@@ -94,10 +96,11 @@ export class CommitLane {
     this.heldRetry = opts.heldRetryMs ?? { initial: 25, max: 1_000 };
   }
 
-  submit(items: PersistItem[], replyTo: string): Promise<PersistOutcome[]> {
+  /** `onHeld` is called once if some of the items wait for a held conversation row. */
+  submit(items: PersistItem[], replyTo: string, onHeld?: () => void): Promise<PersistOutcome[]> {
     return new Promise((resolve, reject) => {
       if (items.length === 0) return resolve([]);
-      this.queue.push({ items, replyTo, outcomes: items.map(() => undefined), left: items.length, failed: [], settled: false, resolve, reject });
+      this.queue.push({ items, replyTo, outcomes: items.map(() => undefined), left: items.length, failed: [], settled: false, onHeld, resolve, reject });
       this.wake?.();
       this.running ??= this.loop().finally(() => {
         this.running = undefined;
@@ -237,8 +240,12 @@ export class CommitLane {
     const answered: Slot[] = [];
     const answers: PersistOutcome[] = [];
     outcomes.forEach((o, k) => {
-      if (o === undefined) held.push(live[k]!);
-      else (answered.push(live[k]!), answers.push(o));
+      if (o === undefined) {
+        held.push(live[k]!);
+      } else {
+        answered.push(live[k]!);
+        answers.push(o);
+      }
     });
     if (answered.length > 0) {
       this.opts.onCommitted(
@@ -260,6 +267,9 @@ export class CommitLane {
     }
     const byConversation = new Map<string, Slot[]>();
     for (const s of held) {
+      const notify = s.entry.onHeld;
+      s.entry.onHeld = undefined;
+      notify?.();
       const id = s.entry.items[s.index]!.conversationId;
       byConversation.set(id, [...(byConversation.get(id) ?? []), s]);
     }

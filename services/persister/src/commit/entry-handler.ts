@@ -37,7 +37,19 @@ export interface EntryHandlerDeps {
 export function createEntryHandler(deps: EntryHandlerDeps) {
   const { metrics, logger } = deps;
 
-  return async function handle(partition: PersistPartitionKeys, id: string, decoded: DecodedEntry, fields: readonly string[], redelivered: boolean): Promise<void> {
+  /**
+   * `onHeld` is called if some of the entry's messages wait for a conversation row another
+   * transaction holds (commit-lane.ts): the reader then leaves the entry out of the admission
+   * signal and of its read budget (stream-reader.ts).
+   */
+  return async function handle(
+    partition: PersistPartitionKeys,
+    id: string,
+    decoded: DecodedEntry,
+    fields: readonly string[],
+    redelivered: boolean,
+    onHeld?: () => void,
+  ): Promise<void> {
     if (!decoded.ok) return deps.deadLetters.invalid(partition, id, decoded, fields);
     const { replyTo, items } = decoded.entry;
     let outcomes: PersistOutcome[] | undefined;
@@ -48,7 +60,7 @@ export function createEntryHandler(deps: EntryHandlerDeps) {
     try {
       for (let attempt = 0; outcomes === undefined; attempt++) {
         try {
-          outcomes = await deps.batcher.submit(items, replyTo);
+          outcomes = await deps.batcher.submit(items, replyTo, onHeld);
         } catch (err) {
           if (isTransientDbError(err)) {
             metrics.entriesFailed.inc({ reason: "transient" });

@@ -30,6 +30,8 @@ export interface PartitionWorkerDeps {
   publishRedis: Redis;
   config: Pick<PersisterConfig["stream"], "consumer" | "readCount" | "blockMs" | "claimIdleMs" | "maxDeliveries" | "consumerIdleMs">;
   maxInFlightMessages: number;
+  /** Messages waiting for held conversation rows, counted apart from those in flight (stream-reader.ts). */
+  maxWaitingMessages: number;
   /** How often the uncommitted mark is published while it moves (uncommittedMarkMs). */
   markEveryMs: number;
   gate: ReadGate;
@@ -63,6 +65,7 @@ export class PartitionWorker {
       readCount: config.readCount,
       blockMs: config.blockMs,
       maxInFlightMessages: deps.maxInFlightMessages,
+      maxWaitingMessages: deps.maxWaitingMessages,
       maxDeliveries: config.maxDeliveries,
       claimIdleMs: config.claimIdleMs,
       gate: deps.gate,

@@ -22,6 +22,12 @@ export interface StreamReaderOptions {
   blockMs: number;
   /** No read while more messages than this are read and not yet committed (back-pressure). */
   maxInFlightMessages: number;
+  /**
+   * Messages of entries that wait for a held conversation row (commit-lane.ts) count apart, up
+   * to this many: one held conversation does not stop the partition's reading. Past it they
+   * count as in flight again, so memory stays bounded however long the row is held.
+   */
+  maxWaitingMessages: number;
   /** A pod's own pending entry re-read more often than this is dead-lettered (a crash loop). */
   maxDeliveries: number;
   /** PERSIST_CLAIM_IDLE_MS: an entry whose handling failed is reclaimed (by some pod) within about this long. */
@@ -44,6 +50,8 @@ export interface StreamReaderOptions {
 
 interface InFlight {
   messages: number;
+  /** Some of its messages wait for a conversation row another transaction holds. */
+  waitsOnRow: boolean;
   /** When this pod last told Redis it holds the entry (read, claimed or heartbeat). */
   heldSince: number;
 }
@@ -66,6 +74,8 @@ export class StreamReader implements HeldEntries {
   /** The newest entry id this pod took (read or reclaimed). */
   private newestTaken: string | undefined;
   private messagesInFlight = 0;
+  /** Messages of the entries that wait for a held row (counted apart, see maxWaitingMessages). */
+  private messagesWaiting = 0;
   private stopped = false;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -119,7 +129,9 @@ export class StreamReader implements HeldEntries {
    */
   uncommittedFrom(now = Date.now()): string | undefined {
     let oldest: string | undefined;
-    for (const id of this.inFlight.keys()) if (oldest === undefined || compareStreamIds(id, oldest) < 0) oldest = id;
+    // An entry waiting for a held conversation row is left out: the persist path is not behind,
+    // one conversation is held (its senders' acks wait; the others' must not be refused).
+    for (const [id, e] of this.inFlight) if (!e.waitsOnRow && (oldest === undefined || compareStreamIds(id, oldest) < 0)) oldest = id;
     for (const [id, at] of this.failed) {
       if (now - at > 2 * this.opts.claimIdleMs) this.failed.delete(id);
       else if (oldest === undefined || compareStreamIds(id, oldest) < 0) oldest = id;
@@ -133,19 +145,27 @@ export class StreamReader implements HeldEntries {
     if (this.inFlight.has(id)) return;
     const decoded = decodePersistEntry(fields);
     const messages = decoded.ok ? decoded.entry.items.length : 1;
-    this.inFlight.set(id, { messages, heldSince: Date.now() });
+    const entry: InFlight = { messages, heldSince: Date.now(), waitsOnRow: false };
+    this.inFlight.set(id, entry);
     this.failed.delete(id);
     if (this.newestTaken === undefined || compareStreamIds(id, this.newestTaken) > 0) this.newestTaken = id;
     this.messagesInFlight += messages;
     const done = this.opts
-      .handle(this.opts.partition, id, decoded, fields, redelivered)
+      .handle(this.opts.partition, id, decoded, fields, redelivered, () => {
+        if (entry.waitsOnRow || this.messagesWaiting + messages > this.opts.maxWaitingMessages) return;
+        entry.waitsOnRow = true;
+        this.messagesInFlight -= messages;
+        this.messagesWaiting += messages;
+        this.wake?.();
+      })
       .catch((err: unknown) => {
         this.failed.set(id, Date.now());
         this.opts.logger.error({ entry: id, partition: this.opts.partition.index, err: String(err) }, "persist entry handling failed; it stays pending");
       })
       .finally(() => {
         this.inFlight.delete(id);
-        this.messagesInFlight -= messages;
+        if (entry.waitsOnRow) this.messagesWaiting -= messages;
+        else this.messagesInFlight -= messages;
         this.work.delete(done);
         this.wake?.();
       });
