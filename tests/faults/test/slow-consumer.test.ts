@@ -31,7 +31,6 @@ it("a slow consumer: disconnected once its buffer passes the bound, the gateway'
   const figures: Record<string, number> = {};
   const slowConsumer = async ({ cluster }: ScenarioContext) => {
     const gateway = cluster.gateways[0]!.process;
-    const gatewayPid = gateway.pid!;
     const flooders = ["flood-a", "flood-b", "flood-c", "flood-d"];
     const owner = await cluster.token(flooders[0]!);
     const created = await fetch(`${gateway.url}/v1/conversations`, {
