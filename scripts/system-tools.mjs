@@ -18,6 +18,8 @@ export const SYSTEM_TOOLS = {
   // A real nginx in front of the gateways: tests/browser (WebSockets refused, long-polling with
   // affinity) and the fault suite's load balancer (least connections, WebSocket upgrade).
   nginx: { commands: ["nginx"], packages: ["nginx"] },
+  // The fault suite's clock skew (scenario 12): libfaketime preloaded into one pod shifts its clock.
+  faketime: { commands: ["faketime"], packages: ["faketime"] },
   // `npm run images`: buildah builds and runs the images without a container engine,
   // debootstrap makes the local base image's Debian.
   buildah: { commands: ["buildah"], packages: ["buildah"] },

@@ -66,8 +66,11 @@ import { loggedSafetyEvents } from "./safety/safety-events.js";
 import { SAFETY_CACHE_TTL_MS, UserStateCache } from "./safety/user-state-cache.js";
 
 export interface GatewayDeps {
-  /** env.ts `loadConfig()`: fully defaulted; nothing here writes a default of its own. */
-  config: Omit<GatewayConfig, "auth">;
+  /**
+   * env.ts `loadConfig()`: fully defaulted; nothing here writes a default of its own. Of the
+   * auth settings only the clock tolerance (the socket expiry timer); the keys go to `verify`.
+   */
+  config: Omit<GatewayConfig, "auth"> & { auth: Pick<GatewayConfig["auth"], "clockToleranceS"> };
   logger: Logger;
   registry: Registry;
   database: Database;
@@ -345,6 +348,7 @@ export async function buildApp(deps: GatewayDeps): Promise<Gateway> {
     hooks: socketHooks,
     limits: socketLimits,
     rooms,
+    clockToleranceS: config.auth.clockToleranceS,
     afterMembershipRead: deps.testHooks?.afterMembershipRead,
   });
   realtime.start();

@@ -194,7 +194,10 @@ describe("the session's expiry", () => {
     ]);
     for (const r of refusals) expect(r).toEqual({ ok: false, error: { code: "UNAUTHORIZED", message: expect.any(String) } });
 
+    // Past exp, but within JWT_CLOCK_TOLERANCE_S (5 s, what the verifier also allows): still on.
     await sleep(exp * 1000 - Date.now() + 1_000);
+    expect(expired).toEqual([]);
+    await sleep((exp + 5) * 1000 - Date.now() + 1_000);
     expect(expired).toEqual(["plain"]);
     expect(disconnected).toEqual(["plain"]);
     expect(plain.connected).toBe(false);

@@ -143,7 +143,8 @@ describe("client SDK: recovery", () => {
     clients.push(client);
     client.on("state", (s) => states.push(s.current));
     await onlineState(client);
-    await until(() => states.includes("offline") && client.state === "online", "an expiry and a reconnection", 10_000);
+    // The session ends JWT_CLOCK_TOLERANCE_S (5 s) after the token's exp.
+    await until(() => states.includes("offline") && client.state === "online", "an expiry and a reconnection", 20_000);
     expect(issued).toBeGreaterThanOrEqual(2);
   });
 });

@@ -37,6 +37,13 @@ export interface AttachDeps {
   blocks: Pick<BlockService, "relations">;
   /** Membership changes heard during a handshake, and after it (room-sync.ts). */
   rooms: Pick<RoomSync, "watch" | "settle">;
+  /**
+   * JWT_CLOCK_TOLERANCE_S: a socket is told `session:expired` this long after its token's `exp`
+   * by this pod's clock, as the verifier accepts a token up to this long past it; otherwise a
+   * token accepted within the tolerance would be expired at once, and a pod whose clock runs
+   * ahead would expire its sockets early.
+   */
+  clockToleranceS: number;
   /** Tests only: runs once the handshake has read the user's conversations, before it goes on. */
   afterMembershipRead?: ((userId: string) => Promise<void>) | undefined;
 }
@@ -109,10 +116,10 @@ export function attachSockets(deps: AttachDeps): void {
     let expiry: NodeJS.Timeout | undefined;
     const arm = () => {
       clearTimeout(expiry);
-      const ms = data.exp * 1000 - Date.now();
+      const ms = (data.exp + deps.clockToleranceS) * 1000 - Date.now();
       expiry = setTimeout(
         () => {
-          if (data.exp * 1000 > Date.now()) return arm();
+          if ((data.exp + deps.clockToleranceS) * 1000 > Date.now()) return arm();
           socket.emit("session:expired", {});
           socket.disconnect(true);
         },

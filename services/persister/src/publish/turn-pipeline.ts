@@ -16,6 +16,7 @@ import { pipelineAcrossSlots, type Logger } from "@parley/runtime";
 export class TurnPipeline {
   private current: ChainableCommander | undefined;
   private startedAt = 0;
+  private publishes = false;
   /** Entries finished this turn, by partition (one XACK per partition's stream). */
   private acked = new Map<PersistPartitionKeys, string[]>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -29,6 +30,12 @@ export class TurnPipeline {
 
   /** The pipeline of this turn; commands added to it leave at the end of the turn. */
   get(): ChainableCommander {
+    // A turn that publishes (not only XACKs) is what parley_persist_fanout_seconds times.
+    this.publishes = true;
+    return this.pipeline();
+  }
+
+  private pipeline(): ChainableCommander {
     if (!this.current) {
       // Rooms' and pods' channels sit in many slots: on a cluster the commands go one by one, in order.
       this.current = pipelineAcrossSlots(this.redis);
@@ -40,7 +47,7 @@ export class TurnPipeline {
 
   /** Acknowledges an entry to its partition's consumer group (after everything added before it). */
   ack(id: string, partition: PersistPartitionKeys): void {
-    this.get();
+    this.pipeline();
     const ids = this.acked.get(partition);
     if (ids) ids.push(id);
     else this.acked.set(partition, [id]);
@@ -51,11 +58,13 @@ export class TurnPipeline {
     if (!pipeline) return;
     this.current = undefined;
     const started = this.startedAt;
+    const timed = this.publishes;
+    this.publishes = false;
     for (const [partition, ids] of this.acked) pipeline.xack(partition.stream, partition.group, ...ids);
     this.acked.clear();
     const sent = pipeline.exec().then(
       (results) => {
-        this.onPublished((performance.now() - started) / 1000);
+        if (timed) this.onPublished((performance.now() - started) / 1000);
         const failed = results?.find(([err]) => err);
         if (failed) this.logger.warn({ err: String(failed[0]) }, "a fan-out or ack command failed after commit");
       },
