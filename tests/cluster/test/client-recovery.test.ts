@@ -132,11 +132,12 @@ describe("client SDK: recovery", () => {
     const client = (box.client = clientFor(cluster, "exp-bob", "Bob", {
       url: cluster.url(1),
       // The refresh comes too late (the identity provider answers slowly while the session is
-      // up): the server ends the session, and the client comes back with a new token.
+      // up, longer than the gateway's JWT_CLOCK_TOLERANCE_S of 5 s past exp): the server ends
+      // the session, and the client comes back with a new token.
       refreshBeforeExpiryMs: 0,
       getToken: async () => {
         issued++;
-        if (box.client?.state === "online") await new Promise((r) => setTimeout(r, 1_500));
+        if (box.client?.state === "online") await new Promise((r) => setTimeout(r, 6_500));
         return signToken({ sub: "exp-bob", name: "Bob", secret: SECRET, expiresInSeconds: 2 });
       },
     }));
@@ -144,7 +145,7 @@ describe("client SDK: recovery", () => {
     client.on("state", (s) => states.push(s.current));
     await onlineState(client);
     // The session ends JWT_CLOCK_TOLERANCE_S (5 s) after the token's exp.
-    await until(() => states.includes("offline") && client.state === "online", "an expiry and a reconnection", 20_000);
+    await until(() => states.includes("offline") && client.state === "online", "an expiry and a reconnection", 30_000);
     expect(issued).toBeGreaterThanOrEqual(2);
   });
 });
