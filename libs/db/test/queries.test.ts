@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase } from "@parley/testkit/vitest";
-import type { TestDatabase } from "@parley/testkit";
+import { holdConversationLock, type TestDatabase } from "@parley/testkit";
 import {
   addMembers,
   applyDelivered,
@@ -49,16 +49,7 @@ const item = (conversationId: string, over: Partial<PersistItem> = {}): PersistI
 describe("persistBatch", () => {
   it("does not wait for a conversation row another transaction holds: its items are answered undefined, the others stored (0016)", async () => {
     const [held, free] = [await newConversation(), await newConversation()];
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const holder = database.sql.begin(async (tx) => {
-      await tx`select 1 from conversations where id = ${held} for update`;
-      locked();
-      await released;
-    });
-    await isLocked;
+    const release = await holdConversationLock(database.sql, held);
     const first = item(held);
     const out = await commitBatch(database.sql, [first, item(free), item(held, { senderId: "bob", senderName: "Bob" })]);
     expect(out[0]).toBeUndefined();
@@ -68,8 +59,7 @@ describe("persistBatch", () => {
     // persistBatch waits for the row: stored, in order, once the holder lets go.
     const waited = persistBatch(database.sql, [first, item(held, { senderId: "bob", senderName: "Bob" })], 5);
     await new Promise((r) => setTimeout(r, 50));
-    release();
-    await holder;
+    await release();
     const answers = await waited;
     expect(answers.map((o) => o.ok && o.message.seq)).toEqual([1, 2]);
   });

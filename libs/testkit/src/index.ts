@@ -9,6 +9,7 @@ export * from "./tokens.js";
 export { testLogger } from "./test-logger.js";
 export { redisPing } from "./resp-ping.js";
 export { canUserWrite, chownTree, postgresServiceUser, type ServiceUser } from "./service-user.js";
+export { holdConversationLock } from "./conversation-lock.js";
 export { NodeScriptProcess, spawnNodeScript, type NodeScriptOptions, type SpawnScriptOptions, type SpawnedScript } from "./node-script-process.js";
 export { ServiceProcess, serviceEntry, spawnService, type ServiceName, type SpawnServiceOptions, type SpawnedService } from "./service-process.js";
 export * from "./process-group.js";

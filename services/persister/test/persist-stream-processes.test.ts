@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendPersistEntry, DEFAULT_KEYSPACE } from "@parley/bus";
 import { createConversation, createDatabase as openDatabase, type Database, type PersistItem } from "@parley/db";
-import { createDatabase, freePort, spawnService, startRedis, type ServerHandle, type SpawnedService, type TestDatabase } from "@parley/testkit";
+import { createDatabase, freePort, holdConversationLock, spawnService, startRedis, type ServerHandle, type SpawnedService, type TestDatabase } from "@parley/testkit";
 import { testInfra } from "@parley/testkit/vitest";
 
 // A Redis of this file's own: persister processes use the default keyspace, and those of other
@@ -69,26 +69,8 @@ const appendEach = (items: PersistItem[]) => Promise.all(items.map((i) => append
 const stored = async () => (await database.sql<{ n: number }[]>`select count(*)::int as n from messages where conversation_id = ${conversationId}`)[0]!.n;
 const pending = async () => ((await redis.xpending(stream, group)) as [number])[0];
 
-/**
- * Holds the conversation's row lock in a transaction of the test's own, so a persister's commit
- * waits on it: its entries are read and not committed. Call the result to let go.
- */
-async function lockConversation(): Promise<() => Promise<void>> {
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  let locked!: () => void;
-  const holding = new Promise<void>((r) => (locked = r));
-  const tx = database.sql.begin(async (sql) => {
-    await sql`select 1 from conversations where id = ${conversationId} for update`;
-    locked();
-    await released;
-  });
-  await holding;
-  return async () => {
-    release();
-    await tx;
-  };
-}
+/** Holds the conversation's row lock: the persister parks its entries (read, not committed). */
+const lockConversation = () => holdConversationLock(database.sql, conversationId);
 
 async function expectStoredOnce(items: PersistItem[]) {
   const rows = await database.sql<{ client_message_id: string; seq: number }[]>`

@@ -6,7 +6,7 @@ import { AckBatchSchema, AckSchema, appendPersistEntry, createKeyspace, JobCatal
 import { createConversation, createDatabase, type Database, type PersistItem } from "@parley/db";
 import { createRedis, waitForReady, type Redis } from "@parley/runtime";
 import { createTestDatabase, testInfra, uniqueRedisPrefix } from "@parley/testkit/vitest";
-import { testLogger, type TestDatabase } from "@parley/testkit";
+import { holdConversationLock, testLogger, type TestDatabase } from "@parley/testkit";
 import { buildPersister, loadConfig as loadFrom, type Persister, type PersisterConfig } from "../src/index.js";
 
 // Every start names its Redis (zero forms stop it); these services are handed their connections, so any URL does.
@@ -260,16 +260,7 @@ describe("a conversation row held by another transaction", () => {
     const p = startPersister(new Registry(), { keyspace: ks, config: testConfig({ POD_NAME: "held" }) });
     const other = (await createConversation(database.sql, { id: randomUUID(), kind: "group", createdBy: "alice", memberIds: ["bob"] })).conversation.id;
     const held = (await createConversation(database.sql, { id: randomUUID(), kind: "group", createdBy: "alice", memberIds: ["bob"] })).conversation.id;
-    let release!: () => void;
-    const released = new Promise<void>((r) => (release = r));
-    let locked!: () => void;
-    const isLocked = new Promise<void>((r) => (locked = r));
-    const holder = database.sql.begin(async (tx) => {
-      await tx`select 1 from conversations where id = ${held} for update`;
-      locked();
-      await released;
-    });
-    await isLocked;
+    const release = await holdConversationLock(database.sql, held);
     const heldItems = [item({ conversationId: held, body: "h1" }), item({ conversationId: held, body: "h2" })];
     const otherItems = [item({ conversationId: other, body: "o1" }), item({ conversationId: other, body: "o2" })];
     // One entry with both conversations, then one of each.
@@ -284,28 +275,17 @@ describe("a conversation row held by another transaction", () => {
     expect(((await producer.xpending(ks.persist.stream, ks.persist.group)) as [number])[0]).toBeGreaterThanOrEqual(2);
     expect((await readPersistBacklog(producer, ks.persist, 60_000)).ageMs).toBeLessThan(300);
     expect((await database.sql`select count(*)::int as n from messages where conversation_id = ${held}`)[0]!.n).toBe(0);
-    release();
-    await holder;
+    await release();
     await expect.poll(() => storedIn(held), { timeout: 10_000 }).toEqual(["1:h1", "2:h2"]);
     await expect.poll(async () => ((await producer.xpending(ks.persist.stream, ks.persist.group)) as [number])[0], { timeout: 5_000 }).toBe(0);
 
     // Held again, then a stop: the waiting entry is neither stored nor acked; it stays pending.
-    let release2!: () => void;
-    const released2 = new Promise<void>((r) => (release2 = r));
-    let locked2!: () => void;
-    const isLocked2 = new Promise<void>((r) => (locked2 = r));
-    const holder2 = database.sql.begin(async (tx) => {
-      await tx`select 1 from conversations where id = ${held} for update`;
-      locked2();
-      await released2;
-    });
-    await isLocked2;
+    const release2 = await holdConversationLock(database.sql, held);
     const late = item({ conversationId: held, body: "h3" });
     await appendPersistEntry(producer, ks.persist, { replyTo: POD, items: [late] }, 1_000);
     await new Promise((r) => setTimeout(r, 300));
     await p.stop();
-    release2();
-    await holder2;
+    await release2();
     expect(((await producer.xpending(ks.persist.stream, ks.persist.group)) as [number])[0]).toBe(1);
     expect(await deadLettersOf(ks)).toEqual([]);
     expect((await database.sql`select 1 from messages where id = ${late.id}`).length).toBe(0);
