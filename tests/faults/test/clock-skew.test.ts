@@ -1,8 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { io, type Socket } from "socket.io-client";
 import { expect, it } from "vitest";
-import { runScenario, sleep, type ScenarioContext } from "@parley/testkit/faults";
+import { connectSocket, runScenario, sleep, type ScenarioContext } from "@parley/testkit/faults";
 import { testInfra } from "@parley/testkit/vitest";
 
 // Debian's libfaketime (package faketime): preloaded into one process, it shifts that process's
@@ -11,14 +10,6 @@ const LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 const skewed = (offset: string) => ({ LD_PRELOAD: LIBFAKETIME, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: "1" });
 const TOLERANCE_S = 5; // JWT_CLOCK_TOLERANCE_S's default
 const SKEW_S = 4;
-
-function connect(url: string, token: string): Promise<Socket> {
-  const socket = io(url, { auth: { token }, transports: ["websocket"], reconnection: false, forceNew: true });
-  return new Promise((resolve, reject) => {
-    socket.once("session:ready", () => resolve(socket));
-    socket.once("connect_error", reject);
-  });
-}
 
 // Scenario 12: clocks that disagree between pods. Gateway 1 runs 4 s ahead, the delivery service
 // 4 s behind (8 s apart, four times the presence TTL used here), gateway 0 and the persister on
@@ -45,10 +36,10 @@ it("clock skew between pods: presence, token expiry and receipts stay correct", 
     const conversationId = ((await created.json()) as { conversation: { id: string } }).conversation.id;
 
     // Presence: a user online only on the skewed gateway, watched from the other one.
-    const watcher = await connect(g0, watcherToken);
+    const watcher = await connectSocket(g0, watcherToken);
     const heard: { userId: string; status: string }[] = [];
     watcher.on("presence", (p: { userId: string; status: string }) => heard.push(p));
-    const online = await connect(g1, await cluster.token("skew-online"));
+    const online = await connectSocket(g1, await cluster.token("skew-online"));
     await sleep(8_000); // four TTLs of the delivery service's sweeps
     const answer = (await watcher.timeout(5_000).emitWithAck("presence:query", { userIds: ["skew-online"] })) as { presence: { userId: string; status: string }[] };
     figures.presence = answer.presence;
@@ -71,7 +62,7 @@ it("clock skew between pods: presence, token expiry and receipts stay correct", 
     const expiring = await cluster.token("skew-expiring", { exp });
     const expiredAt = await Promise.all(
       [g0, g1].map(async (url) => {
-        const socket = await connect(url, expiring);
+        const socket = await connectSocket(url, expiring);
         return new Promise<number>((resolve) => socket.once("session:expired", () => resolve(Date.now() / 1000 - exp)));
       }),
     );

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { expect, it } from "vitest";
 import { chownTree, postgresServiceUser } from "@parley/testkit";
-import { runScenario, sleep } from "@parley/testkit/faults";
+import { podMetric, runScenario, sleep } from "@parley/testkit/faults";
 import { testInfra } from "@parley/testkit/vitest";
 
 const DISK_MB = 64;
@@ -25,12 +25,6 @@ function fillUp(path: string): number {
     closeSync(fd);
   }
   return written;
-}
-
-async function metric(url: string, name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name}{`) && l.includes(labels));
-  return line ? Number(line.split(" ").at(-1)) : 0;
 }
 
 // Scenario 11: Postgres runs out of disk. The cluster's database is moved, tables and indexes, to
@@ -72,7 +66,7 @@ it("Postgres out of disk: sends wait and are answered UNAVAILABLE, nothing half-
           const tables = await sql<{ name: string }[]>`select c.oid::regclass::text as name from pg_class c where c.relkind = 'r' and c.relnamespace = 'public'::regnamespace`;
           for (const t of tables) await sql.unsafe(`alter table ${t.name} set (fillfactor = 10)`);
           const persister = cluster.persister.process.url;
-          const transientBefore = await metric(persister, "parley_persist_entries_failed_total", 'reason="transient"');
+          const transientBefore = await podMetric(persister, "parley_persist_entries_failed_total", 'reason="transient"');
           const filler = join(dir, "filler");
           figures.fillerMiB = Math.round(fillUp(filler) / 2 ** 20);
           figures.freeWhileFullKiB = Math.round((statfsSync(dir).bavail * statfsSync(dir).bsize) / 1024);
@@ -89,7 +83,7 @@ it("Postgres out of disk: sends wait and are answered UNAVAILABLE, nothing half-
           await sleep(1_000);
           const whileFull = await send();
           await sleep(FULL_MS - 1_000);
-          figures.transientFailures = (await metric(persister, "parley_persist_entries_failed_total", 'reason="transient"')) - transientBefore;
+          figures.transientFailures = (await podMetric(persister, "parley_persist_entries_failed_total", 'reason="transient"')) - transientBefore;
           rmSync(filler);
           const freedAt = Date.now();
           await sleep(2_000);

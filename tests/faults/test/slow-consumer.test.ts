@@ -1,27 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { io, type Socket } from "socket.io-client";
 import { expect, it } from "vitest";
 import { openRawSession } from "@parley/testkit";
-import { runScenario, sleep, type ScenarioContext } from "@parley/testkit/faults";
+import { connectSocket, podMetric, runScenario, sleep, type ScenarioContext } from "@parley/testkit/faults";
 import { testInfra } from "@parley/testkit/vitest";
 
 const BOUND = 1024 * 1024;
 // 4,000 three-byte characters: a 12 KB message:new frame, the largest body the contract allows.
 const BIG_BODY = "€".repeat(4_000);
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.split(" ").at(-1)) : 0;
-}
-
-function connect(url: string, token: string): Promise<Socket> {
-  const socket = io(url, { auth: { token }, transports: ["websocket"], reconnection: false, forceNew: true });
-  return new Promise((resolve, reject) => {
-    socket.once("session:ready", () => resolve(socket));
-    socket.once("connect_error", reject);
-  });
-}
 
 // Scenario 9: a client that stops reading while messages flow to it (a phone whose app froze, a
 // proxy that stalls). The gateway queues what it cannot write; once that passes
@@ -45,18 +30,18 @@ it("a slow consumer: disconnected once its buffer passes the bound, the gateway'
     await reader.next((t) => t.startsWith('42["session:ready"'));
     reader.stopReading();
     const before = (await cluster.sample())[gateway.name]!;
-    const disconnectsBefore = await metric(gateway.url, "parley_gateway_slow_consumer_disconnects_total");
+    const disconnectsBefore = await podMetric(gateway.url, "parley_gateway_slow_consumer_disconnects_total");
     // The cut is seen in the gateway's metric: a client that does not read does not see its
     // socket close either (its own buffers hold the end).
     let closedAt = 0;
     const watcher = setInterval(() => {
-      void metric(gateway.url, "parley_gateway_slow_consumer_disconnects_total").then((n) => {
+      void podMetric(gateway.url, "parley_gateway_slow_consumer_disconnects_total").then((n) => {
         if (n > disconnectsBefore && !closedAt) closedAt = Date.now();
       });
     }, 100);
 
     // Four senders on the other gateway, 32 sends in flight each, until the gateway lets go.
-    const sockets = await Promise.all(flooders.map(async (u) => connect(cluster.gateways[1]!.process.url, await cluster.token(u))));
+    const sockets = await Promise.all(flooders.map(async (u) => connectSocket(cluster.gateways[1]!.process.url, await cluster.token(u))));
     const startedAt = Date.now();
     let sent = 0;
     let peakRss = before.rssBytes;
@@ -88,7 +73,7 @@ it("a slow consumer: disconnected once its buffer passes the bound, the gateway'
     figures.rssBeforeMiB = Math.round(before.rssBytes / 2 ** 20);
     figures.rssPeakMiB = Math.round(peakRss / 2 ** 20);
     figures.rssAfterMiB = Math.round(after.rssBytes / 2 ** 20);
-    figures.disconnects = (await metric(gateway.url, "parley_gateway_slow_consumer_disconnects_total")) - disconnectsBefore;
+    figures.disconnects = (await podMetric(gateway.url, "parley_gateway_slow_consumer_disconnects_total")) - disconnectsBefore;
     expect(closedAt).toBeGreaterThan(0);
     reader.destroy();
   };

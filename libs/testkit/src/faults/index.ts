@@ -6,3 +6,4 @@ export { startNginx, nginxConfig, type LoadBalancer } from "./nginx.js";
 export { sampleProcess, type ProcessSample } from "./process-stats.js";
 export { runScenario, sleep, type ScenarioContext, type ScenarioOptions } from "./scenario.js";
 export { startHerd, type HerdFigures } from "./herd.js";
+export { connectSocket, podMetric } from "./pod-probes.js";

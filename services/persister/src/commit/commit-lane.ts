@@ -26,6 +26,8 @@ interface Slot {
   index: number;
 }
 
+const itemOf = (s: Slot): PersistItem => s.entry.items[s.index]!;
+
 /** A conversation whose row another transaction held: its items wait, in order, for a retry. */
 interface Parked {
   slots: Slot[];
@@ -121,14 +123,14 @@ export class CommitLane {
   }
 
   /**
-   * On stop: the entries waiting for a held conversation are answered LaneStoppedError (they
-   * stay pending in the stream: re-read on restart, or reclaimed), and so is any entry that
-   * would wait from now on. What is queued still commits.
+   * On stop: the conversations waiting for a held row are tried once more at once (a row held
+   * for a moment, by another persister's commit, is free by then); what is still held is
+   * answered LaneStoppedError (it stays pending in the stream: re-read on restart, or
+   * reclaimed), and so is any entry that would wait from now on. What is queued still commits.
    */
   stopWaiting(): void {
     this.stopped = true;
-    for (const p of this.parked.values()) for (const s of p.slots) this.settle(s.entry, new LaneStoppedError());
-    this.parked.clear();
+    for (const p of this.parked.values()) p.dueAt = 0;
     this.wake?.();
   }
 
@@ -210,15 +212,15 @@ export class CommitLane {
    */
   private async commitOrIsolate(slots: Slot[], held: Slot[]): Promise<void> {
     // A conversation held in an earlier half waits whole: none of its later items go first.
-    const waiting = new Set(held.map((s) => s.entry.items[s.index]!.conversationId));
+    const waiting = new Set(held.map((s) => itemOf(s).conversationId));
     const live: Slot[] = [];
     for (const s of slots) {
       if (s.entry.settled) continue;
-      if (waiting.has(s.entry.items[s.index]!.conversationId)) held.push(s);
+      if (waiting.has(itemOf(s).conversationId)) held.push(s);
       else live.push(s);
     }
     if (live.length === 0) return;
-    const items = live.map((s) => s.entry.items[s.index]!);
+    const items = live.map(itemOf);
     const started = performance.now();
     let outcomes: (PersistOutcome | undefined)[];
     try {
@@ -249,7 +251,7 @@ export class CommitLane {
     });
     if (answered.length > 0) {
       this.opts.onCommitted(
-        answered.map((s) => s.entry.items[s.index]!),
+        answered.map(itemOf),
         answered.map((s) => s.entry.replyTo),
         answers,
         performance.now() - started,
@@ -270,7 +272,7 @@ export class CommitLane {
       const notify = s.entry.onHeld;
       s.entry.onHeld = undefined;
       notify?.();
-      const id = s.entry.items[s.index]!.conversationId;
+      const id = itemOf(s).conversationId;
       byConversation.set(id, [...(byConversation.get(id) ?? []), s]);
     }
     for (const [conversationId, slots] of byConversation) {
